@@ -1,0 +1,31 @@
+"""Domain errors. Services raise these; each face maps them to its own answer once."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose. The message is safe to show."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the actor may not know that it exists."""
+
+
+class Forbidden(DomainError):
+    """The actor is known but may not do this."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (a duplicate, a used invitation...)."""
+
+
+class Invalid(DomainError):
+    """The input is well-formed but breaks a domain rule."""
+
+
+class Unauthenticated(DomainError):
+    """Credentials are missing or wrong. The message never says which part was wrong."""
