@@ -1,0 +1,40 @@
+"""The client API face: JSON for the mobile and web apps, mounted at /api."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from client_api.routes import auth, consent, me
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
+
+
+def create_client_api() -> FastAPI:
+    api = FastAPI(
+        title="Tandem client API",
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        description="Check-ins, questionnaires, assigned exercises and crisis resources for Tandem clients.",
+    )
+    v1 = APIRouter(prefix="/v1")
+    for module in (auth, consent, me):
+        v1.include_router(module.router)
+    api.include_router(v1)
+
+    @api.exception_handler(DomainError)
+    def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=status, headers=headers)
+
+    @api.exception_handler(IntegrityError)
+    def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A race lost against a unique constraint: the other request won, nothing was written here.
+        return JSONResponse({"detail": "this conflicts with data that already exists"}, status_code=409)
+
+    return api

@@ -1,0 +1,36 @@
+"""Dependencies of the client API: the database session and the signed-in client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from service.db import session_scope
+from service.errors import Unauthenticated
+from service.models import Patient
+from service.security.client_sessions import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token")
+
+
+def get_session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_client(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Patient:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("missing bearer access token")
+    return authenticate(session, credentials.credentials)
+
+
+CurrentClient = Annotated[Patient, Depends(current_client)]

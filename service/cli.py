@@ -1,0 +1,186 @@
+"""The ``tandem`` command: database, server, demo and clinic administration."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from service.config import get_settings
+from service.db import session_scope
+from service.errors import DomainError
+from service.models import Staff
+from service.onboarding import clinics, patients, staff
+from service.security.actors import Actor
+
+app = typer.Typer(help="Tandem: clinician-integrated hybrid care.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
+staff_app = typer.Typer(help="Clinicians and clinic administrators.", no_args_is_help=True)
+patient_app = typer.Typer(help="Patients and their invitations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clinic_app, name="clinic")
+app.add_typer(staff_app, name="staff")
+app.add_typer(patient_app, name="patient")
+
+console = Console()
+err_console = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+CLI_ACTOR = Actor.system("cli")
+
+
+def _emit(as_json: bool, data: Any, human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+    else:
+        console.print(human)
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc.detail}")
+    return typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from service.models.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> None:
+    """Run the app: client API, clinician portal and scheduler."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.logs import configure_logging
+    from service.models.migrate import upgrade
+
+    configure_logging()
+    if migrate:
+        upgrade(get_settings().database_url)
+    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+
+
+@app.command()
+def demo(
+    port: int = 8000, host: str = "127.0.0.1", serve_after: bool = typer.Option(True, "--serve/--no-serve")
+) -> None:
+    """A fresh demo database with seeded clinics; prints the logins, then serves."""
+    from service.demo import seed_demo
+
+    summary = seed_demo(base_url=f"http://{host}:{port}")
+    console.print(str(summary))
+    if serve_after:
+        serve(host=host, port=port, migrate=False)
+
+
+@clinic_app.command("create")
+def clinic_create(
+    name: Annotated[str, typer.Option(help="Clinic name.")],
+    admin_email: Annotated[str, typer.Option(help="Email of the first administrator.")],
+    admin_name: Annotated[str, typer.Option(help="Name of the first administrator.")],
+    locale: Annotated[str, typer.Option(help="en or fr.")] = "en",
+    country: Annotated[str, typer.Option(help="ISO country code, for crisis lines.")] = "US",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    no_mfa: Annotated[bool, typer.Option("--no-mfa", help="Do not require TOTP for local logins.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a clinic and its first administrator (prints a one-time password)."""
+    with session_scope() as session:
+        try:
+            made = clinics.create_clinic(
+                session,
+                name=name,
+                admin_email=admin_email,
+                admin_name=admin_name,
+                locale=locale,
+                country=country,
+                timezone=timezone,
+                mfa_required=not no_mfa,
+                actor=CLI_ACTOR,
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        admin = made.admin
+        data = {
+            "clinic_id": made.clinic.id,
+            "admin": {"id": admin.staff.id, "email": admin.staff.email, "password": admin.password},
+        }
+    _emit(
+        as_json,
+        data,
+        f"clinic {data['clinic_id']} created; admin {admin.staff.email} one-time password: {admin.password}",
+    )
+
+
+@staff_app.command("add")
+def staff_add(
+    clinic: Annotated[str, typer.Option(help="Clinic id.")],
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="clinician or admin.")] = "clinician",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a clinician or administrator to a clinic (prints a one-time password)."""
+    with session_scope() as session:
+        try:
+            made = staff.add_staff(session, clinic=clinic, email=email, name=name, role=role, actor=CLI_ACTOR)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        data = {"id": made.staff.id, "email": made.staff.email, "password": made.password}
+    _emit(as_json, data, f"staff {data['id']} ({data['email']}) one-time password: {data['password']}")
+
+
+@patient_app.command("onboard")
+def patient_onboard(
+    clinic: Annotated[str, typer.Option(help="Clinic id.")],
+    clinician: Annotated[str, typer.Option(help="Email of the patient's clinician.")],
+    name: Annotated[str, typer.Option(help="The patient's display name.")],
+    locale: Annotated[str | None, typer.Option(help="en or fr (default: the clinic's).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone (default: the clinic's).")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO country (default: the clinic's).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrol a patient and print their invitation code (shown once)."""
+    with session_scope() as session:
+        try:
+            clinician_row: Staff = staff.get_staff_by_email(session, clinic, clinician)
+            made = patients.onboard_patient(
+                session,
+                clinic_id=clinic,
+                clinician=clinician_row,
+                display_name=name,
+                actor=CLI_ACTOR,
+                locale=locale,
+                timezone=timezone,
+                country=country,
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        data = {
+            "patient_id": made.patient.id,
+            "invite_code": made.invite_code,
+            "invite_expires_at": made.invite_expires_at.isoformat(),
+        }
+    _emit(
+        as_json,
+        data,
+        f"patient {data['patient_id']} invitation code: {data['invite_code']} (expires {data['invite_expires_at']})",
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Settings: the only reader of environment variables (prefix ``TANDEM_``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tandem.db'}"
+
+# Development-only secrets: known to everybody, so refused when TANDEM_ENV=prod.
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
+DEV_ENCRYPTION_KEYS = "dev1:" + base64.urlsafe_b64encode(b"dev-only-encryption-key-32bytes!").decode()
+DEV_SECRETS = {DEV_SECRET_KEY, DEV_ENCRYPTION_KEYS}
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=None, extra="ignore")
+
+    env: Environment = Environment.DEV
+    database_url: str = DEFAULT_DATABASE_URL
+    database_echo: bool = False
+
+    secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)
+    # Comma-separated "key_id:base64url(32 bytes)"; the first one encrypts, all of them decrypt.
+    encryption_keys: str = Field(default=DEV_ENCRYPTION_KEYS, repr=False)
+
+    base_url: str = "http://127.0.0.1:8000"
+    token_issuer: str = "tandem"
+    token_audience: str = "tandem-client-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    invite_ttl_days: int = 14
+    password_min_length: int = 10
+    max_body_bytes: int = 64 * 1024
+
+    scheduler_enabled: bool = True
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "Tandem <no-reply@tandem.invalid>"
+
+    llm_base_url: str | None = None
+    llm_api_key: str | None = Field(default=None, repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 8.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg3(cls, url: str) -> str:
+        # Plain postgresql:// URLs would pick psycopg2; Tandem ships psycopg 3.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_prod(self) -> Settings:
+        if self.env is not Environment.PROD:
+            return self
+        problems = []
+        if self.secret_key in DEV_SECRETS or len(self.secret_key) < 32:
+            problems.append("TANDEM_SECRET_KEY must be set to a random value of at least 32 characters")
+        try:
+            keys = parse_key_ring(self.encryption_keys)
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            if self.encryption_keys in DEV_SECRETS or any(
+                k == parse_key_ring(DEV_ENCRYPTION_KEYS)["dev1"] for k in keys.values()
+            ):
+                problems.append("TANDEM_ENCRYPTION_KEYS must not use the development key")
+        if problems:
+            raise ValueError("refusing to start with TANDEM_ENV=prod: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def key_ring(self) -> dict[str, bytes]:
+        return parse_key_ring(self.encryption_keys)
+
+
+def parse_key_ring(spec: str) -> dict[str, bytes]:
+    """Parse ``"kid:base64key,kid2:base64key"`` into an ordered mapping; the first key is active."""
+    ring: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kid, sep, encoded = part.partition(":")
+        if not sep or not kid:
+            raise ValueError("TANDEM_ENCRYPTION_KEYS entries must look like 'key_id:base64key'")
+        try:
+            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"encryption key {kid!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise ValueError(f"encryption key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
+        ring[kid] = key
+    if not ring:
+        raise ValueError("TANDEM_ENCRYPTION_KEYS is empty")
+    return ring
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

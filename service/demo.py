@@ -1,0 +1,141 @@
+"""`tandem demo`: a fresh database with two clinics (French and English), clinicians and patients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from service.config import PROJECT_ROOT, Environment, get_settings
+from service.db import reset_engine, session_scope
+from service.models import Patient
+from service.models.migrate import upgrade
+from service.onboarding import activation, clinics, patients, staff
+from service.onboarding.consent import current_version
+from service.security.actors import Actor
+
+DEMO_DATABASE = PROJECT_ROOT / "var" / "demo.db"
+CLIENT_PASSWORD = "calm-river-lantern-42"
+ACTOR = Actor.system("demo")
+
+CLINICS = [
+    {
+        "name": "Centre Tandem Lyon",
+        "locale": "fr",
+        "country": "FR",
+        "timezone": "Europe/Paris",
+        "admin": ("admin@lyon.demo.tandem.care", "Claire Dubois"),
+        "clinicians": [("camille.martin@lyon.demo.tandem.care", "Camille Martin")],
+        "patients": ["Léa Bernard", "Hugo Moreau", "Chloé Petit", "Nathan Roux", "Manon Fournier", "Louis Girard"],
+        "instructions": {
+            "fr": "Du lundi au vendredi, 9 h à 18 h : appelez le centre au 04 72 00 00 00.",
+            "en": "Monday to Friday, 9 am to 6 pm: call the centre on +33 4 72 00 00 00.",
+        },
+    },
+    {
+        "name": "Tandem Riverside Clinic",
+        "locale": "en",
+        "country": "GB",
+        "timezone": "Europe/London",
+        "admin": ("admin@riverside.demo.tandem.care", "Priya Shah"),
+        "clinicians": [("sam.taylor@riverside.demo.tandem.care", "Sam Taylor")],
+        "patients": ["Alex Morgan", "Jordan Lee", "Riley Evans", "Casey Walker", "Morgan Hughes", "Jamie Wright"],
+        "instructions": {
+            "en": "Weekdays 9am-5pm: call the clinic on 020 7946 0000.",
+            "fr": "En semaine de 9 h à 17 h : appelez la clinique au +44 20 7946 0000.",
+        },
+    },
+]
+
+
+@dataclass
+class DemoSummary:
+    base_url: str
+    staff_logins: list[tuple[str, str, str, str]] = field(default_factory=list)  # clinic, role, email, pw
+    client_logins: list[tuple[str, str, str]] = field(default_factory=list)  # name, email, password
+    invitations: list[tuple[str, str]] = field(default_factory=list)  # name, code
+
+    def __str__(self) -> str:
+        lines = [
+            "[bold]Tandem demo[/bold]",
+            f"  client API docs:   {self.base_url}/api/docs",
+            f"  clinician portal:  {self.base_url}/portal/login",
+            "",
+            "[bold]Staff logins[/bold] (portal; TOTP is off for the demo clinics)",
+        ]
+        lines += [f"  {c:28} {r:10} {e:42} {p}" for c, r, e, p in self.staff_logins]
+        lines += ["", "[bold]Client logins[/bold] (POST /api/v1/auth/token)"]
+        lines += [f"  {n:16} {e:40} {p}" for n, e, p in self.client_logins]
+        lines += ["", "[bold]Invitation codes[/bold] (GET /api/v1/consent?invite_code=..., then activate)"]
+        lines += [f"  {n:16} {c}" for n, c in self.invitations]
+        return "\n".join(lines)
+
+
+def fresh_database() -> None:
+    settings = get_settings()
+    if settings.env is Environment.PROD:
+        raise SystemExit("tandem demo refuses to run with TANDEM_ENV=prod")
+    if "database_url" not in settings.model_fields_set:
+        settings.database_url = f"sqlite:///{DEMO_DATABASE}"
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        raise SystemExit("tandem demo only builds SQLite databases; unset TANDEM_DATABASE_URL or point it at a file")
+    reset_engine()
+    if url.database and url.database != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    upgrade(settings.database_url)
+
+
+def seed_demo(base_url: str) -> DemoSummary:
+    fresh_database()
+    summary = DemoSummary(base_url)
+    with session_scope() as session:
+        for spec in CLINICS:
+            _seed_clinic(session, spec, summary)
+    return summary
+
+
+def _seed_clinic(session: Session, spec: dict, summary: DemoSummary) -> list[Patient]:
+    made = clinics.create_clinic(
+        session,
+        name=spec["name"],
+        admin_email=spec["admin"][0],
+        admin_name=spec["admin"][1],
+        locale=spec["locale"],
+        country=spec["country"],
+        timezone=spec["timezone"],
+        mfa_required=False,
+        crisis_instructions=spec["instructions"],
+        actor=ACTOR,
+    )
+    clinic = made.clinic
+    summary.staff_logins.append((clinic.name, "admin", made.admin.staff.email, made.admin.password))
+    clinicians = []
+    for email, name in spec["clinicians"]:
+        new = staff.add_staff(session, clinic=clinic, email=email, name=name, role="clinician", actor=ACTOR)
+        clinicians.append(new.staff)
+        summary.staff_logins.append((clinic.name, "clinician", email, new.password))
+    domain = spec["admin"][0].split("@")[1]
+    enrolled: list[Patient] = []
+    for index, name in enumerate(spec["patients"]):
+        clinician = clinicians[index % len(clinicians)]
+        new_patient = patients.onboard_patient(
+            session, clinic_id=clinic.id, clinician=clinician, display_name=name, actor=ACTOR
+        )
+        if index >= len(spec["patients"]) - 1:
+            summary.invitations.append((name, new_patient.invite_code))
+            continue
+        email = f"{name.split()[0].lower().replace('é', 'e')}@{domain.replace('demo.tandem.care', 'example.org')}"
+        activation.activate(
+            session,
+            invite_code=new_patient.invite_code,
+            email=email,
+            password=CLIENT_PASSWORD,
+            consent_version=current_version(),
+        )
+        enrolled.append(new_patient.patient)
+        summary.client_logins.append((name, email, CLIENT_PASSWORD))
+    return enrolled

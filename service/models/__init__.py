@@ -1,0 +1,19 @@
+"""Every table of Tandem. Importing this package registers them all on ``SQLModel.metadata``."""
+
+from service.models.audit import AuditEvent
+from service.models.auth import RefreshToken
+from service.models.clinic import Clinic
+from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.staff import Role, Staff
+
+__all__ = [
+    "AuditEvent",
+    "Clinic",
+    "ConsentRecord",
+    "Invitation",
+    "Patient",
+    "PatientStatus",
+    "RefreshToken",
+    "Role",
+    "Staff",
+]

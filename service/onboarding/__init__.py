@@ -1,0 +1,1 @@
+"""Clinics, staff, patients, invitations, consent and client account activation."""

@@ -1,0 +1,80 @@
+"""What a client sees about their own account, and their GDPR rights (export, erasure request)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from service import audit
+from service.db import unit_of_work
+from service.i18n import gettext
+from service.models import Clinic, ConsentRecord, Patient, Staff
+from service.models.base import utcnow
+from service.onboarding.schemas import ClinicianOut, ClinicOut, ErasureOut, ProfileOut
+from service.security.actors import Actor
+from service.security.client_sessions import revoke_all
+
+
+def profile(session: Session, patient: Patient) -> ProfileOut:
+    clinic = session.get(Clinic, patient.clinic_id)
+    clinician = session.get(Staff, patient.clinician_id)
+    assert clinic is not None and clinician is not None  # foreign keys
+    latest = session.exec(
+        select(ConsentRecord.version)
+        .where(ConsentRecord.patient_id == patient.id)
+        .order_by(ConsentRecord.accepted_at.desc())  # type: ignore[attr-defined]
+    ).first()
+    return ProfileOut(
+        id=patient.id,
+        display_name=patient.display_name,
+        email=patient.email,
+        locale=patient.locale,
+        timezone=patient.timezone,
+        country=patient.country,
+        status=str(patient.status),
+        clinic=ClinicOut(name=clinic.name, country=clinic.country, timezone=clinic.timezone),
+        clinician=ClinicianOut(name=clinician.name),
+        consent_version=latest,
+        next_appointment_at=patient.next_appointment_at,
+        activated_at=patient.activated_at,
+        erasure_requested_at=patient.erasure_requested_at,
+    )
+
+
+def account_export(session: Session, patient: Patient) -> dict[str, Any]:
+    """The account part of the client's export: profile and every consent they gave."""
+    consents = session.exec(
+        select(ConsentRecord).where(ConsentRecord.patient_id == patient.id).order_by(ConsentRecord.accepted_at)  # type: ignore[arg-type]
+    ).all()
+    return {
+        "profile": profile(session, patient).model_dump(mode="json"),
+        "consents": [
+            {
+                "version": c.version,
+                "locale": c.locale,
+                "text_sha256": c.text_sha256,
+                "accepted_at": c.accepted_at.isoformat(),
+            }
+            for c in consents
+        ],
+    }
+
+
+def request_erasure(session: Session, patient: Patient) -> ErasureOut:
+    """Record the request and sign the client out everywhere; the clinic's team carries it out."""
+    with unit_of_work(session):
+        if patient.erasure_requested_at is None:
+            patient.erasure_requested_at = utcnow()
+            audit.record(session, actor=Actor.client(patient), action="client.erasure_request", entity=patient)
+        revoke_all(session, patient.id)
+        requested_at = patient.erasure_requested_at
+    return ErasureOut(
+        status="requested",
+        requested_at=requested_at,
+        detail=gettext(
+            patient.locale,
+            "Your request to erase your data was recorded. Your clinic will confirm what is erased and "
+            "anything the law requires them to keep.",
+        ),
+    )

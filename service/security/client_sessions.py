@@ -1,0 +1,147 @@
+"""Client sign-in: access tokens plus rotating refresh tokens, where reuse revokes the whole family."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from service import audit
+from service.config import get_settings
+from service.db import unit_of_work
+from service.errors import Unauthenticated
+from service.models import Patient, PatientStatus, RefreshToken
+from service.models.base import utcnow
+from service.security.actors import Actor
+from service.security.crypto import blind_index, token_digest
+from service.security.passwords import hash_password, needs_rehash, verify_password
+from service.security.tokens import issue_access_token, verify_access_token
+
+log = logging.getLogger(__name__)
+BAD_CREDENTIALS = "email or password is incorrect"
+BAD_REFRESH = "refresh token is invalid or expired; sign in again"
+SIGN_IN_STATUSES = (PatientStatus.ACTIVE, PatientStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+        }
+
+
+def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = None) -> Tokens:
+    """New access and refresh tokens; the caller owns the transaction."""
+    refresh = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            patient_id=patient.id,
+            family_id=family_id or str(uuid.uuid4()),
+            token_hash=token_digest(refresh),
+            expires_at=utcnow() + timedelta(days=get_settings().refresh_token_ttl_days),
+        )
+    )
+    access, ttl = issue_access_token(patient.id)
+    return Tokens(access, refresh, ttl)
+
+
+def login(session: Session, *, email: str, password: str) -> Tokens:
+    with unit_of_work(session):
+        patient = session.exec(
+            select(Patient).where(Patient.email_index == blind_index(email, "patient.email"))
+        ).first()
+        ok = verify_password(patient.password_hash if patient else None, password)
+        if patient is None or not ok or patient.status not in SIGN_IN_STATUSES:
+            if patient is not None:
+                audit.record(session, actor=Actor.client(patient), action="client.login_failed", entity=patient)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        if patient.password_hash and needs_rehash(patient.password_hash):
+            patient.password_hash = hash_password(password)
+        tokens = issue_tokens(session, patient)
+        audit.record(session, actor=Actor.client(patient), action="client.login", entity=patient)
+    return tokens
+
+
+def refresh(session: Session, *, refresh_token: str) -> Tokens:
+    """Swap a refresh token for a new pair. Presenting a spent token revokes its whole family."""
+    with unit_of_work(session):
+        row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+            raise Unauthenticated(BAD_REFRESH)
+        patient = session.get(Patient, row.patient_id)
+        if row.used_at is not None:
+            _revoke_family(session, row.family_id)
+            if patient is not None:
+                audit.record(
+                    session,
+                    actor=Actor.client(patient),
+                    action="client.refresh_reuse",
+                    entity=patient,
+                    detail={"family_id": row.family_id},
+                )
+            log.warning("refresh token reuse; family %s revoked", row.family_id)
+            # Commit the revocation even though the request fails.
+            session.commit()
+            raise Unauthenticated(BAD_REFRESH)
+        if patient is None or patient.status not in SIGN_IN_STATUSES:
+            raise Unauthenticated(BAD_REFRESH)
+        # Only one concurrent refresh of the same token may win.
+        claimed = session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
+            .values(used_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Unauthenticated(BAD_REFRESH)
+        tokens = issue_tokens(session, patient, family_id=row.family_id)
+    return tokens
+
+
+def logout(session: Session, *, refresh_token: str) -> None:
+    with unit_of_work(session):
+        row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
+        if row is None:
+            return
+        _revoke_family(session, row.family_id)
+        patient = session.get(Patient, row.patient_id)
+        if patient is not None:
+            audit.record(session, actor=Actor.client(patient), action="client.logout", entity=patient)
+
+
+def revoke_all(session: Session, patient_id: str) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.patient_id == patient_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )
+
+
+def _revoke_family(session: Session, family_id: str) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )
+
+
+def authenticate(session: Session, access_token: str) -> Patient:
+    """The patient behind a bearer token, if the token is valid and the account may use the API."""
+    claims = verify_access_token(access_token)
+    patient = session.get(Patient, claims.patient_id)
+    if patient is None or patient.status not in SIGN_IN_STATUSES:
+        raise Unauthenticated("invalid or expired access token")
+    return patient

@@ -1,0 +1,65 @@
+"""Short-lived signed access tokens (JWT, HS256, via joserfc) for the client API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from service.config import get_settings
+from service.errors import Unauthenticated
+from service.security.crypto import derive_key
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    patient_id: str
+    token_id: str
+    expires_at: int
+
+
+def _key() -> OctKey:
+    return OctKey.import_key(derive_key("client-access-token"))
+
+
+def issue_access_token(patient_id: str, *, now: float | None = None) -> tuple[str, int]:
+    settings = get_settings()
+    issued = int(now if now is not None else time.time())
+    ttl = settings.access_token_ttl_seconds
+    claims = {
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "sub": patient_id,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": str(uuid.uuid4()),
+        "typ": "access",
+    }
+    return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(), algorithms=[ALGORITHM]), ttl
+
+
+def verify_access_token(token: str, *, now: float | None = None) -> AccessClaims:
+    settings = get_settings()
+    try:
+        decoded = jwt.decode(token, _key(), algorithms=[ALGORITHM])
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now) if now is not None else None,
+            leeway=5,
+            iss={"essential": True, "value": settings.token_issuer},
+            aud={"essential": True, "value": settings.token_audience},
+            sub={"essential": True},
+            exp={"essential": True},
+            typ={"essential": True, "value": "access"},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError) as exc:
+        raise Unauthenticated("invalid or expired access token") from exc
+    claims = decoded.claims
+    return AccessClaims(patient_id=str(claims["sub"]), token_id=str(claims["jti"]), expires_at=int(claims["exp"]))

@@ -1,0 +1,96 @@
+"""Every test gets a fresh, migrated database: a copied SQLite file, or a PostgreSQL database
+cloned from a migrated template when TANDEM_TEST_DATABASE_URL points at a server (CI does)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from service.config import get_settings
+from service.db import new_session, reset_engine
+from service.models.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL")
+_counter = itertools.count()
+
+
+def _pg_conninfo(url: str, dbname: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if dbname:
+        parsed = parsed.set(database=dbname)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlalchemy_url(url: str, dbname: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg", database=dbname).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per test run; each test then starts from a copy of this database."""
+    os.environ["TANDEM_ENV"] = "test"
+    os.environ["TANDEM_SCHEDULER_ENABLED"] = "false"
+    if PG_ADMIN_URL:
+        name = f"tandem_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        upgrade(_sqlalchemy_url(PG_ADMIN_URL, name))
+        yield name
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade(f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if PG_ADMIN_URL:
+        name = f"tandem_t_{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        url = _sqlalchemy_url(PG_ADMIN_URL, name)
+    else:
+        target = tmp_path / "tandem.db"
+        shutil.copyfile(template_database, target)
+        url = f"sqlite:///{target}"
+    monkeypatch.setenv("TANDEM_DATABASE_URL", url)
+    get_settings.cache_clear()
+    reset_engine()
+    yield url
+    reset_engine()
+    get_settings.cache_clear()
+    if PG_ADMIN_URL:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    s = new_session()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    from service.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
