@@ -94,3 +94,16 @@ def app(database_url: str):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as test_client:
         yield test_client
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-postgres",
+        action="store_true",
+        help="fail unless the run uses PostgreSQL (CI's second run)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--require-postgres") and not PG_ADMIN_URL:
+        raise pytest.UsageError("--require-postgres given but TANDEM_TEST_DATABASE_URL is not set")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service import audit
 from service.db import unit_of_work
@@ -40,7 +40,7 @@ def activate(session: Session, *, invite_code: str, email: str, password: str, c
         # Single use even when two activations race: only one conditional update can match.
         claimed = session.execute(
             update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))  # type: ignore[union-attr]
+            .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
             .values(used_at=now)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service import audit
 from service.config import get_settings
@@ -37,8 +37,8 @@ def issue(session: Session, *, patient: Patient, actor: Actor) -> tuple[Invitati
     for earlier in session.exec(
         select(Invitation).where(
             Invitation.patient_id == patient.id,
-            Invitation.used_at.is_(None),  # type: ignore[union-attr]
-            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(Invitation.used_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
     ):
         earlier.revoked_at = now

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service import audit
 from service.config import get_settings
@@ -102,7 +102,7 @@ def refresh(session: Session, *, refresh_token: str) -> Tokens:
         # Only one concurrent refresh of the same token may win.
         claimed = session.execute(
             update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
+            .where(col(RefreshToken.id) == row.id, col(RefreshToken.used_at).is_(None))
             .values(used_at=utcnow())
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -125,7 +125,7 @@ def logout(session: Session, *, refresh_token: str) -> None:
 def revoke_all(session: Session, patient_id: str) -> None:
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.patient_id == patient_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(RefreshToken.patient_id) == patient_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
@@ -133,7 +133,7 @@ def revoke_all(session: Session, patient_id: str) -> None:
 def _revoke_family(session: Session, family_id: str) -> None:
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 

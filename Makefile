@@ -1,0 +1,38 @@
+# The README's commands. Everything is set up from scratch on a fresh Debian machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint serve system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash infra/scripts/system-deps.sh
+
+## make demo: a fresh SQLite database with seeded clinics, the logins printed, then the service on :8000
+demo: $(STAMP) system-deps
+	$(BIN)/tandem demo
+
+serve: $(STAMP)
+	$(BIN)/tandem serve
+
+## make test: lint and architecture rules, then the whole test suite (PostgreSQL when
+## TANDEM_TEST_DATABASE_URL is set, SQLite otherwise)
+test: $(STAMP) system-deps lint
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy service client_api clinician_portal
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

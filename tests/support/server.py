@@ -1,0 +1,73 @@
+"""Run the real `tandem` command as a separate process, the way a clinic or a client app meets it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TANDEM = str(Path(sys.executable).with_name("tandem"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tandem_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(extra)
+    return env
+
+
+def tandem_json(*args: str, stdin: str | None = None) -> Any:
+    """Run `tandem ARGS --json` and parse what it prints."""
+    done = subprocess.run(
+        [TANDEM, *args, "--json"], input=stdin, capture_output=True, text=True, env=tandem_env(), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@contextmanager
+def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`tandem serve` on a free port; yields its base URL and stops it afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [TANDEM, "serve", "--port", str(port), *args],
+        env=tandem_env(**(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise RuntimeError(f"tandem serve exited early:\n{output}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("tandem serve did not become ready")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
