@@ -53,6 +53,7 @@ def test_caseness_starts_at_phq9_10_and_gad7_8(code, score, case):
 
 def test_change_runs_from_the_first_to_the_latest_score_whatever_came_between():
     result = assess_change("phq9", weekly(20, 25, 3, 14))
+    assert result.baseline is not None and result.latest is not None
     assert (result.baseline.score, result.latest.score, result.change) == (20, 14, -6)
     assert result.reliable_improvement
     assert result.count == 4
@@ -61,6 +62,7 @@ def test_change_runs_from_the_first_to_the_latest_score_whatever_came_between():
 def test_scores_given_out_of_order_are_put_in_time_order():
     scores = weekly(20, 14)
     result = assess_change("phq9", list(reversed(scores)))
+    assert result.baseline is not None
     assert result.baseline.at == START
     assert result.change == -6
 
@@ -119,7 +121,7 @@ def test_an_impossible_phq9_total_is_refused(total):
 
 def test_a_total_without_a_time_is_refused():
     with pytest.raises(Invalid):
-        assess_change("gad7", [(date(2025, 1, 6), 12), (START, 8)])
+        assess_change("gad7", [(date(2025, 1, 6), 12), (START, 8)])  # type: ignore[list-item]
 
 
 def test_recovery_with_reliable_improvement_is_reliable_recovery():

@@ -268,7 +268,9 @@ def test_phq9_difficulty_question_is_offered_in_english():
         (2, "Very difficult"),
         (3, "Extremely difficult"),
     ]
-    assert [o.loinc for o in get_instrument("phq9").difficulty_item.options] == [
+    difficulty_item = get_instrument("phq9").difficulty_item
+    assert difficulty_item is not None
+    assert [o.loinc for o in difficulty_item.options] == [
         "LA6572-7",
         "LA6573-5",
         "LA6575-0",
