@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 from service.errors import Invalid
@@ -49,32 +48,22 @@ def daily_series(points: Iterable[tuple[date, float]], start: date, end: date) -
         raise Invalid("the start of a trend must be on or before its end")
     first = start - timedelta(days=LONG_WINDOW_DAYS - 1)
     daily = _daily_means(points, first, end)
-    days = (end - first).days + 1
-    # Prefix sums over the days since `first` give any window's sum and count in constant time.
-    # They are exact fractions: float prefix sums would turn a week of 7.0 into 6.999999999999999.
-    sums = [Fraction(0)] * (days + 1)
-    counts = [0] * (days + 1)
-    for offset in range(days):
-        value = daily[offset]
-        sums[offset + 1] = sums[offset] + (Fraction(value) if value is not None else 0)
-        counts[offset + 1] = counts[offset] + (value is not None)
-    offset_of_start = LONG_WINDOW_DAYS - 1
+    sums, counts, scale = _prefix_sums(daily)
     return [
         DailyPoint(
             day=first + timedelta(days=offset),
             value=daily[offset],
-            mean_7=_window_mean(sums, counts, offset, SHORT_WINDOW_DAYS),
-            mean_28=_window_mean(sums, counts, offset, LONG_WINDOW_DAYS),
+            mean_7=_window_mean(sums, counts, scale, offset, SHORT_WINDOW_DAYS),
+            mean_28=_window_mean(sums, counts, scale, offset, LONG_WINDOW_DAYS),
         )
-        for offset in range(offset_of_start, days)
+        for offset in range(LONG_WINDOW_DAYS - 1, len(daily))
     ]
 
 
 def _daily_means(points: Iterable[tuple[date, float]], first: date, end: date) -> list[float | None]:
     """The mean of each day's values, indexed by days since `first`; days outside are ignored."""
     days = (end - first).days + 1
-    totals = [0.0] * days
-    counts = [0] * days
+    values: list[list[float]] = [[] for _ in range(days)]
     for day, value in points:
         if isinstance(day, datetime) or not isinstance(day, date):
             raise Invalid("each trend value needs the calendar date it belongs to")
@@ -82,15 +71,48 @@ def _daily_means(points: Iterable[tuple[date, float]], first: date, end: date) -
             raise Invalid("trend values must be finite numbers")
         offset = (day - first).days
         if 0 <= offset < days:
-            totals[offset] += value
-            counts[offset] += 1
-    return [totals[i] / counts[i] if counts[i] else None for i in range(days)]
+            values[offset].append(float(value))
+    return [_mean(day_values) if day_values else None for day_values in values]
 
 
-def _window_mean(sums: list[Fraction], counts: list[int], offset: int, width: int) -> float | None:
+def _mean(values: list[float]) -> float:
+    """The correctly rounded mean: three check-ins of 0.1 average 0.1, not 0.10000000000000002."""
+    if len(values) == 1:
+        return values[0]
+    numerators, scale = _as_integers(values)
+    return sum(numerators) / (len(values) * scale)
+
+
+def _as_integers(values: list[float]) -> tuple[list[int], int]:
+    """Integers n_i and a scale with value_i == n_i / scale exactly.
+
+    Every float is an integer over a power of two, so the largest denominator is a multiple of all.
+    Integer sums are then exact, and int / int is correctly rounded in Python however large they are.
+    """
+    ratios = [value.as_integer_ratio() for value in values]
+    scale = max(denominator for _, denominator in ratios)
+    return [numerator * (scale // denominator) for numerator, denominator in ratios], scale
+
+
+def _prefix_sums(daily: list[float | None]) -> tuple[list[int], list[int], int]:
+    """Prefix sums and counts of the daily values, for any window's sum and count in constant time.
+
+    The sums are exact integers (see `_as_integers`): float prefix sums would show a steady
+    week of 0.1 as anything from 0.0999999999999996 to 0.10000000000000009.
+    """
+    numerators, scale = _as_integers([value if value is not None else 0.0 for value in daily])
+    sums = [0] * (len(daily) + 1)
+    counts = [0] * (len(daily) + 1)
+    for offset, numerator in enumerate(numerators):
+        sums[offset + 1] = sums[offset] + numerator
+        counts[offset + 1] = counts[offset] + (daily[offset] is not None)
+    return sums, counts, scale
+
+
+def _window_mean(sums: list[int], counts: list[int], scale: int, offset: int, width: int) -> float | None:
     """Mean of the days with a value among the `width` days ending at `offset` (inclusive)."""
     low = max(0, offset + 1 - width)
     count = counts[offset + 1] - counts[low]
     if count == 0:
         return None
-    return float((sums[offset + 1] - sums[low]) / count)
+    return (sums[offset + 1] - sums[low]) / (count * scale)

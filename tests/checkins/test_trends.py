@@ -84,6 +84,12 @@ def test_a_steady_value_shows_as_exactly_that_value():
     assert {p.mean_28 for p in series} == {0.1}
 
 
+def test_a_day_of_identical_check_ins_shows_exactly_that_value():
+    points = [(D("2025-01-01"), 0.1)] * 3 + [(D("2025-01-02"), 7.3)] * 7
+    series = daily_series(points, D("2025-01-01"), D("2025-01-02"))
+    assert [p.value for p in series] == [0.1, 7.3]
+
+
 def test_rolling_means_match_a_direct_computation_over_a_year_of_irregular_check_ins():
     rng = random.Random(20250101)
     start, end = D("2024-01-01"), D("2024-12-31")
