@@ -95,32 +95,12 @@ def assess_change(instrument: str, scores: Sequence[tuple[datetime, int]]) -> Ch
     observations = _observations(definition, scores)
     baseline = observations[0] if observations else None
     latest = observations[-1] if observations else None
-    if baseline is None or latest is None or len(observations) < 2:
-        return Change(
-            instrument=definition.code,
-            status=INSUFFICIENT_DATA,
-            count=len(observations),
-            baseline=baseline,
-            latest=latest,
-            change=None,
-            reliable_improvement=False,
-            reliable_deterioration=False,
-            caseness_baseline=_is_case(baseline, rules),
-            caseness_latest=_is_case(latest, rules),
-            reliable_change_threshold=rules.reliable_change,
-            caseness_threshold=rules.caseness,
-        )
-    change = latest.score - baseline.score
-    improved = change <= -rules.reliable_change
-    deteriorated = change >= rules.reliable_change
-    status = "no_reliable_change"
-    if improved:
-        status = "reliable_improvement"
-    elif deteriorated:
-        status = "reliable_deterioration"
+    change = latest.score - baseline.score if latest and baseline and len(observations) >= 2 else None
+    improved = change is not None and change <= -rules.reliable_change
+    deteriorated = change is not None and change >= rules.reliable_change
     return Change(
         instrument=definition.code,
-        status=status,
+        status=_change_status(change, improved, deteriorated),
         count=len(observations),
         baseline=baseline,
         latest=latest,
@@ -132,6 +112,16 @@ def assess_change(instrument: str, scores: Sequence[tuple[datetime, int]]) -> Ch
         reliable_change_threshold=rules.reliable_change,
         caseness_threshold=rules.caseness,
     )
+
+
+def _change_status(change: int | None, improved: bool, deteriorated: bool) -> str:
+    if change is None:
+        return INSUFFICIENT_DATA
+    if improved:
+        return "reliable_improvement"
+    if deteriorated:
+        return "reliable_deterioration"
+    return "no_reliable_change"
 
 
 def assess_recovery(phq9: Sequence[tuple[datetime, int]], gad7: Sequence[tuple[datetime, int]]) -> Recovery:
