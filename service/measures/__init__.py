@@ -1,0 +1,1 @@
+"""Standard questionnaires: definitions (en, fr), scoring and change over time."""
