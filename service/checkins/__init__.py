@@ -1,0 +1,1 @@
+"""Daily mood check-ins: writing them, reading them back, and their trends."""
