@@ -15,13 +15,33 @@ from client_api.app import create_client_api
 from service.config import get_settings
 from service.db import get_engine
 from service.http import RequestContextMiddleware
+from service.notify.events import PostgresListener
+from service.scheduler import Leadership, create_scheduler
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    """Start the scheduler and, on PostgreSQL, the live-event listener; stop them on shutdown."""
+    settings = get_settings()
+    scheduler = leadership = listener = None
+    if settings.scheduler_enabled:
+        leadership = Leadership(settings.database_url)
+        scheduler = create_scheduler(leadership)
+        scheduler.start()
+    if not settings.is_sqlite:
+        listener = PostgresListener(settings.database_url)
+        listener.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        if leadership is not None:
+            leadership.release()
+        if listener is not None:
+            listener.stop()
 
 
 def create_app() -> FastAPI:

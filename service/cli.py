@@ -70,6 +70,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> No
 
 
 @app.command()
+def scheduler() -> None:
+    """Run only the scheduled jobs (outbox delivery, escalations...), for a separate process."""
+    from service.logs import configure_logging
+    from service.scheduler import Leadership, create_scheduler
+
+    configure_logging()
+    create_scheduler(Leadership(get_settings().database_url), blocking=True).start()
+
+
+@app.command()
 def demo(
     port: int = 8000, host: str = "127.0.0.1", serve_after: bool = typer.Option(True, "--serve/--no-serve")
 ) -> None:

@@ -107,3 +107,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--require-postgres") and not PG_ADMIN_URL:
         raise pytest.UsageError("--require-postgres given but TANDEM_TEST_DATABASE_URL is not set")
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real SMTP server on loopback; the service's SMTP settings point at it."""
+    from tests.support.smtp import smtp_server
+
+    with smtp_server() as (box, port):
+        monkeypatch.setenv("TANDEM_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TANDEM_SMTP_PORT", str(port))
+        get_settings.cache_clear()
+        yield box
+    get_settings.cache_clear()

@@ -166,9 +166,7 @@ def _observations(instrument: Instrument, scores: Sequence[tuple[datetime, int]]
     observations = []
     for at, total in scores:
         if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= instrument.max_total:
-            raise Invalid(
-                f"a {instrument.name} total must be a whole number from 0 to {instrument.max_total}"
-            )
+            raise Invalid(f"a {instrument.name} total must be a whole number from 0 to {instrument.max_total}")
         if not isinstance(at, datetime):
             raise Invalid(f"each {instrument.name} total needs the date and time it was given")
         observations.append(Observation(at, total))

@@ -3,6 +3,7 @@
 from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
 from service.models.clinic import Clinic
+from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.staff import Role, Staff
 
@@ -11,9 +12,12 @@ __all__ = [
     "Clinic",
     "ConsentRecord",
     "Invitation",
+    "OutboxMessage",
+    "OutboxStatus",
     "Patient",
     "PatientStatus",
     "RefreshToken",
     "Role",
     "Staff",
+    "WebhookEndpoint",
 ]

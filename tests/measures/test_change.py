@@ -31,9 +31,7 @@ def weekly(*totals: int) -> list[tuple[datetime, int]]:
         ("phq9", 10, 10, False, False, "no_reliable_change"),
     ],
 )
-def test_reliable_change_starts_exactly_at_the_threshold(
-    code, baseline, latest, improved, deteriorated, status
-):
+def test_reliable_change_starts_exactly_at_the_threshold(code, baseline, latest, improved, deteriorated, status):
     result = assess_change(code, weekly(baseline, latest))
     assert result.change == latest - baseline
     assert result.reliable_improvement is improved

@@ -89,8 +89,7 @@ PHQ9_ITEMS = [
 PHQ9_STEM = {
     "en": "Over the last 2 weeks, how often have you been bothered by any of the following problems?",
     "fr": (
-        "Au cours des 2 dernières semaines, selon quelle fréquence avez-vous été gêné(e) par les "
-        "problèmes suivants ?"
+        "Au cours des 2 dernières semaines, selon quelle fréquence avez-vous été gêné(e) par les problèmes suivants ?"
     ),
 }
 
@@ -141,8 +140,7 @@ GAD7_ITEMS = [
 GAD7_STEM = {
     "en": "Over the last 2 weeks, how often have you been bothered by the following problems?",
     "fr": (
-        "Au cours des 2 dernières semaines, à quelle fréquence avez-vous été dérangé(e) par les "
-        "problèmes suivants ?"
+        "Au cours des 2 dernières semaines, à quelle fréquence avez-vous été dérangé(e) par les problèmes suivants ?"
     ),
 }
 
@@ -286,8 +284,7 @@ def test_only_the_phq9_has_a_difficulty_question():
 def test_cssrs_answers_are_yes_or_no_in_both_languages():
     assert options_of(get_instrument("cssrs").localized("en")["items"][0]) == [(1, "Yes"), (0, "No")]
     assert all(
-        options_of(item) == [(1, "Oui"), (0, "Non")]
-        for item in get_instrument("cssrs").localized("fr")["items"]
+        options_of(item) == [(1, "Oui"), (0, "Non")] for item in get_instrument("cssrs").localized("fr")["items"]
     )
 
 
@@ -408,9 +405,7 @@ def test_a_text_missing_its_french_stops_loading(tmp_path):
 
 
 def test_skip_logic_pointing_at_a_later_item_stops_loading(tmp_path):
-    path = _edited_copy(
-        tmp_path, "cssrs", lambda raw: raw["items"][2].update(ask_if={"item": "6", "answer": 1})
-    )
+    path = _edited_copy(tmp_path, "cssrs", lambda raw: raw["items"][2].update(ask_if={"item": "6", "answer": 1}))
     with pytest.raises(DefinitionError, match="must come first"):
         load_definition(path)
 

@@ -204,8 +204,7 @@ def test_cssrs_refuses_a_yes_to_a_question_skipped_after_no_thoughts_of_suicide(
     with pytest.raises(Invalid) as raised:
         validate_answers("cssrs", cssrs(skipped))
     assert raised.value.detail == (
-        f"C-SSRS item {skipped} is asked only when item 2 is 'Yes'; "
-        f"item 2 was 'No', so item {skipped} must be 0"
+        f"C-SSRS item {skipped} is asked only when item 2 is 'Yes'; item 2 was 'No', so item {skipped} must be 0"
     )
 
 

@@ -1,0 +1,7 @@
+"""Notifications: an outbox written with the change that causes it, delivered after commit by email
+(SMTP), signed webhooks, and live events for open portal pages."""
+
+from service.notify.events import broker, publish
+from service.notify.outbox import DeliveryReport, deliver_due, enqueue_email, enqueue_webhooks
+
+__all__ = ["DeliveryReport", "broker", "deliver_due", "enqueue_email", "enqueue_webhooks", "publish"]

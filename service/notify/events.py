@@ -1,0 +1,122 @@
+"""Live events for open portal pages (server-sent events), across replicas.
+
+On PostgreSQL an event is a ``NOTIFY`` issued inside the writing transaction: PostgreSQL delivers it
+only if that transaction commits, to every replica LISTENing. On SQLite (one process) the event is
+handed to the in-process broker after the commit. Either way a rolled-back change announces nothing.
+Events carry ids and facts for one clinic, never client text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+CHANNEL = "tandem_events"
+
+
+@dataclass(eq=False)
+class Subscription:
+    clinic_id: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+
+class Broker:
+    """Fans events out to the subscriptions of this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscriptions: set[Subscription] = set()
+
+    def subscribe(self, clinic_id: str) -> Subscription:
+        subscription = Subscription(clinic_id, asyncio.get_running_loop())
+        with self._lock:
+            self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscriptions.discard(subscription)
+
+    def dispatch(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            targets = [s for s in self._subscriptions if s.clinic_id == event.get("clinic_id")]
+        for subscription in targets:
+            try:
+                subscription.loop.call_soon_threadsafe(_offer, subscription.queue, event)
+            except RuntimeError:  # the page's loop is gone
+                self.unsubscribe(subscription)
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    if not queue.full():  # a stalled page misses events; it reloads the list when it reconnects
+        queue.put_nowait(event)
+
+
+broker = Broker()
+
+
+def publish(session: Session, *, clinic_id: str, kind: str, data: dict[str, Any]) -> None:
+    """Announce ``kind`` to the clinic's open pages once the caller's transaction commits."""
+    event = {"clinic_id": clinic_id, "kind": kind, "data": data}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(event)}
+        )
+        return
+    pending: list[dict[str, Any]] = session.info.setdefault("live_events", [])
+    if not pending:
+        sa_event.listen(session, "after_commit", _dispatch_pending, once=True)
+        sa_event.listen(session, "after_rollback", _drop_pending, once=True)
+    pending.append(event)
+
+
+def _dispatch_pending(session: Session) -> None:
+    for event in session.info.pop("live_events", []):
+        broker.dispatch(event)
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop("live_events", None)
+
+
+class PostgresListener:
+    """One LISTEN connection per replica, feeding the local broker; reconnects after failures."""
+
+    def __init__(self, database_url: str) -> None:
+        self._conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tandem-listen", daemon=True)
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.ready.set()
+                    while not self._stop.is_set():
+                        for notice in conn.notifies(timeout=1.0):
+                            broker.dispatch(json.loads(notice.payload))
+            except (psycopg.Error, OSError) as exc:
+                self.ready.clear()
+                log.warning("live-event listener lost its connection (%s); reconnecting", type(exc).__name__)
+                self._stop.wait(2.0)

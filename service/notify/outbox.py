@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service.db import new_session
+from service.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from service.models.base import utcnow
+from service.notify import email, webhooks
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+BASE_DELAY = timedelta(seconds=15)
+MAX_DELAY = timedelta(hours=1)
+
+
+def enqueue_email(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    dedup_key: str,
+    clinic_id: str | None = None,
+    html: str | None = None,
+) -> OutboxMessage | None:
+    """Queue an email in the caller's transaction. Never put client text in it: ids and links only."""
+    return _enqueue(
+        session,
+        kind="email",
+        dedup_key=f"email:{dedup_key}:{to}",
+        recipient=to,
+        clinic_id=clinic_id,
+        payload={"subject": subject, "text": text, "html": html},
+    )
+
+
+def enqueue_webhooks(
+    session: Session, *, clinic_id: str, event_type: str, data: dict[str, Any], dedup_key: str
+) -> list[OutboxMessage]:
+    """Queue one signed delivery per active endpoint of the clinic subscribed to ``event_type``."""
+    endpoints = session.exec(
+        select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == clinic_id, col(WebhookEndpoint.active).is_(True))
+    ).all()
+    queued = []
+    for endpoint in endpoints:
+        if endpoint.events and event_type not in endpoint.events:
+            continue
+        event_id = f"{dedup_key}:{endpoint.id}"
+        message = _enqueue(
+            session,
+            kind="webhook",
+            dedup_key=f"webhook:{event_id}",
+            recipient=endpoint.url,
+            clinic_id=clinic_id,
+            payload={
+                "endpoint_id": endpoint.id,
+                "body": {
+                    "id": _event_id(event_id),
+                    "type": event_type,
+                    "created_at": utcnow().isoformat(),
+                    "data": data,
+                },
+            },
+        )
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+def _event_id(key: str) -> str:
+    return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _enqueue(session: Session, **values: Any) -> OutboxMessage | None:
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == values["dedup_key"])).first()
+    if existing is not None:
+        return None  # already queued (or sent): a notification goes out once per recipient
+    message = OutboxMessage(**values)
+    session.add(message)
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+
+
+Sender = Callable[[Session, OutboxMessage], None]
+
+
+def _send(session: Session, message: OutboxMessage) -> None:
+    if message.kind == "email":
+        email.send(
+            to=message.recipient,
+            subject=message.payload["subject"],
+            text=message.payload["text"],
+            html=message.payload.get("html"),
+            message_id=message.dedup_key,
+        )
+    elif message.kind == "webhook":
+        endpoint = session.get(WebhookEndpoint, message.payload["endpoint_id"])
+        if endpoint is None or not endpoint.active:
+            raise webhooks.WebhookError("endpoint removed or deactivated")
+        webhooks.deliver(endpoint.url, endpoint.secret, json.dumps(message.payload["body"], sort_keys=True).encode())
+    else:
+        raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 100, sender: Sender = _send) -> DeliveryReport:
+    """Deliver what is due, one message per transaction, so a crash re-sends at most the one in flight.
+
+    On PostgreSQL, rows are claimed with FOR UPDATE SKIP LOCKED, so several replicas can deliver
+    side by side without sending the same message at the same time.
+    """
+    report = DeliveryReport()
+    for _ in range(limit):
+        with new_session() as session:
+            moment = now or utcnow()
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= moment)
+                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.created_at))
+                .limit(1)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            message = session.exec(query).first()
+            if message is None:
+                break
+            try:
+                sender(session, message)
+            except Exception as exc:  # any delivery failure is retried, then given up loudly
+                _schedule_retry(message, exc, moment, report)
+            else:
+                message.status = OutboxStatus.SENT
+                message.sent_at = utcnow()
+                message.attempts += 1
+                report.sent.append(message.id)
+            session.commit()
+    return report
+
+
+def _schedule_retry(message: OutboxMessage, exc: Exception, moment: datetime, report: DeliveryReport) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxStatus.DEAD
+        report.dead.append(message.id)
+        log.error("outbox message %s (%s) given up after %d attempts", message.id, message.kind, message.attempts)
+        return
+    delay = min(BASE_DELAY * (2 ** (message.attempts - 1)), MAX_DELAY)
+    message.next_attempt_at = moment + delay
+    report.retried.append(message.id)
+    log.warning("outbox message %s (%s) failed, retry in %ss", message.id, message.kind, int(delay.total_seconds()))

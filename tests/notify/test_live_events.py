@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import Session
+
+from service.config import get_settings
+from service.db import unit_of_work
+from service.notify import broker, publish
+from service.notify.events import PostgresListener
+from service.scheduler import Leadership
+
+
+def _collect(session: Session, *, commit: bool) -> list[dict]:
+    async def run() -> list[dict]:
+        subscription = broker.subscribe("clinic-1")
+        listener = None
+        if not get_settings().is_sqlite:
+            listener = PostgresListener(get_settings().database_url)
+            listener.start()
+            await asyncio.to_thread(listener.ready.wait, 10)
+        try:
+            try:
+                with unit_of_work(session):
+                    publish(session, clinic_id="clinic-1", kind="alert.created", data={"alert_id": "A"})
+                    publish(session, clinic_id="clinic-2", kind="alert.created", data={"alert_id": "B"})
+                    if not commit:
+                        raise RuntimeError("rolled back")
+            except RuntimeError:
+                pass
+            got = []
+            try:
+                while True:
+                    got.append(await asyncio.wait_for(subscription.queue.get(), timeout=1.5))
+            except TimeoutError:
+                return got
+        finally:
+            broker.unsubscribe(subscription)
+            if listener is not None:
+                listener.stop()
+
+    return asyncio.run(run())
+
+
+def test_committed_events_reach_only_the_clinics_pages(session: Session) -> None:
+    events = _collect(session, commit=True)
+    assert [e["data"]["alert_id"] for e in events] == ["A"]
+
+
+def test_rolled_back_changes_announce_nothing(session: Session) -> None:
+    assert _collect(session, commit=False) == []
+
+
+def test_only_one_replica_leads_the_scheduler(database_url: str) -> None:
+    first, second = Leadership(database_url), Leadership(database_url)
+    try:
+        if get_settings().is_sqlite:
+            assert first.is_leader() and second.is_leader()  # one process, nothing to share
+            return
+        assert first.is_leader()
+        assert not second.is_leader()
+        first.release()  # the leader goes away...
+        assert second.is_leader()  # ...and another replica takes over
+        assert not first.is_leader()
+    finally:
+        first.release()
+        second.release()
+
+
+def test_the_app_runs_with_its_scheduler_and_stops_cleanly(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    monkeypatch.setenv("TANDEM_SCHEDULER_ENABLED", "true")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as http:
+        assert http.get("/readyz").json() == {"status": "ready", "database": "ok"}
