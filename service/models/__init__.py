@@ -1,5 +1,6 @@
 """Every table of Tandem. Importing this package registers them all on ``SQLModel.metadata``."""
 
+from service.models.alert import Alert, AlertEvent, AlertSignal, AlertStatus, Severity
 from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
 from service.models.clinic import Clinic
@@ -8,6 +9,10 @@ from service.models.patient import ConsentRecord, Invitation, Patient, PatientSt
 from service.models.staff import Role, Staff
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertSignal",
+    "AlertStatus",
     "AuditEvent",
     "Clinic",
     "ConsentRecord",
@@ -18,6 +23,7 @@ __all__ = [
     "PatientStatus",
     "RefreshToken",
     "Role",
+    "Severity",
     "Staff",
     "WebhookEndpoint",
 ]

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service import notify
+from service.alerts.escalation import escalate_due
+from service.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,14 @@ def deliver_outbox() -> None:
         log.info("outbox: %d sent, %d to retry, %d given up", len(report.sent), len(report.retried), len(report.dead))
 
 
+def escalate_alerts() -> None:
+    with session_scope() as session:
+        escalated = escalate_due(session)
+    if escalated:
+        log.warning("escalated %d unacknowledged alert(s)", len(escalated))
+
+
 JOBS: list[Job] = [
+    Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
 ]

@@ -1,0 +1,241 @@
+"""Alerts: raised in the same transaction as the data that caused them, then acknowledged and
+resolved by a person, every step kept in the alert's history."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service import audit
+from service.alerts import notifications
+from service.alerts.policy import deadline, policy, reason_for, severity_for
+from service.db import unit_of_work
+from service.errors import Conflict, Invalid, NotFound
+from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Clinic, Patient, Role, Severity, Staff
+from service.models.base import utcnow
+from service.security.actors import Actor
+
+if TYPE_CHECKING:
+    from service.risk import RiskResult
+
+SYSTEM = Actor.system("risk")
+MAX_NOTE = 2000
+
+
+def primary_category(result: RiskResult) -> str:
+    """The category of the strongest evidence: it names the alert."""
+    if result.evidence:
+        return max(result.evidence, key=lambda e: int(e.level)).category
+    return result.categories[0] if result.categories else "unspecified"
+
+
+def raise_for(
+    session: Session,
+    *,
+    patient: Patient,
+    source_type: str,
+    source_id: str | None,
+    result: RiskResult,
+    now: datetime | None = None,
+) -> Alert | None:
+    """Open an alert for a risk signal, or attach it to the open alert for the same reason.
+
+    Runs inside the caller's transaction: the alert commits with the check-in (or answer, or
+    message) that raised it, or not at all.
+    """
+    severity = severity_for(result.level.label)
+    if severity is None:
+        return None
+    now = now or utcnow()
+    reason = reason_for(primary_category(result))
+    alert = _open_alert(session, patient.id, reason)
+    if alert is None:
+        alert = _create(session, patient=patient, reason=reason, severity=severity, now=now)
+    _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now)
+    if alert.severity != severity and severity.rank > Severity(alert.severity).rank:
+        _raise_severity(session, alert, severity, now)
+    return alert
+
+
+def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
+    return session.exec(
+        select(Alert).where(
+            Alert.patient_id == patient_id, Alert.reason == reason, col(Alert.status) != AlertStatus.RESOLVED
+        )
+    ).first()
+
+
+def _create(session: Session, *, patient: Patient, reason: str, severity: Severity, now: datetime) -> Alert:
+    clinic = session.get(Clinic, patient.clinic_id)
+    assert clinic is not None
+    alert = Alert(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        assigned_to=patient.clinician_id,
+        reason=reason,
+        severity=severity,
+        created_at=now,
+        updated_at=now,
+        ack_deadline_at=now + deadline(clinic, severity),
+    )
+    try:
+        with session.begin_nested():  # a concurrent request may have opened the same alert
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        existing = _open_alert(session, patient.id, reason)
+        if existing is None:
+            raise
+        return existing
+    _history(session, alert, "created", SYSTEM, {"severity": str(severity), "reason": reason}, now)
+    audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
+    notifications.alert_opened(session, alert, clinic)
+    return alert
+
+
+def _attach(
+    session: Session, alert: Alert, *, source_type: str, source_id: str | None, result: RiskResult, now: datetime
+) -> None:
+    evidence = [
+        {"rule": e.rule, "category": e.category, "text": e.text, "level": e.level.label} for e in result.evidence
+    ]
+    session.add(
+        AlertSignal(
+            alert_id=alert.id,
+            source_type=source_type,
+            source_id=source_id,
+            level=result.level.label,
+            categories=list(result.categories),
+            evidence_json=json.dumps(evidence, ensure_ascii=False),
+            engine_version=result.engine_version,
+            created_at=now,
+        )
+    )
+    alert.updated_at = now
+    _history(session, alert, "signal", SYSTEM, {"source_type": source_type, "level": result.level.label}, now)
+    notifications.alert_changed(session, alert)
+
+
+def _raise_severity(session: Session, alert: Alert, severity: Severity, now: datetime) -> None:
+    clinic = session.get(Clinic, alert.clinic_id)
+    assert clinic is not None
+    previous = alert.severity
+    alert.severity = severity
+    alert.ack_deadline_at = min(alert.ack_deadline_at, now + deadline(clinic, severity))
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        # A stronger signal needs a fresh look from a person, so it must be acknowledged again.
+        alert.status = AlertStatus.OPEN
+        alert.ack_deadline_at = now + deadline(clinic, severity)
+    _history(session, alert, "severity_raised", SYSTEM, {"from": str(previous), "to": str(severity)}, now)
+    audit.record(session, actor=SYSTEM, action="alert.severity_raise", entity=alert, detail={"to": str(severity)})
+    notifications.alert_opened(session, alert, clinic)
+
+
+def _history(session: Session, alert: Alert, kind: str, actor: Actor, detail: dict[str, Any], now: datetime) -> None:
+    session.add(
+        AlertEvent(alert_id=alert.id, at=now, kind=kind, actor_type=actor.kind, actor_id=actor.id, detail=detail)
+    )
+
+
+# --- What staff see and do ---------------------------------------------------------------------
+
+
+def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
+    """Admins see the clinic's alerts; clinicians their caseload's, and on-call staff the escalated ones."""
+    query = select(Alert).where(Alert.clinic_id == staff.clinic_id)
+    if staff.role == Role.ADMIN:
+        return query
+    mine = col(Alert.assigned_to) == staff.id
+    if staff.on_call:
+        return query.where(mine | (col(Alert.escalation_level) > 0))
+    return query.where(mine)
+
+
+def get_for_staff(session: Session, staff: Staff, alert_id: str) -> Alert:
+    alert = session.exec(visible_to(staff).where(Alert.id == alert_id)).first()
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert
+
+
+def open_queue(session: Session, staff: Staff) -> list[Alert]:
+    """Unresolved alerts, most severe first, then oldest first."""
+    alerts = session.exec(visible_to(staff).where(col(Alert.status) != AlertStatus.RESOLVED)).all()
+    return sorted(alerts, key=lambda a: (-Severity(a.severity).rank, a.created_at))
+
+
+def acknowledge(session: Session, *, alert_id: str, staff: Staff, now: datetime | None = None) -> Alert:
+    now = now or utcnow()
+    with unit_of_work(session):
+        alert = get_for_staff(session, staff, alert_id)
+        if alert.status != AlertStatus.OPEN:
+            raise Conflict(f"this alert is already {alert.status}")
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_by, alert.acknowledged_at, alert.updated_at = staff.id, now, now
+        actor = Actor.staff(staff)
+        _history(session, alert, "acknowledged", actor, {}, now)
+        audit.record(session, actor=actor, action="alert.acknowledge", entity=alert)
+        notifications.alert_changed(session, alert, webhook_event="alert.acknowledged")
+    return alert
+
+
+def resolve(
+    session: Session,
+    *,
+    alert_id: str,
+    staff: Staff,
+    resolution: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    now = now or utcnow()
+    note = (note or "").strip() or None
+    if resolution not in policy().resolutions:
+        raise Invalid(f"unknown resolution {resolution!r}; use one of {', '.join(policy().resolutions)}")
+    if resolution == "other" and not note:
+        raise Invalid("a note is required when the resolution is 'other'")
+    if note and len(note) > MAX_NOTE:
+        raise Invalid(f"the note must be at most {MAX_NOTE} characters")
+    with unit_of_work(session):
+        alert = get_for_staff(session, staff, alert_id)
+        if alert.status == AlertStatus.RESOLVED:
+            raise Conflict("this alert is already resolved")
+        actor = Actor.staff(staff)
+        if alert.status == AlertStatus.OPEN:  # resolving is also looking at it
+            alert.acknowledged_by, alert.acknowledged_at = staff.id, now
+            _history(session, alert, "acknowledged", actor, {}, now)
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_by, alert.resolved_at, alert.updated_at = staff.id, now, now
+        alert.resolution, alert.resolution_note = resolution, note
+        _history(session, alert, "resolved", actor, {"resolution": resolution}, now)
+        audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail={"resolution": resolution})
+        notifications.alert_changed(session, alert, webhook_event="alert.resolved")
+    return alert
+
+
+def history(session: Session, alert: Alert) -> list[AlertEvent]:
+    return list(session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(col(AlertEvent.id))))
+
+
+def signals(session: Session, alert: Alert) -> list[dict[str, Any]]:
+    """The signals with their evidence (decrypted) for a person looking at the alert."""
+    rows = session.exec(
+        select(AlertSignal).where(AlertSignal.alert_id == alert.id).order_by(col(AlertSignal.created_at))
+    ).all()
+    return [
+        {
+            "source_type": row.source_type,
+            "source_id": row.source_id,
+            "level": row.level,
+            "categories": row.categories,
+            "evidence": json.loads(row.evidence_json),
+            "engine_version": row.engine_version,
+            "at": row.created_at,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,112 @@
+"""Who hears about an alert, and how: email, signed webhooks and live portal events, all queued in
+the alert's own transaction. Emails and webhooks carry no client text: the severity and a link."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session
+
+from service import notify
+from service.config import get_settings
+from service.i18n import gettext
+from service.models import Alert, Clinic, Staff
+
+SUBJECTS = {
+    "urgent": "[Tandem] Urgent alert: please look now",
+    "priority": "[Tandem] Priority alert: please look within hours",
+    "routine": "[Tandem] Routine alert: please look by the next working day",
+}
+BODY = (
+    "A %(severity)s alert about one of your patients needs your attention.\n\n"
+    "Open it in the Tandem portal: %(link)s\n\n"
+    "This email deliberately contains no patient information."
+)
+ESCALATION_SUBJECT = "[Tandem] Escalated %(severity)s alert: nobody has acknowledged it yet"
+ESCALATION_BODY = (
+    "A %(severity)s alert has not been acknowledged in time and is escalated to you "
+    "(escalation step %(level)s).\n\nOpen it in the Tandem portal: %(link)s\n\n"
+    "This email deliberately contains no patient information."
+)
+SEVERITY_WORDS = {"urgent": "urgent", "priority": "priority", "routine": "routine"}
+
+
+def _link(alert: Alert) -> str:
+    return f"{get_settings().base_url.rstrip('/')}/portal/alerts/{alert.id}"
+
+
+def _severity_word(alert: Alert, locale: str) -> str:
+    return gettext(locale, SEVERITY_WORDS[str(alert.severity)])
+
+
+def _facts(alert: Alert) -> dict[str, object]:
+    return {
+        "alert_id": alert.id,
+        "patient_id": alert.patient_id,
+        "severity": str(alert.severity),
+        "status": str(alert.status),
+        "reason": alert.reason,
+        "escalation_level": alert.escalation_level,
+    }
+
+
+def alert_opened(session: Session, alert: Alert, clinic: Clinic) -> None:
+    """A new alert, or one whose severity went up: tell the assigned clinician and the clinic's systems."""
+    clinician = session.get(Staff, alert.assigned_to)
+    if clinician is not None and clinician.active:
+        locale = clinic.locale
+        notify.enqueue_email(
+            session,
+            to=clinician.email,
+            subject=gettext(locale, SUBJECTS[str(alert.severity)]),
+            text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
+            dedup_key=f"alert:{alert.id}:{alert.severity}",
+            clinic_id=alert.clinic_id,
+        )
+    notify.enqueue_webhooks(
+        session,
+        clinic_id=alert.clinic_id,
+        event_type="alert.created" if alert.escalation_level == 0 else "alert.severity_raised",
+        data=_facts(alert),
+        dedup_key=f"alert:{alert.id}:opened:{alert.severity}",
+    )
+    notify.publish(session, clinic_id=alert.clinic_id, kind="alert.created", data=_facts(alert))
+
+
+def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None = None) -> None:
+    if webhook_event:
+        notify.enqueue_webhooks(
+            session,
+            clinic_id=alert.clinic_id,
+            event_type=webhook_event,
+            data=_facts(alert),
+            dedup_key=f"alert:{alert.id}:{webhook_event}",
+        )
+    notify.publish(session, clinic_id=alert.clinic_id, kind="alert.updated", data=_facts(alert))
+
+
+def alert_escalated(session: Session, alert: Alert, clinic: Clinic, recipients: Iterable[Staff]) -> None:
+    locale = clinic.locale
+    for person in recipients:
+        notify.enqueue_email(
+            session,
+            to=person.email,
+            subject=gettext(locale, ESCALATION_SUBJECT, severity=_severity_word(alert, locale)),
+            text=gettext(
+                locale,
+                ESCALATION_BODY,
+                severity=_severity_word(alert, locale),
+                level=alert.escalation_level,
+                link=_link(alert),
+            ),
+            dedup_key=f"alert:{alert.id}:escalation:{alert.escalation_level}",
+            clinic_id=alert.clinic_id,
+        )
+    notify.enqueue_webhooks(
+        session,
+        clinic_id=alert.clinic_id,
+        event_type="alert.escalated",
+        data=_facts(alert),
+        dedup_key=f"alert:{alert.id}:escalated:{alert.escalation_level}",
+    )
+    notify.publish(session, clinic_id=alert.clinic_id, kind="alert.updated", data=_facts(alert))
