@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from service.risk import Evidence, RiskLevel, RiskResult
 from sqlmodel import Session, select
 
 from service.alerts import escalation, lifecycle
@@ -12,7 +13,6 @@ from service.models import Alert, AlertEvent, AuditEvent, OutboxMessage, Staff
 from service.models.base import utcnow
 from service.notify import deliver_due
 from service.onboarding import staff as staff_service
-from service.risk import Evidence, RiskLevel, RiskResult
 from tests.factories import SYSTEM, create_clinic, invite_patient
 
 VERSION = "tests"
