@@ -380,13 +380,16 @@ def fold(text: str) -> str:
 
 
 def _has_phrase(folded: str, phrases: Iterable[str]) -> bool:
-    return any(_phrase_pattern(p).search(folded) for p in phrases)
+    return any(phrase_pattern(p).search(folded) for p in phrases)
 
 
 @cache
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    # Whole words only: "no" must not match inside "nothing".
-    return re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)")
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A folded phrase as whole words: "no" must not match inside "nothing". A phrase may end with an
+    apostrophe ("pense que j'") and then runs straight into the next word."""
+    start = r"(?<!\w)" if phrase[:1].isalnum() else ""
+    end = r"(?!\w)" if phrase[-1:].isalnum() else ""
+    return re.compile(start + re.escape(phrase) + end)
 
 
 # ---------------------------------------------------------------- reading an answer
@@ -762,7 +765,7 @@ def _read_confirm(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerR
 
 def _first_phrase(folded: str, phrases: Iterable[str]) -> tuple[int, int] | None:
     """Where the earliest of ``phrases`` starts (longest first on a tie), or None."""
-    found = [(m.start(), -len(p)) for p in phrases if (m := _phrase_pattern(p).search(folded))]
+    found = [(m.start(), -len(p)) for p in phrases if (m := phrase_pattern(p).search(folded))]
     return min(found) if found else None
 
 
