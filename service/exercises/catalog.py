@@ -531,7 +531,7 @@ def _read_text(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResu
 def _number_pattern(words: _Words) -> re.Pattern[str]:
     out_of = "|".join(re.escape(w) for w in sorted(words.out_of, key=len, reverse=True))
     return re.compile(
-        r"(?<![\w.,])(\d+(?:[.,]\d+)?)"  # the number; a comma is a decimal separator in French
+        r"(?<![\w.,])(\d{1,9}(?:[.,]\d{1,6})?)(?![\d])"  # a comma is a decimal separator in French
         rf"(?:\s*(?:/|(?:{out_of})\s)\s*(\d+))?"  # "7/10", "7 out of 10", "7 sur 10"
         r"\s*(%)?"
     )
@@ -579,7 +579,7 @@ def _read_number(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerRe
 
 def _read_choice(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResult:
     folded = fold(cleaned).strip(" .!")
-    index = re.fullmatch(r"(?:n[o°]\s*)?#?(\d+)[.)]?", folded)
+    index = re.fullmatch(r"(?:n[o°]\s*)?#?(\d{1,3})[.)]?", folded)
     if index and 1 <= int(index.group(1)) <= len(step.options):
         return AnswerResult(ok=True, value=step.options[int(index.group(1)) - 1].value)
     matches = [o for o in step.options if _option_matches(o, folded)]
@@ -638,9 +638,10 @@ def _read_list(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResu
 
 # --- emotion ratings
 
-_EMOTION_NUMBER = r"(\d+(?:\.\d+)?)\s*(?:(%)|/\s*(\d+)|(?:{out_of})\s+(\d+))?"
+_EMOTION_NUMBER = r"(\d{1,6}(?:\.\d{1,3})?)\s*(?:(%)|/\s*(\d{1,6})|(?:OUT_OF)\s+(\d{1,6}))?"
 _MAX_EMOTION_WORDS = 4
 _MAX_EMOTION_CHARS = 40
+_MAX_EMOTION_SEGMENT_CHARS = 120
 
 
 @dataclasses.dataclass
@@ -669,13 +670,17 @@ def _read_emotions(step: Step, cleaned: str, lang: str, words: _Words) -> Answer
 
 def _scan_emotions(cleaned: str, words: _Words) -> _EmotionReading:
     out_of = "|".join(re.escape(w) for w in words.out_of)
-    number = _EMOTION_NUMBER.format(out_of=out_of)
+    number = _EMOTION_NUMBER.replace("OUT_OF", out_of)
     named_first = re.compile(r"([^\d,;\n]+?)\s*[:=(–-]*\s*" + number + r"\s*\)?", re.IGNORECASE)
     number_first = re.compile(r"^\s*" + number + r"\s+(\D+)$", re.IGNORECASE)
     connectors = "|".join(re.escape(c) for c in words.connectors)
     reading = _EmotionReading([], [], [], [])
     for segment in re.split(rf"[,;\n]|\s+(?:{connectors})\s+", cleaned, flags=re.IGNORECASE):
         if not segment.strip():
+            continue
+        if len(segment) > _MAX_EMOTION_SEGMENT_CHARS:
+            # A sentence, not "emotion number"; and the pattern below is slow on long runs of text.
+            reading.unclear.append(segment.strip()[:_MAX_EMOTION_CHARS] + "…")
             continue
         reversed_match = number_first.match(segment)
         if reversed_match:
