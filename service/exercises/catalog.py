@@ -316,8 +316,6 @@ class _Words:
     no: tuple[str, ...]
     skip: tuple[str, ...]
     help: tuple[str, ...]
-    out_of: tuple[str, ...]
-    connectors: tuple[str, ...]
     emotion_lead: tuple[str, ...]
     emotion_trail: tuple[str, ...]
     numbers: Mapping[str, int]
@@ -327,6 +325,13 @@ class _Words:
     skipped: str
     emotion_example: str
     decimal_separator: str
+    # Compiled once per language from the words above.
+    number: re.Pattern[str]
+    emotion_named_first: re.Pattern[str]
+    emotion_number_first: re.Pattern[str]
+    emotion_separator: re.Pattern[str]
+    item_connector: re.Pattern[str]
+    leading_connector: re.Pattern[str]
 
 
 @cache
@@ -350,6 +355,9 @@ def _words(locale: str) -> _Words:
     numbers: dict[str, int] = {}
     for lang in LOCALES:
         numbers.update({fold(k): int(v) for k, v in data[lang]["number_words"].items()})
+    out_of = _alternatives(union("out_of_words"))
+    connectors = _alternatives(union("connector_words"))
+    emotion_number = _EMOTION_NUMBER.replace("OUT_OF", out_of)
     return _Words(
         messages=MappingProxyType(dict(own["reask"])),
         expected=MappingProxyType(dict(own["expected"])),
@@ -357,8 +365,6 @@ def _words(locale: str) -> _Words:
         no=union("no_words"),
         skip=union("skip_words"),
         help=union("help_phrases"),
-        out_of=union("out_of_words"),
-        connectors=union("connector_words"),
         emotion_lead=tuple(sorted(union("emotion_lead_words"), key=len, reverse=True)),
         emotion_trail=tuple(sorted(union("emotion_trail_words"), key=len, reverse=True)),
         numbers=MappingProxyType(numbers),
@@ -368,7 +374,22 @@ def _words(locale: str) -> _Words:
         skipped=own["skipped"],
         emotion_example=own["emotion_example"],
         decimal_separator=own["decimal_separator"],
+        number=re.compile(
+            r"(?<![\w.,])(\d{1,9}(?:[.,]\d{1,6})?)(?!\d)"  # a comma is a decimal separator in French
+            rf"(?:\s*(?:/|(?:{out_of})\s)\s*(\d{{1,6}}))?"  # "7/10", "7 out of 10", "7 sur 10"
+            r"\s*(%)?"
+        ),
+        emotion_named_first=re.compile(r"([^\d,;\n]+?)\s*[:=(–-]*\s*" + emotion_number + r"\s*\)?", re.I),
+        emotion_number_first=re.compile(r"^\s*" + emotion_number + r"\s+(\D+)$", re.I),
+        emotion_separator=re.compile(rf"[,;\n]|\s+(?:{connectors})\s+", re.I),
+        item_connector=re.compile(rf"(?:^|\s+)(?:{connectors})\s+", re.I),
+        leading_connector=re.compile(rf"^\s*(?:{connectors})\s+", re.I),
     )
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """A regex alternation of ``words``, longest first so that "out of" wins over "out"."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def fold(text: str) -> str:
@@ -528,20 +549,11 @@ def _read_text(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResu
 # --- numbers and scales
 
 
-def _number_pattern(words: _Words) -> re.Pattern[str]:
-    out_of = "|".join(re.escape(w) for w in sorted(words.out_of, key=len, reverse=True))
-    return re.compile(
-        r"(?<![\w.,])(\d{1,9}(?:[.,]\d{1,6})?)(?![\d])"  # a comma is a decimal separator in French
-        rf"(?:\s*(?:/|(?:{out_of})\s)\s*(\d+))?"  # "7/10", "7 out of 10", "7 sur 10"
-        r"\s*(%)?"
-    )
-
-
 def _read_number_value(cleaned: str, step: Step, words: _Words) -> tuple[float | None, str | None]:
     """The one number in the message, brought onto the step's scale; or the problem."""
     folded = fold(cleaned)
     readings = []
-    for number, denominator, percent in _number_pattern(words).findall(folded):
+    for number, denominator, percent in words.number.findall(folded):
         value = float(number.replace(",", "."))
         base = float(denominator) if denominator else (100.0 if percent else None)
         readings.append(_rescale(value, base, step))
@@ -609,12 +621,10 @@ def _split_items(cleaned: str, words: _Words, *, on_connectors: bool) -> list[st
     """Items from lines, else from commas or semicolons; with ``on_connectors``, "and" separates too."""
     lines = cleaned.split("\n")
     pieces = lines if len(lines) > 1 else re.split(r"[;,]", cleaned)
-    connectors = "|".join(re.escape(c) for c in words.connectors)
-    separator = re.compile(rf"(?:^|\s+)(?:{connectors})\s+", re.IGNORECASE)
     if on_connectors:
-        pieces = [part for piece in pieces for part in separator.split(piece)]
+        pieces = [part for piece in pieces for part in words.item_connector.split(piece)]
     else:
-        pieces = [re.sub(rf"^\s*(?:{connectors})\s+", "", p, flags=re.IGNORECASE) for p in pieces]
+        pieces = [words.leading_connector.sub("", piece) for piece in pieces]
     items = [re.sub(r"^\s*(?:[-*•·]|\d+[.)])\s*", "", p).strip(" .") for p in pieces]
     return [item for item in items if item]
 
@@ -669,26 +679,21 @@ def _read_emotions(step: Step, cleaned: str, lang: str, words: _Words) -> Answer
 
 
 def _scan_emotions(cleaned: str, words: _Words) -> _EmotionReading:
-    out_of = "|".join(re.escape(w) for w in words.out_of)
-    number = _EMOTION_NUMBER.replace("OUT_OF", out_of)
-    named_first = re.compile(r"([^\d,;\n]+?)\s*[:=(–-]*\s*" + number + r"\s*\)?", re.IGNORECASE)
-    number_first = re.compile(r"^\s*" + number + r"\s+(\D+)$", re.IGNORECASE)
-    connectors = "|".join(re.escape(c) for c in words.connectors)
     reading = _EmotionReading([], [], [], [])
-    for segment in re.split(rf"[,;\n]|\s+(?:{connectors})\s+", cleaned, flags=re.IGNORECASE):
+    for segment in words.emotion_separator.split(cleaned):
         if not segment.strip():
             continue
         if len(segment) > _MAX_EMOTION_SEGMENT_CHARS:
             # A sentence, not "emotion number"; and the pattern below is slow on long runs of text.
             reading.unclear.append(segment.strip()[:_MAX_EMOTION_CHARS] + "…")
             continue
-        reversed_match = number_first.match(segment)
+        reversed_match = words.emotion_number_first.match(segment)
         if reversed_match:
             *value_parts, name = reversed_match.groups()
             _add_rating(reading, name, value_parts, words)
             continue
         end = 0
-        for match in named_first.finditer(segment):
+        for match in words.emotion_named_first.finditer(segment):
             _note_unrated(reading, segment[end : match.start()], words)
             name, *value_parts = match.groups()
             _add_rating(reading, name, value_parts, words)
