@@ -1,0 +1,67 @@
+"""What every coach engine takes and gives back.
+
+Engines are stateless: the caller keeps the state of a guided session (step index and answers),
+passes it in a ``CoachContext`` and stores the state a ``CoachReply`` returns. Client messages reach
+an engine only after the caller has screened them for risk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Protocol
+
+from service.exercises.catalog import AnswerValue, Exercise, Step, normalize_locale
+
+
+@dataclasses.dataclass(frozen=True)
+class CoachContext:
+    exercise: Exercise
+    locale: str = "en"
+    step_index: int = 0  # the step whose answer is awaited; len(steps) once the exercise is done
+    answers: Mapping[str, AnswerValue] = dataclasses.field(default_factory=dict)
+    first_name: str | None = None
+    instructions: str | None = None  # the clinician's personal note for this assignment
+    emergency_number: str | None = None  # e.g. "112"; a generic phrase is used when unknown
+    # Phone numbers and links of the crisis resources for the client's country: the only ones an
+    # LLM reply may mention besides the crisis lines known to the guardrails.
+    allowed_contacts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.step_index <= len(self.exercise.steps):
+            raise ValueError(f"step_index {self.step_index} is outside exercise {self.exercise.code!r}")
+
+    @property
+    def lang(self) -> str:
+        return normalize_locale(self.locale)
+
+    @property
+    def done(self) -> bool:
+        return self.step_index >= len(self.exercise.steps)
+
+    @property
+    def current_step(self) -> Step | None:
+        return None if self.done else self.exercise.steps[self.step_index]
+
+
+@dataclasses.dataclass(frozen=True)
+class CoachReply:
+    message: str  # what the client reads
+    step_index: int  # new state to store
+    answers: dict[str, AnswerValue]  # new state to store (all answers so far)
+    done: bool
+    engine: str  # "scripted" or "llm": who wrote the message
+    fallback_reason: str | None = None  # why the LLM reply was not used, for the caller to record
+    traps: list[str] = dataclasses.field(default_factory=list)  # thinking traps noticed in this answer
+
+
+class CoachEngine(Protocol):
+    name: str
+
+    def opening(self, ctx: CoachContext) -> CoachReply:
+        """The first message of a session (or of a resumed one)."""
+        ...
+
+    def reply(self, ctx: CoachContext, message: str) -> CoachReply:
+        """The answer to one client message, with the new state."""
+        ...

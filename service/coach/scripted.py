@@ -1,0 +1,272 @@
+"""The scripted coach: deterministic, offline, and the keeper of every exercise's state.
+
+Each client message is read as the answer to the current step (``parse_answer``). A usable answer
+is stored, reflected back in the client's own words and followed by the next prompt; anything else
+is asked again. All wording comes from the catalog and ``data/texts.toml``. The LLM engine reuses
+this engine for state and only rephrases the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from service.coach.engine import CoachContext, CoachReply
+from service.coach.texts import coach_texts, paragraphs, render
+from service.coach.traps import ThinkingTrap, detect_traps
+from service.exercises.catalog import (
+    AnswerValue,
+    Comparison,
+    Exercise,
+    Localized,
+    Step,
+    StepKind,
+    fold,
+    format_answer,
+    join_words,
+    parse_answer,
+)
+
+# Client text quoted back is cut to this length: enough to recognise, short enough to read.
+QUOTE_CHARS = 160
+_QUOTED_KINDS = (StepKind.TEXT,)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptedTurn:
+    """One reply of the scripted coach, in two parts: the acknowledgement of what the client wrote
+    (which an LLM may rephrase) and the guidance that follows (prompt, re-ask or closing, always
+    from the data files)."""
+
+    acknowledgement: str
+    guidance: str
+    step_index: int
+    answers: dict[str, AnswerValue]
+    done: bool
+    # "accepted": the answer was stored; "reask": it could not be used; "waiting": the client is not
+    # ready for the step yet; "presented": info steps were shown; "finished": nothing left to do.
+    outcome: str
+    traps: list[str] = dataclasses.field(default_factory=list)
+
+    def as_reply(
+        self, engine: str, *, acknowledgement: str | None = None, fallback_reason: str | None = None
+    ) -> CoachReply:
+        ack = self.acknowledgement if acknowledgement is None else acknowledgement
+        return CoachReply(
+            message=paragraphs(ack, self.guidance),
+            step_index=self.step_index,
+            answers=dict(self.answers),
+            done=self.done,
+            engine=engine,
+            fallback_reason=fallback_reason,
+            traps=list(self.traps),
+        )
+
+
+class ScriptedCoach:
+    name = "scripted"
+
+    def opening(self, ctx: CoachContext) -> CoachReply:
+        texts = coach_texts(ctx.lang)
+        name = (ctx.first_name or "").strip()
+        greeting = render(texts["greeting_named"], {"first_name": name}) if name else texts["greeting"]
+        parts = [greeting + " " + render(texts["disclosure"], {"emergency": _emergency(ctx, texts)})]
+        if ctx.done:
+            turn = self._finished(ctx)
+            return dataclasses.replace(turn, guidance=paragraphs(*parts, turn.guidance)).as_reply(self.name)
+        exercise = ctx.exercise
+        if ctx.step_index > 0 or ctx.answers:
+            parts.append(texts["resume"])
+        else:
+            parts.append(
+                render(
+                    texts["intro"],
+                    {
+                        "title": exercise.title.text(ctx.lang),
+                        "minutes": str(exercise.minutes),
+                        "description": exercise.description.text(ctx.lang),
+                    },
+                )
+            )
+        if ctx.instructions and ctx.instructions.strip():
+            parts.append(render(texts["instructions"], {"instructions": ctx.instructions.strip()}))
+        shown, index, done = self._present(exercise, ctx.answers, ctx.lang, ctx.step_index)
+        return CoachReply(
+            message=paragraphs(*parts, *shown),
+            step_index=index,
+            answers=dict(ctx.answers),
+            done=done,
+            engine=self.name,
+        )
+
+    def reply(self, ctx: CoachContext, message: str) -> CoachReply:
+        return self.turn(ctx, message).as_reply(self.name)
+
+    def turn(self, ctx: CoachContext, message: str) -> ScriptedTurn:
+        step = ctx.current_step
+        if step is None:
+            return self._finished(ctx)
+        if step.kind is StepKind.INFO:
+            # The caller skipped the opening: show the information and carry on.
+            shown, index, done = self._present(ctx.exercise, ctx.answers, ctx.lang, ctx.step_index)
+            return ScriptedTurn("", paragraphs(*shown), index, dict(ctx.answers), done, "presented")
+        result = parse_answer(step, message, ctx.lang)
+        if not result.ok:
+            guidance = result.reask or ""
+            if result.problem == "help":
+                guidance = paragraphs(guidance, self.prompt(ctx))
+            return ScriptedTurn("", guidance, ctx.step_index, dict(ctx.answers), False, "reask")
+        if step.kind is StepKind.CONFIRM and step.wait_message and result.value is False:
+            waiting = _fill(step.wait_message, ctx.exercise, ctx.answers, ctx.lang, step)
+            return ScriptedTurn("", waiting, ctx.step_index, dict(ctx.answers), False, "waiting")
+        return self._accept(ctx, step, result.value)
+
+    def prompt(self, ctx: CoachContext) -> str:
+        """The current step's prompt, filled with the answers so far ("" once the exercise is done)."""
+        step = ctx.current_step
+        return _fill(step.prompt, ctx.exercise, ctx.answers, ctx.lang, step) if step else ""
+
+    def _accept(self, ctx: CoachContext, step: Step, value: AnswerValue) -> ScriptedTurn:
+        assert step.field is not None  # only info steps have no field, and they are never answered
+        answers = {**ctx.answers, step.field: value}
+        ack = _fill(step.reflection, ctx.exercise, answers, ctx.lang, step) if step.reflection else ""
+        traps = detect_traps(value, ctx.lang) if step.detect_traps and isinstance(value, str) else []
+        shown, index, done = self._present(ctx.exercise, answers, ctx.lang, ctx.step_index + 1)
+        guidance = paragraphs(_trap_note(traps, ctx.lang), *shown)
+        return ScriptedTurn(ack, guidance, index, answers, done, "accepted", [t.code for t in traps])
+
+    def _finished(self, ctx: CoachContext) -> ScriptedTurn:
+        texts = coach_texts(ctx.lang)
+        return ScriptedTurn(
+            "", texts["already_done"], len(ctx.exercise.steps), dict(ctx.answers), True, "finished"
+        )
+
+    def _present(
+        self, exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, index: int
+    ) -> tuple[list[str], int, bool]:
+        """Show info steps from ``index`` on, then the next prompt, or the closing summary at the end."""
+        steps = exercise.steps
+        shown = []
+        while index < len(steps) and steps[index].kind is StepKind.INFO:
+            shown.append(_fill(steps[index].prompt, exercise, answers, lang, steps[index]))
+            index += 1
+        if index >= len(steps):
+            shown.append(_fill(exercise.closing, exercise, answers, lang, None))
+            return shown, len(steps), True
+        shown.append(_fill(steps[index].prompt, exercise, answers, lang, steps[index]))
+        return shown, index, False
+
+
+# ---------------------------------------------------------------- filling texts with answers
+
+
+def _fill(
+    template: Localized, exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, step: Step | None
+) -> str:
+    return render(template.text(lang), _values(exercise, answers, lang, step))
+
+
+def _values(
+    exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, step: Step | None
+) -> dict[str, str]:
+    values = {}
+    for s in exercise.steps:
+        if s.field and s.field in answers:
+            values[s.field] = _display(s, answers[s.field], lang)
+    for comparison in exercise.comparisons:
+        values[comparison.name] = _compare(exercise, comparison, answers, lang)
+    if step is not None and step.breathing is not None:
+        pattern = step.breathing
+        values.update(
+            inhale=str(pattern.inhale_seconds),
+            hold=str(pattern.hold_seconds),
+            exhale=str(pattern.exhale_seconds),
+            cycles=str(pattern.cycles),
+        )
+    return values
+
+
+def _display(step: Step, value: AnswerValue, lang: str) -> str:
+    text = format_answer(step, value, lang)
+    if step.kind in _QUOTED_KINDS and value is not None:
+        # The sentence around the quote brings its own full stop.
+        return render(coach_texts(lang)["quote"], {"text": _shorten(text).rstrip(". ")})
+    return text
+
+
+def _shorten(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= QUOTE_CHARS:
+        return flat
+    return flat[:QUOTE_CHARS].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+def _compare(
+    exercise: Exercise, comparison: Comparison, answers: Mapping[str, AnswerValue], lang: str
+) -> str:
+    texts = coach_texts(lang)
+    before, after = answers.get(comparison.before), answers.get(comparison.after)
+    step = exercise.step_for_field(comparison.before)
+    if before is None or after is None or step is None:
+        return texts["no_change_recorded"]
+    if isinstance(before, list) and isinstance(after, list):
+        return _compare_emotions(before, after, lang)
+    return render(
+        texts["change_numbers"],
+        {"before": format_answer(step, before, lang), "after": format_answer(step, after, lang)},
+    )
+
+
+def _compare_emotions(before: list[Any], after: list[Any], lang: str) -> str:
+    """ "anxious from 80 to 40": each emotion rated earlier, matched with its new rating."""
+    texts = coach_texts(lang)
+    unmatched = [r for r in after if isinstance(r, dict)]
+    changes = []
+    for rating in (r for r in before if isinstance(r, dict)):
+        again = next((r for r in unmatched if _same_emotion(rating["emotion"], r["emotion"])), None)
+        values = {"emotion": str(rating["emotion"]), "before": str(rating["intensity"])}
+        if again is None:
+            changes.append(render(texts["emotion_not_rerated"], values))
+            continue
+        unmatched.remove(again)
+        changes.append(render(texts["change_emotion"], {**values, "after": str(again["intensity"])}))
+    for rating in unmatched:
+        values = {"emotion": str(rating["emotion"]), "after": str(rating["intensity"])}
+        changes.append(render(texts["emotion_new"], values))
+    return join_words(changes, lang)
+
+
+def _same_emotion(first: str, second: str) -> bool:
+    """ "anxious" and "anxiety", "sad" and "sadness", "ashamed" and "shame", "anxieux" and "anxiété"
+    name the same emotion: a shared beginning of three letters, or a four-letter stem inside the other."""
+    short, long = sorted((fold(first), fold(second)), key=len)
+    shared = next((i for i, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    if shared >= min(3, len(short)):
+        return True
+    return len(short) >= 4 and short[:4] in long
+
+
+def _trap_note(traps: list[ThinkingTrap], lang: str) -> str:
+    if not traps:
+        return ""
+    texts = coach_texts(lang)
+    first = traps[0]
+    note = render(
+        texts["trap"],
+        {
+            "name": first.name.text(lang),
+            "explanation": first.explanation.text(lang),
+            "question": first.question.text(lang),
+        },
+    )
+    if len(traps) > 1:
+        others = join_words([t.name.text(lang) for t in traps[1:3]], lang)
+        note += " " + render(texts["trap_others"], {"names": others})
+    return note
+
+
+def _emergency(ctx: CoachContext, texts: Mapping[str, str]) -> str:
+    if ctx.emergency_number and ctx.emergency_number.strip():
+        return render(texts["emergency_number"], {"number": ctx.emergency_number.strip()})
+    return texts["emergency_default"]

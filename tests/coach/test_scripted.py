@@ -1,0 +1,314 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service.coach import CoachContext, CoachReply, ScriptedCoach
+from service.exercises.catalog import StepKind, get_exercise, load_catalog
+from tests.coach.conftest import context
+
+coach = ScriptedCoach()
+
+THOUGHT_RECORD = {
+    "en": [
+        "At work, my manager criticised my presentation in front of the team.",
+        "anxious 80, ashamed 60",
+        "I'm going to lose my job.",
+        "She said slide 3 had an error.",
+        "She also said the rest was clear and thanked me.",
+        "I made one mistake, and most of the presentation went well.",
+        "anxious 40, ashamed 30",
+    ],
+    "fr": [
+        "Au travail, ma responsable a critiqué ma présentation devant l'équipe.",
+        "anxieux 80, honteux 60",
+        "Je vais perdre mon travail.",
+        "Elle a relevé une erreur sur la diapositive 3.",
+        "Elle a aussi dit que le reste était clair et m'a remercié.",
+        "J'ai fait une erreur, et l'essentiel de la présentation s'est bien passé.",
+        "anxiété 40, honte 30",
+    ],
+}
+
+
+def run(ctx: CoachContext, messages: list[str]) -> CoachReply:
+    reply = coach.opening(ctx)
+    for message in messages:
+        assert not reply.done
+        reply = coach.reply(_next(ctx, reply), message)
+    return reply
+
+
+def _next(ctx: CoachContext, reply: CoachReply) -> CoachContext:
+    return CoachContext(
+        exercise=ctx.exercise, locale=ctx.locale, step_index=reply.step_index, answers=reply.answers
+    )
+
+
+def _intensities(ratings: object) -> list[int]:
+    assert isinstance(ratings, list)
+    return [rating["intensity"] for rating in ratings]
+
+
+# ---------------------------------------------------------------- opening
+
+
+def test_opening_says_it_is_an_automated_guide_not_a_therapist_and_how_to_get_help() -> None:
+    message = coach.opening(context()).message
+    assert "automated exercise guide, not a therapist and not a person" in message
+    assert "can't respond to emergencies" in message
+    assert "emergency number" in message and "crisis resources in the app" in message
+
+
+def test_french_opening_discloses_the_same_in_french() -> None:
+    message = coach.opening(context(locale="fr")).message
+    assert "guide d'exercices automatisé" in message and "ni un thérapeute ni une personne" in message
+    assert "ne peux pas donner d'avis médical ni répondre aux urgences" in message
+    assert "numéro d'urgence local" in message and "ressources de crise" in message
+
+
+def test_opening_greets_by_name_relays_the_clinicians_note_then_asks_the_first_question() -> None:
+    reply = coach.opening(context(first_name="Sam", instructions="Start with Monday's meeting."))
+    first_prompt = get_exercise("thought_record").steps[0].prompt.en
+    assert reply.message.startswith("Hello Sam.")
+    assert "A note from your therapist: Start with Monday's meeting." in reply.message
+    assert reply.message.endswith(first_prompt)
+    assert (
+        reply.message.index("automated") < reply.message.index("Monday") < reply.message.index(first_prompt)
+    )
+    assert (reply.step_index, reply.answers, reply.done, reply.engine) == (0, {}, False, "scripted")
+
+
+def test_opening_names_the_local_emergency_number_when_known() -> None:
+    assert (
+        "call 112, your local emergency number, now" in coach.opening(context(emergency_number="112")).message
+    )
+    assert (
+        "appelez le 15, le numéro d'urgence local"
+        in coach.opening(context(locale="fr", emergency_number="15")).message
+    )
+
+
+def test_opening_of_a_resumed_session_picks_up_at_the_current_step() -> None:
+    ctx = context("behavioural_activation", step_index=4, answers={"activity": "A walk", "when": "Tuesday"})
+    reply = coach.opening(ctx)
+    assert "Let's pick up where you left off." in reply.message
+    assert "Today's exercise" not in reply.message
+    assert "“A walk”, “Tuesday”" in reply.message
+    assert reply.step_index == 4
+
+
+# ---------------------------------------------------------------- a whole thought record
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_thought_record_runs_to_the_end_with_balanced_thought_and_rerated_emotions(locale: str) -> None:
+    reply = run(context(locale=locale), THOUGHT_RECORD[locale])
+    assert reply.done
+    assert reply.step_index == len(get_exercise("thought_record").steps)
+    assert reply.answers["balanced_thought"] == THOUGHT_RECORD[locale][5]
+    assert _intensities(reply.answers["emotions_before"]) == [80, 60]
+    assert _intensities(reply.answers["emotions_after"]) == [40, 30]
+    assert THOUGHT_RECORD[locale][5].rstrip(".") in reply.message
+
+
+def test_thought_record_closing_shows_how_each_emotion_changed() -> None:
+    assert "anxious from 80 to 40 and ashamed from 60 to 30" in run(context(), THOUGHT_RECORD["en"]).message
+    french = run(context(locale="fr"), THOUGHT_RECORD["fr"]).message
+    assert "Bravo d'avoir rempli ce registre des pensées" in french
+    # "anxiété" and "honte" are recognised as the "anxieux" and "honteux" rated before.
+    assert "anxieux de 80 à 40 et honteux de 60 à 30" in french
+
+
+def test_reflection_gives_back_the_clients_own_words() -> None:
+    ctx = context()
+    reply = coach.reply(ctx, "At the bus stop, a friend walked past without saying hello.")
+    assert reply.message.startswith(
+        "Thank you. Let's stay with that moment: "
+        "“At the bus stop, a friend walked past without saying hello”."
+    )
+    reply = coach.reply(_next(ctx, reply), "hurt 70, sad 50")
+    assert reply.message.startswith("You noticed feeling hurt (70) and sad (50) in that situation.")
+
+
+def test_long_answers_are_shortened_when_quoted_back_but_stored_whole() -> None:
+    situation = "On the train home " + "after a very long day at work " * 10
+    reply = coach.reply(context(), situation)
+    assert reply.answers["situation"] == situation.strip()
+    assert "…”" in reply.message and situation.strip() not in reply.message
+
+
+# ---------------------------------------------------------------- answers that cannot be used
+
+
+def test_unusable_answer_is_asked_again_and_the_state_does_not_move() -> None:
+    ctx = context(step_index=1, answers={"situation": "At work"})
+    reply = coach.reply(ctx, "pretty bad honestly")
+    assert reply.step_index == 1
+    assert reply.answers == {"situation": "At work"}
+    assert not reply.done
+    assert "number from 0 to 100" in reply.message
+
+
+def test_french_unusable_answer_is_asked_again_in_french() -> None:
+    reply = coach.reply(context("breathing", locale="fr"), "je ne sais pas trop")
+    assert reply.message == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
+    assert reply.step_index == 0
+
+
+def test_asking_for_help_gives_the_step_help_and_repeats_the_question() -> None:
+    reply = coach.reply(
+        context(step_index=2, answers={"situation": "x", "emotions_before": []}), "what do you mean?"
+    )
+    step = get_exercise("thought_record").steps[2]
+    assert reply.message == f"{step.help.en}\n\n{step.prompt.en}"  # type: ignore[union-attr]
+    assert reply.step_index == 2
+
+
+def test_context_answers_are_never_modified_in_place() -> None:
+    answers = {"situation": "At work"}
+    coach.reply(context(step_index=1, answers=answers), "anxious 80")
+    assert answers == {"situation": "At work"}
+
+
+def test_a_step_index_outside_the_exercise_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        context(step_index=99)
+
+
+# ---------------------------------------------------------------- thinking traps
+
+
+def test_automatic_thought_with_a_trap_gets_the_trap_named_and_its_question() -> None:
+    ctx = context(step_index=2, answers={"situation": "At work", "emotions_before": []})
+    reply = coach.reply(ctx, "Everyone thinks I'm boring.")
+    assert reply.traps[0] == "mind_reading"
+    assert (
+        "a common thinking trap: mind reading, that is, assuming you know what others are thinking"
+        in reply.message
+    )
+    assert "What do you actually know about what they think?" in reply.message
+    assert reply.message.endswith(get_exercise("thought_record").steps[3].prompt.en)
+    assert reply.step_index == 3
+
+
+def test_french_automatic_thought_trap_is_named_in_french() -> None:
+    ctx = context(locale="fr", step_index=2, answers={"situation": "Au travail", "emotions_before": []})
+    reply = coach.reply(ctx, "Je vais rater l'examen.")
+    assert reply.traps == ["fortune_telling"]
+    assert "un piège de pensée fréquent : la prédiction de l'avenir, c'est-à-dire" in reply.message
+    assert "Que pourrait-il se passer d'autre ?" in reply.message
+
+
+def test_neutral_automatic_thought_gets_no_trap() -> None:
+    ctx = context(step_index=2, answers={"situation": "At work", "emotions_before": []})
+    reply = coach.reply(ctx, "I wonder whether the meeting was moved to Thursday.")
+    assert reply.traps == []
+    assert "thinking trap" not in reply.message
+
+
+def test_traps_are_only_looked_for_in_the_automatic_thought() -> None:
+    reply = coach.reply(context(), "Everyone thinks I'm boring, said my sister at dinner.")
+    assert reply.traps == []
+
+
+# ---------------------------------------------------------------- every exercise, start to end
+
+
+def _valid_answer(step, locale: str) -> str:  # type: ignore[no-untyped-def]
+    french = locale == "fr"
+    match step.kind:
+        case StepKind.SCALE | StepKind.NUMBER:
+            return str(int((step.validation.min_value + step.validation.max_value) // 2))
+        case StepKind.CHOICE:
+            return "1"
+        case StepKind.MULTI_TEXT:
+            return ", ".join(
+                f"{'chose' if french else 'thing'} {i}" for i in range(step.validation.min_items or 1)
+            )
+        case StepKind.EMOTION_RATINGS:
+            return "calme 40" if french else "calm 40"
+        case StepKind.TIMER:
+            return "fini" if french else "done"
+        case StepKind.CONFIRM:
+            return "oui" if french else "yes"
+        case _:
+            return "Quelque chose de simple" if french else "Something simple"
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("code", sorted(load_catalog()))
+def test_every_exercise_can_be_completed_and_every_message_is_filled_in(code: str, locale: str) -> None:
+    ctx = context(code, locale=locale)
+    reply = coach.opening(ctx)
+    for _ in range(len(ctx.exercise.steps) + 1):
+        assert not re.search(r"\{[a-z_]+\}", reply.message), reply.message
+        if reply.done:
+            break
+        before = reply.step_index
+        reply = coach.reply(_next(ctx, reply), _valid_answer(ctx.exercise.steps[before], locale))
+        assert reply.step_index > before, reply.message
+    assert reply.done
+    fields = {s.field for s in ctx.exercise.steps if s.field}
+    assert set(reply.answers) == fields
+
+
+def test_breathing_fills_the_pattern_into_the_prompt_and_shows_the_posture_first() -> None:
+    reply = coach.reply(context("breathing"), "4")
+    assert "You rated your calm at 4 out of 10." in reply.message
+    assert reply.message.index("Sit comfortably") < reply.message.index("for 4 seconds")
+    assert "out slowly through your mouth for 6 seconds. Repeat 6 times" in reply.message
+    assert get_exercise("breathing").steps[reply.step_index].kind is StepKind.TIMER
+
+
+def test_breathing_closing_reports_the_change_in_calm() -> None:
+    ctx = context("breathing", step_index=3, answers={"calm_before": 3, "pacing": {"cycles_done": 6}})
+    reply = coach.reply(ctx, "7 out of 10")
+    assert reply.done
+    assert "Your calm went from 3 to 7 out of 10." in reply.message
+
+
+# ---------------------------------------------------------------- waiting and finishing
+
+
+def test_activity_planning_waits_until_the_client_has_done_the_activity() -> None:
+    answers = {
+        "activity": "Walk to the park",
+        "when": "Tuesday 6 pm",
+        "predicted_mastery": 3,
+        "predicted_pleasure": 4,
+    }
+    ctx = context("behavioural_activation", step_index=4, answers=answers)
+    waiting = coach.reply(ctx, "not yet")
+    assert waiting.step_index == 4 and "activity_done" not in waiting.answers
+    assert waiting.message.startswith("No problem. Your plan is saved")
+    done = coach.reply(ctx, "yes, I did it this morning")
+    assert done.step_index == 5 and done.answers["activity_done"] is True
+    assert done.message.startswith("Welcome back, and well done for doing it.")
+
+
+def test_activity_planning_closing_compares_predictions_with_what_happened() -> None:
+    answers = {
+        "activity": "Walk to the park",
+        "when": "Tuesday",
+        "predicted_mastery": 3,
+        "predicted_pleasure": 4,
+        "activity_done": True,
+        "actual_mastery": 6,
+        "actual_pleasure": 7,
+    }
+    reply = coach.reply(context("behavioural_activation", step_index=7, answers=answers), "skip")
+    assert reply.done and reply.answers["noticed"] is None
+    assert (
+        "You predicted mastery 3/10 and pleasure 4/10; it turned out to be mastery 6/10 and pleasure 7/10"
+        in (reply.message)
+    )
+
+
+def test_a_message_after_the_end_changes_nothing() -> None:
+    exercise = get_exercise("grounding")
+    ctx = context("grounding", step_index=len(exercise.steps), answers={"distress_before": 6})
+    reply = coach.reply(ctx, "hello again")
+    assert reply.done and reply.answers == {"distress_before": 6}
+    assert reply.message.startswith("This exercise is complete.")
