@@ -1,0 +1,1 @@
+"""Exercises: the catalog, assignments made by clinicians, and guided sessions."""
