@@ -36,7 +36,7 @@ class MessageContext:
             return None
         sentence_start, sentence_end = self._sentence(start, end)
         sentence = self.text[sentence_start:sentence_end]
-        clause = self._clause_before(sentence_start, start)
+        clause = self._clause_before(sentence_start, start, end)
         context = self.context
         if rule.negatable and (self._negated(clause) or self._denied_after(end, sentence_end)):
             return None
@@ -71,13 +71,19 @@ class MessageContext:
         sentence_end = ends[after] if after < len(ends) else len(self.text)
         return sentence_start, sentence_end
 
-    def _clause_before(self, sentence_start: int, start: int) -> str:
-        """The words between the start of the match's clause and the match."""
+    def _clause_before(self, sentence_start: int, start: int, end: int) -> str:
+        """The words between the start of the match's clause and the match.
+
+        Look-alike negations are blanked out first, over the match too: in « je ne pense qu'à
+        mourir » the "ne" belongs to "ne ... qu'" (only), which ends inside the match.
+        """
         prefix = self.text[sentence_start:start]
-        prefix = prefix[_last_end(_CLAUSE_END, prefix) :]
+        clause_start = sentence_start + _last_end(_CLAUSE_END, prefix)
         context = self.context
+        words = self.text[clause_start:end]
         if context.pseudo_negations is not None:
-            prefix = context.pseudo_negations.sub(" ", prefix)
+            words = context.pseudo_negations.sub(lambda match: " " * len(match.group()), words)
+        prefix = words[: start - clause_start]
         if context.scope_breakers is not None:
             prefix = prefix[_last_end(context.scope_breakers, prefix) :]
         return prefix

@@ -66,6 +66,7 @@ _LEET = re.compile(r"(?<=[a-z])[013457@$!]+(?=[a-z])")
 _LEET_TABLE = str.maketrans("013457@$!", "oieastasi")
 _SQUEEZE = re.compile(r" {2,}|([a-z])\1{2,}")
 _WORD = re.compile(r"[a-z]+")
+_WORD_OR_MASKED = re.compile(r"[a-z*]*[a-z][a-z*]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,8 @@ class Speller:
 
     Only long, distinctive words are corrected by edit distance, and never at their last two
     letters (where French and English put endings), so "suicidez" stays a real form while
-    "sucide" and "suiside" become "suicide". Short words get explicit variants instead.
+    "sucide" and "suiside" become "suicide". Short words get explicit variants instead. Letters
+    hidden by stars to get past filters ("s*icidal") are read as the key word they can only be.
     """
 
     def __init__(
@@ -104,16 +106,29 @@ class Speller:
         corrections.update(variants)
         self.corrections: dict[str, str] = corrections
         self._keys = frozenset(corrections)
+        self._fuzzy = tuple(fuzzy_words)
 
     def corrections_in(self, text: str) -> bool:
-        return not self._keys.isdisjoint(_WORD.findall(text))
+        return "*" in text or not self._keys.isdisjoint(_WORD.findall(text))
 
     def edits(self, text: str) -> list[tuple[int, int, str]]:
-        return [
-            (match.start(), match.end(), self.corrections[match.group()])
-            for match in _WORD.finditer(text)
-            if match.group() in self._keys
-        ]
+        found = []
+        for match in _WORD_OR_MASKED.finditer(text):
+            word = match.group()
+            corrected = self._unmask(word) if "*" in word else self.corrections.get(word)
+            if corrected is not None:
+                found.append((match.start(), match.end(), corrected))
+        return found
+
+    def _unmask(self, word: str) -> str | None:
+        """A word with letters hidden by stars ("s*icide") read as the one key word it can be."""
+        matches = {
+            key
+            for key in self._fuzzy
+            if len(key) == len(word)
+            and all(seen in ("*", letter) for seen, letter in zip(word, key, strict=True))
+        }
+        return matches.pop() if len(matches) == 1 else None
 
 
 def _near_misspellings(word: str) -> set[str]:

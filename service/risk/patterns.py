@@ -45,8 +45,12 @@ def expand_terms(phrase: str, terms: Mapping[str, str], where: str, _depth: int 
 
 
 def whole_words(phrases: Iterable[str]) -> str:
-    """One alternation that only matches at word boundaries (letters and digits are word characters)."""
-    return "(?<![a-z0-9])(?:" + "|".join(f"(?:{phrase})" for phrase in phrases) + ")(?![a-z0-9])"
+    """One alternation that only matches whole words (letters and digits are word characters).
+
+    A phrase may end on an elision ("qu'", "j'"), which the next word follows directly.
+    """
+    alternatives = "|".join(f"(?:{phrase})" for phrase in phrases)
+    return f"(?<![a-z0-9])(?:{alternatives})(?:(?<=')|(?![a-z0-9]))"
 
 
 def compile_phrases(phrases: Iterable[str], terms: Mapping[str, str], where: str) -> re.Pattern[str] | None:
@@ -56,11 +60,25 @@ def compile_phrases(phrases: Iterable[str], terms: Mapping[str, str], where: str
     return compile_checked(whole_words(expanded), where)
 
 
+_ESCAPE = re.compile(r"\\.")
+_EMPTY_ALTERNATIVE = re.compile(r"\|\||\((?:\?:)?\||\|\)")
+
+
 def compile_checked(pattern: str, where: str) -> re.Pattern[str]:
+    # Messages are matched after normalisation: a capital or an accent in a phrase never matches.
+    letters = _ESCAPE.sub("", pattern)
+    if not letters.isascii() or letters != letters.lower():
+        raise RuleFileError(f"{where}: write patterns in normalised form (lowercase, without accents)")
+    # An empty alternative ("a||b", "(?:|x)") silently lets a phrase match almost anything.
+    if _EMPTY_ALTERNATIVE.search(pattern):
+        raise RuleFileError(f"{where}: a pattern has an empty alternative ('||', '(|' or '|)')")
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as error:
         raise RuleFileError(f"{where}: invalid pattern ({error})") from None
+    if compiled.match(""):
+        raise RuleFileError(f"{where}: a pattern matches an empty text")
+    return compiled
 
 
 def required_literals(phrases: Iterable[str]) -> frozenset[str] | None:
