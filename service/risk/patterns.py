@@ -224,23 +224,29 @@ class LiteralIndex(Generic[Key]):
         for key, literals in literals_by_key.items():
             for literal in literals or ():
                 keys_by_literal.setdefault(literal, []).append(key)
-        sharing: dict[str, int] = {}
+        sharing: dict[Window, int] = {}
         for literal in keys_by_literal:
             for window in _windows(literal):
                 sharing[window] = sharing.get(window, 0) + 1
-        self._by_window: dict[str, list[tuple[str, tuple[Key, ...]]]] = {}
+        self._by_window: dict[Window, list[tuple[str, tuple[Key, ...]]]] = {}
         for literal, keys in sorted(keys_by_literal.items()):
             window = min(sorted(_windows(literal)), key=lambda seen: (sharing[seen], " " in seen))
             self._by_window.setdefault(window, []).append((literal, tuple(keys)))
+        # A set, so intersecting costs the size of the (short) text, not of the index.
+        self._windows = frozenset(self._by_window)
 
     def find(self, text: str) -> set[Key]:
         found = set(self._always)
-        for window in _windows(text).intersection(self._by_window):
+        for window in _windows(text) & self._windows:
             for literal, keys in self._by_window[window]:
                 if literal in text:
                     found.update(keys)
         return found
 
 
-def _windows(text: str) -> set[str]:
-    return {text[position : position + _MIN_LITERAL] for position in range(len(text) - _MIN_LITERAL + 1)}
+Window = tuple[str, ...]
+
+
+def _windows(text: str) -> set[Window]:
+    """Every run of three characters in `text` (as tuples: zip builds them fastest)."""
+    return set(zip(text, text[1:], text[2:], strict=False))
