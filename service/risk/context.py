@@ -38,7 +38,11 @@ class MessageContext:
         sentence = self.text[sentence_start:sentence_end]
         clause = self._clause_before(sentence_start, start, end)
         context = self.context
-        if rule.negatable and (self._negated(clause) or self._denied_after(end, sentence_end)):
+        if rule.negatable and (
+            self._negated(clause)
+            or self._denied_after(end, sentence_end)
+            or self._question_denied(self.text[sentence_start:start], sentence_end)
+        ):
             return None
         if rule.check_subject and self._about_someone_else(clause):
             return None
@@ -102,6 +106,18 @@ class MessageContext:
     def _denied_after(self, end: int, sentence_end: int) -> bool:
         post = self.context.post_negations
         return post is not None and post.match(self.text, end, sentence_end) is not None
+
+    def _question_denied(self, before: str, sentence_end: int) -> bool:
+        """A relayed question answered no: "She asked if I'd had thoughts of suicide. I haven't."."""
+        context = self.context
+        if context.reported_questions is None or context.denial_answers is None:
+            return False
+        if not context.reported_questions.search(before):
+            return False
+        ends = self._sentence_ends or []
+        after = bisect.bisect_right(ends, sentence_end)
+        next_end = ends[after] if after < len(ends) else len(self.text)
+        return context.denial_answers.fullmatch(self.text, sentence_end + 1, next_end) is not None
 
     def _about_someone_else(self, clause: str) -> bool:
         """True when the nearest person named before the match is someone else, as a subject.

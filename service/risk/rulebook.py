@@ -59,6 +59,8 @@ class LanguageContext:
     negation_window: int
     pseudo_negations: re.Pattern[str] | None
     post_negations: re.Pattern[str] | None
+    reported_questions: re.Pattern[str] | None
+    denial_answers: re.Pattern[str] | None
     scope_breakers: re.Pattern[str] | None
     first_person: re.Pattern[str]
     third_person: re.Pattern[str]
@@ -177,6 +179,8 @@ def _context(data: Mapping[str, Any], terms: Mapping[str, str], where: str) -> L
         negation_window=window,
         pseudo_negations=words("pseudo_negations"),
         post_negations=anchored("post_negations", r"[\s:=,]*(?:{})(?![a-z0-9])"),
+        reported_questions=words("reported_questions"),
+        denial_answers=anchored("denial_answers", r"[\s,]*(?:{})[\s,.!]*"),
         scope_breakers=words("scope_breakers"),
         first_person=first_person,
         third_person=third_person,
