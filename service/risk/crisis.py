@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.risk.locales import primary_language
+
 LOCALES = ("en", "fr")
 FALLBACK_COUNTRY = "other"
 KINDS = ("crisis", "emergency", "text")
@@ -38,7 +40,7 @@ def crisis_resources(country: str | None, locale: str) -> CrisisResources:
     code = _ALIASES.get(code, code)
     if code not in _COUNTRIES:
         code = FALLBACK_COUNTRY
-    lang = (locale or "").strip().lower().replace("_", "-").split("-")[0]
+    lang = primary_language(locale)
     if lang not in LOCALES:
         lang = "en"
     entry = _COUNTRIES[code]

@@ -13,6 +13,7 @@ from typing import Any
 
 from service.errors import Invalid
 from service.risk.levels import RiskLevel, RiskResult
+from service.risk.locales import primary_language
 from service.risk.text import screen_text
 from service.risk.version import ENGINE_VERSION
 
@@ -147,7 +148,7 @@ def evaluate(
 
 
 def _load_file(path: Path) -> list[LabelledCase]:
-    lang = path.name.split(".")[0].split("-")[0].split("_")[0].lower()
+    lang = primary_language(path.name.split(".")[0])
     cases: list[LabelledCase] = []
     header_seen = False
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -31,6 +31,11 @@ _RULE_KEYS = {
     "id", "category", "level", "description", "patterns", "examples", "exclusions",
     "negatable", "check_subject", "realis", "history_level",
 }  # fmt: skip
+_CONTEXT_KEYS = {
+    "negators", "negator_prefixes", "negator_suffixes", "negation_window", "pseudo_negations",
+    "post_negations", "reported_questions", "denial_answers", "scope_breakers", "first_person",
+    "third_person", "object_markers", "irrealis", "history", "recency", "intentional", "idioms", "topics",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +104,7 @@ def load_rulebook(path: Path) -> RuleBook:
         raise RuleFileError(f"{where}: cannot be read ({error})") from None
     lang = _text(data.get("language", {}), "code", where)
     terms = {name: str(value) for name, value in data.get("terms", {}).items()}
-    rules = tuple(
-        _rule(entry, terms, f"{where} rule {index}") for index, entry in enumerate(data.get("rule", []))
-    )
+    rules = tuple(_rule(entry, terms, where, index) for index, entry in enumerate(data.get("rule", [])))
     _check_unique(rules, where)
     context = _context(data.get("context", {}), terms, where)
     literals: dict[int, frozenset[str] | None] = {index: rule.literals for index, rule in enumerate(rules)}
@@ -116,12 +119,10 @@ def load_rulebook(path: Path) -> RuleBook:
     )
 
 
-def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], where: str) -> Rule:
-    rule_id = _text(entry, "id", where)
-    where = f"{where.split(' rule ')[0]} rule {rule_id}"
-    unknown = set(entry) - _RULE_KEYS
-    if unknown:
-        raise RuleFileError(f"{where}: unknown keys {sorted(unknown)}")
+def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], file_name: str, index: int) -> Rule:
+    rule_id = _text(entry, "id", f"{file_name} rule number {index + 1}")
+    where = f"{file_name} rule {rule_id}"
+    _check_keys(entry, _RULE_KEYS, where)
     phrases = _phrases(entry, "patterns", where)
     if not phrases:
         raise RuleFileError(f"{where}: a rule needs at least one pattern")
@@ -149,6 +150,7 @@ def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], where: str) -> Rul
 
 def _context(data: Mapping[str, Any], terms: Mapping[str, str], where: str) -> LanguageContext:
     where = f"{where} [context]"
+    _check_keys(data, _CONTEXT_KEYS, where)
 
     def phrases(key: str) -> list[str]:
         return _phrases(data, key, where)
@@ -201,6 +203,13 @@ def _speller(data: Mapping[str, Any]) -> Speller:
         variants={str(key): str(value) for key, value in variants.items()},
         never_correct=[str(word) for word in data.get("never_correct", [])],
     )
+
+
+def _check_keys(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    """A misspelt key would silently drop a word list or a flag, so it is refused."""
+    unknown = set(data) - known
+    if unknown:
+        raise RuleFileError(f"{where}: unknown keys {sorted(unknown)}")
 
 
 def _check_unique(rules: Sequence[Rule], where: str) -> None:

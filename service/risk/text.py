@@ -5,6 +5,7 @@ from __future__ import annotations
 from service.errors import Invalid
 from service.risk.context import MessageContext
 from service.risk.levels import Evidence, RiskResult
+from service.risk.locales import primary_language
 from service.risk.normalize import normalize
 from service.risk.rulebook import LANGUAGES, RULEBOOKS, RuleBook
 
@@ -24,7 +25,7 @@ def screen_text(text: str, lang: str) -> RiskResult:
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:
-    primary = (lang or "").strip().lower().replace("_", "-").split("-")[0]
+    primary = primary_language(lang)
     if primary in RULEBOOKS:
         return [RULEBOOKS[primary]]
     return [RULEBOOKS[code] for code in LANGUAGES]

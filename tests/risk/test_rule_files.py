@@ -137,3 +137,14 @@ def test_a_duplicate_rule_id_is_refused(tmp_path):
     path = _rule_file(tmp_path, extra=RULE.format(pattern='"wish i were dead"'))
     with pytest.raises(RuleFileError, match="used twice"):
         load_rulebook(path)
+
+
+def test_a_misspelt_key_is_refused_rather_than_silently_ignored(tmp_path):
+    path = _rule_file(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("negators = [", "negatros = ["), encoding="utf-8")
+    with pytest.raises(RuleFileError, match="unknown keys"):
+        load_rulebook(path)
+    path = _rule_file(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("level = ", "negatable = false\nlevl = "), encoding="utf-8")
+    with pytest.raises(RuleFileError, match="unknown keys"):
+        load_rulebook(path)
