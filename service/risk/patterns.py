@@ -213,9 +213,10 @@ def _best(options: list[frozenset[str]]) -> frozenset[str] | None:
 class LiteralIndex(Generic[Key]):
     """Which keys (rules, idiom lists) have one of their required literals in a text.
 
-    Each literal is filed under one of its three-character windows, the one fewest other
-    literals share (so not "je " or " to "). Intersecting the text's windows with those costs far
-    less than testing every literal. A key without literals is always found.
+    Each literal is filed under one of its three-character windows: one that few other literals
+    share and that is unlikely in an ordinary message (rare letters, no space: "kil" rather than
+    "e k"). Intersecting the text's windows with those costs far less than testing every literal.
+    A key without literals is always found.
     """
 
     def __init__(self, literals_by_key: Mapping[Key, frozenset[str] | None]) -> None:
@@ -230,7 +231,7 @@ class LiteralIndex(Generic[Key]):
                 sharing[window] = sharing.get(window, 0) + 1
         self._by_window: dict[Window, list[tuple[str, tuple[Key, ...]]]] = {}
         for literal, keys in sorted(keys_by_literal.items()):
-            window = min(sorted(_windows(literal)), key=lambda seen: (sharing[seen], " " in seen))
+            window = min(sorted(_windows(literal)), key=lambda seen: sharing[seen] * _commonness(seen))
             self._by_window.setdefault(window, []).append((literal, tuple(keys)))
         # A set, so intersecting costs the size of the (short) text, not of the index.
         self._windows = frozenset(self._by_window)
@@ -245,6 +246,13 @@ class LiteralIndex(Generic[Key]):
 
 
 Window = tuple[str, ...]
+# Characters from the most to the least frequent in English and French messages.
+_FREQUENCY = " eaitsnroluhdcmpgfbvwykxjqz'"
+
+
+def _commonness(window: Window) -> int:
+    """Lower for windows rarely seen in messages; characters outside the list count as rare."""
+    return sum(len(_FREQUENCY) - _FREQUENCY.index(char) if char in _FREQUENCY else 0 for char in window)
 
 
 def _windows(text: str) -> set[Window]:
