@@ -229,9 +229,10 @@ class LiteralIndex(Generic[Key]):
         for literal in keys_by_literal:
             for window in _windows(literal):
                 sharing[window] = sharing.get(window, 0) + 1
+        cost = {window: shared * _commonness(window) for window, shared in sharing.items()}
         self._by_window: dict[Window, list[tuple[str, tuple[Key, ...]]]] = {}
         for literal, keys in sorted(keys_by_literal.items()):
-            window = min(sorted(_windows(literal)), key=lambda seen: sharing[seen] * _commonness(seen))
+            window = min(sorted(_windows(literal)), key=cost.__getitem__)
             self._by_window.setdefault(window, []).append((literal, tuple(keys)))
         # A set, so intersecting costs the size of the (short) text, not of the index.
         self._windows = frozenset(self._by_window)
@@ -248,11 +249,12 @@ class LiteralIndex(Generic[Key]):
 Window = tuple[str, ...]
 # Characters from the most to the least frequent in English and French messages.
 _FREQUENCY = " eaitsnroluhdcmpgfbvwykxjqz'"
+_WEIGHT = {char: len(_FREQUENCY) - rank for rank, char in enumerate(_FREQUENCY)}
 
 
 def _commonness(window: Window) -> int:
     """Lower for windows rarely seen in messages; characters outside the list count as rare."""
-    return sum(len(_FREQUENCY) - _FREQUENCY.index(char) if char in _FREQUENCY else 0 for char in window)
+    return sum(_WEIGHT.get(char, 0) for char in window)
 
 
 def _windows(text: str) -> set[Window]:
