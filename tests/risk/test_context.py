@@ -189,3 +189,21 @@ def test_a_relayed_question_answered_no_is_not_risk_but_answered_yes_is():
 def test_someone_elses_threat_against_the_client_is_not_harm_to_others():
     assert screen_text("my mum is going to kill me when she sees my grades", "en").level is RiskLevel.NONE
     assert screen_text("ma mère va me tuer quand elle verra mes notes", "fr").level is RiskLevel.NONE
+
+
+EVERYDAY_PHRASES_NEAR_RISK_WORDS = [
+    ("en", "I'm doing it tonight, the essay is due tomorrow"),
+    ("en", "going to kill it at the interview tomorrow"),
+    ("en", "I picked a date for the wedding!"),
+    ("en", "collecting my pills from the pharmacy after work"),
+    ("en", "I want to end it with him, we're not happy"),
+    ("fr", "je vais frapper le ballon plus fort au prochain match"),
+    ("fr", "il faut que je passe à l'acte pour arrêter de fumer"),
+    ("fr", "on a fixé la date du mariage"),
+    ("fr", "je vais récupérer mes médicaments à la pharmacie"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), EVERYDAY_PHRASES_NEAR_RISK_WORDS)
+def test_everyday_phrases_that_share_words_with_risk_phrases_are_not_risk(lang, text):
+    assert screen_text(text, lang).level is RiskLevel.NONE
