@@ -139,12 +139,13 @@ def test_a_duplicate_rule_id_is_refused(tmp_path):
         load_rulebook(path)
 
 
+def _replace_in(path, old, new):
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return path
+
+
 def test_a_misspelt_key_is_refused_rather_than_silently_ignored(tmp_path):
-    path = _rule_file(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace("negators = [", "negatros = ["), encoding="utf-8")
     with pytest.raises(RuleFileError, match="unknown keys"):
-        load_rulebook(path)
-    path = _rule_file(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace("level = ", "negatable = false\nlevl = "), encoding="utf-8")
+        load_rulebook(_replace_in(_rule_file(tmp_path), "negators = [", "negatros = ["))
     with pytest.raises(RuleFileError, match="unknown keys"):
-        load_rulebook(path)
+        load_rulebook(_replace_in(_rule_file(tmp_path), "level = ", "negatable = false\nlevl = "))
