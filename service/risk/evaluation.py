@@ -94,8 +94,7 @@ class EvaluationReport:
             rules = ", ".join(item.rule for item in wrong.screened.evidence) or "no rule"
             expected, screened = wrong.case.level.label, wrong.screened.level.label
             lines.append(
-                f"  {wrong.case.source}: expected {expected}, screened {screened} ({rules}):"
-                f" {wrong.case.text}"
+                f"  {wrong.case.source}: expected {expected}, screened {screened} ({rules}): {wrong.case.text}"
             )
         return "\n".join(lines)
 
@@ -131,19 +130,13 @@ def load_labelled(path: Path) -> list[LabelledCase]:
     return _load_file(path)
 
 
-def evaluate(
-    cases: Iterable[LabelledCase], screen: Callable[[str, str], RiskResult] = screen_text
-) -> EvaluationReport:
+def evaluate(cases: Iterable[LabelledCase], screen: Callable[[str, str], RiskResult] = screen_text) -> EvaluationReport:
     screened = [(case, screen(case.text, case.lang)) for case in cases]
     languages = sorted({case.lang for case, _ in screened})
     return EvaluationReport(
-        by_language={
-            lang: _scores([pair for pair in screened if pair[0].lang == lang]) for lang in languages
-        },
+        by_language={lang: _scores([pair for pair in screened if pair[0].lang == lang]) for lang in languages},
         overall=_scores(screened),
-        misclassified=[
-            Misclassified(case, result) for case, result in screened if result.level != case.level
-        ],
+        misclassified=[Misclassified(case, result) for case, result in screened if result.level != case.level],
     )
 
 

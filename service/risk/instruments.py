@@ -142,19 +142,13 @@ def screen_reliable_deterioration(instrument: str, baseline: int, latest: int) -
     questionnaire = _questionnaire(instrument)
     for name, total in (("baseline", baseline), ("latest", latest)):
         if not _is_int(total) or not 0 <= total <= questionnaire.total_max:
-            raise Invalid(
-                f"The {name} {questionnaire.name} total must be between 0 and {questionnaire.total_max}."
-            )
+            raise Invalid(f"The {name} {questionnaire.name} total must be between 0 and {questionnaire.total_max}.")
     change = latest - baseline
     if change < questionnaire.reliable_change:
         return RiskResult.none()
     text = f"{questionnaire.name} total {baseline} -> {latest} (+{change})"
     return RiskResult.from_evidence(
-        [
-            Evidence(
-                f"{questionnaire.code}.reliable_deterioration", "reliable_deterioration", text, RiskLevel.LOW
-            )
-        ]
+        [Evidence(f"{questionnaire.code}.reliable_deterioration", "reliable_deterioration", text, RiskLevel.LOW)]
     )
 
 
@@ -171,9 +165,7 @@ def _scores(questionnaire: Questionnaire, answers: Sequence[int]) -> list[int]:
         raise Invalid(f"The {questionnaire.name} needs {questionnaire.items} answers.")
     for number, answer in enumerate(answers, start=1):
         if not _is_int(answer) or not 0 <= answer <= questionnaire.answer_max:
-            raise Invalid(
-                f"{questionnaire.name} item {number}: the answer must be 0 to {questionnaire.answer_max}."
-            )
+            raise Invalid(f"{questionnaire.name} item {number}: the answer must be 0 to {questionnaire.answer_max}.")
     return list(answers)
 
 

@@ -125,8 +125,7 @@ class Speller:
         matches = {
             key
             for key in self._fuzzy
-            if len(key) == len(word)
-            and all(seen in ("*", letter) for seen, letter in zip(word, key, strict=True))
+            if len(key) == len(word) and all(seen in ("*", letter) for seen, letter in zip(word, key, strict=True))
         }
         return matches.pop() if len(matches) == 1 else None
 

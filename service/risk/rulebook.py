@@ -162,9 +162,7 @@ def _context(data: Mapping[str, Any], terms: Mapping[str, str], where: str) -> L
         found = [expand_terms(phrase, terms, where) for phrase in phrases(key)]
         if not found:
             return None
-        return compile_checked(
-            template.format("|".join(f"(?:{phrase})" for phrase in found)), f"{where} {key}"
-        )
+        return compile_checked(template.format("|".join(f"(?:{phrase})" for phrase in found)), f"{where} {key}")
 
     first_person = words("first_person")
     third_person = words("third_person")

@@ -171,19 +171,10 @@ def test_old_self_harm_is_moderate_and_recent_self_harm_high():
 
 
 def test_a_relayed_question_answered_no_is_not_risk_but_answered_yes_is():
-    assert (
-        screen_text("My therapist asked if I'd had thoughts of suicide. I haven't.", "en").level
-        is RiskLevel.NONE
-    )
-    assert (
-        screen_text("My therapist asked if I'd had thoughts of suicide. I have.", "en").level is RiskLevel.LOW
-    )
-    assert (
-        screen_text("La psy m'a demandé si j'avais des idées suicidaires. Non.", "fr").level is RiskLevel.NONE
-    )
-    assert (
-        screen_text("La psy m'a demandé si j'avais des idées suicidaires. Oui.", "fr").level is RiskLevel.LOW
-    )
+    assert screen_text("My therapist asked if I'd had thoughts of suicide. I haven't.", "en").level is RiskLevel.NONE
+    assert screen_text("My therapist asked if I'd had thoughts of suicide. I have.", "en").level is RiskLevel.LOW
+    assert screen_text("La psy m'a demandé si j'avais des idées suicidaires. Non.", "fr").level is RiskLevel.NONE
+    assert screen_text("La psy m'a demandé si j'avais des idées suicidaires. Oui.", "fr").level is RiskLevel.LOW
 
 
 def test_someone_elses_threat_against_the_client_is_not_harm_to_others():

@@ -13,9 +13,7 @@ def test_phq9_item9_sets_the_level(item9, level):
     result = screen_phq9(phq9(item9=item9))
     assert result.level is RiskLevel.parse(level)
     if item9:
-        assert [(item.rule, item.text) for item in result.evidence] == [
-            ("phq9.item9", f"PHQ-9 item 9 = {item9}")
-        ]
+        assert [(item.rule, item.text) for item in result.evidence] == [("phq9.item9", f"PHQ-9 item 9 = {item9}")]
         assert result.categories == ("phq9_item9",)
 
 
@@ -32,9 +30,7 @@ def test_phq9_severe_total_and_item9_are_both_reported():
     assert [item.rule for item in result.evidence] == ["phq9.item9", "phq9.severe_total"]
 
 
-@pytest.mark.parametrize(
-    "answers", [[0] * 8, [0] * 10, [0] * 8 + [4], [0] * 8 + [-1], [0] * 8 + ["2"], "000000000"]
-)
+@pytest.mark.parametrize("answers", [[0] * 8, [0] * 10, [0] * 8 + [4], [0] * 8 + [-1], [0] * 8 + ["2"], "000000000"])
 def test_phq9_answers_must_be_nine_scores_from_0_to_3(answers):
     with pytest.raises(Invalid):
         screen_phq9(answers)
@@ -76,9 +72,7 @@ CSSRS_TRIAGE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "answers", "level", "rules"), CSSRS_TRIAGE, ids=[row[0] for row in CSSRS_TRIAGE]
-)
+@pytest.mark.parametrize(("case", "answers", "level", "rules"), CSSRS_TRIAGE, ids=[row[0] for row in CSSRS_TRIAGE])
 def test_cssrs_screener_triage(case, answers, level, rules):
     result = screen_cssrs(answers)
     assert result.level is RiskLevel.parse(level)
@@ -108,9 +102,7 @@ def test_cssrs_categories_follow_the_items():
     )
 
 
-@pytest.mark.parametrize(
-    "answers", [[0] * 6, [0] * 8, [0, 0, 2, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, -1], [True] * 7]
-)
+@pytest.mark.parametrize("answers", [[0] * 6, [0] * 8, [0, 0, 2, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, -1], [True] * 7])
 def test_cssrs_answers_must_be_seven_zeros_or_ones(answers):
     with pytest.raises(Invalid):
         screen_cssrs(answers)
@@ -140,11 +132,7 @@ def test_reliable_deterioration_evidence_shows_the_change():
     ]
 
 
-@pytest.mark.parametrize(
-    ("instrument", "baseline", "latest"), [("cssrs", 0, 1), ("phq9", 0, 28), ("gad7", -1, 5)]
-)
-def test_reliable_deterioration_refuses_unknown_instruments_and_impossible_totals(
-    instrument, baseline, latest
-):
+@pytest.mark.parametrize(("instrument", "baseline", "latest"), [("cssrs", 0, 1), ("phq9", 0, 28), ("gad7", -1, 5)])
+def test_reliable_deterioration_refuses_unknown_instruments_and_impossible_totals(instrument, baseline, latest):
     with pytest.raises(Invalid):
         screen_reliable_deterioration(instrument, baseline, latest)

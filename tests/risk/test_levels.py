@@ -52,9 +52,7 @@ def test_result_serialises_level_categories_and_evidence():
 
 def test_combine_keeps_the_highest_level_and_every_piece_of_evidence_in_order():
     low = RiskResult.from_evidence([Evidence("phq9.item9", "phq9_item9", "PHQ-9 item 9 = 1", RiskLevel.LOW)])
-    high = RiskResult.from_evidence(
-        [Evidence("cssrs.item4", "intent", "C-SSRS item 4 = yes", RiskLevel.HIGH)]
-    )
+    high = RiskResult.from_evidence([Evidence("cssrs.item4", "intent", "C-SSRS item 4 = yes", RiskLevel.HIGH)])
     combined = combine(low, RiskResult.none(), high, low)
     assert combined.level is RiskLevel.HIGH
     assert combined.categories == ("phq9_item9", "intent")

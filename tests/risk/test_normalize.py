@@ -2,9 +2,7 @@ import pytest
 
 from service.risk.normalize import Speller, normalize
 
-SPELLER = Speller(
-    fuzzy_words=["suicide", "suicidal", "suicider"], variants={"kil": "kill"}, never_correct=["suicidez"]
-)
+SPELLER = Speller(fuzzy_words=["suicide", "suicidal", "suicider"], variants={"kil": "kill"}, never_correct=["suicidez"])
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,5 @@ def test_importing_risk_loads_no_forbidden_module():
         "print(','.join(bad))"
     )
     root = PACKAGE.parent.parent
-    output = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-    )
+    output = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert output.stdout.strip() == ""

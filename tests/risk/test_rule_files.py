@@ -120,15 +120,11 @@ def test_a_broken_pattern_is_refused_with_the_rule_named(tmp_path, pattern, mess
 
 def test_a_rule_without_examples_or_with_an_unknown_level_is_refused(tmp_path):
     path = _rule_file(tmp_path)
-    path.write_text(
-        path.read_text(encoding="utf-8").replace('examples = ["I wish I was dead"]', ""), encoding="utf-8"
-    )
+    path.write_text(path.read_text(encoding="utf-8").replace('examples = ["I wish I was dead"]', ""), encoding="utf-8")
     with pytest.raises(RuleFileError, match="example"):
         load_rulebook(path)
     path = _rule_file(tmp_path)
-    path.write_text(
-        path.read_text(encoding="utf-8").replace('level = "low"', 'level = "severe"'), encoding="utf-8"
-    )
+    path.write_text(path.read_text(encoding="utf-8").replace('level = "low"', 'level = "severe"'), encoding="utf-8")
     with pytest.raises(RuleFileError, match="level"):
         load_rulebook(path)
 

@@ -55,9 +55,7 @@ LEVEL_CASES = [
 
 
 @pytest.mark.parametrize(("lang", "text", "level", "categories", "rules"), LEVEL_CASES)
-def test_message_gets_its_level_with_the_rules_and_categories_that_explain_it(
-    lang, text, level, categories, rules
-):
+def test_message_gets_its_level_with_the_rules_and_categories_that_explain_it(lang, text, level, categories, rules):
     result = screen_text(text, lang)
     assert result.level is RiskLevel.parse(level)
     assert set(categories) <= set(result.categories)
@@ -66,9 +64,7 @@ def test_message_gets_its_level_with_the_rules_and_categories_that_explain_it(
 
 
 def test_everyday_check_in_note_screens_none_with_no_evidence():
-    result = screen_text(
-        "Slept 6 hours, work was stressful, went for a walk with my daughter after dinner", "en"
-    )
+    result = screen_text("Slept 6 hours, work was stressful, went for a walk with my daughter after dinner", "en")
     assert result.level is RiskLevel.NONE
     assert result.categories == ()
     assert result.evidence == ()

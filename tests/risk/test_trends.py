@@ -33,14 +33,8 @@ def test_too_few_recent_days_concludes_nothing():
 
 
 def test_too_few_days_in_the_month_concludes_nothing():
-    assert (
-        screen_mood_trend(moods(recent=1, earlier=9, recent_days=4, earlier_days=5), TODAY).level
-        is RiskLevel.NONE
-    )
-    assert (
-        screen_mood_trend(moods(recent=1, earlier=9, recent_days=4, earlier_days=6), TODAY).level
-        is RiskLevel.LOW
-    )
+    assert screen_mood_trend(moods(recent=1, earlier=9, recent_days=4, earlier_days=5), TODAY).level is RiskLevel.NONE
+    assert screen_mood_trend(moods(recent=1, earlier=9, recent_days=4, earlier_days=6), TODAY).level is RiskLevel.LOW
 
 
 def test_days_after_today_and_before_the_month_are_ignored():
