@@ -4,6 +4,7 @@ from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
 from service.models.clinic import Clinic
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "Invitation",
     "Patient",
     "PatientStatus",
+    "PortalSession",
     "RefreshToken",
     "Role",
+    "SessionStage",
     "Staff",
 ]
