@@ -1,0 +1,104 @@
+"""The portal's one Jinja2 environment: autoescaped, with gettext wired to the service catalogs.
+
+The language of a page is set for the duration of one render (a context variable), so a
+single environment serves French and English pages side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from service.i18n import DEFAULT_LOCALE, translations
+
+PACKAGE = Path(__file__).parent
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+
+_locale: ContextVar[str] = ContextVar("portal_locale", default=DEFAULT_LOCALE)
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    token = _locale.set(locale)
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def _gettext(message: str) -> str:
+    return translations(_locale.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_locale.get()).ngettext(singular, plural, n)
+
+
+def translate(message: str) -> str:
+    """A message known only at run time (a service error, a menu label), translated as plain text.
+
+    Unlike ``_()`` in templates, the result is not marked safe, so it is escaped like any value.
+    """
+    return str(translations(_locale.get()).gettext(message))
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(tz or "UTC")
+
+
+def format_when(value: datetime | None, tz: str | None = None, style: str = "medium") -> str:
+    """A moment in the given time zone, worded for the page's language (empty when None)."""
+    if value is None:
+        return ""
+    return format_datetime(value, style, tzinfo=_zone(tz), locale=_locale.get())
+
+
+def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:
+    if value is None:
+        return ""
+    return format_date(value.astimezone(_zone(tz)).date(), style, locale=_locale.get())
+
+
+@lru_cache
+def static_version(name: str) -> str:
+    """A content hash for cache-busting static files, so browsers may cache them for long."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
+def _build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["tr"] = translate
+    env.filters["when"] = format_when
+    env.filters["day"] = format_day
+    return env
+
+
+environment = _build_environment()
+
+
+def render_template(name: str, context: dict[str, Any], locale: str) -> str:
+    with speaking(locale):
+        return environment.get_template(name).render(**context, locale=locale)
