@@ -8,7 +8,7 @@ time with the ``tr`` filter.
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+def N_(message: str) -> str:  # the gettext convention for "translate later"
     return message
 
 

@@ -14,7 +14,7 @@ from clinician_portal.forms import day_bounds, parse_day
 from clinician_portal.pages import page, see_other
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
 from service.errors import Invalid
-from service.models import AuditEvent, Patient, Role, Staff
+from service.models import AuditEvent, Role, Staff
 from service.onboarding import caseload, team
 from service.onboarding.patients import visible_to
 
@@ -173,4 +173,3 @@ def _audit_page(
 def _page_query(filters: dict[str, str], number: int) -> str:
     kept = {key: value for key, value in filters.items() if value}
     return urlencode({**kept, "page": number})
-

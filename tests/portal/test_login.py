@@ -46,7 +46,9 @@ def test_the_session_token_is_stored_only_hashed(portal: Portal, clinic: ClinicS
 
 
 def test_session_cookie_is_secure_when_the_service_runs_on_https(
-    app, clinic: ClinicSetup, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    app,
+    clinic: ClinicSetup,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("TANDEM_BASE_URL", "https://portal.example.org")
     get_settings.cache_clear()
@@ -211,16 +213,14 @@ def test_pages_carry_security_headers_and_are_never_cached(portal: Portal, clini
 
 def test_static_files_are_served_and_cacheable(portal: Portal) -> None:
     page = portal.get("/portal/login").text
-    assert '/portal/static/portal.css?v=' in page and '/portal/static/portal.js?v=' in page
+    assert "/portal/static/portal.css?v=" in page and "/portal/static/portal.js?v=" in page
     css = portal.get("/portal/static/portal.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     assert css.headers["cache-control"].startswith("public")
     assert css.headers["x-content-type-options"] == "nosniff"
 
 
-def test_after_login_the_requested_page_opens_but_never_an_outside_one(
-    portal: Portal, clinic: ClinicSetup
-) -> None:
+def test_after_login_the_requested_page_opens_but_never_an_outside_one(portal: Portal, clinic: ClinicSetup) -> None:
     answer = portal.submit(
         "/portal/login",
         "/portal/login",
