@@ -30,16 +30,39 @@ class EnrolmentRequired(Exception):
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The staff member behind this request, their clinic and their portal session."""
+    """The staff member behind this request, their clinic and their portal session.
+
+    ``staff``, ``clinic`` and ``portal_session`` are for service calls. Pages read the plain values
+    copied below, which stay readable even after a failed transaction expired the rows (error pages).
+    """
 
     staff: Staff
     clinic: Clinic
     portal_session: PortalSession
     token: str
+    staff_id: str
+    name: str
+    role: Role
+    clinic_name: str
+    timezone: str  # the clinic's: times on portal pages are clinic times
+    locale: str  # the language switch of this session, else the clinic's language
+    stage: SessionStage
 
-    @property
-    def locale(self) -> str:
-        return self.portal_session.locale or self.clinic.locale
+    @classmethod
+    def of(cls, staff: Staff, clinic: Clinic, portal_session: PortalSession, token: str) -> SignedIn:
+        return cls(
+            staff=staff,
+            clinic=clinic,
+            portal_session=portal_session,
+            token=token,
+            staff_id=staff.id,
+            name=staff.name,
+            role=Role(staff.role),
+            clinic_name=clinic.name,
+            timezone=clinic.timezone,
+            locale=portal_session.locale or clinic.locale,
+            stage=SessionStage(portal_session.stage),
+        )
 
     @property
     def csrf_token(self) -> str:
@@ -47,7 +70,11 @@ class SignedIn:
 
     @property
     def is_admin(self) -> bool:
-        return self.staff.role == Role.ADMIN
+        return self.role == Role.ADMIN
+
+    @property
+    def setting_up(self) -> bool:
+        return self.stage == SessionStage.ENROLMENT
 
 
 def _resolve(request: Request, session: Session) -> SignedIn:
@@ -55,7 +82,7 @@ def _resolve(request: Request, session: Session) -> SignedIn:
     staff, portal_session = staff_auth.resolve(session, token)
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
-    signed_in = SignedIn(staff, clinic, portal_session, token)
+    signed_in = SignedIn.of(staff, clinic, portal_session, token)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
     return signed_in
@@ -68,7 +95,7 @@ def signed_in_any_stage(request: Request, session: SessionDep) -> SignedIn:
 
 def signed_in(request: Request, session: SessionDep) -> SignedIn:
     found = _resolve(request, session)
-    if found.portal_session.stage == SessionStage.ENROLMENT:
+    if found.setting_up:
         raise EnrolmentRequired
     return found
 

@@ -161,7 +161,15 @@ def finish(provider: Provider, remembered: Mapping[str, Any], params: Mapping[st
         )
         if "id_token" not in token:
             raise SingleSignOnFailed("no_id_token")
-        claims = client.parse_id_token(token, nonce=remembered["nonce"])
+        claims = client.parse_id_token(
+            token,
+            nonce=remembered["nonce"],
+            claims_options={
+                "iss": {"essential": True, "value": provider.issuer},
+                "aud": {"essential": True, "value": provider.client_id},
+                "sub": {"essential": True},
+            },
+        )
     except httpx.HTTPError as exc:
         raise ProviderUnreachable(type(exc).__name__) from exc
     except (OAuthError, JoseError, ValueError, KeyError) as exc:

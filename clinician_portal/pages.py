@@ -33,12 +33,12 @@ NAVIGATION: list[NavItem] = [
 
 
 def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
-    if signed_in is None or signed_in.portal_session.stage != SessionStage.ACTIVE:
+    if signed_in is None or signed_in.stage != SessionStage.ACTIVE:
         return []
     here = request.url.path
     items = []
     for item in NAVIGATION:
-        if signed_in.staff.role not in item.roles:
+        if signed_in.role not in item.roles:
             continue
         path = request.url_for(item.route).path
         home = request.url_for("home").path

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.i18n import DEFAULT_LOCALE, translations
@@ -62,10 +62,14 @@ def _zone(tz: str | None) -> ZoneInfo:
 
 
 def format_when(value: datetime | None, tz: str | None = None, style: str = "medium") -> str:
-    """A moment in the given time zone, worded for the page's language (empty when None)."""
+    """A moment in the given time zone, worded for the page's language: the date in ``style``, the
+    time to the minute (empty when None)."""
     if value is None:
         return ""
-    return format_datetime(value, style, tzinfo=_zone(tz), locale=_locale.get())
+    locale = _locale.get()
+    local = value.astimezone(_zone(tz))
+    pattern = get_datetime_format(style, locale=locale).replace("'", "")
+    return pattern.format(format_time(local, "short", locale=locale), format_date(local.date(), style, locale=locale))
 
 
 def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:

@@ -94,7 +94,7 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/enrol", name="enrol", response_class=HTMLResponse)
 def enrol_form(request: Request, current: EnrollingStaff, session: SessionDep) -> Response:
-    if current.portal_session.stage == SessionStage.ACTIVE:
+    if current.stage == SessionStage.ACTIVE:
         return see_other(request, "home")
     plan = staff_auth.enrolment(session, current.staff)
     return page(request, "enrol.html", signed_in=current, plan=plan, error=None)
@@ -109,7 +109,7 @@ def enrol_submit(
     confirm_password: PasswordField = "",
     totp: CodeField = "",
 ) -> Response:
-    if current.portal_session.stage == SessionStage.ACTIVE:
+    if current.stage == SessionStage.ACTIVE:
         return see_other(request, "home")
     plan = staff_auth.enrolment(session, current.staff)
     error: str | None = None
