@@ -57,6 +57,15 @@ def translate(message: str) -> str:
     return str(translations(_locale.get()).gettext(message))
 
 
+def as_sentence(text: str) -> str:
+    """Service messages are written as clauses ("no such patient"); pages show them as sentences."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
 def _zone(tz: str | None) -> ZoneInfo:
     return ZoneInfo(tz or "UTC")
 
@@ -95,6 +104,7 @@ def _build_environment() -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["tr"] = translate
+    env.filters["sentence"] = as_sentence
     env.filters["when"] = format_when
     env.filters["day"] = format_day
     return env

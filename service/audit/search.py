@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid
-from service.models import AuditEvent, Role, Staff
+from service.models import AuditEvent, Patient, Role, Staff
 from service.security.actors import Actor
 
 from .log import record
@@ -46,7 +47,12 @@ def search(session: Session, staff: Staff, filters: AuditFilter, *, page: int = 
         raise Invalid(f"page must be 1 or more and per_page between 1 and {MAX_PER_PAGE}")
     if filters.since and filters.until and filters.since >= filters.until:
         raise Invalid("the start of the date range must be before its end")
-    query = select(AuditEvent).where(AuditEvent.clinic_id == staff.clinic_id)
+    # Rows about the clinic's patients belong to the clinic even when written by the system
+    # (the CLI, the scheduler), whose rows may carry no clinic id of their own.
+    clinic_patients = select(Patient.id).where(Patient.clinic_id == staff.clinic_id)
+    query = select(AuditEvent).where(
+        or_(AuditEvent.clinic_id == staff.clinic_id, col(AuditEvent.patient_id).in_(clinic_patients))
+    )
     if filters.actor_id:
         query = query.where(AuditEvent.actor_id == filters.actor_id)
     if filters.patient_id:
@@ -86,5 +92,10 @@ def _describe(filters: AuditFilter) -> dict[str, str | None]:
 
 def actions_in_clinic(session: Session, clinic_id: str) -> list[str]:
     """Every action code that occurs in the clinic's log, for the filter's choices."""
-    found = session.exec(select(AuditEvent.action).where(AuditEvent.clinic_id == clinic_id).distinct()).all()
+    clinic_patients = select(Patient.id).where(Patient.clinic_id == clinic_id)
+    found = session.exec(
+        select(AuditEvent.action)
+        .where(or_(AuditEvent.clinic_id == clinic_id, col(AuditEvent.patient_id).in_(clinic_patients)))
+        .distinct()
+    ).all()
     return sorted(found)

@@ -58,7 +58,7 @@ def test_sso_is_explained_when_not_configured(portal: Portal) -> None:
 
 def test_sso_not_configured_page_speaks_french(portal: Portal) -> None:
     answer = portal.get("/portal/login/oidc", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
-    assert "L&#39;authentification unique n&#39;est pas configurée" in answer.text
+    assert "L’authentification unique n’est pas configurée" in answer.text
     assert '<html lang="fr">' in answer.text
 
 

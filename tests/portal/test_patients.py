@@ -170,7 +170,7 @@ def test_an_enrolment_with_a_bad_name_redisplays_the_form(portal: Portal, clinic
         "/portal/patients",
         {"display_name": "   ", "locale": "en", "timezone": "America/New_York", "country": "US"},
     )
-    assert answer.status_code == 422 and "name must be 1 to 200 characters" in answer.text
+    assert answer.status_code == 422 and "Name must be 1 to 200 characters." in answer.text
     assert 'name="display_name"' in answer.text
 
 
@@ -194,7 +194,7 @@ def test_an_admin_chooses_the_clinician_when_enrolling(
     form = portal.get("/portal/patients/new").text
     assert "Dana Doctor" in form and "Chris Clinician" in form
     missing = portal.submit("/portal/patients/new", "/portal/patients", {"display_name": "Yan"})
-    assert missing.status_code == 422 and "choose the patient&#39;s clinician" in missing.text
+    assert missing.status_code == 422 and "Choose the patient&#39;s clinician." in missing.text
     answer = portal.submit(
         "/portal/patients/new", "/portal/patients", {"display_name": "Yan Yilmaz", "clinician_id": dana.id}
     )
