@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clinician_portal.deps import EnrolmentRequired
-from clinician_portal.pages import page
+from clinician_portal.pages import page, portal_path
 from clinician_portal.routes import admin, auth, patients
 from clinician_portal.templating import STATIC
 from clinician_portal.web_security import (
@@ -57,7 +57,7 @@ def _map_errors(portal: FastAPI) -> None:
         if request.method == "GET":
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             query["next"] = here
-        target = request.url_for("login").path + (f"?{urlencode(query)}" if query else "")
+        target = portal_path(request, "login") + (f"?{urlencode(query)}" if query else "")
         response = RedirectResponse(target, status_code=303)
         if had_session:
             clear_cookie(response, request, SESSION_COOKIE)
@@ -65,7 +65,7 @@ def _map_errors(portal: FastAPI) -> None:
 
     @portal.exception_handler(EnrolmentRequired)
     def enrolment_required(request: Request, exc: EnrolmentRequired) -> Response:
-        return RedirectResponse(request.url_for("enrol").path, status_code=303)
+        return RedirectResponse(portal_path(request, "enrol"), status_code=303)
 
     @portal.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:

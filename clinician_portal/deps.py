@@ -45,6 +45,7 @@ class SignedIn:
     role: Role
     clinic_name: str
     timezone: str  # the clinic's: times on portal pages are clinic times
+    country: str  # the clinic's: dates are written the way people there write them
     locale: str  # the language switch of this session, else the clinic's language
     stage: SessionStage
 
@@ -60,6 +61,7 @@ class SignedIn:
             role=Role(staff.role),
             clinic_name=clinic.name,
             timezone=clinic.timezone,
+            country=clinic.country,
             locale=portal_session.locale or clinic.locale,
             stage=SessionStage(portal_session.stage),
         )

@@ -13,7 +13,7 @@ from service.errors import Invalid
 from service.i18n import SUPPORTED_LOCALES
 
 # Each language named in itself, so a French speaker finds "Français" on an English page.
-LANGUAGE_NAMES = {code: Locale.parse(code).get_display_name(code).capitalize() for code in SUPPORTED_LOCALES}
+LANGUAGE_NAMES = {code: (Locale.parse(code).get_display_name(code) or code).capitalize() for code in SUPPORTED_LOCALES}
 
 
 def _fold(text: str) -> str:

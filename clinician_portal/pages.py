@@ -15,6 +15,15 @@ from service.config import get_settings
 from service.models import Role, SessionStage
 
 
+def portal_path(request: Request, name: str, **params: Any) -> str:
+    """The path of one of the portal's own routes, by name.
+
+    Resolved on the portal app itself: ``request.url_for`` would search the whole site, where
+    the client API has routes with the same names (``logout``...).
+    """
+    return request.scope.get("root_path", "") + request.app.url_path_for(name, **params)
+
+
 @dataclass(frozen=True)
 class NavItem:
     """One entry of the top menu. ``label`` is an English msgid translated at render time."""
@@ -22,11 +31,13 @@ class NavItem:
     route: str
     label: str
     roles: tuple[Role, ...] = (Role.CLINICIAN, Role.ADMIN)
+    # Other portal paths that belong to this entry (a patient's page belongs to the caseload).
+    also: tuple[str, ...] = ()
 
 
 # The top menu, in order. A capability adding a page appends its entry here (e.g. the alert queue).
 NAVIGATION: list[NavItem] = [
-    NavItem("home", "Caseload"),
+    NavItem("home", "Caseload", also=("/patients",)),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
 ]
@@ -36,13 +47,18 @@ def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
     if signed_in is None or signed_in.stage != SessionStage.ACTIVE:
         return []
     here = request.url.path
+    root = request.scope.get("root_path", "")
+    home = portal_path(request, "home")
     items = []
     for item in NAVIGATION:
         if signed_in.role not in item.roles:
             continue
-        path = request.url_for(item.route).path
-        home = request.url_for("home").path
-        current = here == path if path == home else here.startswith(path)
+        path = portal_path(request, item.route)
+        current = (
+            here == path
+            or (path != home and here.startswith(path))
+            or any(here.startswith(root + prefix) for prefix in item.also)
+        )
         items.append({"path": path, "label": item.label, "current": current})
     return items
 
@@ -75,13 +91,14 @@ def page(
         "signed_in": signed_in,
         "csrf_token": csrf_token,
         "menu": _menu(request, signed_in),
-        "url": lambda name, **params: request.url_for(name, **params).path,
-        "static_url": lambda name: f"{request.url_for('static', path=name).path}?v={static_version(name)}",
+        "url": lambda name, **params: portal_path(request, name, **params),
+        "static_url": lambda name: f"{portal_path(request, 'static', path=name)}?v={static_version(name)}",
         "current_path": request.url.path + query,
         "sso_enabled": get_settings().oidc_configured,
         **context,
     }
-    response = HTMLResponse(render_template(template, values, locale), status_code=status)
+    country = signed_in.country if signed_in is not None else None
+    response = HTMLResponse(render_template(template, values, locale, country), status_code=status)
     if fresh_flow is not None:
         fresh_flow.save(response, request)
     return response
@@ -89,5 +106,5 @@ def page(
 
 def see_other(request: Request, route: str, *, query: str = "", **params: Any) -> RedirectResponse:
     """Post/redirect/get: a 303 to one of the portal's own pages."""
-    path = request.url_for(route, **params).path
+    path = portal_path(request, route, **params)
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)

@@ -13,9 +13,10 @@ from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -26,18 +27,33 @@ TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
 
 _locale: ContextVar[str] = ContextVar("portal_locale", default=DEFAULT_LOCALE)
+# Dates and times follow the language and the clinic's country: "15 Jan 2027" in London, "Jan 15, 2027" in Boston.
+_formats: ContextVar[str] = ContextVar("portal_formats", default=DEFAULT_LOCALE)
 
 
 def current_locale() -> str:
     return _locale.get()
 
 
+@lru_cache
+def formatting_locale(language: str, country: str | None) -> str:
+    """``language_COUNTRY`` when Babel knows that combination, else the language alone."""
+    if not country:
+        return language
+    try:
+        return str(Locale.parse(f"{language}_{country.upper()}"))
+    except (UnknownLocaleError, ValueError):
+        return language
+
+
 @contextmanager
-def speaking(locale: str) -> Iterator[None]:
+def speaking(locale: str, country: str | None = None) -> Iterator[None]:
     token = _locale.set(locale)
+    formats = _formats.set(formatting_locale(locale, country))
     try:
         yield
     finally:
+        _formats.reset(formats)
         _locale.reset(token)
 
 
@@ -75,16 +91,27 @@ def format_when(value: datetime | None, tz: str | None = None, style: str = "med
     time to the minute (empty when None)."""
     if value is None:
         return ""
-    locale = _locale.get()
+    locale = _formats.get()
     local = value.astimezone(_zone(tz))
-    pattern = get_datetime_format(style, locale=locale).replace("'", "")
-    return pattern.format(format_time(local, "short", locale=locale), format_date(local.date(), style, locale=locale))
+    pattern = str(get_datetime_format(_style(style), locale=locale)).replace("'", "")
+    return pattern.format(
+        format_time(local, "short", locale=locale), format_date(local.date(), _style(style), locale=locale)
+    )
 
 
 def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:
     if value is None:
         return ""
-    return format_date(value.astimezone(_zone(tz)).date(), style, locale=_locale.get())
+    return format_date(value.astimezone(_zone(tz)).date(), _style(style), locale=_formats.get())
+
+
+Style = Literal["full", "long", "medium", "short"]
+
+
+def _style(style: str) -> Style:
+    if style not in ("full", "long", "medium", "short"):
+        raise ValueError(f"unknown date style {style!r}")
+    return cast(Style, style)
 
 
 @lru_cache
@@ -113,6 +140,6 @@ def _build_environment() -> Environment:
 environment = _build_environment()
 
 
-def render_template(name: str, context: dict[str, Any], locale: str) -> str:
-    with speaking(locale):
+def render_template(name: str, context: dict[str, Any], locale: str, country: str | None = None) -> str:
+    with speaking(locale, country):
         return environment.get_template(name).render(**context, locale=locale)

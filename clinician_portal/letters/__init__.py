@@ -51,11 +51,12 @@ def invitation_letter(
     code: str,
     expires_at: datetime,
     timezone: str,
+    country: str | None = None,
 ) -> InvitationLetter:
     """The invitation letter in the patient's language (values are escaped later by the template)."""
     locale = pick_locale(locale)
     text = _wording("invitation")[locale]
-    with speaking(locale):
+    with speaking(locale, country):
         expires = format_day(expires_at, timezone)
     values = {
         "name": patient_name,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clinician_portal import oidc
 from clinician_portal.deps import EnrollingStaff, SessionDep
-from clinician_portal.pages import page, see_other
+from clinician_portal.pages import page, portal_path, see_other
 from clinician_portal.web_security import (
     FLOW_COOKIE,
     SESSION_COOKIE,
@@ -75,9 +75,9 @@ def login_submit(
 def _enter(request: Request, opened: OpenedSession, next_path: str | None) -> RedirectResponse:
     """After a sign-in: a fresh session cookie, the sign-in flow forgotten, on to the page asked for."""
     if opened.needs_enrolment:
-        target = request.url_for("enrol").path
+        target = portal_path(request, "enrol")
     else:
-        target = safe_next(next_path, request.scope.get("root_path", "")) or request.url_for("home").path
+        target = safe_next(next_path, request.scope.get("root_path", "")) or portal_path(request, "home")
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, opened.token)
     clear_cookie(response, request, FLOW_COOKIE)
@@ -140,7 +140,7 @@ def switch_language(
     """Remember the language picked: on the session when signed in, in the sign-in cookie otherwise."""
     if locale not in SUPPORTED_LOCALES:
         raise Invalid("this language is not available")
-    target = safe_next(next, request.scope.get("root_path", "")) or request.url_for("home").path
+    target = safe_next(next, request.scope.get("root_path", "")) or portal_path(request, "home")
     response = RedirectResponse(target, status_code=303)
     try:
         _, portal_session = staff_auth.resolve(session, session_token(request))
@@ -158,7 +158,7 @@ def switch_language(
 
 def _redirect_uri(request: Request) -> str:
     # Built from the configured public address, never from the Host header a client sent.
-    return get_settings().base_url.rstrip("/") + request.url_for("oidc_callback").path
+    return get_settings().base_url.rstrip("/") + portal_path(request, "oidc_callback")
 
 
 @router.get("/login/oidc", name="oidc_start", response_class=HTMLResponse)

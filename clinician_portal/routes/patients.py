@@ -143,6 +143,7 @@ def _invitation_page(
         code=issued.invite_code,
         expires_at=issued.invitation.expires_at,
         timezone=patient.timezone,
+        country=patient.country,
     )
     return page(
         request,

@@ -51,7 +51,7 @@ def search(session: Session, staff: Staff, filters: AuditFilter, *, page: int = 
     # (the CLI, the scheduler), whose rows may carry no clinic id of their own.
     clinic_patients = select(Patient.id).where(Patient.clinic_id == staff.clinic_id)
     query = select(AuditEvent).where(
-        or_(AuditEvent.clinic_id == staff.clinic_id, col(AuditEvent.patient_id).in_(clinic_patients))
+        or_(col(AuditEvent.clinic_id) == staff.clinic_id, col(AuditEvent.patient_id).in_(clinic_patients))
     )
     if filters.actor_id:
         query = query.where(AuditEvent.actor_id == filters.actor_id)
@@ -95,7 +95,7 @@ def actions_in_clinic(session: Session, clinic_id: str) -> list[str]:
     clinic_patients = select(Patient.id).where(Patient.clinic_id == clinic_id)
     found = session.exec(
         select(AuditEvent.action)
-        .where(or_(AuditEvent.clinic_id == clinic_id, col(AuditEvent.patient_id).in_(clinic_patients)))
+        .where(or_(col(AuditEvent.clinic_id) == clinic_id, col(AuditEvent.patient_id).in_(clinic_patients)))
         .distinct()
     ).all()
     return sorted(found)

@@ -54,7 +54,9 @@ def test_an_admin_invites_a_clinician_who_can_sign_in_with_the_one_time_password
 ) -> None:
     portal.login_ok(clinic.admin.email, clinic.admin_password)
     answer = portal.submit(
-        "/portal/staff", "/portal/staff", {"name": "Noé Nouveau", "email": "Noe@Test-Clinic.example.org", "role": "clinician"}
+        "/portal/staff",
+        "/portal/staff",
+        {"name": "Noé Nouveau", "email": "Noe@Test-Clinic.example.org", "role": "clinician"},
     )
     assert answer.status_code == 201 and "This one-time password is shown only once." in answer.text
     password = re.search(r'id="one-time-password">([^<]+)<', answer.text).group(1)  # type: ignore[union-attr]
@@ -67,15 +69,15 @@ def test_an_admin_invites_a_clinician_who_can_sign_in_with_the_one_time_password
     assert "My caseload" in other_portal.get("/portal/").text
 
 
-def test_inviting_a_duplicate_or_invalid_email_redisplays_the_form(
-    portal: Portal, clinic: ClinicSetup
-) -> None:
+def test_inviting_a_duplicate_or_invalid_email_redisplays_the_form(portal: Portal, clinic: ClinicSetup) -> None:
     portal.login_ok(clinic.admin.email, clinic.admin_password)
     duplicate = portal.submit(
         "/portal/staff", "/portal/staff", {"name": "Twin", "email": clinic.clinician.email, "role": "clinician"}
     )
     assert duplicate.status_code == 409 and "already exists" in duplicate.text
-    invalid = portal.submit("/portal/staff", "/portal/staff", {"name": "Bad", "email": "not-an-email", "role": "clinician"})
+    invalid = portal.submit(
+        "/portal/staff", "/portal/staff", {"name": "Bad", "email": "not-an-email", "role": "clinician"}
+    )
     assert invalid.status_code == 422 and "not a valid email address" in invalid.text
     assert 'value="Bad"' in invalid.text
 

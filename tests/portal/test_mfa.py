@@ -102,9 +102,7 @@ def test_setup_refuses_weak_or_mismatched_passwords(
     assert reload(session, mfa_clinic.clinician).totp_confirmed_at is None
 
 
-def test_setup_refuses_keeping_the_one_time_password(
-    portal: Portal, mfa_clinic: ClinicSetup, session: Session
-) -> None:
+def test_setup_refuses_keeping_the_one_time_password(portal: Portal, mfa_clinic: ClinicSetup, session: Session) -> None:
     portal.login_ok(mfa_clinic.clinician.email, mfa_clinic.clinician_password)
     portal.get("/portal/enrol")
     same = mfa_clinic.clinician_password
@@ -154,8 +152,6 @@ def test_a_totp_code_cannot_be_used_twice(
     assert replay.status_code == 401
 
 
-def test_a_clinic_without_mfa_signs_in_with_the_one_time_password_directly(
-    portal: Portal, clinic: ClinicSetup
-) -> None:
+def test_a_clinic_without_mfa_signs_in_with_the_one_time_password_directly(portal: Portal, clinic: ClinicSetup) -> None:
     answer = portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     assert answer.headers["location"] == "/portal/"

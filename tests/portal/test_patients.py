@@ -21,7 +21,11 @@ from tests.portal.conftest import Portal, actions, reload
 def two_caseloads(session: Session, clinic: ClinicSetup) -> dict[str, object]:
     """Chris's patients, Dana's patients, and a patient of another clinic."""
     dana = add_staff(
-        session, clinic=clinic.clinic, email="dana@test-clinic.example.org", name="Dana Doctor", role="clinician",
+        session,
+        clinic=clinic.clinic,
+        email="dana@test-clinic.example.org",
+        name="Dana Doctor",
+        role="clinician",
         actor=SYSTEM,
     )
     mine, _ = invite_patient(session, clinic, name="Zoé Zimmer")
@@ -203,9 +207,7 @@ def test_an_admin_chooses_the_clinician_when_enrolling(
     assert yan.clinician_id == dana.id and yan.locale == "en"  # the clinic's defaults fill the gaps
 
 
-def test_resending_an_invitation_revokes_the_old_code(
-    portal: Portal, clinic: ClinicSetup, session: Session
-) -> None:
+def test_resending_an_invitation_revokes_the_old_code(portal: Portal, clinic: ClinicSetup, session: Session) -> None:
     patient, old_code = invite_patient(session, clinic, name="Rémi Roux")
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     answer = portal.submit(f"/portal/patients/{patient.id}", f"/portal/patients/{patient.id}/invitation/resend")
