@@ -6,6 +6,7 @@ from service.models.auth import RefreshToken
 from service.models.clinic import Clinic
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
 
 __all__ = [
@@ -21,8 +22,10 @@ __all__ = [
     "OutboxStatus",
     "Patient",
     "PatientStatus",
+    "PortalSession",
     "RefreshToken",
     "Role",
+    "SessionStage",
     "Severity",
     "Staff",
     "WebhookEndpoint",
