@@ -17,7 +17,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="Any unique string (a UUID): a retry with the same key returns the first answer and writes nothing.",
+        description="Any unique string (a UUID): a retry with the same key replays the first answer, writing nothing.",
     ),
 ]
 FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/measures", tags=["measures"])
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="A retry with the same key returns the first answer and writes nothing."),
+    Header(
+        alias="Idempotency-Key", description="A retry with the same key returns the first answer and writes nothing."
+    ),
 ]
 FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
 ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]

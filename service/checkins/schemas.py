@@ -63,7 +63,9 @@ class CheckinOut(BaseModel):
 
 
 class CheckinCreated(CheckinOut):
-    crisis: dict[str, Any] | None = Field(description="Crisis lines and what happens next, when risk is moderate or high.")
+    crisis: dict[str, Any] | None = Field(
+        description="Crisis lines and what happens next, when risk is moderate or high."
+    )
     support: dict[str, Any] | None = Field(description="A gentle support message, when risk is low.")
 
 

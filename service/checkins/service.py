@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -123,9 +124,7 @@ def get_checkin(session: Session, patient: Patient, checkin_id: str) -> CheckinO
 
 
 def _own(session: Session, patient: Patient, checkin_id: str) -> CheckIn:
-    checkin = session.exec(
-        select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.patient_id == patient.id)
-    ).first()
+    checkin = session.exec(select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.patient_id == patient.id)).first()
     if checkin is None:
         raise NotFound("no such check-in")
     return checkin
@@ -157,9 +156,7 @@ def list_checkins(
                 (col(CheckIn.recorded_at) == after_at) & (col(CheckIn.id) < after_id),
             )
         )
-    rows = session.exec(
-        query.order_by(col(CheckIn.recorded_at).desc(), col(CheckIn.id).desc()).limit(limit + 1)
-    ).all()
+    rows = session.exec(query.order_by(col(CheckIn.recorded_at).desc(), col(CheckIn.id).desc()).limit(limit + 1)).all()
     items = [_out(row) for row in rows[:limit]]
     more = len(rows) > limit
     return CheckinPage(items, encode_cursor(rows[limit - 1].recorded_at, rows[limit - 1].id) if more else None)
@@ -211,9 +208,11 @@ def trend(
     start, end = trend_window(patient, days=days, start=start, end=end)
     # The rolling windows of the first days reach back 27 days before the chart starts.
     reach = start - timedelta(days=trends.LONG_WINDOW_DAYS - 1)
-    rows = session.exec(
-        select(CheckIn.local_date, CheckIn.mood, CheckIn.anxiety, CheckIn.sleep_hours, CheckIn.energy).where(
-            CheckIn.patient_id == patient.id, CheckIn.local_date >= reach, CheckIn.local_date <= end
+    # Only the numbers: loading whole rows would decrypt every note for nothing.
+    columns = [col(CheckIn.local_date), *(col(getattr(CheckIn, metric)) for metric in METRICS)]
+    rows = session.execute(
+        sa_select(*columns).where(
+            col(CheckIn.patient_id) == patient.id, col(CheckIn.local_date) >= reach, col(CheckIn.local_date) <= end
         )
     ).all()
     metrics: dict[str, list[TrendPoint]] = {}

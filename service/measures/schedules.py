@@ -85,9 +85,10 @@ def follow_ups_for(instrument: str, item_scores: Sequence[int]) -> list[FollowUp
 
 def due_list(session: Session, patient: Patient) -> list[Due]:
     """Every questionnaire the client may fill in now or soon, in display order."""
-    rows = {row.instrument: row for row in session.exec(
-        select(MeasureSchedule).where(MeasureSchedule.patient_id == patient.id)
-    ).all()}
+    rows = {
+        row.instrument: row
+        for row in session.exec(select(MeasureSchedule).where(MeasureSchedule.patient_id == patient.id)).all()
+    }
     last = _last_completions(session, patient)
     today = timing.today_for(patient)
     listing = []
@@ -100,9 +101,7 @@ def due_list(session: Session, patient: Patient) -> list[Due]:
 
 def _last_completions(session: Session, patient: Patient) -> dict[str, tuple[datetime, date]]:
     rows = session.exec(
-        select(
-            MeasureResponse.instrument, func.max(MeasureResponse.completed_at), func.max(MeasureResponse.local_date)
-        )
+        select(MeasureResponse.instrument, func.max(MeasureResponse.completed_at), func.max(MeasureResponse.local_date))
         .where(MeasureResponse.patient_id == patient.id)
         .group_by(MeasureResponse.instrument)
     ).all()
@@ -121,9 +120,7 @@ def _due(
     interval = row.interval_days if row is not None else default
     active = row.active if row is not None else default is not None
     last_at, last_on = last if last is not None else (None, None)
-    pending = (
-        row is not None and row.requested_at is not None and (last_at is None or last_at < row.requested_at)
-    )
+    pending = row is not None and row.requested_at is not None and (last_at is None or last_at < row.requested_at)
     if default is None and not (active and (interval is not None or pending)):
         return None  # asked only on request, and nobody has asked
     next_on: date | None = None
@@ -166,9 +163,7 @@ def set_schedule(
     For the clinician portal: `actor` is the staff member deciding, and the change is audited.
     """
     get_instrument(instrument)
-    if interval_days is not None and (
-        isinstance(interval_days, bool) or not 1 <= interval_days <= MAX_INTERVAL_DAYS
-    ):
+    if interval_days is not None and (isinstance(interval_days, bool) or not 1 <= interval_days <= MAX_INTERVAL_DAYS):
         raise Invalid(f"interval_days must be from 1 to {MAX_INTERVAL_DAYS}, or empty for 'only when asked'")
     with unit_of_work(session):
         row = _row(session, patient, instrument)
@@ -212,7 +207,9 @@ def request_now(session: Session, *, patient: Patient, instrument: str, reason: 
 
 def _row(session: Session, patient: Patient, instrument: str) -> MeasureSchedule:
     row = session.exec(
-        select(MeasureSchedule).where(MeasureSchedule.patient_id == patient.id, MeasureSchedule.instrument == instrument)
+        select(MeasureSchedule).where(
+            MeasureSchedule.patient_id == patient.id, MeasureSchedule.instrument == instrument
+        )
     ).first()
     if row is not None:
         return row

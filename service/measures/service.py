@@ -116,9 +116,7 @@ def _create(
         session.add(response)
         session.flush()
         risk = _SCREENS[instrument.code](result.item_scores)
-        notice = alerts.respond_to_risk(
-            session, patient=patient, source_type=SCOPE, source_id=response.id, result=risk
-        )
+        notice = alerts.respond_to_risk(session, patient=patient, source_type=SCOPE, source_id=response.id, result=risk)
         follow_up = _start_follow_ups(session, patient, instrument, result)
         if key is not None and request_hash is not None:
             idempotency.remember(
@@ -141,7 +139,9 @@ def _create(
 def _start_follow_ups(session: Session, patient: Patient, instrument: Instrument, result: Score) -> list[str]:
     asked = []
     for rule in schedules.follow_ups_for(instrument.code, result.item_scores):
-        schedules.request_now(session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("measures"))
+        schedules.request_now(
+            session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("measures")
+        )
         asked.append(rule.ask)
     return list(dict.fromkeys(asked))
 
@@ -234,7 +234,9 @@ class Progress:
         for code, change in measures.items():
             severity = self.latest_severity[code]
             change["latest_severity"] = severity
-            change["latest_severity_label"] = _severity_label(get_instrument(code), severity, locale) if severity else None
+            change["latest_severity_label"] = (
+                _severity_label(get_instrument(code), severity, locale) if severity else None
+            )
         return {**measures, "recovery": summary}
 
 
