@@ -52,10 +52,6 @@ def history() -> dict[str, Any]:
     return tomllib.loads(HISTORY_FILE.read_text(encoding="utf-8"))
 
 
-def trajectories() -> tuple[str, ...]:
-    return tuple(history()["trajectory"])
-
-
 def seed_history(session: Session, patient: Patient, trajectory: str, *, seed: int) -> HistoryCounts:
     """Give an activated patient `HISTORY_DAYS` of check-ins and questionnaires following `trajectory`."""
     spec = history()["trajectory"][trajectory]

@@ -316,3 +316,26 @@ def test_the_local_date_helper_uses_the_patients_zone(sign_in) -> None:
 
     me = sign_in(timezone="Pacific/Auckland")
     assert local_date(datetime(2026, 6, 30, 13, 0, tzinfo=UTC), me.patient) == date(2026, 7, 1)
+
+
+def test_two_simultaneous_requests_with_one_key_still_create_one_checkin(
+    client: TestClient, session: Session, sign_in, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.checkins import idempotency
+
+    me = sign_in()
+    headers = {**me.headers, "Idempotency-Key": "double-tap-1"}
+    body = {"mood": 4, "note": "Sent twice by a double tap."}
+    first = client.post(URL, json=body, headers=headers).json()
+    # The twin looked the key up before the first request committed, so it saw nothing.
+    real_lookup = idempotency.lookup
+    calls = {"n": 0}
+
+    def late_lookup(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real_lookup(*args, **kwargs)
+
+    monkeypatch.setattr(idempotency, "lookup", late_lookup)
+    twin = client.post(URL, json=body, headers=headers)
+    assert twin.status_code == 201 and twin.json() == first
+    assert calls["n"] == 2 and count(session, CheckIn) == 1

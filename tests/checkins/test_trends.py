@@ -93,9 +93,7 @@ def test_a_day_of_identical_check_ins_shows_exactly_that_value():
 def test_rolling_means_match_a_direct_computation_over_a_year_of_irregular_check_ins():
     rng = random.Random(20250101)
     start, end = D("2024-01-01"), D("2024-12-31")
-    points = [
-        (start + timedelta(days=rng.randrange(-40, 380)), float(rng.randint(0, 10))) for _ in range(500)
-    ]
+    points = [(start + timedelta(days=rng.randrange(-40, 380)), float(rng.randint(0, 10))) for _ in range(500)]
     series = daily_series(points, start, end)
     assert len(series) == 366
     day_values: dict[date, list[float]] = {}
@@ -121,9 +119,7 @@ def test_points_may_arrive_in_any_order():
 
 
 def test_a_single_day_chart_is_one_point():
-    assert daily_series(POINTS, D("2025-03-03"), D("2025-03-03")) == [
-        DailyPoint(D("2025-03-03"), 5.0, 16 / 3, 16 / 3)
-    ]
+    assert daily_series(POINTS, D("2025-03-03"), D("2025-03-03")) == [DailyPoint(D("2025-03-03"), 5.0, 16 / 3, 16 / 3)]
 
 
 def test_daily_point_is_json_ready():
