@@ -27,7 +27,7 @@ from service.measures.schedules import Due
 from service.measures.schemas import MeasureListing, ResponseCreated, ResponseIn, ResponseOut, Risk
 from service.measures.scoring import Score, score
 from service.models import MeasureResponse, Patient
-from service.risk import RiskResult, screen_cssrs, screen_gad7, screen_phq9
+from service.risk import RiskResult, combine, screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
 from service.security.actors import Actor
 
 SCOPE = "measure_response"
@@ -115,7 +115,7 @@ def _create(
         )
         session.add(response)
         session.flush()
-        risk = _SCREENS[instrument.code](result.item_scores)
+        risk = _screen(session, patient, instrument, result)
         notice = alerts.respond_to_risk(session, patient=patient, source_type=SCOPE, source_id=response.id, result=risk)
         follow_up = _start_follow_ups(session, patient, instrument, result)
         if key is not None and request_hash is not None:
@@ -134,6 +134,22 @@ def _create(
         **alerts.crisis_or_support(risk.level, notice),
         follow_up=follow_up,
     )
+
+
+def _screen(session: Session, patient: Patient, instrument: Instrument, result: Score) -> RiskResult:
+    """The questionnaire's own risk rules, plus reliable deterioration since the episode's first total."""
+    risk = _SCREENS[instrument.code](result.item_scores)
+    if instrument.change_rules is None or result.total is None:
+        return risk
+    baseline = session.exec(
+        select(MeasureResponse.total)
+        .where(MeasureResponse.patient_id == patient.id, MeasureResponse.instrument == instrument.code)
+        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
+        .limit(1)
+    ).first()
+    if baseline is None:
+        return risk
+    return combine(risk, screen_reliable_deterioration(instrument.code, baseline, result.total))
 
 
 def _start_follow_ups(session: Session, patient: Patient, instrument: Instrument, result: Score) -> list[str]:

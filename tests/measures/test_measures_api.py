@@ -379,3 +379,20 @@ def test_completed_at_uses_the_patients_calendar(client: TestClient, sign_in, cl
     clock.set(datetime(2026, 6, 15, 12, 0, tzinfo=UTC))
     body = {"answers": [0] * 7, "completed_at": "2026-06-14T22:30:00Z"}  # 00:30 on 15 June in Paris
     assert client.post(f"{URL}/gad7/responses", json=body, headers=me.headers).json()["local_date"] == "2026-06-15"
+
+
+def test_reliable_deterioration_since_the_first_phq9_is_a_low_risk_signal(
+    client: TestClient, sign_in, clock: Clock
+) -> None:
+    me = sign_in(activated_at=clock.now - timedelta(days=30))
+    earlier = (clock.now - timedelta(days=5)).isoformat()
+    first = client.post(
+        f"{URL}/phq9/responses", json={"answers": answers_totalling(5, 9), "completed_at": earlier}, headers=me.headers
+    ).json()
+    assert first["risk"]["level"] == "none"
+    five_more = client.post(f"{URL}/phq9/responses", json={"answers": answers_totalling(10, 9)}, headers=me.headers)
+    assert five_more.json()["risk"]["level"] == "none"  # +5 is within measurement error
+    six_more = client.post(f"{URL}/phq9/responses", json={"answers": answers_totalling(11, 9)}, headers=me.headers)
+    scored = six_more.json()
+    assert scored["risk"] == {"level": "low", "categories": ["reliable_deterioration"]}
+    assert scored["support"] is not None and scored["crisis"] is None
