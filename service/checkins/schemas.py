@@ -67,6 +67,9 @@ class CheckinCreated(CheckinOut):
         description="Crisis lines and what happens next, when risk is moderate or high."
     )
     support: dict[str, Any] | None = Field(description="A gentle support message, when risk is low.")
+    follow_up: list[str] = Field(
+        description="Questionnaires the note makes due now (the C-SSRS after thoughts of suicide)."
+    )
 
 
 class TagOut(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, 
 from service.checkins.tags import check_tags
 from service.db import unit_of_work
 from service.errors import Invalid, NotFound
+from service.measures import schedules
 from service.models import CheckIn, Patient
 from service.risk import screen_text
 from service.security.actors import Actor
@@ -89,6 +91,7 @@ def _create(
         notice = alerts.respond_to_risk(
             session, patient=patient, source_type=SCOPE, source_id=checkin.id, result=result
         )
+        follow_up = _start_follow_ups(session, patient, result.categories)
         if key is not None and request_hash is not None:
             idempotency.remember(
                 session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash, resource_id=checkin.id
@@ -100,14 +103,32 @@ def _create(
             entity=checkin,
             detail={"local_date": checkin.local_date.isoformat(), "risk_level": checkin.risk_level},
         )
-    return CheckinCreated(**_out(checkin).model_dump(), **alerts.crisis_or_support(result.level, notice))
+    return CheckinCreated(
+        **_out(checkin).model_dump(), **alerts.crisis_or_support(result.level, notice), follow_up=follow_up
+    )
+
+
+def _start_follow_ups(session: Session, patient: Patient, categories: Sequence[str]) -> list[str]:
+    """Questionnaires the note's risk calls for (the C-SSRS after thoughts of suicide), due now."""
+    asked = []
+    for rule in schedules.note_follow_ups_for(categories):
+        schedules.request_now(
+            session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("checkins")
+        )
+        asked.append(rule.ask)
+    return list(dict.fromkeys(asked))
 
 
 def _replay(session: Session, patient: Patient, checkin_id: str) -> CheckinCreated:
     checkin = _own(session, patient, checkin_id)
     level = alerts.level_named(checkin.risk_level)
     notice = alerts.client_notice(session, patient, level)
-    return CheckinCreated(**_out(checkin).model_dump(), **alerts.crisis_or_support(level, notice))
+    follow_up = [rule.ask for rule in schedules.note_follow_ups_for(checkin.risk_categories)]
+    return CheckinCreated(
+        **_out(checkin).model_dump(),
+        **alerts.crisis_or_support(level, notice),
+        follow_up=list(dict.fromkeys(follow_up)),
+    )
 
 
 def clean_note(note: str | None) -> str | None:

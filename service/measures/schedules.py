@@ -41,6 +41,15 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class NoteFollowUp:
+    """Ask `ask` now when the risk screen of a check-in note found any of `categories`."""
+
+    name: str
+    categories: tuple[str, ...]
+    ask: str
+
+
+@dataclass(frozen=True)
 class Due:
     instrument: str
     interval_days: int | None
@@ -71,6 +80,23 @@ def follow_ups() -> tuple[FollowUp, ...]:
         get_instrument(rule.ask)
         get_instrument(rule.after).position(rule.item)  # a typo in the file fails at start-up
     return rules
+
+
+@cache
+def note_follow_ups() -> tuple[NoteFollowUp, ...]:
+    raw = tomllib.loads(SCHEDULES_FILE.read_text(encoding="utf-8"))
+    rules = tuple(
+        NoteFollowUp(name=entry["name"], categories=tuple(entry["categories"]), ask=entry["ask"])
+        for entry in raw.get("note_follow_up", [])
+    )
+    for rule in rules:
+        get_instrument(rule.ask)
+    return rules
+
+
+def note_follow_ups_for(categories: Sequence[str]) -> list[NoteFollowUp]:
+    """The follow-up rules that a note's risk categories meet."""
+    return [rule for rule in note_follow_ups() if set(rule.categories) & set(categories)]
 
 
 def follow_ups_for(instrument: str, item_scores: Sequence[int]) -> list[FollowUp]:
