@@ -31,7 +31,7 @@ class CheckIn(SQLModel, table=True):
     # What the risk engine said about the note, and which version of it said so.
     risk_level: str = Field(default="none", sa_type=String(16))
     risk_categories: list[str] = Field(default_factory=list, sa_type=JSON)
-    risk_engine_version: str | None = Field(default=None, max_length=32)
+    risk_engine_version: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

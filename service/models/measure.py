@@ -26,7 +26,7 @@ class MeasureResponse(SQLModel, table=True):
     local_date: date
     risk_level: str = Field(default="none", sa_type=String(16))
     risk_categories: list[str] = Field(default_factory=list, sa_type=JSON)
-    risk_engine_version: str | None = Field(default=None, max_length=32)
+    risk_engine_version: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

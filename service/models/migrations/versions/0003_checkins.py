@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-21 22:12:24.592999
+Create Date: 2026-11-21 22:39:47.813246
 """
 from collections.abc import Sequence
 
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('risk_level', sa.String(length=16), nullable=False),
     sa.Column('risk_categories', sa.JSON(), nullable=False),
-    sa.Column('risk_engine_version', sa.String(length=32), nullable=True),
+    sa.Column('risk_engine_version', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('local_date', sa.Date(), nullable=False),
     sa.Column('risk_level', sa.String(length=16), nullable=False),
     sa.Column('risk_categories', sa.JSON(), nullable=False),
-    sa.Column('risk_engine_version', sa.String(length=32), nullable=True),
+    sa.Column('risk_engine_version', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], ),
     sa.PrimaryKeyConstraint('id')
