@@ -68,7 +68,7 @@ def crisis_or_support(level: RiskLevel, notice: dict[str, Any] | None) -> dict[s
 
 def level_named(label: str) -> RiskLevel:
     """The level stored on a row ("moderate") as a RiskLevel."""
-    return RiskLevel[label.upper()]
+    return RiskLevel.parse(label)
 
 
 def crisis_block(session: Session, patient: Patient) -> dict[str, Any]:
