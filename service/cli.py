@@ -228,7 +228,7 @@ def risk_evaluate(
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
     else:
         console.print(report.format_table(), markup=False)
-    if not report.meets_targets:
+    if not report.meets_targets():
         raise typer.Exit(code=1)
 
 

@@ -3,7 +3,9 @@
 from service.models.alert import Alert, AlertEvent, AlertSignal, AlertStatus, Severity
 from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
+from service.models.checkin import CheckIn, IdempotencyKey
 from service.models.clinic import Clinic
+from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
@@ -15,9 +17,13 @@ __all__ = [
     "AlertSignal",
     "AlertStatus",
     "AuditEvent",
+    "CheckIn",
     "Clinic",
     "ConsentRecord",
+    "IdempotencyKey",
     "Invitation",
+    "MeasureResponse",
+    "MeasureSchedule",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",
