@@ -12,9 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clinician_portal import patient_panels
 from clinician_portal.deps import EnrolmentRequired
 from clinician_portal.pages import page, portal_path
-from clinician_portal.routes import admin, auth, patients
+from clinician_portal.routes import admin, alerts, auth, live, patients
 from clinician_portal.templating import STATIC
 from clinician_portal.web_security import (
     SESSION_COOKIE,
@@ -40,7 +41,9 @@ def create_portal() -> FastAPI:
         dependencies=[Depends(csrf_protect)],
     )
     portal.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, patients, admin):
+    patient_panels.register()
+    # The live feed first: its fixed paths (/alerts/stream, /alerts/rows) must win over /alerts/{alert_id}.
+    for module in (auth, patients, live, alerts, admin):
         portal.include_router(module.router)
     _map_errors(portal)
     portal.add_middleware(SecurityHeadersMiddleware)

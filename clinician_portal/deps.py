@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
 from clinician_portal.web_security import csrf_for_session, session_token
+from service.alerts import lifecycle
 from service.db import session_scope
 from service.errors import Forbidden
-from service.models import Clinic, PortalSession, Role, SessionStage, Staff
+from service.models import Clinic, PortalSession, Role, SessionStage, Severity, Staff
 from service.security import staff_auth
 
 
@@ -48,9 +49,18 @@ class SignedIn:
     country: str  # the clinic's: dates are written the way people there write them
     locale: str  # the language switch of this session, else the clinic's language
     stage: SessionStage
+    # Unresolved alerts this staff member may see, by severity: the badge of the menu.
+    open_alerts: dict[Severity, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, staff: Staff, clinic: Clinic, portal_session: PortalSession, token: str) -> SignedIn:
+    def of(
+        cls,
+        staff: Staff,
+        clinic: Clinic,
+        portal_session: PortalSession,
+        token: str,
+        open_alerts: dict[Severity, int] | None = None,
+    ) -> SignedIn:
         return cls(
             staff=staff,
             clinic=clinic,
@@ -64,6 +74,7 @@ class SignedIn:
             country=clinic.country,
             locale=portal_session.locale or clinic.locale,
             stage=SessionStage(portal_session.stage),
+            open_alerts=open_alerts or {},
         )
 
     @property
@@ -78,13 +89,24 @@ class SignedIn:
     def setting_up(self) -> bool:
         return self.stage == SessionStage.ENROLMENT
 
+    @property
+    def open_alert_total(self) -> int:
+        return sum(self.open_alerts.values())
 
-def _resolve(request: Request, session: Session) -> SignedIn:
+    @property
+    def open_alert_top(self) -> Severity | None:
+        """The most severe open alert's severity, which colours the badge."""
+        present = [severity for severity, count in self.open_alerts.items() if count]
+        return max(present, key=lambda s: s.rank) if present else None
+
+
+def _resolve(request: Request, session: Session, *, touch: bool = True) -> SignedIn:
     token = session_token(request)
-    staff, portal_session = staff_auth.resolve(session, token)
+    staff, portal_session = staff_auth.resolve(session, token, touch=touch)
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
-    signed_in = SignedIn.of(staff, clinic, portal_session, token)
+    counts = lifecycle.open_counts(session, staff) if portal_session.stage == SessionStage.ACTIVE else None
+    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
     return signed_in
@@ -102,7 +124,17 @@ def signed_in(request: Request, session: SessionDep) -> SignedIn:
     return found
 
 
+def signed_in_quietly(request: Request, session: SessionDep) -> SignedIn:
+    """Like ``signed_in``, for requests a page makes on its own (refreshing the live alert rows):
+    they do not count as activity, so an unattended page still lets the session end when idle."""
+    found = _resolve(request, session, touch=False)
+    if found.setting_up:
+        raise EnrolmentRequired
+    return found
+
+
 CurrentStaff = Annotated[SignedIn, Depends(signed_in)]
+QuietStaff = Annotated[SignedIn, Depends(signed_in_quietly)]
 EnrollingStaff = Annotated[SignedIn, Depends(signed_in_any_stage)]
 
 

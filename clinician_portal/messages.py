@@ -52,4 +52,14 @@ SERVICE_MESSAGES = [
     N_("The two passwords are not the same."),
 ]
 
-MENU_LABELS = [N_("Caseload"), N_("Staff"), N_("Audit log")]
+MENU_LABELS = [N_("Caseload"), N_("Alerts"), N_("Staff"), N_("Audit log")]
+
+ALERT_MESSAGES = [
+    # service.alerts.lifecycle and the alert pages
+    N_("no such alert"),
+    N_("this alert is already acknowledged"),
+    N_("this alert is already resolved"),
+    N_("a note is required when the resolution is 'other'"),
+    N_("the note must be at most 2000 characters"),
+    N_("choose how the alert was resolved"),
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,26 @@ class NavItem:
     roles: tuple[Role, ...] = (Role.CLINICIAN, Role.ADMIN)
     # Other portal paths that belong to this entry (a patient's page belongs to the caseload).
     also: tuple[str, ...] = ()
+    # A count shown beside the label (open alerts), read from the signed-in staff member.
+    badge: Callable[[SignedIn], Badge | None] | None = None
 
 
-# The top menu, in order. A capability adding a page appends its entry here (e.g. the alert queue).
+@dataclass(frozen=True)
+class Badge:
+    count: int
+    severity: str | None  # colours the badge: the most severe open alert's
+
+
+def open_alerts_badge(signed_in: SignedIn) -> Badge | None:
+    total = signed_in.open_alert_total
+    top = signed_in.open_alert_top
+    return Badge(total, str(top) if top else None)
+
+
+# The top menu, in order. A capability adding a page appends its entry here.
 NAVIGATION: list[NavItem] = [
     NavItem("home", "Caseload", also=("/patients",)),
+    NavItem("alerts", "Alerts", badge=open_alerts_badge),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
 ]
@@ -59,7 +75,8 @@ def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
             or (path != home and here.startswith(path))
             or any(here.startswith(root + prefix) for prefix in item.also)
         )
-        items.append({"path": path, "label": item.label, "current": current})
+        badge = item.badge(signed_in) if item.badge else None
+        items.append({"path": path, "label": item.label, "current": current, "badge": badge, "route": item.route})
     return items
 
 

@@ -25,6 +25,8 @@ class PatientPanel:
     template: str  # e.g. "panels/checkins.html"; it receives ``panel`` (the loader's values)
     load: PanelLoader
     order: int = 100
+    # An English msgid naming the section in the page's list of sections; none: not listed there.
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class LoadedPanel:
     key: str
     template: str
     values: dict[str, Any]
+    title: str = ""
 
 
 PATIENT_PANELS: list[PatientPanel] = []
@@ -49,5 +52,5 @@ def load_patient_panels(session: Session, staff: Staff, patient: Patient) -> lis
     for panel in PATIENT_PANELS:
         values = panel.load(session, staff, patient)
         if values is not None:
-            loaded.append(LoadedPanel(panel.key, panel.template, values))
+            loaded.append(LoadedPanel(panel.key, panel.template, values, panel.title))
     return loaded

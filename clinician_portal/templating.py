@@ -7,20 +7,23 @@ single environment serves French and English pages side by side.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_datetime_format
+from babel.dates import format_date, format_skeleton, format_time, format_timedelta, get_datetime_format
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from service.alerts.policy import category_label, reason_label, resolution_label
 from service.i18n import DEFAULT_LOCALE, translations
+from service.models.base import utcnow
 
 PACKAGE = Path(__file__).parent
 TEMPLATES = PACKAGE / "templates"
@@ -114,6 +117,51 @@ def _style(style: str) -> Style:
     return cast(Style, style)
 
 
+def format_short_date(value: date | datetime | None) -> str:
+    """A day without the year, for chart axes and dense tables: "2 Mar" or "2 mars"."""
+    if value is None:
+        return ""
+    day = value.date() if isinstance(value, datetime) else value
+    return format_skeleton("MMMd", day, locale=_formats.get())
+
+
+def format_duration(value: timedelta) -> str:
+    """How long, in words and rounded: "12 minutes", "3 heures"."""
+    return format_timedelta(abs(value), threshold=1.1, locale=_formats.get())
+
+
+def format_ago(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in words: "2 hours ago", "il y a 2 heures"."""
+    if value is None:
+        return ""
+    return format_timedelta(value - (now or utcnow()), threshold=1.1, add_direction=True, locale=_formats.get())
+
+
+def format_number(value: float | int | None, digits: int = 1) -> str:
+    """A number the way the page's language writes it ("5.5", "5,5"), with at most ``digits`` decimals."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=_formats.get())
+
+
+def in_language(texts: Mapping[str, str]) -> str:
+    """The page's language's text of a {"en": ..., "fr": ...} pair (questionnaire items, policy labels)."""
+    return texts.get(_locale.get()) or texts[DEFAULT_LOCALE]
+
+
+def alert_reason(reason: str) -> str:
+    return reason_label(reason, _locale.get())
+
+
+def risk_category(category: str) -> str:
+    return category_label(category, _locale.get())
+
+
+def alert_resolution(code: str | None) -> str:
+    return resolution_label(code, _locale.get()) if code else ""
+
+
 @lru_cache
 def static_version(name: str) -> str:
     """A content hash for cache-busting static files, so browsers may cache them for long."""
@@ -134,6 +182,14 @@ def _build_environment() -> Environment:
     env.filters["sentence"] = as_sentence
     env.filters["when"] = format_when
     env.filters["day"] = format_day
+    env.filters["short_date"] = format_short_date
+    env.filters["duration"] = format_duration
+    env.filters["ago"] = format_ago
+    env.filters["number"] = format_number
+    env.filters["local"] = in_language
+    env.filters["alert_reason"] = alert_reason
+    env.filters["risk_category"] = risk_category
+    env.filters["resolution"] = alert_resolution
     return env
 
 

@@ -34,6 +34,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not settings.is_sqlite:
         listener = PostgresListener(settings.database_url)
         listener.start()
+    # Read by /readyz: a replica that cannot hear other replicas' live events is not ready.
+    app.state.listener = listener
     try:
         yield
     finally:
@@ -63,6 +65,9 @@ def create_app() -> FastAPI:
         except Exception as exc:  # any database failure means "not ready"
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        listener = getattr(app.state, "listener", None)
+        if listener is not None and not listener.ready.is_set():
+            return JSONResponse({"status": "unavailable", "live_events": "not listening"}, status_code=503)
         return JSONResponse({"status": "ready", "database": "ok"})
 
     @app.get("/metrics", include_in_schema=False)

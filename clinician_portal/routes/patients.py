@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from clinician_portal import charts
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.forms import (
     LANGUAGE_NAMES,
@@ -17,16 +18,20 @@ from clinician_portal.forms import (
     timezone_choices,
 )
 from clinician_portal.letters import invitation_letter
-from clinician_portal.pages import page, see_other
+from clinician_portal.pages import page, portal_path, see_other
 from clinician_portal.panels import load_patient_panels
 from service.config import get_settings
 from service.errors import Invalid
+from service.measures.instruments import get_instrument
 from service.models import Patient, PatientStatus, Role, Staff
-from service.onboarding import caseload
-from service.onboarding.caseload import SORTS, IssuedInvitation
+from service.models.base import utcnow
+from service.onboarding import caseload, overview
+from service.onboarding.caseload import IssuedInvitation
+from service.onboarding.overview import OverviewFilters
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
 
+SUMMARY_DAYS = 28
 NameField = Annotated[str, Form(max_length=400)]
 ShortField = Annotated[str, Form(max_length=64)]
 
@@ -39,21 +44,46 @@ def home(
     name: str = "",
     status: str = "",
     sort: str = "name",
+    alerts: str = "",
+    measures: str = "",
+    checkins: str = "",
 ) -> Response:
-    """The caseload: a clinician's own patients, or the whole clinic for an administrator."""
-    status = status if status in set(PatientStatus) else ""
-    sort = sort if sort in SORTS else "name"
-    entries = caseload.caseload(session, current.staff, name=name[:200], status=status or None, sort=sort)
-    filtered = bool(name.strip() or status)
+    """The caseload: a clinician's own patients, or the whole clinic for an administrator, with
+    each patient's last check-in, mood, latest questionnaires and open alerts."""
+    filters = OverviewFilters(
+        name=name[:200],
+        status=status if status in set(PatientStatus) else None,
+        alerts=alerts if alerts in overview.ALERT_FILTERS else None,
+        measures=measures if measures in overview.MEASURE_FILTERS else None,
+        checkins=checkins if checkins in overview.CHECKIN_FILTERS else None,
+    )
+    sort = sort if sort in overview.SORTS else "name"
+    rows = overview.overview(session, current.staff, filters, sort=sort)
     return page(
         request,
         "caseload.html",
         signed_in=current,
-        entries=entries,
-        filters={"name": name[:200], "status": status, "sort": sort},
-        filtered=filtered,
+        rows=rows,
+        sparklines={row.patient.id: charts.sparkline(row.mood) for row in rows},
+        filters={
+            "name": filters.name or "",
+            "status": filters.status or "",
+            "sort": sort,
+            "alerts": filters.alerts or "",
+            "measures": filters.measures or "",
+            "checkins": filters.checkins or "",
+        },
+        filtered=filters.active,
         statuses=list(PatientStatus),
-        sorts=SORTS,
+        sorts=overview.SORTS,
+        alert_filters=overview.ALERT_FILTERS,
+        measure_filters=overview.MEASURE_FILTERS,
+        mood_days=overview.MOOD_DAYS,
+        band_labels={
+            code: {band.key: band.label for band in get_instrument(code).severity_bands}
+            for code in overview.INSTRUMENTS
+        },
+        now=utcnow(),
     )
 
 
@@ -191,6 +221,8 @@ def _patient_page(
         languages=LANGUAGE_NAMES,
         countries=dict(country_choices(current.locale)),
         panels=load_patient_panels(session, current.staff, patient),
+        # The summary's route belongs to the exports; its address is part of the outside contract.
+        summary_path=portal_path(request, "patient", patient_id=patient.id) + f"/summary.pdf?days={SUMMARY_DAYS}",
         saved=saved,
         error=error,
     )

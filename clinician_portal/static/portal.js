@@ -32,4 +32,101 @@
       }
     }
   });
+
+  // --- The live alert feed ---------------------------------------------------------------------
+  // Every signed-in page listens to /portal/alerts/stream (server-sent events). The server tells
+  // this page only about alerts its viewer may see, with the menu badge's count and a notice
+  // already in the viewer's language; the alert queue then fetches its rows again.
+  var streamUrl = document.body.getAttribute("data-alert-stream");
+  if (!streamUrl || !window.EventSource || !window.fetch) {
+    return;
+  }
+  var rows = document.getElementById("alert-rows");
+  var rowsUrl = rows ? rows.getAttribute("data-rows") : null;
+  var count = document.getElementById("alert-count");
+  var notice = document.getElementById("live-notice");
+
+  function updateBadge(data) {
+    var badges = document.querySelectorAll("[data-alert-badge]");
+    for (var i = 0; i < badges.length; i++) {
+      var badge = badges[i];
+      badge.hidden = data.open_total === 0;
+      badge.className = "nav-badge" + (data.open_top ? " severity-" + data.open_top : "");
+      badge.querySelector("[data-badge-count]").textContent = String(data.open_total);
+      badge.querySelector("[data-badge-label]").textContent = data.badge_label;
+    }
+    if (count) {
+      count.textContent = data.badge_label;
+    }
+  }
+
+  function showNotice(data) {
+    if (!notice) {
+      return;
+    }
+    var urgent = data.kind === "alert.created" && data.severity === "urgent";
+    // A new urgent alert interrupts a screen reader; anything else waits for a pause.
+    notice.setAttribute("aria-live", urgent ? "assertive" : "polite");
+    notice.className = "live-notice no-print" + (urgent ? " urgent" : "");
+    notice.querySelector("[data-notice-text]").textContent = data.notice;
+    notice.hidden = false;
+  }
+
+  function refreshRows(arrivedId) {
+    if (!rowsUrl) {
+      return;
+    }
+    window.fetch(rowsUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (answer) {
+        // A redirect means the session ended: leave the page as it is; the next click signs in again.
+        if (!answer.ok || answer.redirected) {
+          return null;
+        }
+        return answer.text();
+      })
+      .then(function (html) {
+        if (html === null) {
+          return;
+        }
+        rows.innerHTML = html;
+        if (arrivedId) {
+          var arrived = rows.querySelector("tr[data-alert-id='" + arrivedId + "']");
+          if (arrived) {
+            arrived.classList.add("arrived");
+          }
+        }
+      })
+      .catch(function () { /* offline for a moment: the next event or reconnection refreshes */ });
+  }
+
+  if (notice) {
+    notice.querySelector("[data-notice-close]").addEventListener("click", function () {
+      notice.hidden = true;
+    });
+  }
+
+  var source = new window.EventSource(streamUrl);
+  var connectedBefore = false;
+  source.addEventListener("open", function () {
+    if (connectedBefore) {
+      refreshRows(null); // events may have been missed while disconnected
+    }
+    connectedBefore = true;
+  });
+  source.addEventListener("alert", function (event) {
+    var data = JSON.parse(event.data);
+    updateBadge(data);
+    if (rowsUrl) {
+      refreshRows(data.alert_id);
+    }
+    if (rowsUrl || data.kind === "alert.created") {
+      showNotice(data);
+    }
+  });
+  source.addEventListener("ended", function () {
+    source.close(); // the session ended; reconnecting would only be refused
+  });
+  window.addEventListener("pagehide", function () {
+    source.close();
+  });
 })();

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -146,11 +147,13 @@ def _history(session: Session, alert: Alert, kind: str, actor: Actor, detail: di
 
 
 def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
-    """Admins see the clinic's alerts; clinicians their caseload's, and on-call staff the escalated ones."""
+    """Admins see the clinic's alerts; clinicians those assigned to them and those of their caseload's
+    patients (whoever the alert was first assigned to), and on-call staff the escalated ones."""
     query = select(Alert).where(Alert.clinic_id == staff.clinic_id)
     if staff.role == Role.ADMIN:
         return query
-    mine = col(Alert.assigned_to) == staff.id
+    caseload = select(Patient.id).where(Patient.clinic_id == staff.clinic_id, Patient.clinician_id == staff.id)
+    mine = (col(Alert.assigned_to) == staff.id) | col(Alert.patient_id).in_(caseload)
     if staff.on_call:
         return query.where(mine | (col(Alert.escalation_level) > 0))
     return query.where(mine)
@@ -167,6 +170,42 @@ def open_queue(session: Session, staff: Staff) -> list[Alert]:
     """Unresolved alerts, most severe first, then oldest first."""
     alerts = session.exec(visible_to(staff).where(col(Alert.status) != AlertStatus.RESOLVED)).all()
     return sorted(alerts, key=lambda a: (-Severity(a.severity).rank, a.created_at))
+
+
+def open_counts(session: Session, staff: Staff) -> dict[Severity, int]:
+    """How many unresolved alerts this staff member may see, by severity (the menu's badge)."""
+    visible = visible_to(staff).where(col(Alert.status) != AlertStatus.RESOLVED).subquery()
+    rows = session.execute(select(visible.c.severity, func.count()).group_by(visible.c.severity)).all()
+    counts = dict.fromkeys(Severity, 0)
+    for severity, count in rows:
+        counts[Severity(severity)] = int(count)
+    return counts
+
+
+def reassign_open(session: Session, *, patient: Patient, clinician: Staff, actor: Actor) -> list[Alert]:
+    """The patient's unresolved alerts follow them to their new clinician, who is told about each.
+
+    Runs inside the caller's transaction (the reassignment of the patient).
+    """
+    now = utcnow()
+    moved = list(
+        session.exec(
+            select(Alert).where(
+                Alert.patient_id == patient.id,
+                col(Alert.status) != AlertStatus.RESOLVED,
+                col(Alert.assigned_to) != clinician.id,
+            )
+        ).all()
+    )
+    clinic = session.get(Clinic, patient.clinic_id)
+    assert clinic is not None
+    for alert in moved:
+        previous = alert.assigned_to
+        alert.assigned_to, alert.updated_at = clinician.id, now
+        _history(session, alert, "reassigned", actor, {"from": previous, "to": clinician.id}, now)
+        audit.record(session, actor=actor, action="alert.reassign", entity=alert, detail={"to": clinician.id})
+        notifications.alert_reassigned(session, alert, clinic)
+    return moved
 
 
 def acknowledge(session: Session, *, alert_id: str, staff: Staff, now: datetime | None = None) -> Alert:

@@ -73,6 +73,22 @@ def alert_opened(session: Session, alert: Alert, clinic: Clinic) -> None:
     notify.publish(session, clinic_id=alert.clinic_id, kind="alert.created", data=_facts(alert))
 
 
+def alert_reassigned(session: Session, alert: Alert, clinic: Clinic) -> None:
+    """The patient moved to another clinician: the alert is theirs now, and so is the email."""
+    clinician = session.get(Staff, alert.assigned_to)
+    if clinician is not None and clinician.active and alert.status != "resolved":
+        locale = clinic.locale
+        notify.enqueue_email(
+            session,
+            to=clinician.email,
+            subject=gettext(locale, SUBJECTS[str(alert.severity)]),
+            text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
+            dedup_key=f"alert:{alert.id}:{alert.severity}",
+            clinic_id=alert.clinic_id,
+        )
+    alert_changed(session, alert, webhook_event="alert.reassigned")
+
+
 def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None = None) -> None:
     if webhook_event:
         notify.enqueue_webhooks(

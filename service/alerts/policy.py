@@ -12,6 +12,7 @@ from service.i18n import pick_locale
 from service.models import Clinic, Severity
 
 _PATH = Path(__file__).with_name("policy.toml")
+_CATEGORIES_PATH = Path(__file__).with_name("categories.toml")
 OTHER_REASON = "other_risk"
 
 
@@ -59,3 +60,20 @@ def reason_label(reason: str, locale: str) -> str:
 
 def resolution_label(code: str, locale: str) -> str:
     return policy().resolutions[code][pick_locale(locale)]
+
+
+def resolution_choices(locale: str) -> list[tuple[str, str]]:
+    """(code, label) of every resolution, in the policy file's order."""
+    return [(code, labels[pick_locale(locale)]) for code, labels in policy().resolutions.items()]
+
+
+@lru_cache
+def category_labels() -> dict[str, dict[str, str]]:
+    data = tomllib.loads(_CATEGORIES_PATH.read_text(encoding="utf-8"))
+    return {code: dict(labels) for code, labels in data.items()}
+
+
+def category_label(category: str, locale: str) -> str:
+    """A screening category in words; its code when the file does not name it yet."""
+    labels = category_labels().get(category)
+    return labels[pick_locale(locale)] if labels else category

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,48 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_reads(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    patient_ids: Iterable[str],
+    clinic_id: str | None = None,
+    entity_type: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """One audit row per patient whose data a list page showed (the caseload, the alert queue).
+
+    Like ``record`` row by row, but the chain's tail is looked up (and locked) once for the batch,
+    so a page listing a whole clinic does not pay two queries per patient. Returns the rows written.
+    """
+    wanted = list(dict.fromkeys(patient_ids))
+    if not wanted:
+        return 0
+    previous = _last_hash(session)
+    request_id = current_request_id.get()
+    for patient_id in wanted:
+        event = AuditEvent(
+            at=utcnow(),
+            actor_type=actor.kind,
+            actor_id=actor.id,
+            clinic_id=clinic_id or actor.clinic_id,
+            action=action,
+            entity_type=entity_type or "patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            request_id=request_id,
+            detail=detail or {},
+            prev_hash=previous,
+            hash=GENESIS,
+        )
+        event.hash = previous = _digest(event)
+        session.add(event)
+        # One flush per row: the chain is verified in id order, so ids must follow the chain.
+        session.flush()
+    return len(wanted)
 
 
 def _patient_of(entity: Any) -> str | None:

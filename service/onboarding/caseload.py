@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from service import audit
+from service.alerts import lifecycle
 from service.db import unit_of_work
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Invitation, Patient, PatientStatus, Role, Staff
@@ -277,4 +278,6 @@ def change_clinician(session: Session, staff: Staff, patient_id: str, clinician_
                 entity=patient,
                 detail={"from": previous, "to": clinician.id},
             )
+            # An unresolved alert must never stay with someone who no longer looks after the patient.
+            lifecycle.reassign_open(session, patient=patient, clinician=clinician, actor=Actor.staff(staff))
     return patient

@@ -300,8 +300,12 @@ def _open(
     return OpenedSession(token, row, staff)
 
 
-def resolve(session: Session, token: str | None) -> tuple[Staff, PortalSession]:
-    """The staff member and session behind a cookie token, if the session is still open."""
+def resolve(session: Session, token: str | None, *, touch: bool = True) -> tuple[Staff, PortalSession]:
+    """The staff member and session behind a cookie token, if the session is still open.
+
+    ``touch=False`` is for what the page does on its own (a live feed, a refresh of the alert
+    rows): only what the person does keeps their session from ending when idle.
+    """
     if not token or len(token) > 128:
         raise Unauthenticated(SESSION_ENDED)
     row = session.exec(select(PortalSession).where(PortalSession.token_hash == token_digest(token))).first()
@@ -312,7 +316,7 @@ def resolve(session: Session, token: str | None) -> tuple[Staff, PortalSession]:
     staff = session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
         raise Unauthenticated(SESSION_ENDED)
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
         with unit_of_work(session):
             row.last_seen_at = now
     return staff, row

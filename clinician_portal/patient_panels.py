@@ -1,0 +1,74 @@
+"""The sections of a patient's page that show their care: alerts, check-ins and questionnaires.
+
+Each loader calls one service function that checks the staff member may see the patient and
+audits the read; the charts are drawn here (``charts``), their words in the templates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from clinician_portal import charts
+from clinician_portal.messages import N_
+from clinician_portal.panels import PATIENT_PANELS, PatientPanel, register_patient_panel
+from service.alerts import queue
+from service.checkins import review as checkin_review
+from service.checkins.tags import all_tags
+from service.measures import review as measure_review
+from service.measures.instruments import get_instrument
+from service.models import Patient, Staff
+from service.models.base import utcnow
+
+SLEEP_AXIS_HOURS = 12
+
+
+def alerts_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
+    return {"rows": queue.for_patient(session, staff, patient), "now": utcnow()}
+
+
+def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
+    found = checkin_review.review(session, staff, patient.id)
+    metrics = found.trend.metrics
+    return {
+        "review": found,
+        "days": checkin_review.REVIEW_DAYS,
+        "charts": {
+            "mood": charts.daily_chart(metrics["mood"], high=10, step=2),
+            "anxiety": charts.daily_chart(metrics["anxiety"], high=10, step=2),
+            "sleep_hours": charts.daily_chart(metrics["sleep_hours"], high=SLEEP_AXIS_HOURS, step=2),
+        },
+        "series": metrics,
+        "tags": {tag.code: tag.labels for tag in all_tags()},
+    }
+
+
+def questionnaires_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
+    found = measure_review.review(session, staff, patient.id)
+    instruments = {code: get_instrument(code) for code in measure_review.CHARTED}
+    return {
+        "review": found,
+        "progress": found.progress,
+        "instruments": instruments,
+        "charts": {
+            code: charts.score_chart(found.totals[code], bands=instruments[code].severity_bands)
+            for code in measure_review.CHARTED
+        },
+    }
+
+
+PANELS = (
+    PatientPanel("alerts", "panels/alerts.html", alerts_panel, order=10, title=N_("Alerts")),
+    PatientPanel("checkins", "panels/checkins.html", checkins_panel, order=20, title=N_("Check-ins")),
+    PatientPanel(
+        "questionnaires", "panels/questionnaires.html", questionnaires_panel, order=30, title=N_("Questionnaires")
+    ),
+)
+
+
+def register() -> None:
+    """Add these panels to the patient page (once, however many portal apps a process creates)."""
+    for panel in PANELS:
+        if not any(existing.key == panel.key for existing in PATIENT_PANELS):
+            register_patient_panel(panel)

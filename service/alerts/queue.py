@@ -1,0 +1,247 @@
+"""What staff read about alerts: the open queue, the recently resolved, one alert in full, and one
+patient's alert history.
+
+Which alerts a staff member may see is decided by ``lifecycle.visible_to``. Rows are built from a
+few grouped queries (alerts, then their patients, staff and signals all at once), and every read
+writes its audit rows in the same transaction: the evidence quotes what the patient wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.alerts import lifecycle
+from service.db import unit_of_work
+from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Patient, Severity, Staff
+from service.models.base import utcnow
+from service.onboarding.patients import visible_to as patients_visible_to
+from service.security.actors import Actor
+
+RECENT_DAYS = 30
+RESOLVED_LIMIT = 200
+
+
+class Deadline(StrEnum):
+    """Where an alert stands against its acknowledgement deadline."""
+
+    DUE = "due"  # open, deadline ahead
+    OVERDUE = "overdue"  # open, deadline passed (it escalates, or already has)
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: Alert
+    patient_name: str
+    # On-call staff see escalated alerts of patients outside their caseload, but not those patients' pages.
+    patient_visible: bool
+    assigned_name: str
+    acknowledged_name: str | None
+    resolved_name: str | None
+    signal_count: int
+    evidence: list[dict[str, Any]]
+    """The latest signal's evidence: rule, category, text (the words that matched), level."""
+    categories: list[str]
+    """Every category seen on the alert's signals, first seen first."""
+
+    def deadline(self, now: datetime | None = None) -> Deadline:
+        if self.alert.status == AlertStatus.RESOLVED:
+            return Deadline.RESOLVED
+        if self.alert.status == AlertStatus.ACKNOWLEDGED:
+            return Deadline.ACKNOWLEDGED
+        return Deadline.OVERDUE if self.alert.ack_deadline_at <= (now or utcnow()) else Deadline.DUE
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: AlertEvent
+    actor_name: str | None
+    """The staff member's name; None for Tandem itself (screening, escalation)."""
+    names: dict[str, str]
+    """Names of the staff the event's detail mentions (reassigned to, escalated to)."""
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    row: AlertRow
+    signals: list[dict[str, Any]]
+    history: list[HistoryEntry]
+
+    @property
+    def alert(self) -> Alert:
+        return self.row.alert
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What a live page needs to hear about one changed alert, for one viewer."""
+
+    alert_id: str
+    severity: Severity
+    status: AlertStatus
+    open_counts: dict[Severity, int]
+    is_new: bool
+    """Just raised, rather than raised in severity or changed by someone."""
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_counts.values())
+
+
+def _by_severity_then_age(alert: Alert) -> tuple[int, datetime]:
+    return (-Severity(alert.severity).rank, alert.created_at)
+
+
+def queue(session: Session, staff: Staff) -> list[AlertRow]:
+    """Unresolved alerts the staff member may see: most severe first, then oldest first."""
+    with unit_of_work(session):
+        alerts = lifecycle.open_queue(session, staff)
+        rows = _rows(session, staff, alerts)
+        _audit_list(session, staff, rows, view="queue")
+    return rows
+
+
+def recently_resolved(
+    session: Session, staff: Staff, *, days: int = RECENT_DAYS, limit: int = RESOLVED_LIMIT
+) -> list[AlertRow]:
+    """Alerts resolved in the last ``days`` days, most recently resolved first."""
+    since = utcnow() - timedelta(days=days)
+    with unit_of_work(session):
+        alerts = session.exec(
+            lifecycle.visible_to(staff)
+            .where(Alert.status == AlertStatus.RESOLVED, col(Alert.resolved_at) >= since)
+            .order_by(col(Alert.resolved_at).desc())
+            .limit(limit)
+        ).all()
+        rows = _rows(session, staff, alerts)
+        _audit_list(session, staff, rows, view="resolved")
+    return rows
+
+
+def for_patient(session: Session, staff: Staff, patient: Patient) -> list[AlertRow]:
+    """One patient's alerts the staff member may see: unresolved first, then the newest."""
+    with unit_of_work(session):
+        alerts = session.exec(lifecycle.visible_to(staff).where(Alert.patient_id == patient.id)).all()
+        ordered = sorted(alerts, key=lambda a: (a.status == AlertStatus.RESOLVED, -a.created_at.timestamp()))
+        rows = _rows(session, staff, ordered)
+        _audit_list(session, staff, rows, view="patient")
+    return rows
+
+
+def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
+    """One alert in full: every signal with its evidence, and who did what when. Audited."""
+    with unit_of_work(session):
+        alert = lifecycle.get_for_staff(session, staff, alert_id)
+        [row] = _rows(session, staff, [alert])
+        events = lifecycle.history(session, alert)
+        mentioned = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id}
+        for event in events:
+            mentioned.update(_staff_mentioned(event))
+        names = _staff_names(session, mentioned)
+        history = [
+            HistoryEntry(
+                event=event,
+                actor_name=names.get(event.actor_id or "") if event.actor_type == "staff" else None,
+                names={sid: names[sid] for sid in _staff_mentioned(event) if sid in names},
+            )
+            for event in events
+        ]
+        signals = lifecycle.signals(session, alert)
+        audit.record(session, actor=Actor.staff(staff), action="alert.view", entity=alert)
+    return AlertDetail(row=row, signals=signals, history=history)
+
+
+def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
+    """The alert's severity and status if this staff member may see it (else None), with their
+    open counts. Ids and facts only, so nothing here is audited: the page fetches the rows."""
+    found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
+    if found is None:
+        return None
+    return LiveFacts(
+        alert_id=found.id,
+        severity=Severity(found.severity),
+        status=AlertStatus(found.status),
+        open_counts=lifecycle.open_counts(session, staff),
+        # A new alert's first signal is attached at the moment it is created; anything later moves updated_at.
+        is_new=found.updated_at == found.created_at,
+    )
+
+
+def _staff_mentioned(event: AlertEvent) -> list[str]:
+    detail = event.detail or {}
+    found = [detail[key] for key in ("from", "to") if isinstance(detail.get(key), str) and event.kind == "reassigned"]
+    if event.kind == "escalated" and isinstance(detail.get("to"), list):
+        found.extend(str(sid) for sid in detail["to"])
+    return found
+
+
+def _staff_names(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return {s.id: s.name for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
+
+
+def _rows(session: Session, staff: Staff, alerts: Sequence[Alert]) -> list[AlertRow]:
+    """Alert rows with names and evidence, in four queries whatever the number of alerts."""
+    if not alerts:
+        return []
+    patient_ids = {a.patient_id for a in alerts}
+    patients = {p.id: p for p in session.exec(patients_visible_to(staff).where(col(Patient.id).in_(patient_ids))).all()}
+    visible = set(patients)
+    if patient_ids - visible:  # escalated alerts shown to on-call staff
+        others = session.exec(select(Patient).where(col(Patient.id).in_(patient_ids - visible))).all()
+        patients.update({p.id: p for p in others})
+    people = {a.assigned_to for a in alerts}
+    people |= {sid for a in alerts for sid in (a.acknowledged_by, a.resolved_by) if sid}
+    names = _staff_names(session, people)
+    signals = _signals_by_alert(session, [a.id for a in alerts])
+    rows = []
+    for alert in alerts:
+        own = signals.get(alert.id, [])
+        categories = list(dict.fromkeys(c for signal in own for c in signal.categories))
+        rows.append(
+            AlertRow(
+                alert=alert,
+                patient_name=patients[alert.patient_id].display_name,
+                patient_visible=alert.patient_id in visible,
+                assigned_name=names.get(alert.assigned_to, ""),
+                acknowledged_name=names.get(alert.acknowledged_by) if alert.acknowledged_by else None,
+                resolved_name=names.get(alert.resolved_by) if alert.resolved_by else None,
+                signal_count=len(own),
+                evidence=json.loads(own[-1].evidence_json) if own else [],
+                categories=categories,
+            )
+        )
+    return rows
+
+
+def _signals_by_alert(session: Session, alert_ids: list[str]) -> dict[str, list[AlertSignal]]:
+    found: dict[str, list[AlertSignal]] = {}
+    rows = session.exec(
+        select(AlertSignal)
+        .where(col(AlertSignal.alert_id).in_(alert_ids))
+        .order_by(col(AlertSignal.created_at), col(AlertSignal.id))
+    ).all()
+    for signal in rows:
+        found.setdefault(signal.alert_id, []).append(signal)
+    return found
+
+
+def _audit_list(session: Session, staff: Staff, rows: list[AlertRow], *, view: str) -> None:
+    """One row per patient whose alerts (and the words that raised them) were on the page."""
+    audit.record_reads(
+        session,
+        actor=Actor.staff(staff),
+        action="alert.list",
+        patient_ids=[row.alert.patient_id for row in rows],
+        detail={"view": view},
+    )
