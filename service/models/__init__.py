@@ -4,6 +4,14 @@ from service.models.alert import Alert, AlertEvent, AlertSignal, AlertStatus, Se
 from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
 from service.models.clinic import Clinic
+from service.models.exercise import (
+    Assignment,
+    AssignmentStatus,
+    ExerciseMessage,
+    ExerciseSession,
+    ExerciseSessionStatus,
+    MessageRole,
+)
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.staff import Role, Staff
@@ -13,10 +21,16 @@ __all__ = [
     "AlertEvent",
     "AlertSignal",
     "AlertStatus",
+    "Assignment",
+    "AssignmentStatus",
     "AuditEvent",
     "Clinic",
     "ConsentRecord",
+    "ExerciseMessage",
+    "ExerciseSession",
+    "ExerciseSessionStatus",
     "Invitation",
+    "MessageRole",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",
