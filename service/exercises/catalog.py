@@ -502,11 +502,7 @@ def _asks_for_help(cleaned: str, words: _Words) -> bool:
     if folded in words.help or bare in words.help:
         return True
     # A short question that opens with a help phrase ("what do you mean by evidence?").
-    return (
-        folded.endswith("?")
-        and len(folded) <= 80
-        and any(bare.startswith(p) for p in words.help if len(p) > 1)
-    )
+    return folded.endswith("?") and len(folded) <= 80 and any(bare.startswith(p) for p in words.help if len(p) > 1)
 
 
 def _is_skip(cleaned: str, words: _Words) -> bool:

@@ -133,9 +133,7 @@ def scratch_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 def test_a_typo_in_a_placeholder_is_refused_when_the_catalog_loads(scratch_catalog: Path) -> None:
     path = scratch_catalog / "breathing.toml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace("{calm_before}", "{calm_befor}"), encoding="utf-8"
-    )
+    path.write_text(path.read_text(encoding="utf-8").replace("{calm_before}", "{calm_befor}"), encoding="utf-8")
     with pytest.raises(CatalogError, match="calm_befor"):
         load_catalog()
 
@@ -211,9 +209,7 @@ def test_a_scale_is_asked_again_in_french() -> None:
         ("Je me sentais très anxieuse à 90", "fr", [("anxieuse", 90)]),
     ],
 )
-def test_emotion_ratings_are_read_in_english_and_french(
-    text: str, locale: str, ratings: list[tuple[str, int]]
-) -> None:
+def test_emotion_ratings_are_read_in_english_and_french(text: str, locale: str, ratings: list[tuple[str, int]]) -> None:
     result = parse_answer(step("thought_record", "emotions_before"), text, locale)
     assert result.ok
     assert result.value == [{"emotion": e, "intensity": i} for e, i in ratings]
@@ -223,8 +219,7 @@ def test_an_emotion_without_a_rating_is_asked_about_by_name() -> None:
     result = parse_answer(step("thought_record", "emotions_before"), "anxious and sad 70", "en")
     assert result.problem == "emotion_unrated"
     assert result.reask == (
-        "How strong was “anxious”? "
-        "Please give each emotion a number from 0 to 100, for example: anxious 80, sad 60."
+        "How strong was “anxious”? Please give each emotion a number from 0 to 100, for example: anxious 80, sad 60."
     )
     french = parse_answer(step("thought_record", "emotions_before"), "triste, anxieux 50", "fr")
     assert french.reask is not None and french.reask.startswith("Quelle était l'intensité de « triste » ?")
@@ -234,9 +229,7 @@ def test_emotion_ratings_out_of_range_or_missing_are_asked_again() -> None:
     emotions = step("thought_record", "emotions_before")
     assert parse_answer(emotions, "anxious 150", "en").problem == "emotion_out_of_range"
     assert parse_answer(emotions, "80", "en").problem == "emotions_missing"
-    assert (
-        parse_answer(emotions, "I was at work with my colleague Sam at 9", "en").problem == "emotion_unclear"
-    )
+    assert parse_answer(emotions, "I was at work with my colleague Sam at 9", "en").problem == "emotion_unclear"
     too_many = ", ".join(f"feeling{chr(97 + i)} {i * 10}" for i in range(7))
     assert parse_answer(emotions, too_many, "en").problem == "emotions_too_many"
 
@@ -266,9 +259,7 @@ def test_and_separates_items_only_when_the_count_needs_it() -> None:
     ]
     sentence = "I called my mum and she was pleased"
     assert parse_answer(step("positive_data_log", "evidence"), sentence, "en").value == [sentence]
-    assert parse_answer(
-        step("grounding", "hear"), "des oiseaux, une voiture et ma respiration", "fr"
-    ).value == [
+    assert parse_answer(step("grounding", "hear"), "des oiseaux, une voiture et ma respiration", "fr").value == [
         "des oiseaux",
         "une voiture",
         "ma respiration",
@@ -280,8 +271,7 @@ def test_too_few_items_are_asked_again_with_the_count() -> None:
     assert result.reask == "I counted 2. Please list 5 to 10 items, one per line or separated by commas."
     french = parse_answer(step("grounding", "see"), "lampe, chaise", "fr")
     assert (
-        french.reask
-        == "J'en ai compté 2. Merci d'indiquer 5 à 10 éléments, un par ligne ou séparés par des virgules."
+        french.reask == "J'en ai compté 2. Merci d'indiquer 5 à 10 éléments, un par ligne ou séparés par des virgules."
     )
 
 
@@ -314,8 +304,7 @@ def test_an_unclear_choice_is_asked_again_listing_the_options() -> None:
     result = parse_answer(step("worry_postponement", "can_act"), "maybe", "en")
     assert result.problem == "choice_unknown"
     assert (
-        result.reask is not None
-        and "1. Yes, I can act on it\n2. Partly\n3. No, it's out of my control" in result.reask
+        result.reask is not None and "1. Yes, I can act on it\n2. Partly\n3. No, it's out of my control" in result.reask
     )
 
 
@@ -347,8 +336,7 @@ def test_text_answers_are_kept_as_written_and_bounded() -> None:
     assert parse_answer(situation, "ok", "en").problem == "text_too_short"
     too_long = parse_answer(situation, "word " * 400, "en")
     assert too_long.reask == (
-        "That's a lot to take in at once. "
-        "Could you keep it under 1000 characters? The main points are enough."
+        "That's a lot to take in at once. Could you keep it under 1000 characters? The main points are enough."
     )
 
 
@@ -418,10 +406,7 @@ def test_no_client_text_makes_reading_an_answer_fail(code: str) -> None:
 
 def test_answers_are_shown_back_as_short_phrases_in_each_language() -> None:
     emotions = [{"emotion": "anxious", "intensity": 80}, {"emotion": "sad", "intensity": 60}]
-    assert (
-        format_answer(step("thought_record", "emotions_before"), emotions, "en")
-        == "anxious (80) and sad (60)"
-    )
+    assert format_answer(step("thought_record", "emotions_before"), emotions, "en") == "anxious (80) and sad (60)"
     assert format_answer(step("grounding", "hear"), ["a", "b", "c"], "fr") == "a, b et c"
     assert format_answer(step("worry_postponement", "can_act"), "partly", "fr") == "En partie"
     assert format_answer(step("worry_postponement", "worry_time_now"), True, "fr") == "oui"
