@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service import audit
@@ -158,15 +159,16 @@ def end_assignment(
         assignment.ended_at = now
         last_day = today - timedelta(days=1)
         assignment.ends_on = min(assignment.ends_on, last_day) if assignment.ends_on else last_day
-        for unfinished in session.exec(
-            select(ExerciseSession).where(
-                ExerciseSession.assignment_id == assignment.id,
-                ExerciseSession.status == ExerciseSessionStatus.IN_PROGRESS,
+        # In one statement, revision included, so that a message being handled at this moment notices.
+        session.execute(
+            update(ExerciseSession)
+            .where(
+                col(ExerciseSession.assignment_id) == assignment.id,
+                col(ExerciseSession.status) == ExerciseSessionStatus.IN_PROGRESS,
             )
-        ):
-            unfinished.status = ExerciseSessionStatus.ABANDONED
-            unfinished.updated_at = now
-            unfinished.revision += 1
+            .values(status=ExerciseSessionStatus.ABANDONED, updated_at=now, revision=ExerciseSession.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
         _touch(session, assignment, staff, "assignment.end", actor, now)
     return assignment
 

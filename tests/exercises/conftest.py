@@ -64,9 +64,7 @@ def enrol(
     return Enrolled(setup, patient, tokens)
 
 
-def assign(
-    session: Session, enrolled: Enrolled, code: str = "thought_record", **options: Any
-) -> Assignment:
+def assign(session: Session, enrolled: Enrolled, code: str = "thought_record", **options: Any) -> Assignment:
     return create_assignment(
         session, staff=enrolled.setup.clinician, patient_id=enrolled.patient.id, exercise_code=code, **options
     )

@@ -39,8 +39,9 @@ def test_personal_instructions_are_encrypted_at_rest(session: Session) -> None:
 
 def test_an_administrator_may_assign_but_a_colleague_outside_the_caseload_may_not(session: Session) -> None:
     enrolled = enrol(session)
+    clinic = enrolled.setup.clinic
     colleague = staff_service.add_staff(
-        session, clinic=enrolled.setup.clinic, email="other@one.example.org", name="Olive", role="clinician", actor=SYSTEM
+        session, clinic=clinic, email="other@one.example.org", name="Olive", role="clinician", actor=SYSTEM
     ).staff
     with pytest.raises(NotFound):
         assignments.create_assignment(

@@ -1,0 +1,643 @@
+"""Guided sessions: a client works through an assigned exercise, one message at a time, with the coach.
+
+Every client message is screened for risk before any engine sees it. At low risk an alert is raised
+and the exercise goes on; at moderate risk or above the session stops, no engine is asked, and the
+client gets the crisis resources, all through ``alerts.respond_to_risk``. The engine is stateless:
+the step and the answers live here, in the session row, and every write checks the row's revision,
+so two messages sent at once are handled one after the other, never interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.alerts import respond_to_risk
+from service.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
+from service.coach.texts import render
+from service.config import Settings, get_settings
+from service.db import unit_of_work
+from service.errors import Conflict, Invalid, NotFound
+from service.exercises import catalog
+from service.exercises.schemas import (
+    MAX_MESSAGE_CHARS,
+    AnswerField,
+    ComparisonOut,
+    MessageOut,
+    SessionDetail,
+    SessionOut,
+    SessionStartOut,
+    SessionSummary,
+    StaffTranscriptLine,
+    TranscriptLine,
+)
+from service.models import (
+    Assignment,
+    AssignmentStatus,
+    Clinic,
+    ExerciseMessage,
+    ExerciseSession,
+    ExerciseSessionStatus,
+    MessageRole,
+    Patient,
+    Staff,
+)
+from service.models.base import utcnow
+from service.onboarding import patients
+from service.risk import RiskLevel, RiskResult, screen_text
+from service.risk.crisis import crisis_resources
+from service.security.actors import Actor
+
+log = logging.getLogger(__name__)
+
+TEXTS_PATH = Path(__file__).with_name("texts.toml")
+# The engine name recorded on the coach line that stops a session: no engine wrote it.
+SAFETY_STOP = "safety"
+# A message that loses a race is handled again on the session's new state, this many times at most.
+MAX_ATTEMPTS = 3
+
+_CLOSED_DETAIL = {
+    ExerciseSessionStatus.COMPLETED: "this exercise session is already complete; start it again from your assignments",
+    ExerciseSessionStatus.STOPPED_FOR_SAFETY: (
+        "this exercise session was stopped for your safety; your care team has been told. "
+        "If you are in danger, call your local emergency number"
+    ),
+    ExerciseSessionStatus.ABANDONED: "this exercise session was closed; start the exercise again from your assignments",
+}
+
+
+class _LostRace(Exception):
+    """Another request changed the session between our read and our write."""
+
+
+# ---------------------------------------------------------------- the engine of this deployment
+
+
+def llm_settings(settings: Settings | None = None) -> LLMSettings | None:
+    """The language-model settings when ``TANDEM_LLM_BASE_URL`` is set; None means the scripted coach."""
+    settings = settings or get_settings()
+    if not settings.llm_base_url:
+        return None
+    return LLMSettings(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key or "",
+        model=settings.llm_model,
+        timeout_seconds=settings.llm_timeout_seconds,
+    )
+
+
+def coach_engine() -> CoachEngine:
+    """The deployment's coach: the LLM engine when it is configured, the scripted one otherwise."""
+    return _engine_for(llm_settings())
+
+
+@lru_cache(maxsize=4)
+def _engine_for(llm: LLMSettings | None) -> CoachEngine:
+    # One engine per configuration, so its HTTP connections are reused across requests.
+    return build_engine(llm)
+
+
+# ---------------------------------------------------------------- what clients do
+
+
+def start_session(
+    session: Session, *, patient: Patient, assignment_id: str, now: datetime | None = None
+) -> SessionStartOut:
+    """Open a guided session on an assignment, or pick up the one left unfinished (never two at once)."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return _open_session(session, patient, assignment_id, now or utcnow())
+        except _LostRace:
+            continue  # a message to the unfinished session came in meanwhile: read it again
+    raise Conflict("this session is busy with another message; please try again")
+
+
+def _open_session(session: Session, patient: Patient, assignment_id: str, now: datetime) -> SessionStartOut:
+    engine = coach_engine()
+    with unit_of_work(session):
+        assignment = _client_assignment(session, patient, assignment_id)
+        if assignment.status != AssignmentStatus.ACTIVE:
+            raise Conflict(f"your therapist has {_status_word(assignment)} this exercise, so it cannot be started")
+        exercise = catalog.get_exercise(assignment.exercise_code)
+        row = _in_progress(session, assignment.id, lock=True)
+        if row is not None and row.exercise_version != exercise.version:
+            _claim(session, row)
+            _abandon(row, now)  # its steps no longer match the exercise: start afresh
+            row = None
+        resumed = row is not None
+        if row is not None:
+            _claim(session, row)
+        else:
+            row, created = _create_session(session, patient, assignment, exercise, engine, now)
+            resumed = not created  # a concurrent start won the race: this one resumes it
+        ctx = _context(patient, assignment, row, exercise)
+        reply = engine.opening(ctx)
+        _advance(row, reply, now)
+        _append(session, row, MessageRole.COACH, reply.message, step_index=ctx.step_index, reply=reply, now=now)
+        audit.record(
+            session,
+            actor=Actor.client(patient),
+            action="exercise_session.resume" if resumed else "exercise_session.start",
+            entity=row,
+            detail={"exercise": exercise.code, "engine": engine.name},
+        )
+    return SessionStartOut(session_id=row.id, message=reply.message, done=reply.done, resumed=resumed)
+
+
+def send_message(
+    session: Session, *, patient: Patient, session_id: str, text: str, now: datetime | None = None
+) -> MessageOut:
+    """Screen the client's message, then either let the coach answer it or stop the session for safety."""
+    text = _check_text(text)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return _handle_message(session, patient, session_id, text, now or utcnow())
+        except _LostRace:
+            continue  # the transaction was rolled back; read the new state and handle it again
+    raise Conflict("this session is busy with another message; please send yours again")
+
+
+def session_for_client(session: Session, *, patient: Patient, session_id: str) -> SessionOut:
+    """A session's state and transcript, so the client can leave and come back to it."""
+    row = _client_session(session, patient, session_id)
+    exercise = catalog.get_exercise(row.exercise_code)
+    lang = catalog.normalize_locale(patient.locale)
+    return SessionOut(
+        id=row.id,
+        assignment_id=row.assignment_id,
+        exercise_code=row.exercise_code,
+        title=exercise.title.text(lang),
+        status=str(row.status),
+        done=row.status != ExerciseSessionStatus.IN_PROGRESS,
+        step_index=row.step_index,
+        steps_total=len(exercise.steps),
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+        transcript=[
+            TranscriptLine(role=m.role, text=m.text, created_at=m.created_at) for m in _transcript(session, row)
+        ],
+    )
+
+
+# ---------------------------------------------------------------- handling one message
+
+
+def _handle_message(session: Session, patient: Patient, session_id: str, text: str, now: datetime) -> MessageOut:
+    with unit_of_work(session):
+        row = _client_session(session, patient, session_id, lock=True)
+        if row.status != ExerciseSessionStatus.IN_PROGRESS:
+            raise Conflict(_CLOSED_DETAIL[ExerciseSessionStatus(row.status)])
+        assignment = session.get(Assignment, row.assignment_id)
+        assert assignment is not None  # foreign key
+        if assignment.status != AssignmentStatus.ACTIVE:
+            raise Conflict(f"your therapist has {_status_word(assignment)} this exercise, so it cannot go on")
+        exercise = catalog.get_exercise(row.exercise_code)
+        if row.exercise_version != exercise.version:
+            _claim(session, row)
+            _abandon(row, now)
+            session.commit()  # closed for good, even though this request fails
+            raise Conflict("this exercise was updated since you started it; start it again from your assignments")
+        # Screened before any engine sees the text, and whatever the engine would make of it.
+        result = screen_text(text, catalog.normalize_locale(patient.locale))
+        ctx = _context(patient, assignment, row, exercise)
+        stopping = result.level >= RiskLevel.MODERATE
+        reply = _safety_stop(ctx) if stopping else _coach_reply(ctx, text)
+        _claim(session, row)
+        client_line = _append(session, row, MessageRole.CLIENT, text, step_index=ctx.step_index, risk=result, now=now)
+        coach_line = _append(
+            session, row, MessageRole.COACH, reply.message, step_index=ctx.step_index, reply=reply, now=now
+        )
+        crisis = _respond(session, patient, client_line, result)
+        if stopping:
+            _stop_for_safety(session, patient, row, result, now)
+        else:
+            _advance(row, reply, now)
+            _record_outcome(session, patient, row, coach_line, reply)
+    return MessageOut(message=reply.message, done=reply.done, crisis=crisis, status=str(row.status))
+
+
+def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
+    engine = coach_engine()
+    try:
+        return engine.reply(ctx, text)
+    except Exception:
+        if engine.name == ScriptedCoach.name:
+            raise  # the scripted coach failing is a bug to see, not something to hide
+        # Ids only: the client's words never reach the logs.
+        log.exception("coach engine failed; scripted reply sent instead", extra={"exercise": ctx.exercise.code})
+        fallback = ScriptedCoach().reply(ctx, text)
+        return CoachReply(
+            message=fallback.message,
+            step_index=fallback.step_index,
+            answers=fallback.answers,
+            done=fallback.done,
+            engine=fallback.engine,
+            fallback_reason="engine_error",
+            traps=fallback.traps,
+        )
+
+
+def _safety_stop(ctx: CoachContext) -> CoachReply:
+    texts = _texts(ctx.lang)
+    number = (ctx.emergency_number or "").strip()
+    emergency = render(texts["emergency_number"], {"number": number}) if number else texts["emergency_default"]
+    return CoachReply(
+        message=render(texts["stopped_for_safety"], {"emergency": emergency}),
+        step_index=ctx.step_index,
+        answers=dict(ctx.answers),
+        done=True,
+        engine=SAFETY_STOP,
+    )
+
+
+def _respond(session: Session, patient: Patient, line: ExerciseMessage, result: RiskResult) -> dict[str, Any] | None:
+    """The alert and the crisis (or support) block, when the screen found anything at all."""
+    if result.level < RiskLevel.LOW:
+        return None
+    block = respond_to_risk(session, patient=patient, source_type="coach_message", source_id=line.id, result=result)
+    return _as_dict(block)
+
+
+def _as_dict(block: Any) -> dict[str, Any] | None:
+    if block is None or isinstance(block, dict):
+        return block
+    if hasattr(block, "model_dump"):
+        return dict(block.model_dump(mode="json"))
+    if hasattr(block, "to_dict"):
+        return dict(block.to_dict())
+    raise TypeError(f"respond_to_risk returned an unexpected {type(block).__name__}")
+
+
+def _stop_for_safety(
+    session: Session, patient: Patient, row: ExerciseSession, result: RiskResult, now: datetime
+) -> None:
+    row.status = ExerciseSessionStatus.STOPPED_FOR_SAFETY
+    row.stopped_at = row.updated_at = now
+    audit.record(
+        session,
+        actor=Actor.client(patient),
+        action="exercise_session.stop_for_safety",
+        entity=row,
+        detail={"level": result.level.label, "categories": list(result.categories)},
+    )
+
+
+def _record_outcome(
+    session: Session, patient: Patient, row: ExerciseSession, line: ExerciseMessage, reply: CoachReply
+) -> None:
+    if reply.fallback_reason:
+        # Reason codes only ("guardrail:diagnosis", "timeout"): never the model's or the client's words.
+        audit.record(
+            session,
+            actor=Actor.system("coach"),
+            action="exercise_session.coach_fallback",
+            entity=row,
+            detail={"message_id": line.id, "reason": reply.fallback_reason, "guardrails": line.guardrail_reasons},
+        )
+    if row.status == ExerciseSessionStatus.COMPLETED:
+        audit.record(
+            session,
+            actor=Actor.client(patient),
+            action="exercise_session.complete",
+            entity=row,
+            detail={"exercise": row.exercise_code},
+        )
+
+
+# ---------------------------------------------------------------- session rows
+
+
+def _client_assignment(session: Session, patient: Patient, assignment_id: str) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.patient_id != patient.id or assignment.status == AssignmentStatus.ENDED:
+        raise NotFound("no such assignment")
+    return assignment
+
+
+def _client_session(session: Session, patient: Patient, session_id: str, *, lock: bool = False) -> ExerciseSession:
+    """The client's own session; another client's is as unknown as a made-up id."""
+    query = (
+        select(ExerciseSession)
+        .where(ExerciseSession.id == session_id, ExerciseSession.patient_id == patient.id)
+        .execution_options(populate_existing=True)
+    )
+    if lock and _locks_rows(session):
+        query = query.with_for_update()
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound("no such exercise session")
+    return row
+
+
+def _in_progress(session: Session, assignment_id: str, *, lock: bool = False) -> ExerciseSession | None:
+    query = (
+        select(ExerciseSession)
+        .where(
+            ExerciseSession.assignment_id == assignment_id,
+            ExerciseSession.status == ExerciseSessionStatus.IN_PROGRESS,
+        )
+        .execution_options(populate_existing=True)
+    )
+    if lock and _locks_rows(session):
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def _locks_rows(session: Session) -> bool:
+    """PostgreSQL locks the session row for the whole request; SQLite relies on the revision check."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _create_session(
+    session: Session,
+    patient: Patient,
+    assignment: Assignment,
+    exercise: catalog.Exercise,
+    engine: CoachEngine,
+    now: datetime,
+) -> tuple[ExerciseSession, bool]:
+    """A new session, or the one a concurrent request created a moment ago (and False)."""
+    row = ExerciseSession(
+        clinic_id=patient.clinic_id,
+        assignment_id=assignment.id,
+        patient_id=patient.id,
+        exercise_code=exercise.code,
+        exercise_version=exercise.version,
+        answers_json="{}",
+        engine=engine.name,
+        started_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent start may have opened one for this assignment
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = _in_progress(session, assignment.id)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def _claim(session: Session, row: ExerciseSession) -> None:
+    """Take the session for this write, or find that another request changed it since we read it."""
+    claimed = session.execute(
+        update(ExerciseSession)
+        .where(col(ExerciseSession.id) == row.id, col(ExerciseSession.revision) == row.revision)
+        .values(revision=row.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _LostRace
+    row.revision += 1
+
+
+def _advance(row: ExerciseSession, reply: CoachReply, now: datetime) -> None:
+    row.step_index = reply.step_index
+    row.answers_json = json.dumps(reply.answers, ensure_ascii=False)
+    row.updated_at = now
+    if reply.done and row.status == ExerciseSessionStatus.IN_PROGRESS:
+        row.status = ExerciseSessionStatus.COMPLETED
+        row.completed_at = now
+
+
+def _abandon(row: ExerciseSession, now: datetime) -> None:
+    row.status = ExerciseSessionStatus.ABANDONED
+    row.updated_at = now
+
+
+def _append(
+    session: Session,
+    row: ExerciseSession,
+    role: MessageRole,
+    text: str,
+    *,
+    step_index: int,
+    now: datetime,
+    reply: CoachReply | None = None,
+    risk: RiskResult | None = None,
+) -> ExerciseMessage:
+    last = session.exec(select(func.max(ExerciseMessage.seq)).where(ExerciseMessage.session_id == row.id)).one()
+    line = ExerciseMessage(
+        session_id=row.id,
+        seq=(last or 0) + 1,
+        role=role,
+        text=text,
+        step_index=step_index,
+        created_at=now,
+    )
+    if reply is not None:
+        line.engine = reply.engine
+        line.fallback_reason = reply.fallback_reason
+        line.guardrail_reasons = _guardrail_reasons(reply.fallback_reason)
+        line.traps = list(reply.traps)
+    if risk is not None:
+        line.risk_level = risk.level.label
+        line.risk_categories = list(risk.categories)
+        line.risk_engine_version = risk.engine_version
+    session.add(line)
+    session.flush()
+    return line
+
+
+def _guardrail_reasons(fallback_reason: str | None) -> list[str]:
+    prefix = "guardrail:"
+    if not fallback_reason or not fallback_reason.startswith(prefix):
+        return []
+    return [reason for reason in fallback_reason[len(prefix) :].split(",") if reason]
+
+
+def _transcript(session: Session, row: ExerciseSession) -> list[ExerciseMessage]:
+    return list(
+        session.exec(
+            select(ExerciseMessage).where(ExerciseMessage.session_id == row.id).order_by(col(ExerciseMessage.seq))
+        )
+    )
+
+
+def _answers(row: ExerciseSession) -> dict[str, Any]:
+    value = json.loads(row.answers_json or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------- the coach's context
+
+
+def _context(
+    patient: Patient, assignment: Assignment, row: ExerciseSession, exercise: catalog.Exercise
+) -> CoachContext:
+    emergency, contacts = _crisis_details(patient)
+    return CoachContext(
+        exercise=exercise,
+        locale=patient.locale,
+        step_index=min(row.step_index, len(exercise.steps)),
+        answers=_answers(row),
+        first_name=_first_name(patient.display_name),
+        instructions=assignment.instructions,
+        emergency_number=emergency,
+        allowed_contacts=contacts,
+    )
+
+
+def _crisis_details(patient: Patient) -> tuple[str | None, tuple[str, ...]]:
+    """The emergency number and the crisis lines of the client's country: the coach names the first,
+    and a language model may mention only these (and the lines the guardrails know)."""
+    lines = [dict(line) for line in crisis_resources(patient.country, patient.locale).resources]
+    emergency = next((line["phone"] for line in lines if line.get("kind") == "emergency" and line.get("phone")), None)
+    contacts = tuple(value for line in lines for value in (line.get("phone"), line.get("url")) if value)
+    return emergency, contacts
+
+
+def _first_name(display_name: str | None) -> str | None:
+    parts = (display_name or "").split()
+    return parts[0] if parts else None
+
+
+# ---------------------------------------------------------------- what clinicians read
+
+
+def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[SessionSummary]:
+    """A patient's guided sessions, newest first, for a staff member who may see the patient."""
+    with unit_of_work(session):
+        patient = patients.get_for_staff(session, staff, patient_id)
+        audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
+    lang = _staff_locale(session, patient)
+    rows = session.exec(
+        select(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id)
+        .order_by(col(ExerciseSession.started_at).desc())
+    ).all()
+    return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
+
+
+def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:
+    """One session for a clinician: the structured answers, the before/after comparisons and the
+    whole transcript with how each line was made. Reading it is audited."""
+    row = session.get(ExerciseSession, session_id)
+    if row is None:
+        raise NotFound("no such exercise session")
+    with unit_of_work(session):
+        try:
+            patient = patients.get_for_staff(session, staff, row.patient_id)
+        except NotFound:
+            raise NotFound("no such exercise session") from None
+        audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)
+    lang = catalog.normalize_locale(locale or _staff_locale(session, patient))
+    exercise = catalog.get_exercise(row.exercise_code)
+    answers = _answers(row)
+    fields = [
+        AnswerField(
+            field=step.field,
+            step_id=step.id,
+            kind=str(step.kind),
+            prompt=step.prompt.text(lang),
+            value=answers[step.field],
+            display=catalog.format_answer(step, answers[step.field], lang),
+        )
+        for step in exercise.steps
+        if step.field and step.field in answers
+    ]
+    return SessionDetail(
+        **_summary_fields(row, lang),
+        patient_id=row.patient_id,
+        exercise_version=row.exercise_version,
+        answers=answers,
+        fields=fields,
+        comparisons=[_comparison(exercise, c, answers, lang) for c in exercise.comparisons],
+        transcript=[_staff_line(m) for m in _transcript(session, row)],
+    )
+
+
+def _summary_fields(row: ExerciseSession, lang: str) -> dict[str, Any]:
+    exercise = catalog.get_exercise(row.exercise_code)
+    return {
+        "id": row.id,
+        "assignment_id": row.assignment_id,
+        "exercise_code": row.exercise_code,
+        "title": exercise.title.text(lang),
+        "status": str(row.status),
+        "engine": row.engine,
+        "step_index": row.step_index,
+        "steps_total": len(exercise.steps),
+        "started_at": row.started_at,
+        "updated_at": row.updated_at,
+        "completed_at": row.completed_at,
+        "stopped_at": row.stopped_at,
+    }
+
+
+def _comparison(
+    exercise: catalog.Exercise, comparison: catalog.Comparison, answers: Mapping[str, Any], lang: str
+) -> ComparisonOut:
+    def shown(field: str) -> str | None:
+        step = exercise.step_for_field(field)
+        return catalog.format_answer(step, answers[field], lang) if step and field in answers else None
+
+    return ComparisonOut(
+        name=comparison.name,
+        before_field=comparison.before,
+        after_field=comparison.after,
+        before=answers.get(comparison.before),
+        after=answers.get(comparison.after),
+        before_display=shown(comparison.before),
+        after_display=shown(comparison.after),
+    )
+
+
+def _staff_line(line: ExerciseMessage) -> StaffTranscriptLine:
+    return StaffTranscriptLine(
+        role=line.role,
+        text=line.text,
+        created_at=line.created_at,
+        step_index=line.step_index,
+        engine=line.engine,
+        fallback_reason=line.fallback_reason,
+        guardrail_reasons=list(line.guardrail_reasons),
+        traps=list(line.traps),
+        risk_level=line.risk_level,
+        risk_categories=list(line.risk_categories),
+        risk_engine_version=line.risk_engine_version,
+    )
+
+
+def _staff_locale(session: Session, patient: Patient) -> str:
+    clinic = session.get(Clinic, patient.clinic_id)
+    return clinic.locale if clinic is not None else "en"
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _check_text(text: str) -> str:
+    if not text or not text.strip():
+        raise Invalid("the message is empty; write your answer, or 'help' to see an example")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise Invalid(f"the message is longer than {MAX_MESSAGE_CHARS:,} characters; please shorten it")
+    return text.strip()
+
+
+def _status_word(assignment: Assignment) -> str:
+    return "paused" if assignment.status == AssignmentStatus.PAUSED else "ended"
+
+
+@cache
+def _all_texts() -> Mapping[str, Mapping[str, str]]:
+    with TEXTS_PATH.open("rb") as file:
+        return tomllib.load(file)
+
+
+def _texts(lang: str) -> Mapping[str, str]:
+    return _all_texts()[catalog.normalize_locale(lang)]
