@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service import audit
@@ -53,7 +54,7 @@ from service.models import (
     Patient,
     Staff,
 )
-from service.models.base import utcnow
+from service.models.base import new_id, utcnow
 from service.onboarding import patients
 from service.risk import RiskLevel, RiskResult, screen_text
 from service.risk.crisis import crisis_resources
@@ -144,7 +145,10 @@ def _open_session(session: Session, patient: Patient, assignment_id: str, now: d
         ctx = _context(patient, assignment, row, exercise)
         reply = engine.opening(ctx)
         _advance(row, reply, now)
-        _append(session, row, MessageRole.COACH, reply.message, step_index=ctx.step_index, reply=reply, now=now)
+        seq = _next_seq(session, row)
+        _append(
+            session, row, MessageRole.COACH, reply.message, seq=seq, step_index=ctx.step_index, reply=reply, now=now
+        )
         audit.record(
             session,
             actor=Actor.client(patient),
@@ -215,9 +219,10 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         stopping = result.level >= RiskLevel.MODERATE
         reply = _safety_stop(ctx) if stopping else _coach_reply(ctx, text)
         _claim(session, row)
-        client_line = _append(session, row, MessageRole.CLIENT, text, step_index=ctx.step_index, risk=result, now=now)
+        seq, step = _next_seq(session, row), ctx.step_index
+        client_line = _append(session, row, MessageRole.CLIENT, text, seq=seq, step_index=step, risk=result, now=now)
         coach_line = _append(
-            session, row, MessageRole.COACH, reply.message, step_index=ctx.step_index, reply=reply, now=now
+            session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
         )
         crisis = _respond(session, patient, client_line, result)
         if stopping:
@@ -402,7 +407,7 @@ def _claim(session: Session, row: ExerciseSession) -> None:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _LostRace
-    row.revision += 1
+    set_committed_value(row, "revision", row.revision + 1)  # already written: nothing left to flush
 
 
 def _advance(row: ExerciseSession, reply: CoachReply, now: datetime) -> None:
@@ -425,32 +430,37 @@ def _append(
     role: MessageRole,
     text: str,
     *,
+    seq: int,
     step_index: int,
     now: datetime,
     reply: CoachReply | None = None,
     risk: RiskResult | None = None,
 ) -> ExerciseMessage:
-    last = session.exec(select(func.max(ExerciseMessage.seq)).where(ExerciseMessage.session_id == row.id)).one()
+    """Add a line to the transcript at ``seq`` (the session is claimed: nobody else is adding one)."""
+    # Every column given here: model defaults built by factories are slow to compute one by one.
     line = ExerciseMessage(
+        id=new_id(),
         session_id=row.id,
-        seq=(last or 0) + 1,
+        seq=seq,
         role=role,
         text=text,
         step_index=step_index,
+        engine=reply.engine if reply else None,
+        fallback_reason=reply.fallback_reason if reply else None,
+        guardrail_reasons=_guardrail_reasons(reply.fallback_reason) if reply else [],
+        traps=list(reply.traps) if reply else [],
+        risk_level=risk.level.label if risk else None,
+        risk_categories=list(risk.categories) if risk else [],
+        risk_engine_version=risk.engine_version if risk else None,
         created_at=now,
     )
-    if reply is not None:
-        line.engine = reply.engine
-        line.fallback_reason = reply.fallback_reason
-        line.guardrail_reasons = _guardrail_reasons(reply.fallback_reason)
-        line.traps = list(reply.traps)
-    if risk is not None:
-        line.risk_level = risk.level.label
-        line.risk_categories = list(risk.categories)
-        line.risk_engine_version = risk.engine_version
     session.add(line)
-    session.flush()
     return line
+
+
+def _next_seq(session: Session, row: ExerciseSession) -> int:
+    last = session.exec(select(func.max(ExerciseMessage.seq)).where(ExerciseMessage.session_id == row.id)).one()
+    return int(last or 0) + 1
 
 
 def _guardrail_reasons(fallback_reason: str | None) -> list[str]:
