@@ -68,15 +68,6 @@ SAFETY_STOP = "safety"
 # A message that loses a race is handled again on the session's new state, this many times at most.
 MAX_ATTEMPTS = 3
 
-_CLOSED_DETAIL = {
-    ExerciseSessionStatus.COMPLETED: "this exercise session is already complete; start it again from your assignments",
-    ExerciseSessionStatus.STOPPED_FOR_SAFETY: (
-        "this exercise session was stopped for your safety; your care team has been told. "
-        "If you are in danger, call your local emergency number"
-    ),
-    ExerciseSessionStatus.ABANDONED: "this exercise session was closed; start the exercise again from your assignments",
-}
-
 
 class _LostRace(Exception):
     """Another request changed the session between our read and our write."""
@@ -120,8 +111,8 @@ def start_session(
         try:
             return _open_session(session, patient, assignment_id, now or utcnow())
         except _LostRace:
-            continue  # a message to the unfinished session came in meanwhile: read it again
-    raise Conflict("this session is busy with another message; please try again")
+            _may_retry(session, patient)  # a message to the unfinished session came in meanwhile
+    raise Conflict(_refusal(patient, "busy"))
 
 
 def _open_session(session: Session, patient: Patient, assignment_id: str, now: datetime) -> SessionStartOut:
@@ -129,7 +120,7 @@ def _open_session(session: Session, patient: Patient, assignment_id: str, now: d
     with unit_of_work(session):
         assignment = _client_assignment(session, patient, assignment_id)
         if assignment.status != AssignmentStatus.ACTIVE:
-            raise Conflict(f"your therapist has {_status_word(assignment)} this exercise, so it cannot be started")
+            raise Conflict(_refusal(patient, str(assignment.status)))
         exercise = catalog.get_exercise(assignment.exercise_code)
         row = _in_progress(session, assignment.id, lock=True)
         if row is not None and row.exercise_version != exercise.version:
@@ -163,13 +154,13 @@ def send_message(
     session: Session, *, patient: Patient, session_id: str, text: str, now: datetime | None = None
 ) -> MessageOut:
     """Screen the client's message, then either let the coach answer it or stop the session for safety."""
-    text = _check_text(text)
+    text = _check_text(patient, text)
     for _ in range(MAX_ATTEMPTS):
         try:
             return _handle_message(session, patient, session_id, text, now or utcnow())
         except _LostRace:
-            continue  # the transaction was rolled back; read the new state and handle it again
-    raise Conflict("this session is busy with another message; please send yours again")
+            _may_retry(session, patient)  # rolled back: read the new state and handle the message on it
+    raise Conflict(_refusal(patient, "busy"))
 
 
 def session_for_client(session: Session, *, patient: Patient, session_id: str) -> SessionOut:
@@ -202,17 +193,17 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
     with unit_of_work(session):
         row = _client_session(session, patient, session_id, lock=True)
         if row.status != ExerciseSessionStatus.IN_PROGRESS:
-            raise Conflict(_CLOSED_DETAIL[ExerciseSessionStatus(row.status)])
+            raise Conflict(_refusal(patient, str(row.status)))
         assignment = session.get(Assignment, row.assignment_id)
         assert assignment is not None  # foreign key
         if assignment.status != AssignmentStatus.ACTIVE:
-            raise Conflict(f"your therapist has {_status_word(assignment)} this exercise, so it cannot go on")
+            raise Conflict(_refusal(patient, str(assignment.status)))
         exercise = catalog.get_exercise(row.exercise_code)
         if row.exercise_version != exercise.version:
             _claim(session, row)
             _abandon(row, now)
             session.commit()  # closed for good, even though this request fails
-            raise Conflict("this exercise was updated since you started it; start it again from your assignments")
+            raise Conflict(_refusal(patient, "updated"))
         # Screened before any engine sees the text, and whatever the engine would make of it.
         result = screen_text(text, catalog.normalize_locale(patient.locale))
         ctx = _context(patient, assignment, row, exercise)
@@ -237,11 +228,15 @@ def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
     engine = coach_engine()
     try:
         return engine.reply(ctx, text)
-    except Exception:
+    except Exception as exc:
         if engine.name == ScriptedCoach.name:
             raise  # the scripted coach failing is a bug to see, not something to hide
-        # Ids only: the client's words never reach the logs.
-        log.exception("coach engine failed; scripted reply sent instead", extra={"exercise": ctx.exercise.code})
+        # The kind of error only: its message might quote the client.
+        log.error(
+            "coach engine failed (%s); scripted reply sent instead",
+            type(exc).__name__,
+            extra={"exercise": ctx.exercise.code},
+        )
         fallback = ScriptedCoach().reply(ctx, text)
         return CoachReply(
             message=fallback.message,
@@ -256,10 +251,8 @@ def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
 
 def _safety_stop(ctx: CoachContext) -> CoachReply:
     texts = _texts(ctx.lang)
-    number = (ctx.emergency_number or "").strip()
-    emergency = render(texts["emergency_number"], {"number": number}) if number else texts["emergency_default"]
     return CoachReply(
-        message=render(texts["stopped_for_safety"], {"emergency": emergency}),
+        message=render(texts["stopped_for_safety"], {"emergency": _emergency_words(ctx.lang, ctx.emergency_number)}),
         step_index=ctx.step_index,
         answers=dict(ctx.answers),
         done=True,
@@ -327,7 +320,7 @@ def _record_outcome(
 def _client_assignment(session: Session, patient: Patient, assignment_id: str) -> Assignment:
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.patient_id != patient.id or assignment.status == AssignmentStatus.ENDED:
-        raise NotFound("no such assignment")
+        raise NotFound(_refusal(patient, "no_assignment"))
     return assignment
 
 
@@ -342,7 +335,7 @@ def _client_session(session: Session, patient: Patient, session_id: str, *, lock
         query = query.with_for_update()
     row = session.exec(query).first()
     if row is None:
-        raise NotFound("no such exercise session")
+        raise NotFound(_refusal(patient, "no_session"))
     return row
 
 
@@ -631,23 +624,42 @@ def _staff_locale(session: Session, patient: Patient) -> str:
 # ---------------------------------------------------------------- small helpers
 
 
-def _check_text(text: str) -> str:
+def _check_text(patient: Patient, text: str) -> str:
     if not text or not text.strip():
-        raise Invalid("the message is empty; write your answer, or 'help' to see an example")
+        raise Invalid(_refusal(patient, "empty"))
     if len(text) > MAX_MESSAGE_CHARS:
-        raise Invalid(f"the message is longer than {MAX_MESSAGE_CHARS:,} characters; please shorten it")
+        raise Invalid(_refusal(patient, "too_long"))
     return text.strip()
 
 
-def _status_word(assignment: Assignment) -> str:
-    return "paused" if assignment.status == AssignmentStatus.PAUSED else "ended"
+def _may_retry(session: Session, patient: Patient) -> None:
+    """Only a transaction of our own was rolled back and may be tried again; inside a caller's
+    transaction, the caller decides."""
+    if session.info.get("uow_depth", 0):
+        raise Conflict(_refusal(patient, "busy"))
+
+
+def _refusal(patient: Patient, reason: str) -> str:
+    """Why a request was refused, in the client's language."""
+    lang = catalog.normalize_locale(patient.locale)
+    template = _texts(lang)["errors"][reason]
+    values = {"max": f"{MAX_MESSAGE_CHARS:,}".replace(",", "\u00a0" if lang == "fr" else ",")}
+    if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY):
+        values["emergency"] = _emergency_words(lang, _crisis_details(patient)[0])
+    return render(template, values)
+
+
+def _emergency_words(lang: str, number: str | None) -> str:
+    texts = _texts(lang)
+    number = (number or "").strip()
+    return render(texts["emergency_number"], {"number": number}) if number else texts["emergency_default"]
 
 
 @cache
-def _all_texts() -> Mapping[str, Mapping[str, str]]:
+def _all_texts() -> Mapping[str, Mapping[str, Any]]:
     with TEXTS_PATH.open("rb") as file:
         return tomllib.load(file)
 
 
-def _texts(lang: str) -> Mapping[str, str]:
+def _texts(lang: str) -> Mapping[str, Any]:
     return _all_texts()[catalog.normalize_locale(lang)]

@@ -183,7 +183,7 @@ def test_unknown_and_other_clients_sessions_are_not_found(client: TestClient, se
     session_id = start(client, owner, assign(session, owner).id)["session_id"]
     for who, sid in ((owner, "no-such-session"), (other, session_id)):
         response = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "hello"}, headers=who.headers)
-        assert response.status_code == 404 and response.json()["detail"] == "no such exercise session"
+        assert response.status_code == 404 and response.json()["detail"] == "No such exercise session."
         assert client.get(f"/api/v1/sessions/{sid}", headers=who.headers).status_code == 404
     own_assignment = session.exec(select(ExerciseSession)).one().assignment_id
     assert client.post(f"/api/v1/assignments/{own_assignment}/sessions", headers=other.headers).status_code == 404

@@ -123,6 +123,12 @@ def test_a_french_crisis_message_stops_the_exercise_with_french_resources(
     assert "J'arrête l'exercice ici" in reply["message"] and "appelez le 15" in reply["message"]
     assert any(line.get("phone") == "3114" for line in reply["crisis"]["resources"])
     assert session.exec(select(Alert)).one().severity == "urgent"
+    refused = client.post(f"/api/v1/sessions/{session_id}/messages", json={"text": "ok"}, headers=enrolled.headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "Cette séance d'exercice a été arrêtée pour votre sécurité, et votre équipe de soins a été prévenue. "
+        "Si vous êtes en danger, appelez le 15 maintenant."
+    )
 
 
 def test_ordinary_answers_raise_no_alert_and_carry_no_crisis_block(
