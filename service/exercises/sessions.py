@@ -663,3 +663,51 @@ def _all_texts() -> Mapping[str, Mapping[str, Any]]:
 
 def _texts(lang: str) -> Mapping[str, Any]:
     return _all_texts()[catalog.normalize_locale(lang)]
+
+
+# ---------------------------------------------------------------- the client's export
+
+
+def client_export(session: Session, patient: Patient) -> dict[str, Any]:
+    """The exercise part of a client's data export (GDPR art. 15 and 20): every assignment with its
+    note, every session with its answers and transcript, decrypted, JSON-ready."""
+    assigned = session.exec(
+        select(Assignment).where(Assignment.patient_id == patient.id).order_by(col(Assignment.created_at))
+    ).all()
+    rows = session.exec(
+        select(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id)
+        .order_by(col(ExerciseSession.started_at))
+    ).all()
+    return {
+        "assignments": [
+            {
+                "id": a.id,
+                "exercise_code": a.exercise_code,
+                "exercise_version": a.exercise_version,
+                "every_days": a.every_days,
+                "starts_on": a.starts_on.isoformat(),
+                "ends_on": a.ends_on.isoformat() if a.ends_on else None,
+                "instructions": a.instructions,
+                "status": str(a.status),
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in assigned
+        ],
+        "exercise_sessions": [
+            {
+                "id": row.id,
+                "assignment_id": row.assignment_id,
+                "exercise_code": row.exercise_code,
+                "status": str(row.status),
+                "started_at": row.started_at.isoformat(),
+                "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+                "answers": _answers(row),
+                "transcript": [
+                    {"role": str(m.role), "text": m.text, "at": m.created_at.isoformat(), "risk_level": m.risk_level}
+                    for m in _transcript(session, row)
+                ],
+            }
+            for row in rows
+        ],
+    }

@@ -256,3 +256,19 @@ def test_each_transcript_line_has_its_place_and_author(client: TestClient, sessi
         (3, "coach", "scripted", 0),
     ]
     assert lines[1].risk_level == "none" and lines[1].risk_engine_version
+
+
+def test_the_clients_export_holds_their_assignments_answers_and_transcripts(
+    client: TestClient, session: Session
+) -> None:
+    enrolled = enrol(session)
+    assignment = assign(session, enrolled, instructions="Think of Tuesday.")
+    session_id = start(client, enrolled, assignment.id)["session_id"]
+    say(client, enrolled, session_id, THOUGHT_RECORD["en"][0])
+    exported = sessions.client_export(session, enrolled.patient)
+    [assigned] = exported["assignments"]
+    assert (assigned["id"], assigned["instructions"]) == (assignment.id, "Think of Tuesday.")
+    [done] = exported["exercise_sessions"]
+    assert done["answers"] == {"situation": THOUGHT_RECORD["en"][0]}
+    assert [line["role"] for line in done["transcript"]] == ["coach", "client", "coach"]
+    assert json.dumps(exported)  # JSON-ready
