@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from client_api.app import create_client_api
+from clinician_portal.app import create_portal
 from service.config import get_settings
 from service.db import get_engine
 from service.http import RequestContextMiddleware
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(title="Tandem", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.mount("/api", create_client_api())
+    app.mount("/portal", create_portal())
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

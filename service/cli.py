@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +29,8 @@ app.add_typer(clinic_app, name="clinic")
 app.add_typer(staff_app, name="staff")
 app.add_typer(patient_app, name="patient")
 app.add_typer(exercise_app, name="exercise")
+risk_app = typer.Typer(help="Risk screening.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -233,6 +236,48 @@ def exercise_assign(
             raise _fail(exc) from exc
         data = {"assignment_id": assignment.id}
     _emit(as_json, data, f"assignment {data['assignment_id']}: {exercise} every {every_days} day(s)")
+
+
+@risk_app.command("screen")
+def risk_screen(
+    lang: Annotated[
+        str | None, typer.Option(help="Language of the messages: en or fr (default: screen with both).")
+    ] = None,
+    as_json: JsonOpt = True,
+) -> None:
+    """Screen one message per line of standard input; print one JSON result per line."""
+    from service.risk import screen_text
+
+    if lang is not None and lang not in ("en", "fr"):
+        err_console.print("[red]error:[/red] --lang must be en or fr")
+        raise typer.Exit(code=2)
+    for line in sys.stdin:
+        message = line.rstrip("\n")
+        result = screen_text(message, lang or "any").to_dict()
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+@risk_app.command("evaluate")
+def risk_evaluate(
+    labelled: Annotated[Path, typer.Option("--set", help="A labelled .tsv file or a folder of them.")] = Path(
+        "tests/risk/labelled"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Sensitivity, specificity and high-risk recall on a labelled set, per language."""
+    from service.risk.evaluation import evaluate, load_labelled
+
+    try:
+        report = evaluate(load_labelled(labelled))
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        console.print(report.format_table(), markup=False)
+    if not report.meets_targets():
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = True
 
+    # Clinician portal sessions and sign-in.
+    portal_idle_timeout_minutes: int = 15
+    portal_absolute_timeout_hours: int = 12
+    portal_max_failed_logins: int = 5
+    portal_lockout_minutes: int = 15  # doubles with each further lockout, up to a day
+
+    # OpenID Connect single sign-on for staff (issuer discovery via .well-known); unset means off.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid email profile"
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
@@ -88,6 +100,14 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start with TANDEM_ENV=prod: " + "; ".join(problems))
         return self
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def uses_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from service import demo_history
 from service.config import PROJECT_ROOT, Environment, get_settings
 from service.db import reset_engine, session_scope, unit_of_work
 from service.exercises import assignments as exercise_assignments
@@ -38,6 +39,8 @@ CLINICS = [
         "admin": ("admin@lyon.demo.tandem.care", "Claire Dubois"),
         "clinicians": [("camille.martin@lyon.demo.tandem.care", "Camille Martin")],
         "patients": ["Léa Bernard", "Hugo Moreau", "Chloé Petit", "Nathan Roux", "Manon Fournier", "Louis Girard"],
+        # History of each activated patient, in order (demo_history.toml); the last patient is only invited.
+        "histories": ["improving", "improving_slowly", "stable", "deteriorating", "improving"],
         "instructions": {
             "fr": "Du lundi au vendredi, 9 h à 18 h : appelez le centre au 04 72 00 00 00.",
             "en": "Monday to Friday, 9 am to 6 pm: call the centre on +33 4 72 00 00 00.",
@@ -51,6 +54,7 @@ CLINICS = [
         "admin": ("admin@riverside.demo.tandem.care", "Priya Shah"),
         "clinicians": [("sam.taylor@riverside.demo.tandem.care", "Sam Taylor")],
         "patients": ["Alex Morgan", "Jordan Lee", "Riley Evans", "Casey Walker", "Morgan Hughes", "Jamie Wright"],
+        "histories": ["improving", "concerning", "stable", "improving_slowly", "improving"],
         "instructions": {
             "en": "Weekdays 9am-5pm: call the clinic on 020 7946 0000.",
             "fr": "En semaine de 9 h à 17 h : appelez la clinique au +44 20 7946 0000.",
@@ -145,6 +149,7 @@ def _seed_clinic(session: Session, spec: dict, summary: DemoSummary) -> list[Pat
             password=CLIENT_PASSWORD,
             consent_version=current_version(),
         )
+        demo_history.seed_history(session, new_patient.patient, spec["histories"][index], seed=index)
         enrolled.append(new_patient.patient)
         summary.client_logins.append((name, email, CLIENT_PASSWORD))
     seed_exercises(session, enrolled)

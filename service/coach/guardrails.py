@@ -81,18 +81,14 @@ def _rules() -> _Rules:
     return _Rules(
         max_characters=int(data["limits"]["max_characters"]),
         max_lines=int(data["limits"]["max_lines"]),
-        patterns=MappingProxyType(
-            {reason: compiled(data["patterns"][reason]) for reason in _PATTERN_REASONS}
-        ),
+        patterns=MappingProxyType({reason: compiled(data["patterns"][reason]) for reason in _PATTERN_REASONS}),
         urls=compiled(contacts["url"]),
         emails=compiled(contacts["email"]),
         phones=compiled(contacts["phone"]),
         min_phone_digits=int(contacts["min_phone_digits"]),
         allowed_numbers=frozenset(_digits(n) for n in contacts["allowed_numbers"]),
         allowed_urls=frozenset(_bare_url(u) for u in contacts["allowed_urls"]),
-        language_words=MappingProxyType(
-            {lang: frozenset(fold(w) for w in data["language"][lang]) for lang in LOCALES}
-        ),
+        language_words=MappingProxyType({lang: frozenset(fold(w) for w in data["language"][lang]) for lang in LOCALES}),
         min_language_hits=int(data["language"]["min_hits"]),
     )
 

@@ -138,9 +138,7 @@ class ScriptedCoach:
 
     def _finished(self, ctx: CoachContext) -> ScriptedTurn:
         texts = coach_texts(ctx.lang)
-        return ScriptedTurn(
-            "", texts["already_done"], len(ctx.exercise.steps), dict(ctx.answers), True, "finished"
-        )
+        return ScriptedTurn("", texts["already_done"], len(ctx.exercise.steps), dict(ctx.answers), True, "finished")
 
     def _present(
         self, exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, index: int
@@ -167,9 +165,7 @@ def _fill(
     return render(template.text(lang), _values(exercise, answers, lang, step))
 
 
-def _values(
-    exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, step: Step | None
-) -> dict[str, str]:
+def _values(exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, step: Step | None) -> dict[str, str]:
     values = {}
     for s in exercise.steps:
         if s.field and s.field in answers:
@@ -202,9 +198,7 @@ def _shorten(text: str) -> str:
     return flat[:QUOTE_CHARS].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
 
 
-def _compare(
-    exercise: Exercise, comparison: Comparison, answers: Mapping[str, AnswerValue], lang: str
-) -> str:
+def _compare(exercise: Exercise, comparison: Comparison, answers: Mapping[str, AnswerValue], lang: str) -> str:
     texts = coach_texts(lang)
     before, after = answers.get(comparison.before), answers.get(comparison.after)
     step = exercise.step_for_field(comparison.before)

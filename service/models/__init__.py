@@ -3,6 +3,7 @@
 from service.models.alert import Alert, AlertEvent, AlertSignal, AlertStatus, Severity
 from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
+from service.models.checkin import CheckIn, IdempotencyKey
 from service.models.clinic import Clinic
 from service.models.exercise import (
     Assignment,
@@ -12,8 +13,10 @@ from service.models.exercise import (
     ExerciseSessionStatus,
     MessageRole,
 )
+from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
 
 __all__ = [
@@ -24,19 +27,25 @@ __all__ = [
     "Assignment",
     "AssignmentStatus",
     "AuditEvent",
+    "CheckIn",
     "Clinic",
     "ConsentRecord",
     "ExerciseMessage",
     "ExerciseSession",
     "ExerciseSessionStatus",
+    "IdempotencyKey",
     "Invitation",
+    "MeasureResponse",
+    "MeasureSchedule",
     "MessageRole",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",
     "PatientStatus",
+    "PortalSession",
     "RefreshToken",
     "Role",
+    "SessionStage",
     "Severity",
     "Staff",
     "WebhookEndpoint",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from service import notify
 from service.alerts.escalation import escalate_due
+from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,15 @@ def escalate_alerts() -> None:
         log.warning("escalated %d unacknowledged alert(s)", len(escalated))
 
 
+def screen_trends() -> None:
+    with session_scope() as session:
+        raised = run_trend_rules(session)
+    if raised:
+        log.info("trend rules raised or updated %d alert(s)", len(raised))
+
+
 JOBS: list[Job] = [
+    Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
 ]

@@ -60,30 +60,35 @@ def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = 
 
 
 def login(session: Session, *, email: str, password: str) -> Tokens:
+    tokens: Tokens | None = None
     with unit_of_work(session):
         patient = session.exec(
             select(Patient).where(Patient.email_index == blind_index(email, "patient.email"))
         ).first()
         ok = verify_password(patient.password_hash if patient else None, password)
-        if patient is None or not ok or patient.status not in SIGN_IN_STATUSES:
-            if patient is not None:
-                audit.record(session, actor=Actor.client(patient), action="client.login_failed", entity=patient)
-            raise Unauthenticated(BAD_CREDENTIALS)
-        if patient.password_hash and needs_rehash(patient.password_hash):
-            patient.password_hash = hash_password(password)
-        tokens = issue_tokens(session, patient)
-        audit.record(session, actor=Actor.client(patient), action="client.login", entity=patient)
+        if patient is not None and ok and patient.status in SIGN_IN_STATUSES:
+            if patient.password_hash and needs_rehash(patient.password_hash):
+                patient.password_hash = hash_password(password)
+            tokens = issue_tokens(session, patient)
+            audit.record(session, actor=Actor.client(patient), action="client.login", entity=patient)
+        elif patient is not None:
+            # Committed with the failure, so repeated guessing shows in the audit log.
+            audit.record(session, actor=Actor.client(patient), action="client.login_failed", entity=patient)
+    if tokens is None:
+        raise Unauthenticated(BAD_CREDENTIALS)
     return tokens
 
 
 def refresh(session: Session, *, refresh_token: str) -> Tokens:
     """Swap a refresh token for a new pair. Presenting a spent token revokes its whole family."""
+    tokens: Tokens | None = None
     with unit_of_work(session):
         row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
             raise Unauthenticated(BAD_REFRESH)
         patient = session.get(Patient, row.patient_id)
         if row.used_at is not None:
+            # Reuse means the token leaked: end the family, and commit that even though the request fails.
             _revoke_family(session, row.family_id)
             if patient is not None:
                 audit.record(
@@ -94,20 +99,17 @@ def refresh(session: Session, *, refresh_token: str) -> Tokens:
                     detail={"family_id": row.family_id},
                 )
             log.warning("refresh token reuse; family %s revoked", row.family_id)
-            # Commit the revocation even though the request fails.
-            session.commit()
-            raise Unauthenticated(BAD_REFRESH)
-        if patient is None or patient.status not in SIGN_IN_STATUSES:
-            raise Unauthenticated(BAD_REFRESH)
-        # Only one concurrent refresh of the same token may win.
-        claimed = session.execute(
-            update(RefreshToken)
-            .where(col(RefreshToken.id) == row.id, col(RefreshToken.used_at).is_(None))
-            .values(used_at=utcnow())
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Unauthenticated(BAD_REFRESH)
-        tokens = issue_tokens(session, patient, family_id=row.family_id)
+        elif patient is not None and patient.status in SIGN_IN_STATUSES:
+            # Only one concurrent refresh of the same token may win.
+            claimed = session.execute(
+                update(RefreshToken)
+                .where(col(RefreshToken.id) == row.id, col(RefreshToken.used_at).is_(None))
+                .values(used_at=utcnow())
+            )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                tokens = issue_tokens(session, patient, family_id=row.family_id)
+    if tokens is None:
+        raise Unauthenticated(BAD_REFRESH)
     return tokens
 
 

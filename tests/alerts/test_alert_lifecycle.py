@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from service.risk import Evidence, RiskLevel, RiskResult
 from sqlmodel import Session, select
 
 from service.alerts import escalation, lifecycle
@@ -13,6 +12,7 @@ from service.models import Alert, AlertEvent, AuditEvent, OutboxMessage, Staff
 from service.models.base import utcnow
 from service.notify import deliver_due
 from service.onboarding import staff as staff_service
+from service.risk import Evidence, RiskLevel, RiskResult
 from tests.factories import SYSTEM, create_clinic, invite_patient
 
 VERSION = "tests"
@@ -136,3 +136,17 @@ def test_clinic_specific_deadlines_apply(session: Session) -> None:
     assert alert.ack_deadline_at - alert.created_at == timedelta(minutes=60)
     history = session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()
     assert history
+
+
+def test_every_category_the_engine_can_produce_has_a_named_reason() -> None:
+    import re
+    from pathlib import Path
+
+    from service.alerts.policy import OTHER_REASON, reason_for
+
+    rules = Path(lifecycle.__file__).parents[1] / "risk" / "rules"
+    categories = set()
+    for path in rules.glob("*.toml"):
+        categories |= set(re.findall(r'category = "([a-z_]+)"', path.read_text()))
+    categories |= {"phq9_item9", "severe_symptoms", "reliable_deterioration", "falling_mood", "disengagement"}
+    assert {c for c in categories if reason_for(c) == OTHER_REASON} == set()

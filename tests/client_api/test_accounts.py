@@ -173,3 +173,14 @@ def test_export_holds_the_profile_and_consents(client: TestClient, session: Sess
     data = client.get("/api/v1/me/export", headers=bearer(tokens)).json()
     assert data["profile"]["display_name"] == "Robin Fox"
     assert data["consents"][0]["version"] == current_version()
+
+
+def test_failed_logins_and_token_reuse_stay_in_the_audit_log(client: TestClient, session: Session) -> None:
+    setup = create_clinic(session)
+    patient, tokens = active_patient(session, setup)
+    client.post("/api/v1/auth/token", json={"email": "pat@example.org", "password": "wrong-wrong-wrong"})
+    client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    session.expire_all()
+    actions = session.exec(select(AuditEvent.action).where(AuditEvent.patient_id == patient.id)).all()
+    assert "client.login_failed" in actions and "client.refresh_reuse" in actions

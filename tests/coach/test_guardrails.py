@@ -49,8 +49,7 @@ SAFE = [
     ("en", "I'm an automated guide, not a therapist, and I'm glad you are taking this step."),
     (
         "fr",
-        "Merci d'avoir décrit ce moment. Vous avez noté votre anxiété avec précision, "
-        "c'est une étape importante.",
+        "Merci d'avoir décrit ce moment. Vous avez noté votre anxiété avec précision, c'est une étape importante.",
     ),
     ("fr", "C'est compréhensible de vous sentir anxieux (80) après cette remarque de votre responsable."),
 ]

@@ -29,9 +29,7 @@ def coach(llm_server: ChatCompletionServer) -> Iterator[LLMCoach]:
 
 
 def _settings(base_url: str, timeout_seconds: float = 2.0) -> LLMSettings:
-    return LLMSettings(
-        base_url=base_url, api_key="test-key", model="tandem-test", timeout_seconds=timeout_seconds
-    )
+    return LLMSettings(base_url=base_url, api_key="test-key", model="tandem-test", timeout_seconds=timeout_seconds)
 
 
 def _ctx(locale: str = "en") -> CoachContext:
@@ -96,8 +94,7 @@ def test_french_sessions_ask_for_french_with_vous(coach: LLMCoach, llm_server: C
     reply = coach.reply(_ctx("fr"), "anxieux 80, honteux 60")
     assert reply.engine == "llm"
     assert (
-        "in French, addressing the client formally as « vous »"
-        in llm_server.requests[0].body["messages"][0]["content"]
+        "in French, addressing the client formally as « vous »" in llm_server.requests[0].body["messages"][0]["content"]
     )
 
 
@@ -109,9 +106,7 @@ def test_the_model_cannot_move_the_exercise_on(coach: LLMCoach, llm_server: Chat
     assert reply.message.endswith("for example: anxious 80, sad 60.")
 
 
-def test_reasoning_between_think_tags_is_never_shown(
-    coach: LLMCoach, llm_server: ChatCompletionServer
-) -> None:
+def test_reasoning_between_think_tags_is_never_shown(coach: LLMCoach, llm_server: ChatCompletionServer) -> None:
     llm_server.answer("<think>The client seems upset.</think>Thank you for naming these feelings.")
     reply = coach.reply(_ctx(), "anxious 80")
     assert reply.message.startswith("Thank you for naming these feelings.")
@@ -175,9 +170,7 @@ def test_rejected_key_falls_back(coach: LLMCoach, llm_server: ChatCompletionServ
         b"<html>Bad gateway</html>",
     ],
 )
-def test_malformed_response_falls_back(
-    coach: LLMCoach, llm_server: ChatCompletionServer, body: bytes
-) -> None:
+def test_malformed_response_falls_back(coach: LLMCoach, llm_server: ChatCompletionServer, body: bytes) -> None:
     llm_server.send_raw(body)
     _assert_scripted_fallback(coach.reply(_ctx(), "anxious 80"), _ctx(), "anxious 80", "malformed_response")
 

@@ -41,9 +41,7 @@ def run(ctx: CoachContext, messages: list[str]) -> CoachReply:
 
 
 def _next(ctx: CoachContext, reply: CoachReply) -> CoachContext:
-    return CoachContext(
-        exercise=ctx.exercise, locale=ctx.locale, step_index=reply.step_index, answers=reply.answers
-    )
+    return CoachContext(exercise=ctx.exercise, locale=ctx.locale, step_index=reply.step_index, answers=reply.answers)
 
 
 def _intensities(ratings: object) -> list[int]:
@@ -74,19 +72,14 @@ def test_opening_greets_by_name_relays_the_clinicians_note_then_asks_the_first_q
     assert reply.message.startswith("Hello Sam.")
     assert "A note from your therapist: Start with Monday's meeting." in reply.message
     assert reply.message.endswith(first_prompt)
-    assert (
-        reply.message.index("automated") < reply.message.index("Monday") < reply.message.index(first_prompt)
-    )
+    assert reply.message.index("automated") < reply.message.index("Monday") < reply.message.index(first_prompt)
     assert (reply.step_index, reply.answers, reply.done, reply.engine) == (0, {}, False, "scripted")
 
 
 def test_opening_names_the_local_emergency_number_when_known() -> None:
+    assert "call 112, your local emergency number, now" in coach.opening(context(emergency_number="112")).message
     assert (
-        "call 112, your local emergency number, now" in coach.opening(context(emergency_number="112")).message
-    )
-    assert (
-        "appelez le 15, le numéro d'urgence local"
-        in coach.opening(context(locale="fr", emergency_number="15")).message
+        "appelez le 15, le numéro d'urgence local" in coach.opening(context(locale="fr", emergency_number="15")).message
     )
 
 
@@ -125,8 +118,7 @@ def test_reflection_gives_back_the_clients_own_words() -> None:
     ctx = context()
     reply = coach.reply(ctx, "At the bus stop, a friend walked past without saying hello.")
     assert reply.message.startswith(
-        "Thank you. Let's stay with that moment: "
-        "“At the bus stop, a friend walked past without saying hello”."
+        "Thank you. Let's stay with that moment: “At the bus stop, a friend walked past without saying hello”."
     )
     reply = coach.reply(_next(ctx, reply), "hurt 70, sad 50")
     assert reply.message.startswith("You noticed feeling hurt (70) and sad (50) in that situation.")
@@ -158,9 +150,7 @@ def test_french_unusable_answer_is_asked_again_in_french() -> None:
 
 
 def test_asking_for_help_gives_the_step_help_and_repeats_the_question() -> None:
-    reply = coach.reply(
-        context(step_index=2, answers={"situation": "x", "emotions_before": []}), "what do you mean?"
-    )
+    reply = coach.reply(context(step_index=2, answers={"situation": "x", "emotions_before": []}), "what do you mean?")
     step = get_exercise("thought_record").steps[2]
     assert reply.message == f"{step.help.en}\n\n{step.prompt.en}"  # type: ignore[union-attr]
     assert reply.step_index == 2
@@ -184,10 +174,7 @@ def test_automatic_thought_with_a_trap_gets_the_trap_named_and_its_question() ->
     ctx = context(step_index=2, answers={"situation": "At work", "emotions_before": []})
     reply = coach.reply(ctx, "Everyone thinks I'm boring.")
     assert reply.traps[0] == "mind_reading"
-    assert (
-        "a common thinking trap: mind reading, that is, assuming you know what others are thinking"
-        in reply.message
-    )
+    assert "a common thinking trap: mind reading, that is, assuming you know what others are thinking" in reply.message
     assert "What do you actually know about what they think?" in reply.message
     assert reply.message.endswith(get_exercise("thought_record").steps[3].prompt.en)
     assert reply.step_index == 3
@@ -224,9 +211,7 @@ def _valid_answer(step, locale: str) -> str:  # type: ignore[no-untyped-def]
         case StepKind.CHOICE:
             return "1"
         case StepKind.MULTI_TEXT:
-            return ", ".join(
-                f"{'chose' if french else 'thing'} {i}" for i in range(step.validation.min_items or 1)
-            )
+            return ", ".join(f"{'chose' if french else 'thing'} {i}" for i in range(step.validation.min_items or 1))
         case StepKind.EMOTION_RATINGS:
             return "calme 40" if french else "calm 40"
         case StepKind.TIMER:
@@ -300,9 +285,8 @@ def test_activity_planning_closing_compares_predictions_with_what_happened() -> 
     }
     reply = coach.reply(context("behavioural_activation", step_index=7, answers=answers), "skip")
     assert reply.done and reply.answers["noticed"] is None
-    assert (
-        "You predicted mastery 3/10 and pleasure 4/10; it turned out to be mastery 6/10 and pleasure 7/10"
-        in (reply.message)
+    assert "You predicted mastery 3/10 and pleasure 4/10; it turned out to be mastery 6/10 and pleasure 7/10" in (
+        reply.message
     )
 
 

@@ -24,8 +24,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def tandem_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # The code under test, even when the `tandem` script was installed from another checkout.
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
     env.update(extra)
     return env
 

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from client_api.deps import CurrentClient, SessionDep
+from client_api.paging import add_next_page
+from service.checkins import service as checkins
+from service.checkins import tags
+from service.checkins.schemas import CheckinCreated, CheckinIn, CheckinOut, TagOut, TrendsOut
+
+router = APIRouter(prefix="/checkins", tags=["checkins"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string (a UUID): a retry with the same key replays the first answer, writing nothing.",
+    ),
+]
+FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
+ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]
+
+
+@router.post("", status_code=201, response_model=CheckinCreated)
+def submit_checkin(
+    body: CheckinIn, client: CurrentClient, session: SessionDep, idempotency_key: IdempotencyKey = None
+) -> CheckinCreated:
+    """Record a check-in. The answer carries the risk found in the note and, when it matters, crisis lines."""
+    return checkins.submit(session, patient=client, data=body, idempotency_key=idempotency_key)
+
+
+@router.get("", response_model=list[CheckinOut])
+def list_checkins(
+    request: Request,
+    response: Response,
+    client: CurrentClient,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=checkins.MAX_PAGE)] = checkins.DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=200, description="From X-Next-Cursor of the previous page.")] = None,
+    start: FromDate = None,
+    end: ToDate = None,
+) -> list[CheckinOut]:
+    """The client's check-ins, newest first. When there are more, X-Next-Cursor and Link say where."""
+    page = checkins.list_checkins(session, client, limit=limit, cursor=cursor, start=start, end=end)
+    add_next_page(request, response, page.next_cursor)
+    return page.items
+
+
+@router.get("/tags", response_model=list[TagOut])
+def list_tags(client: CurrentClient) -> list[dict[str, str]]:
+    """The tags a check-in may carry, labelled in the client's language."""
+    return tags.localized(client.locale)
+
+
+@router.get("/trends", response_model=TrendsOut)
+def trends(
+    client: CurrentClient,
+    session: SessionDep,
+    days: Annotated[int | None, Query(ge=1, le=checkins.MAX_TREND_DAYS)] = None,
+    start: FromDate = None,
+    end: ToDate = None,
+) -> TrendsOut:
+    """Each metric per day of the client's calendar, with 7- and 28-day rolling means (default: 28 days)."""
+    return checkins.trend(session, client, days=days, start=start, end=end)
+
+
+@router.get("/{checkin_id}", response_model=CheckinOut)
+def get_checkin(checkin_id: str, client: CurrentClient, session: SessionDep) -> CheckinOut:
+    return checkins.get_checkin(session, client, checkin_id)

@@ -1,0 +1,91 @@
+"""The clinician portal face: server-rendered HTML for clinicians and clinic administrators, at /portal."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from clinician_portal.deps import EnrolmentRequired
+from clinician_portal.pages import page, portal_path
+from clinician_portal.routes import admin, auth, patients
+from clinician_portal.templating import STATIC
+from clinician_portal.web_security import (
+    SESSION_COOKIE,
+    CsrfRejected,
+    SecurityHeadersMiddleware,
+    clear_cookie,
+    csrf_protect,
+    session_token,
+)
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+
+log = logging.getLogger(__name__)
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+
+
+def create_portal() -> FastAPI:
+    portal = FastAPI(
+        title="Tandem clinician portal",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # Every POST, PUT, PATCH or DELETE form must carry this browser's CSRF token.
+        dependencies=[Depends(csrf_protect)],
+    )
+    portal.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, patients, admin):
+        portal.include_router(module.router)
+    _map_errors(portal)
+    portal.add_middleware(SecurityHeadersMiddleware)
+    return portal
+
+
+def _map_errors(portal: FastAPI) -> None:
+    """Domain errors become an HTML page (or the sign-in page) once, for every portal route."""
+
+    @portal.exception_handler(Unauthenticated)
+    def unauthenticated(request: Request, exc: Unauthenticated) -> Response:
+        had_session = session_token(request) is not None
+        query = {"ended": "1"} if had_session else {}
+        if request.method == "GET":
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            query["next"] = here
+        target = portal_path(request, "login") + (f"?{urlencode(query)}" if query else "")
+        response = RedirectResponse(target, status_code=303)
+        if had_session:
+            clear_cookie(response, request, SESSION_COOKIE)
+        return response
+
+    @portal.exception_handler(EnrolmentRequired)
+    def enrolment_required(request: Request, exc: EnrolmentRequired) -> Response:
+        return RedirectResponse(portal_path(request, "enrol"), status_code=303)
+
+    @portal.exception_handler(CsrfRejected)
+    def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        return page(request, "error.html", status=403, problem="csrf", detail=None)
+
+    @portal.exception_handler(DomainError)
+    def domain_error(request: Request, exc: DomainError) -> Response:
+        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        return page(request, "error.html", status=status, problem=str(status), detail=exc.detail)
+
+    @portal.exception_handler(IntegrityError)
+    def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # A race lost against a unique constraint: the other request won and nothing was written here.
+        return page(request, "error.html", status=409, problem="409", detail=None)
+
+    @portal.exception_handler(RequestValidationError)
+    def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return page(request, "error.html", status=422, problem="422", detail=None)
+
+    @portal.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code if exc.status_code in (404, 405) else 400
+        return page(request, "error.html", status=status, problem=str(status), detail=None)

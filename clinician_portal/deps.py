@@ -1,0 +1,117 @@
+"""Dependencies of the portal: the database session, the signed-in staff member, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from clinician_portal.web_security import csrf_for_session, session_token
+from service.db import session_scope
+from service.errors import Forbidden
+from service.models import Clinic, PortalSession, Role, SessionStage, Staff
+from service.security import staff_auth
+
+
+def get_session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class EnrolmentRequired(Exception):
+    """Signed in with a password, but the account setup (new password, authenticator) is not done."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The staff member behind this request, their clinic and their portal session.
+
+    ``staff``, ``clinic`` and ``portal_session`` are for service calls. Pages read the plain values
+    copied below, which stay readable even after a failed transaction expired the rows (error pages).
+    """
+
+    staff: Staff
+    clinic: Clinic
+    portal_session: PortalSession
+    token: str
+    staff_id: str
+    name: str
+    role: Role
+    clinic_name: str
+    timezone: str  # the clinic's: times on portal pages are clinic times
+    country: str  # the clinic's: dates are written the way people there write them
+    locale: str  # the language switch of this session, else the clinic's language
+    stage: SessionStage
+
+    @classmethod
+    def of(cls, staff: Staff, clinic: Clinic, portal_session: PortalSession, token: str) -> SignedIn:
+        return cls(
+            staff=staff,
+            clinic=clinic,
+            portal_session=portal_session,
+            token=token,
+            staff_id=staff.id,
+            name=staff.name,
+            role=Role(staff.role),
+            clinic_name=clinic.name,
+            timezone=clinic.timezone,
+            country=clinic.country,
+            locale=portal_session.locale or clinic.locale,
+            stage=SessionStage(portal_session.stage),
+        )
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_for_session(self.token)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def setting_up(self) -> bool:
+        return self.stage == SessionStage.ENROLMENT
+
+
+def _resolve(request: Request, session: Session) -> SignedIn:
+    token = session_token(request)
+    staff, portal_session = staff_auth.resolve(session, token)
+    clinic = session.get(Clinic, staff.clinic_id)
+    assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
+    signed_in = SignedIn.of(staff, clinic, portal_session, token)
+    # Error pages rendered later in this request speak the same language and show the same menu.
+    request.state.signed_in = signed_in
+    return signed_in
+
+
+def signed_in_any_stage(request: Request, session: SessionDep) -> SignedIn:
+    """The signed-in staff member, even one who still has to finish setting up their account."""
+    return _resolve(request, session)
+
+
+def signed_in(request: Request, session: SessionDep) -> SignedIn:
+    found = _resolve(request, session)
+    if found.setting_up:
+        raise EnrolmentRequired
+    return found
+
+
+CurrentStaff = Annotated[SignedIn, Depends(signed_in)]
+EnrollingStaff = Annotated[SignedIn, Depends(signed_in_any_stage)]
+
+
+def require_role(*roles: Role) -> Callable[[SignedIn], SignedIn]:
+    """A router dependency: only these roles get past it (rows are still filtered by the services)."""
+
+    def check(current: CurrentStaff) -> SignedIn:
+        if current.staff.role not in roles:
+            raise Forbidden("this page is for clinic administrators")
+        return current
+
+    return check

@@ -1,0 +1,110 @@
+"""Turning a template into a portal page: language, CSRF token, menu, and the shared helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from clinician_portal.deps import SignedIn
+from clinician_portal.templating import render_template, static_version
+from clinician_portal.web_security import SigninFlow, browser_locale
+from service.config import get_settings
+from service.models import Role, SessionStage
+
+
+def portal_path(request: Request, name: str, **params: Any) -> str:
+    """The path of one of the portal's own routes, by name.
+
+    Resolved on the portal app itself: ``request.url_for`` would search the whole site, where
+    the client API has routes with the same names (``logout``...).
+    """
+    return request.scope.get("root_path", "") + request.app.url_path_for(name, **params)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the top menu. ``label`` is an English msgid translated at render time."""
+
+    route: str
+    label: str
+    roles: tuple[Role, ...] = (Role.CLINICIAN, Role.ADMIN)
+    # Other portal paths that belong to this entry (a patient's page belongs to the caseload).
+    also: tuple[str, ...] = ()
+
+
+# The top menu, in order. A capability adding a page appends its entry here (e.g. the alert queue).
+NAVIGATION: list[NavItem] = [
+    NavItem("home", "Caseload", also=("/patients",)),
+    NavItem("team", "Staff", (Role.ADMIN,)),
+    NavItem("audit", "Audit log", (Role.ADMIN,)),
+]
+
+
+def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
+    if signed_in is None or signed_in.stage != SessionStage.ACTIVE:
+        return []
+    here = request.url.path
+    root = request.scope.get("root_path", "")
+    home = portal_path(request, "home")
+    items = []
+    for item in NAVIGATION:
+        if signed_in.role not in item.roles:
+            continue
+        path = portal_path(request, item.route)
+        current = (
+            here == path
+            or (path != home and here.startswith(path))
+            or any(here.startswith(root + prefix) for prefix in item.also)
+        )
+        items.append({"path": path, "label": item.label, "current": current})
+    return items
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    signed_in: SignedIn | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` for this request.
+
+    Signed-in pages speak the staff member's language (their switch, else their clinic's) and
+    carry their session's CSRF token; pages before sign-in use the sign-in flow cookie for both,
+    and set it when the browser has none yet.
+    """
+    signed_in = signed_in or getattr(request.state, "signed_in", None)
+    fresh_flow: SigninFlow | None = None
+    if signed_in is not None:
+        locale, csrf_token = signed_in.locale, signed_in.csrf_token
+    else:
+        flow = SigninFlow.load(request)
+        if flow is None:
+            flow = fresh_flow = SigninFlow()
+        locale, csrf_token = browser_locale(request), flow.csrf
+    query = f"?{request.url.query}" if request.url.query else ""
+    values = {
+        "signed_in": signed_in,
+        "csrf_token": csrf_token,
+        "menu": _menu(request, signed_in),
+        "url": lambda name, **params: portal_path(request, name, **params),
+        "static_url": lambda name: f"{portal_path(request, 'static', path=name)}?v={static_version(name)}",
+        "current_path": request.url.path + query,
+        "sso_enabled": get_settings().oidc_configured,
+        **context,
+    }
+    country = signed_in.country if signed_in is not None else None
+    response = HTMLResponse(render_template(template, values, locale, country), status_code=status)
+    if fresh_flow is not None:
+        fresh_flow.save(response, request)
+    return response
+
+
+def see_other(request: Request, route: str, *, query: str = "", **params: Any) -> RedirectResponse:
+    """Post/redirect/get: a 303 to one of the portal's own pages."""
+    path = portal_path(request, route, **params)
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)

@@ -1,0 +1,175 @@
+"""Clinic administration: staff accounts, reassigning patients, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session, select
+
+from clinician_portal.deps import SessionDep, SignedIn, require_role
+from clinician_portal.forms import day_bounds, parse_day
+from clinician_portal.pages import page, see_other
+from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
+from service.errors import Invalid
+from service.models import AuditEvent, Role, Staff
+from service.onboarding import caseload, team
+from service.onboarding.patients import visible_to
+
+router = APIRouter(dependencies=[Depends(require_role(Role.ADMIN))])
+Admin = Annotated[SignedIn, Depends(require_role(Role.ADMIN))]
+AUDIT_PAGE_SIZE = 50
+
+
+@router.post("/patients/{patient_id}/clinician", name="patient_clinician")
+def change_clinician(
+    request: Request,
+    patient_id: str,
+    current: Admin,
+    session: SessionDep,
+    clinician_id: Annotated[str, Form(max_length=64)],
+) -> Response:
+    caseload.change_clinician(session, current.staff, patient_id, clinician_id)
+    return see_other(request, "patient", query="saved=clinician", patient_id=patient_id)
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def _team_page(
+    request: Request,
+    current: SignedIn,
+    session: Session,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    saved: str | None = None,
+) -> Response:
+    return page(
+        request,
+        "team.html",
+        signed_in=current,
+        status=status,
+        members=team.team(session, current.staff),
+        values=values or {"name": "", "email": "", "role": "clinician"},
+        error=error,
+        saved=saved,
+        roles=list(Role),
+    )
+
+
+@router.get("/staff", name="team", response_class=HTMLResponse)
+def staff_list(request: Request, current: Admin, session: SessionDep, saved: str | None = None) -> Response:
+    return _team_page(request, current, session, saved=saved)
+
+
+@router.post("/staff", name="team_invite", response_class=HTMLResponse)
+def invite(
+    request: Request,
+    current: Admin,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=400)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=16)] = "clinician",
+) -> Response:
+    """Create the account and show its one-time password, once."""
+    try:
+        made = team.invite_staff(session, current.staff, email=email, name=name, role=role)
+    except Invalid as exc:
+        values = {"name": name, "email": email, "role": role}
+        return _team_page(request, current, session, values=values, error=exc.detail, status=422)
+    return page(
+        request,
+        "staff_invited.html",
+        signed_in=current,
+        member=made.staff,
+        password=made.password,
+        mfa_required=current.clinic.mfa_required,
+        status=201,
+    )
+
+
+@router.post("/staff/{staff_id}/deactivate", name="staff_deactivate")
+def deactivate(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
+    team.deactivate_staff(session, current.staff, staff_id)
+    return see_other(request, "team", query="saved=deactivated")
+
+
+@router.post("/staff/{staff_id}/reactivate", name="staff_reactivate")
+def reactivate(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
+    team.reactivate_staff(session, current.staff, staff_id)
+    return see_other(request, "team", query="saved=reactivated")
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+
+@router.get("/audit", name="audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    current: Admin,
+    session: SessionDep,
+    actor: str = "",
+    patient: str = "",
+    action: str = "",
+    since: str = "",
+    until: str = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """The clinic's audit rows, newest first, filtered by who, which patient, what and when."""
+    filters = {"actor": actor, "patient": patient, "action": action, "since": since, "until": until}
+    try:
+        start, end = day_bounds(parse_day(since), parse_day(until), current.clinic.timezone)
+        found = search(
+            session,
+            current.staff,
+            AuditFilter(
+                actor_id=actor or None,
+                patient_id=patient or None,
+                action=action or None,
+                since=start,
+                until=end,
+            ),
+            page=page_number,
+            per_page=AUDIT_PAGE_SIZE,
+        )
+    except Invalid as exc:
+        return _audit_page(request, current, session, filters, None, error=exc.detail, status=422)
+    return _audit_page(request, current, session, filters, found)
+
+
+def _audit_page(
+    request: Request,
+    current: SignedIn,
+    session: Session,
+    filters: dict[str, str],
+    found: AuditPage | None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    staff = session.exec(select(Staff).where(Staff.clinic_id == current.clinic.id)).all()
+    patients = session.exec(visible_to(current.staff)).all()
+    events: list[AuditEvent] = found.events if found else []
+    return page(
+        request,
+        "audit.html",
+        signed_in=current,
+        status=status,
+        found=found,
+        events=events,
+        filters=filters,
+        error=error,
+        actions=actions_in_clinic(session, current.clinic.id),
+        staff_names={s.id: s.name for s in sorted(staff, key=lambda s: s.name.casefold())},
+        patient_names={p.id: p.display_name for p in sorted(patients, key=lambda p: p.display_name.casefold())},
+        page_query=lambda number: _page_query(filters, number),
+    )
+
+
+def _page_query(filters: dict[str, str], number: int) -> str:
+    kept = {key: value for key, value in filters.items() if value}
+    return urlencode({**kept, "page": number})

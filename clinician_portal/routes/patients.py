@@ -1,0 +1,227 @@
+"""The caseload and one patient's page: enrolment, invitations and the next appointment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
+from clinician_portal.forms import (
+    LANGUAGE_NAMES,
+    country_choices,
+    local_input_value,
+    parse_local_datetime,
+    timezone_choices,
+)
+from clinician_portal.letters import invitation_letter
+from clinician_portal.pages import page, see_other
+from clinician_portal.panels import load_patient_panels
+from service.config import get_settings
+from service.errors import Invalid
+from service.models import Patient, PatientStatus, Role, Staff
+from service.onboarding import caseload
+from service.onboarding.caseload import SORTS, IssuedInvitation
+
+router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
+
+NameField = Annotated[str, Form(max_length=400)]
+ShortField = Annotated[str, Form(max_length=64)]
+
+
+@router.get("/", name="home", response_class=HTMLResponse)
+def home(
+    request: Request,
+    current: CurrentStaff,
+    session: SessionDep,
+    name: str = "",
+    status: str = "",
+    sort: str = "name",
+) -> Response:
+    """The caseload: a clinician's own patients, or the whole clinic for an administrator."""
+    status = status if status in set(PatientStatus) else ""
+    sort = sort if sort in SORTS else "name"
+    entries = caseload.caseload(session, current.staff, name=name[:200], status=status or None, sort=sort)
+    filtered = bool(name.strip() or status)
+    return page(
+        request,
+        "caseload.html",
+        signed_in=current,
+        entries=entries,
+        filters={"name": name[:200], "status": status, "sort": sort},
+        filtered=filtered,
+        statuses=list(PatientStatus),
+        sorts=SORTS,
+    )
+
+
+def _enrolment_form(
+    request: Request,
+    current: SignedIn,
+    session: Session,
+    *,
+    values: dict[str, str],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        "patient_new.html",
+        signed_in=current,
+        status=status,
+        values=values,
+        error=error,
+        languages=LANGUAGE_NAMES,
+        timezones=timezone_choices(),
+        countries=country_choices(current.locale),
+        clinicians=caseload.assignable_clinicians(session, current.staff) if current.is_admin else [],
+    )
+
+
+@router.get("/patients/new", name="patient_new", response_class=HTMLResponse)
+def new_patient_form(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    clinic = current.clinic
+    defaults = {
+        "display_name": "",
+        "locale": clinic.locale,
+        "timezone": clinic.timezone,
+        "country": clinic.country,
+        "clinician_id": "" if current.is_admin else current.staff.id,
+    }
+    return _enrolment_form(request, current, session, values=defaults)
+
+
+@router.post("/patients", name="patient_create", response_class=HTMLResponse)
+def create_patient(
+    request: Request,
+    current: CurrentStaff,
+    session: SessionDep,
+    display_name: NameField = "",
+    locale: ShortField = "",
+    timezone: ShortField = "",
+    country: ShortField = "",
+    clinician_id: ShortField = "",
+) -> Response:
+    """Enrol a patient and show their invitation code, once, with the letter to print."""
+    values = {
+        "display_name": display_name,
+        "locale": locale,
+        "timezone": timezone,
+        "country": country,
+        "clinician_id": clinician_id,
+    }
+    try:
+        made = caseload.enrol_patient(
+            session,
+            current.staff,
+            display_name=display_name,
+            locale=locale,
+            timezone=timezone,
+            country=country,
+            clinician_id=clinician_id or None,
+        )
+    except Invalid as exc:
+        return _enrolment_form(request, current, session, values=values, error=exc.detail, status=422)
+    issued = IssuedInvitation(made.patient, made.invitation, made.invite_code)
+    return _invitation_page(request, current, session, issued, created=True)
+
+
+def _invitation_page(
+    request: Request, current: SignedIn, session: Session, issued: IssuedInvitation, *, created: bool
+) -> Response:
+    patient = issued.patient
+    clinician = session.get(Staff, patient.clinician_id)
+    assert clinician is not None  # foreign key
+    letter = invitation_letter(
+        locale=patient.locale,
+        patient_name=patient.display_name,
+        clinician_name=clinician.name,
+        clinic_name=current.clinic.name,
+        server=get_settings().base_url,
+        code=issued.invite_code,
+        expires_at=issued.invitation.expires_at,
+        timezone=patient.timezone,
+        country=patient.country,
+    )
+    return page(
+        request,
+        "invitation_issued.html",
+        signed_in=current,
+        patient=patient,
+        invitation=issued.invitation,
+        code=issued.invite_code,
+        letter=letter,
+        created=created,
+        status=201 if created else 200,
+    )
+
+
+@router.get("/patients/{patient_id}", name="patient", response_class=HTMLResponse)
+def patient_page(
+    request: Request, patient_id: str, current: CurrentStaff, session: SessionDep, saved: str | None = None
+) -> Response:
+    patient = caseload.open_patient(session, current.staff, patient_id)
+    return _patient_page(request, current, session, patient, saved=saved)
+
+
+def _patient_page(
+    request: Request,
+    current: SignedIn,
+    session: Session,
+    patient: Patient,
+    *,
+    saved: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    clinic = current.clinic
+    clinician = session.get(Staff, patient.clinician_id)
+    return page(
+        request,
+        "patient.html",
+        signed_in=current,
+        status=status,
+        patient=patient,
+        clinician=clinician,
+        invitation=caseload.invitation_states(session, [patient.id])[patient.id],
+        appointment_value=local_input_value(patient.next_appointment_at, clinic.timezone),
+        clinicians=caseload.assignable_clinicians(session, current.staff) if current.is_admin else [],
+        languages=LANGUAGE_NAMES,
+        countries=dict(country_choices(current.locale)),
+        panels=load_patient_panels(session, current.staff, patient),
+        saved=saved,
+        error=error,
+    )
+
+
+@router.post("/patients/{patient_id}/appointment", name="patient_appointment", response_class=HTMLResponse)
+def set_appointment(
+    request: Request,
+    patient_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    next_appointment: ShortField = "",
+    clear: ShortField = "",
+) -> Response:
+    try:
+        when = None if clear else parse_local_datetime(next_appointment, current.clinic.timezone)
+        caseload.set_next_appointment(session, current.staff, patient_id, when)
+    except Invalid as exc:
+        patient = caseload.open_patient(session, current.staff, patient_id)
+        return _patient_page(request, current, session, patient, error=exc.detail, status=422)
+    return see_other(request, "patient", query="saved=appointment", patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/invitation/resend", name="invitation_resend", response_class=HTMLResponse)
+def resend_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+    """A new code (the previous one stops working), shown once with a fresh letter."""
+    issued = caseload.resend_invitation(session, current.staff, patient_id)
+    return _invitation_page(request, current, session, issued, created=False)
+
+
+@router.post("/patients/{patient_id}/invitation/revoke", name="invitation_revoke")
+def revoke_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+    caseload.revoke_invitation(session, current.staff, patient_id)
+    return see_other(request, "patient", query="saved=revoked", patient_id=patient_id)

@@ -1,0 +1,145 @@
+"""The portal's one Jinja2 environment: autoescaped, with gettext wired to the service catalogs.
+
+The language of a page is set for the duration of one render (a context variable), so a
+single environment serves French and English pages side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from service.i18n import DEFAULT_LOCALE, translations
+
+PACKAGE = Path(__file__).parent
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+
+_locale: ContextVar[str] = ContextVar("portal_locale", default=DEFAULT_LOCALE)
+# Dates and times follow the language and the clinic's country: "15 Jan 2027" in London, "Jan 15, 2027" in Boston.
+_formats: ContextVar[str] = ContextVar("portal_formats", default=DEFAULT_LOCALE)
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@lru_cache
+def formatting_locale(language: str, country: str | None) -> str:
+    """``language_COUNTRY`` when Babel knows that combination, else the language alone."""
+    if not country:
+        return language
+    try:
+        return str(Locale.parse(f"{language}_{country.upper()}"))
+    except (UnknownLocaleError, ValueError):
+        return language
+
+
+@contextmanager
+def speaking(locale: str, country: str | None = None) -> Iterator[None]:
+    token = _locale.set(locale)
+    formats = _formats.set(formatting_locale(locale, country))
+    try:
+        yield
+    finally:
+        _formats.reset(formats)
+        _locale.reset(token)
+
+
+def _gettext(message: str) -> str:
+    return translations(_locale.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_locale.get()).ngettext(singular, plural, n)
+
+
+def translate(message: str) -> str:
+    """A message known only at run time (a service error, a menu label), translated as plain text.
+
+    Unlike ``_()`` in templates, the result is not marked safe, so it is escaped like any value.
+    """
+    return str(translations(_locale.get()).gettext(message))
+
+
+def as_sentence(text: str) -> str:
+    """Service messages are written as clauses ("no such patient"); pages show them as sentences."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(tz or "UTC")
+
+
+def format_when(value: datetime | None, tz: str | None = None, style: str = "medium") -> str:
+    """A moment in the given time zone, worded for the page's language: the date in ``style``, the
+    time to the minute (empty when None)."""
+    if value is None:
+        return ""
+    locale = _formats.get()
+    local = value.astimezone(_zone(tz))
+    pattern = str(get_datetime_format(_style(style), locale=locale)).replace("'", "")
+    return pattern.format(
+        format_time(local, "short", locale=locale), format_date(local.date(), _style(style), locale=locale)
+    )
+
+
+def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:
+    if value is None:
+        return ""
+    return format_date(value.astimezone(_zone(tz)).date(), _style(style), locale=_formats.get())
+
+
+Style = Literal["full", "long", "medium", "short"]
+
+
+def _style(style: str) -> Style:
+    if style not in ("full", "long", "medium", "short"):
+        raise ValueError(f"unknown date style {style!r}")
+    return cast(Style, style)
+
+
+@lru_cache
+def static_version(name: str) -> str:
+    """A content hash for cache-busting static files, so browsers may cache them for long."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
+def _build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["tr"] = translate
+    env.filters["sentence"] = as_sentence
+    env.filters["when"] = format_when
+    env.filters["day"] = format_day
+    return env
+
+
+environment = _build_environment()
+
+
+def render_template(name: str, context: dict[str, Any], locale: str, country: str | None = None) -> str:
+    with speaking(locale, country):
+        return environment.get_template(name).render(**context, locale=locale)

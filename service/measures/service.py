@@ -1,0 +1,314 @@
+"""Questionnaire responses: a client answers, gets a score in their language, and sees their history.
+
+Every response is screened for risk before it commits; the response, its risk result, any
+follow-up questionnaire it calls for, any alert and the audit row commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service import alerts, audit
+from service.checkins import idempotency, timing
+from service.checkins.service import check_range, decode_cursor, encode_cursor
+from service.db import unit_of_work
+from service.errors import Invalid, NotFound
+from service.measures import schedules
+from service.measures.change import Change, Recovery, assess_recovery
+from service.measures.instruments import Instrument, get_instrument, resolve_locale
+from service.measures.schedules import Due
+from service.measures.schemas import MeasureListing, ResponseCreated, ResponseIn, ResponseOut, Risk
+from service.measures.scoring import Score, score
+from service.models import MeasureResponse, Patient
+from service.risk import RiskResult, combine, screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
+from service.security.actors import Actor
+
+SCOPE = "measure_response"
+DEFAULT_PAGE = 30
+MAX_PAGE = 100
+
+# The risk rules of each questionnaire; every instrument a client can answer must be here.
+_SCREENS: dict[str, Callable[[Sequence[int]], RiskResult]] = {
+    "phq9": screen_phq9,
+    "gad7": screen_gad7,
+    "cssrs": screen_cssrs,
+}
+
+
+@dataclass(frozen=True)
+class ResponsePage:
+    items: list[ResponseOut]
+    next_cursor: str | None
+
+
+def listing(session: Session, patient: Patient) -> list[MeasureListing]:
+    """Questionnaires due or available to the client, titled in their language."""
+    locale = resolve_locale(patient.locale)
+    return [_listing(due, get_instrument(due.instrument), locale) for due in schedules.due_list(session, patient)]
+
+
+def _listing(due: Due, instrument: Instrument, locale: str) -> MeasureListing:
+    return MeasureListing(
+        code=due.instrument,
+        title=instrument.title[locale],
+        due=due.due,
+        next_due_on=due.next_due_on,
+        last_completed_at=due.last_completed_at,
+        interval_days=due.interval_days,
+        reason=due.requested_reason,
+    )
+
+
+def definition(patient: Patient, code: str) -> dict[str, Any]:
+    """Items and options of one questionnaire, in the client's language."""
+    return get_instrument(code).localized(patient.locale)
+
+
+def submit_response(
+    session: Session, *, patient: Patient, code: str, data: ResponseIn, idempotency_key: str | None = None
+) -> ResponseCreated:
+    """Score and store a response, screen it for risk, and start any follow-up questionnaire it calls for."""
+    instrument = get_instrument(code)
+    if idempotency_key is None:
+        return _create(session, patient, instrument, data, key=None, request_hash=None)
+    key = idempotency.check_key(idempotency_key)
+    request_hash = idempotency.fingerprint({"instrument": code, **data.model_dump(mode="json")})
+    first = idempotency.lookup(session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash)
+    if first is not None:
+        return _replay(session, patient, first)
+    try:
+        return _create(session, patient, instrument, data, key=key, request_hash=request_hash)
+    except IntegrityError:
+        first = idempotency.lookup(session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash)
+        if first is None:
+            raise
+        return _replay(session, patient, first)
+
+
+def _create(
+    session: Session,
+    patient: Patient,
+    instrument: Instrument,
+    data: ResponseIn,
+    *,
+    key: str | None,
+    request_hash: str | None,
+) -> ResponseCreated:
+    result = score(instrument, data.answers)
+    completed_at = timing.client_moment(data.completed_at, patient, field="completed_at")
+    with unit_of_work(session):
+        response = MeasureResponse(
+            patient_id=patient.id,
+            instrument=instrument.code,
+            answers=list(data.answers),
+            total=result.total,
+            severity=result.severity,
+            completed_at=completed_at,
+            local_date=timing.local_date(completed_at, patient),
+        )
+        session.add(response)
+        session.flush()
+        risk = _screen(session, patient, instrument, result)
+        notice = alerts.respond_to_risk(session, patient=patient, source_type=SCOPE, source_id=response.id, result=risk)
+        follow_up = _start_follow_ups(session, patient, instrument, result)
+        if key is not None and request_hash is not None:
+            idempotency.remember(
+                session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash, resource_id=response.id
+            )
+        audit.record(
+            session,
+            actor=Actor.client(patient),
+            action="measure_response.create",
+            entity=response,
+            detail={"instrument": instrument.code, "risk_level": response.risk_level},
+        )
+    return ResponseCreated(
+        **_out(response, patient).model_dump(),
+        **alerts.crisis_or_support(risk.level, notice),
+        follow_up=follow_up,
+    )
+
+
+def _screen(session: Session, patient: Patient, instrument: Instrument, result: Score) -> RiskResult:
+    """The questionnaire's own risk rules, plus reliable deterioration since the episode's first total."""
+    risk = _SCREENS[instrument.code](result.item_scores)
+    if instrument.change_rules is None or result.total is None:
+        return risk
+    baseline = session.exec(
+        select(MeasureResponse.total)
+        .where(MeasureResponse.patient_id == patient.id, MeasureResponse.instrument == instrument.code)
+        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
+        .limit(1)
+    ).first()
+    if baseline is None:
+        return risk
+    return combine(risk, screen_reliable_deterioration(instrument.code, baseline, result.total))
+
+
+def _start_follow_ups(session: Session, patient: Patient, instrument: Instrument, result: Score) -> list[str]:
+    asked = []
+    for rule in schedules.follow_ups_for(instrument.code, result.item_scores):
+        schedules.request_now(
+            session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("measures")
+        )
+        asked.append(rule.ask)
+    return list(dict.fromkeys(asked))
+
+
+def _replay(session: Session, patient: Patient, response_id: str) -> ResponseCreated:
+    response = _own(session, patient, response_id)
+    level = alerts.level_named(response.risk_level)
+    follow_up = [rule.ask for rule in schedules.follow_ups_for(response.instrument, _item_scores(response))]
+    return ResponseCreated(
+        **_out(response, patient).model_dump(),
+        **alerts.crisis_or_support(level, alerts.client_notice(session, patient, level)),
+        follow_up=list(dict.fromkeys(follow_up)),
+    )
+
+
+def get_response(session: Session, patient: Patient, code: str, response_id: str) -> ResponseOut:
+    response = _own(session, patient, response_id)
+    if response.instrument != get_instrument(code).code:
+        raise NotFound("no such response")
+    return _out(response, patient)
+
+
+def _own(session: Session, patient: Patient, response_id: str) -> MeasureResponse:
+    response = session.exec(
+        select(MeasureResponse).where(MeasureResponse.id == response_id, MeasureResponse.patient_id == patient.id)
+    ).first()
+    if response is None:
+        raise NotFound("no such response")
+    return response
+
+
+def list_responses(
+    session: Session,
+    patient: Patient,
+    code: str,
+    *,
+    limit: int = DEFAULT_PAGE,
+    cursor: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> ResponsePage:
+    """The client's responses to one questionnaire, newest first, `limit` at a time."""
+    instrument = get_instrument(code)
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be from 1 to {MAX_PAGE}")
+    check_range(start, end)
+    query = select(MeasureResponse).where(
+        MeasureResponse.patient_id == patient.id, MeasureResponse.instrument == instrument.code
+    )
+    if start is not None:
+        query = query.where(MeasureResponse.local_date >= start)
+    if end is not None:
+        query = query.where(MeasureResponse.local_date <= end)
+    if cursor is not None:
+        after_at, after_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(MeasureResponse.completed_at) < after_at,
+                (col(MeasureResponse.completed_at) == after_at) & (col(MeasureResponse.id) < after_id),
+            )
+        )
+    rows = session.exec(
+        query.order_by(col(MeasureResponse.completed_at).desc(), col(MeasureResponse.id).desc()).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    return ResponsePage(
+        [_out(row, patient) for row in rows[:limit]],
+        encode_cursor(rows[limit - 1].completed_at, rows[limit - 1].id) if more else None,
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Change over the episode on the PHQ-9 and GAD-7, for the client, the portal and the PDF summary."""
+
+    recovery: Recovery
+    latest_severity: dict[str, str | None]
+
+    @property
+    def phq9(self) -> Change:
+        return self.recovery.phq9
+
+    @property
+    def gad7(self) -> Change:
+        return self.recovery.gad7
+
+    def to_dict(self, locale: str) -> dict[str, Any]:
+        summary = self.recovery.to_dict()
+        measures = {code: summary.pop(code) for code in ("phq9", "gad7")}
+        for code, change in measures.items():
+            severity = self.latest_severity[code]
+            change["latest_severity"] = severity
+            change["latest_severity_label"] = (
+                _severity_label(get_instrument(code), severity, locale) if severity else None
+            )
+        return {**measures, "recovery": summary}
+
+
+def progress(session: Session, patient: Patient) -> Progress:
+    """Baseline, latest, change, reliable improvement or deterioration, caseness and recovery."""
+    rows = session.exec(
+        select(MeasureResponse)
+        .where(MeasureResponse.patient_id == patient.id, col(MeasureResponse.instrument).in_(("phq9", "gad7")))
+        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
+    ).all()
+    series: dict[str, list[MeasureResponse]] = {"phq9": [], "gad7": []}
+    for row in rows:
+        if row.total is not None:
+            series[row.instrument].append(row)
+    recovery = assess_recovery(
+        [(row.completed_at, row.total) for row in series["phq9"] if row.total is not None],
+        [(row.completed_at, row.total) for row in series["gad7"] if row.total is not None],
+    )
+    latest = {code: (rows_of[-1].severity if rows_of else None) for code, rows_of in series.items()}
+    return Progress(recovery=recovery, latest_severity=latest)
+
+
+def export_rows(session: Session, patient: Patient) -> list[dict[str, Any]]:
+    """Every questionnaire response of the patient, oldest first, for their export."""
+    rows = session.exec(
+        select(MeasureResponse)
+        .where(MeasureResponse.patient_id == patient.id)
+        .order_by(col(MeasureResponse.completed_at))
+    ).all()
+    return [_out(row, patient).model_dump(mode="json") for row in rows]
+
+
+def _item_scores(response: MeasureResponse) -> list[int]:
+    return list(response.answers[: len(get_instrument(response.instrument).items)])
+
+
+def _severity_label(instrument: Instrument, severity: str, locale: str) -> str:
+    lang = resolve_locale(locale)
+    for band in instrument.severity_bands:
+        if band.key == severity:
+            return band.label[lang]
+    for level in instrument.triage_levels:
+        if level.key == severity:
+            return level.label[lang]
+    return severity
+
+
+def _out(response: MeasureResponse, patient: Patient) -> ResponseOut:
+    return ResponseOut(
+        id=response.id,
+        instrument=response.instrument,
+        completed_at=response.completed_at,
+        local_date=response.local_date,
+        answers=list(response.answers),
+        total=response.total,
+        severity=response.severity,
+        severity_label=_severity_label(get_instrument(response.instrument), response.severity, patient.locale),
+        risk=Risk(level=response.risk_level, categories=list(response.risk_categories)),
+    )

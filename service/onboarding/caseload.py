@@ -1,0 +1,280 @@
+"""What staff do with their patients: the caseload list, opening a patient's record, enrolment,
+invitations, the next appointment and reassignment. Every function checks what the staff member
+may see through ``patients.visible_to``; reading a patient's record is audited like a write."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.db import unit_of_work
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import Invitation, Patient, PatientStatus, Role, Staff
+from service.models.base import utcnow
+from service.onboarding import invitations
+from service.onboarding.patients import NewPatient, get_for_staff, onboard_patient, visible_to
+from service.security.actors import Actor
+
+
+class InvitationState(StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True)
+class InvitationStatus:
+    state: InvitationState
+    invitation: Invitation | None = None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.invitation.expires_at if self.invitation else None
+
+    @property
+    def can_resend(self) -> bool:
+        return self.state is not InvitationState.ACCEPTED
+
+    @property
+    def can_revoke(self) -> bool:
+        return self.state is InvitationState.PENDING
+
+
+@dataclass(frozen=True)
+class CaseloadEntry:
+    patient: Patient
+    clinician: Staff
+    invitation: InvitationStatus
+
+
+SORTS = ("name", "status", "appointment", "created")
+
+
+def caseload(
+    session: Session,
+    staff: Staff,
+    *,
+    name: str | None = None,
+    status: PatientStatus | str | None = None,
+    sort: str = "name",
+) -> list[CaseloadEntry]:
+    """The patients this staff member may see, filtered by name (accent- and case-blind) and status.
+
+    Names are encrypted at rest, so the name filter and sort run here rather than in SQL; a
+    caseload is at most a clinic's patients.
+    """
+    if not staff.active:
+        raise Forbidden("this account is deactivated")
+    if sort not in SORTS:
+        raise Invalid(f"sort must be one of {', '.join(SORTS)}")
+    query = visible_to(staff)
+    if status:
+        query = query.where(Patient.status == PatientStatus(status))
+    found = list(session.exec(query).all())
+    if name and name.strip():
+        needle = _fold(name)
+        found = [p for p in found if needle in _fold(p.display_name)]
+    found.sort(key=_SORT_KEYS[sort])
+    clinicians = _staff_by_id(session, {p.clinician_id for p in found})
+    states = invitation_states(session, [p.id for p in found])
+    return [CaseloadEntry(p, clinicians[p.clinician_id], states[p.id]) for p in found]
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_STATUS_ORDER = {s: i for i, s in enumerate(PatientStatus)}
+_FAR_FUTURE = datetime.max.replace(tzinfo=utcnow().tzinfo)
+_SORT_KEYS = {
+    "name": lambda p: _fold(p.display_name),
+    "status": lambda p: (_STATUS_ORDER.get(PatientStatus(p.status), 99), _fold(p.display_name)),
+    "appointment": lambda p: (p.next_appointment_at or _FAR_FUTURE, _fold(p.display_name)),
+    "created": lambda p: p.created_at,
+}
+
+
+def _staff_by_id(session: Session, ids: Iterable[str]) -> dict[str, Staff]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {s.id: s for s in session.exec(select(Staff).where(col(Staff.id).in_(wanted))).all()}
+
+
+def invitation_states(session: Session, patient_ids: Sequence[str]) -> dict[str, InvitationStatus]:
+    """The state of each patient's most recent invitation."""
+    latest: dict[str, Invitation] = {}
+    if patient_ids:
+        rows = session.exec(
+            select(Invitation)
+            .where(col(Invitation.patient_id).in_(list(patient_ids)))
+            .order_by(col(Invitation.created_at))
+        ).all()
+        for row in rows:
+            latest[row.patient_id] = row  # ordered oldest first, so the last one wins
+    now = utcnow()
+    return {pid: _state(latest.get(pid), now) for pid in patient_ids}
+
+
+def _state(invitation: Invitation | None, now: datetime) -> InvitationStatus:
+    if invitation is None:
+        return InvitationStatus(InvitationState.NONE)
+    if invitation.used_at is not None:
+        return InvitationStatus(InvitationState.ACCEPTED, invitation)
+    if invitation.revoked_at is not None:
+        return InvitationStatus(InvitationState.REVOKED, invitation)
+    if invitation.expires_at <= now:
+        return InvitationStatus(InvitationState.EXPIRED, invitation)
+    return InvitationStatus(InvitationState.PENDING, invitation)
+
+
+def open_patient(session: Session, staff: Staff, patient_id: str) -> Patient:
+    """A patient's record for a staff member who may see it, with a ``patient.view`` audit row."""
+    with unit_of_work(session):
+        patient = get_for_staff(session, staff, patient_id)
+        audit.record(session, actor=Actor.staff(staff), action="patient.view", entity=patient)
+    return patient
+
+
+def enrol_patient(
+    session: Session,
+    staff: Staff,
+    *,
+    display_name: str,
+    locale: str | None = None,
+    timezone: str | None = None,
+    country: str | None = None,
+    clinician_id: str | None = None,
+) -> NewPatient:
+    """Enrol a patient with an invitation. Clinicians enrol into their own caseload; admins choose."""
+    if not staff.active:
+        raise Forbidden("this account is deactivated")
+    if staff.role == Role.ADMIN:
+        if not clinician_id:
+            raise Invalid("choose the patient's clinician")
+        clinician = assignable_clinician(session, staff, clinician_id)
+    else:
+        if clinician_id and clinician_id != staff.id:
+            raise Forbidden("clinicians enrol patients into their own caseload")
+        clinician = staff
+    return onboard_patient(
+        session,
+        clinic_id=staff.clinic_id,
+        clinician=clinician,
+        display_name=display_name,
+        actor=Actor.staff(staff),
+        locale=locale or None,
+        timezone=timezone or None,
+        country=country or None,
+    )
+
+
+def assignable_clinicians(session: Session, staff: Staff) -> list[Staff]:
+    """The active staff of the clinic a patient may be assigned to, by name."""
+    rows = session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id, col(Staff.active).is_(True))).all()
+    return sorted(rows, key=lambda s: _fold(s.name))
+
+
+def assignable_clinician(session: Session, staff: Staff, clinician_id: str) -> Staff:
+    clinician = session.get(Staff, clinician_id)
+    if clinician is None or clinician.clinic_id != staff.clinic_id:
+        raise NotFound("no such clinician in this clinic")
+    if not clinician.active:
+        raise Invalid("this clinician's account is deactivated")
+    return clinician
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    patient: Patient
+    invitation: Invitation
+    invite_code: str  # shown once
+
+
+def resend_invitation(session: Session, staff: Staff, patient_id: str) -> IssuedInvitation:
+    """A new invitation code for a patient who has not activated yet; the earlier code stops working."""
+    with unit_of_work(session):
+        patient = get_for_staff(session, staff, patient_id)
+        if patient.status != PatientStatus.INVITED:
+            raise Conflict("this patient has already activated their account")
+        actor = Actor.staff(staff)
+        for pending in _pending_invitations(session, patient.id):
+            invitations.revoke(session, invitation_id=pending.id, actor=actor)
+        invitation, code = invitations.issue(session, patient=patient, actor=actor)
+    return IssuedInvitation(patient, invitation, code)
+
+
+def revoke_invitation(session: Session, staff: Staff, patient_id: str) -> Patient:
+    """Stop the patient's pending invitation code from working."""
+    with unit_of_work(session):
+        patient = get_for_staff(session, staff, patient_id)
+        pending = _pending_invitations(session, patient.id)
+        if not pending:
+            raise Conflict("this patient has no pending invitation")
+        for invitation in pending:
+            invitations.revoke(session, invitation_id=invitation.id, actor=Actor.staff(staff))
+    return patient
+
+
+def _pending_invitations(session: Session, patient_id: str) -> list[Invitation]:
+    return list(
+        session.exec(
+            select(Invitation).where(
+                Invitation.patient_id == patient_id,
+                col(Invitation.used_at).is_(None),
+                col(Invitation.revoked_at).is_(None),
+                col(Invitation.expires_at) > utcnow(),
+            )
+        ).all()
+    )
+
+
+def set_next_appointment(session: Session, staff: Staff, patient_id: str, when: datetime | None) -> Patient:
+    """Record (or clear, with None) the patient's next appointment."""
+    if when is not None:
+        if when.tzinfo is None:
+            raise Invalid("the appointment time needs a time zone")
+        if when <= utcnow():
+            raise Invalid("the next appointment must be in the future")
+    with unit_of_work(session):
+        patient = get_for_staff(session, staff, patient_id)
+        patient.next_appointment_at = when
+        session.add(patient)
+        audit.record(
+            session,
+            actor=Actor.staff(staff),
+            action="patient.update",
+            entity=patient,
+            detail={"fields": ["next_appointment_at"]},
+        )
+    return patient
+
+
+def change_clinician(session: Session, staff: Staff, patient_id: str, clinician_id: str) -> Patient:
+    """Move a patient to another clinician of the clinic (administrators only)."""
+    if staff.role != Role.ADMIN:
+        raise Forbidden("only a clinic administrator can change a patient's clinician")
+    with unit_of_work(session):
+        patient = get_for_staff(session, staff, patient_id)
+        clinician = assignable_clinician(session, staff, clinician_id)
+        if clinician.id != patient.clinician_id:
+            previous = patient.clinician_id
+            patient.clinician_id = clinician.id
+            session.add(patient)
+            audit.record(
+                session,
+                actor=Actor.staff(staff),
+                action="patient.reassign",
+                entity=patient,
+                detail={"from": previous, "to": clinician.id},
+            )
+    return patient

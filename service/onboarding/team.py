@@ -1,0 +1,96 @@
+"""A clinic administrator's view of the clinic's staff: list, invite, deactivate and reactivate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.db import unit_of_work
+from service.errors import Forbidden, Invalid, NotFound
+from service.models import Patient, PatientStatus, Role, Staff
+from service.onboarding.staff import NewStaff, add_staff, normalize_email
+from service.security import staff_auth
+from service.security.actors import Actor
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    staff: Staff
+    patients: int  # patients not yet discharged
+
+    @property
+    def sign_in(self) -> str:
+        """How the person signs in, as a short code the portal turns into words."""
+        if self.staff.oidc_subject:
+            return "sso"
+        return "password_totp" if self.staff.totp_confirmed_at else "password"
+
+
+def _require_admin(staff: Staff) -> None:
+    if not staff.active or staff.role != Role.ADMIN:
+        raise Forbidden("only a clinic administrator can manage staff")
+
+
+def team(session: Session, admin: Staff) -> list[TeamMember]:
+    """The clinic's staff, active first, then by name, with the size of each caseload."""
+    _require_admin(admin)
+    members = session.exec(select(Staff).where(Staff.clinic_id == admin.clinic_id)).all()
+    counts = dict(
+        session.exec(
+            select(Patient.clinician_id, func.count())
+            .where(Patient.clinic_id == admin.clinic_id, Patient.status != PatientStatus.DISCHARGED)
+            .group_by(col(Patient.clinician_id))
+        ).all()
+    )
+    ordered = sorted(members, key=lambda s: (not s.active, s.name.casefold()))
+    return [TeamMember(s, int(counts.get(s.id, 0))) for s in ordered]
+
+
+def invite_staff(session: Session, admin: Staff, *, email: str, name: str, role: Role | str) -> NewStaff:
+    """A new account in the admin's clinic, with a one-time password to hand over once."""
+    _require_admin(admin)
+    try:
+        normalize_email(email)
+    except Invalid as exc:
+        raise Invalid("this is not a valid email address") from exc
+    return add_staff(session, clinic=admin.clinic_id, email=email, name=name, role=role, actor=Actor.staff(admin))
+
+
+def _member(session: Session, admin: Staff, staff_id: str) -> Staff:
+    member = session.get(Staff, staff_id)
+    if member is None or member.clinic_id != admin.clinic_id:
+        raise NotFound("no such staff member")
+    return member
+
+
+def deactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
+    """Close an account: it can no longer sign in, and every open session ends now."""
+    _require_admin(admin)
+    with unit_of_work(session):
+        member = _member(session, admin, staff_id)
+        if member.id == admin.id:
+            raise Invalid("you cannot deactivate your own account")
+        ended = staff_auth.revoke_all(session, member.id)
+        if member.active:
+            member.active = False
+            session.add(member)
+            audit.record(
+                session, actor=Actor.staff(admin), action="staff.deactivate", entity=member, detail={"sessions": ended}
+            )
+    return member
+
+
+def reactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
+    _require_admin(admin)
+    with unit_of_work(session):
+        member = _member(session, admin, staff_id)
+        if not member.active:
+            member.active = True
+            member.failed_logins = 0
+            member.locked_until = None
+            session.add(member)
+            audit.record(session, actor=Actor.staff(admin), action="staff.reactivate", entity=member)
+    return member

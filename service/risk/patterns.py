@@ -1,0 +1,262 @@
+"""Turning the phrases of a rule file into compiled regular expressions.
+
+A phrase is a Python regular expression over the normalised text, written with plain spaces and
+`<name>` for a term of the rule file (`i want to kill <self>`). Phrases match whole words only.
+For speed, each phrase also yields the literal strings that any match must contain: a rule is only
+tried on a message that contains one of them, which is most of what keeps screening fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+# The regex parser is private but stable; if it ever moves, rules are simply always tried.
+try:
+    sre_parse: Any = importlib.import_module("re._parser")
+    sre_constants: Any = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - depends on the Python version
+    sre_parse = None
+
+_TERM = re.compile(r"<([a-z][a-z0-9_]*)>")
+# Literals are indexed by three-character windows; shorter ones are not worth indexing.
+_MIN_LITERAL = 3
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class RuleFileError(ValueError):
+    """A rule file that cannot be used. The message names the file and the entry."""
+
+
+def expand_terms(phrase: str, terms: Mapping[str, str], where: str, _depth: int = 0) -> str:
+    if _depth > 8:
+        raise RuleFileError(f"{where}: terms refer to each other in a loop")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in terms:
+            raise RuleFileError(f"{where}: unknown term <{name}>")
+        return "(?:" + expand_terms(terms[name], terms, where, _depth + 1) + ")"
+
+    return _TERM.sub(replace, phrase)
+
+
+def whole_words(phrases: Iterable[str]) -> str:
+    """One alternation that only matches whole words (letters and digits are word characters).
+
+    A phrase may end on an elision ("qu'", "j'"), which the next word follows directly.
+    """
+    alternatives = "|".join(f"(?:{phrase})" for phrase in phrases)
+    return f"(?<![a-z0-9])(?:{alternatives})(?:(?<=')|(?![a-z0-9]))"
+
+
+def compile_phrases(phrases: Iterable[str], terms: Mapping[str, str], where: str) -> re.Pattern[str] | None:
+    expanded = [expand_terms(phrase, terms, where) for phrase in phrases]
+    if not expanded:
+        return None
+    return compile_checked(whole_words(expanded), where)
+
+
+_ESCAPE = re.compile(r"\\.")
+_EMPTY_ALTERNATIVE = re.compile(r"\|\||\((?:\?:)?\||\|\)")
+
+
+def compile_checked(pattern: str, where: str) -> re.Pattern[str]:
+    # Messages are matched after normalisation: a capital or an accent in a phrase never matches.
+    letters = _ESCAPE.sub("", pattern)
+    if not letters.isascii() or letters != letters.lower():
+        raise RuleFileError(f"{where}: write patterns in normalised form (lowercase, without accents)")
+    # An empty alternative ("a||b", "(?:|x)") silently lets a phrase match almost anything.
+    if _EMPTY_ALTERNATIVE.search(pattern):
+        raise RuleFileError(f"{where}: a pattern has an empty alternative ('||', '(|' or '|)')")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise RuleFileError(f"{where}: invalid pattern ({error})") from None
+    if compiled.match(""):
+        raise RuleFileError(f"{where}: a pattern matches an empty text")
+    return compiled
+
+
+def required_literals(phrases: Iterable[str]) -> frozenset[str] | None:
+    """Strings one of which every match of any of `phrases` must contain; None if some phrase has none."""
+    found: set[str] = set()
+    for phrase in phrases:
+        literals = _phrase_literals(phrase)
+        if literals is None:
+            return None
+        found |= literals
+    return frozenset(found)
+
+
+def _phrase_literals(phrase: str) -> frozenset[str] | None:
+    if sre_parse is None:  # pragma: no cover
+        return None
+    try:
+        parsed = sre_parse.parse(phrase)
+    except Exception:  # a phrase the parser rejects is reported by compile_checked
+        return None
+    return _best(_factors(list(parsed)))
+
+
+_MAX_EXACT = 64  # beyond this many spellings, a piece of a phrase is not expanded
+_SELECTIVE = 5  # literals this long are rare enough in messages; fewer of them is then better
+
+
+def _factors(sequence: list[tuple[Any, Any]]) -> list[frozenset[str]]:
+    """Sets of literals found in a parsed sequence; every match contains a member of each set.
+
+    Consecutive pieces whose spellings can be listed ("kill", "(?:my|our) ", "s?") are expanded
+    together, so "(?:gave|giving) away" yields {"gave away", "giving away"}.
+    """
+    found: list[frozenset[str]] = []
+    run: set[str] = {""}
+
+    def flush() -> None:
+        nonlocal run
+        if run != {""}:
+            found.append(frozenset(run))
+        run = {""}
+
+    for item in sequence:
+        exact = _exact_item(item)
+        if exact is not None:
+            joined = {left + right for left in run for right in exact}
+            if len(joined) > _MAX_EXACT:
+                flush()
+                joined = set(exact)
+            run = joined
+            continue
+        flush()
+        inner = _inner_best(item)
+        if inner:
+            found.append(inner)
+    flush()
+    return found
+
+
+def _inner_best(item: tuple[Any, Any]) -> frozenset[str] | None:
+    c = sre_constants
+    op, arg = item
+    if op is c.SUBPATTERN:
+        return _best(_factors(list(arg[-1])))
+    if op is c.ATOMIC_GROUP:
+        return _best(_factors(list(arg)))
+    if op is c.BRANCH:
+        union: set[str] = set()
+        for branch in arg[1]:
+            best = _best(_factors(list(branch)))
+            if best is None:
+                return None
+            union |= best
+        return frozenset(union)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        low, _high, body = arg
+        return _best(_factors(list(body))) if low >= 1 else None
+    return None
+
+
+def _exact(sequence: list[tuple[Any, Any]]) -> set[str] | None:
+    """Every string `sequence` can match, if there are few of them; else None."""
+    strings = {""}
+    for item in sequence:
+        exact = _exact_item(item)
+        if exact is None:
+            return None
+        strings = {left + right for left in strings for right in exact}
+        if len(strings) > _MAX_EXACT:
+            return None
+    return strings
+
+
+def _exact_item(item: tuple[Any, Any]) -> set[str] | None:
+    c = sre_constants
+    op, arg = item
+    if op is c.LITERAL:
+        return {chr(arg)}
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return {""}  # assertions consume nothing
+    if op is c.IN:
+        members = list(arg)
+        if len(members) <= 4 and all(member_op is c.LITERAL for member_op, _ in members):
+            return {chr(value) for _, value in members}
+        return None
+    if op is c.SUBPATTERN:
+        return _exact(list(arg[-1]))
+    if op is c.BRANCH:
+        union: set[str] = set()
+        for branch in arg[1]:
+            exact = _exact(list(branch))
+            if exact is None:
+                return None
+            union |= exact
+        return union if len(union) <= _MAX_EXACT else None
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        low, high, body = arg
+        if (low, high) == (1, 1):
+            return _exact(list(body))
+        if (low, high) == (0, 1):
+            exact = _exact(list(body))
+            return None if exact is None else exact | {""}
+    return None
+
+
+def _best(options: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective set: longest shortest literal (up to a point), then the fewest literals."""
+    usable = [option for option in options if min(map(len, option)) >= _MIN_LITERAL]
+    return max(usable, key=lambda option: (min(*map(len, option), _SELECTIVE), -len(option)), default=None)
+
+
+class LiteralIndex(Generic[Key]):
+    """Which keys (rules, idiom lists) have one of their required literals in a text.
+
+    Each literal is filed under one of its three-character windows: one that few other literals
+    share and that is unlikely in an ordinary message (rare letters, no space: "kil" rather than
+    "e k"). Intersecting the text's windows with those costs far less than testing every literal.
+    A key without literals is always found.
+    """
+
+    def __init__(self, literals_by_key: Mapping[Key, frozenset[str] | None]) -> None:
+        self._always = frozenset(key for key, literals in literals_by_key.items() if not literals)
+        keys_by_literal: dict[str, list[Key]] = {}
+        for key, literals in literals_by_key.items():
+            for literal in literals or ():
+                keys_by_literal.setdefault(literal, []).append(key)
+        sharing: dict[Window, int] = {}
+        for literal in keys_by_literal:
+            for window in _windows(literal):
+                sharing[window] = sharing.get(window, 0) + 1
+        cost = {window: shared * _commonness(window) for window, shared in sharing.items()}
+        self._by_window: dict[Window, list[tuple[str, tuple[Key, ...]]]] = {}
+        for literal, keys in sorted(keys_by_literal.items()):
+            window = min(sorted(_windows(literal)), key=cost.__getitem__)
+            self._by_window.setdefault(window, []).append((literal, tuple(keys)))
+        # A set, so intersecting costs the size of the (short) text, not of the index.
+        self._windows = frozenset(self._by_window)
+
+    def find(self, text: str) -> set[Key]:
+        found = set(self._always)
+        for window in _windows(text) & self._windows:
+            for literal, keys in self._by_window[window]:
+                if literal in text:
+                    found.update(keys)
+        return found
+
+
+Window = tuple[str, ...]
+# Characters from the most to the least frequent in English and French messages.
+_FREQUENCY = " eaitsnroluhdcmpgfbvwykxjqz'"
+_WEIGHT = {char: len(_FREQUENCY) - rank for rank, char in enumerate(_FREQUENCY)}
+
+
+def _commonness(window: Window) -> int:
+    """Lower for windows rarely seen in messages; characters outside the list count as rare."""
+    return sum(_WEIGHT.get(char, 0) for char in window)
+
+
+def _windows(text: str) -> set[Window]:
+    """Every run of three characters in `text` (as tuples: zip builds them fastest)."""
+    return set(zip(text, text[1:], text[2:], strict=False))

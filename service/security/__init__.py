@@ -1,0 +1,1 @@
+"""Password hashing, tokens, field encryption, actors and roles."""

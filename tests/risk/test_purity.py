@@ -1,0 +1,48 @@
+"""service/risk is pure: no database, web or network module, and no other service package."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import service.risk
+
+PACKAGE = Path(service.risk.__file__).parent
+FORBIDDEN = {
+    "sqlalchemy", "sqlmodel", "fastapi", "starlette", "httpx", "socket", "urllib", "psycopg", "alembic",
+    "requests", "aiohttp", "http",
+}  # fmt: skip
+
+
+def imported_modules(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_risk_modules_import_only_the_standard_library_errors_and_themselves():
+    for path in PACKAGE.glob("*.py"):
+        for module in imported_modules(path):
+            root = module.split(".")[0]
+            assert root not in FORBIDDEN, (path.name, module)
+            if root == "service":
+                assert module == "service.errors" or module.startswith("service.risk"), (path.name, module)
+            else:
+                assert root in sys.stdlib_module_names or root == "__future__", (path.name, module)
+
+
+def test_importing_risk_loads_no_forbidden_module():
+    # Compared with what the interpreter had already loaded at start-up (site hooks load urllib).
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import service.risk, service.risk.evaluation, service.risk.crisis\n"
+        f"bad = sorted(m for m in set(sys.modules) - before if m.split('.')[0] in {sorted(FORBIDDEN)!r})\n"
+        "print(','.join(bad))"
+    )
+    root = PACKAGE.parent.parent
+    output = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == ""
