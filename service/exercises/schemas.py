@@ -104,7 +104,13 @@ class SessionStartOut(BaseModel):
 class MessageOut(BaseModel):
     message: str
     done: bool
-    crisis: dict[str, Any] | None = Field(description="crisis or support resources when the message raised a concern")
+    crisis: dict[str, Any] | None = Field(
+        description="at moderate risk or above: the crisis resources, the clinic's instructions and when the "
+        "care team will see the message; the exercise has stopped"
+    )
+    support: dict[str, Any] | None = Field(
+        description="at low risk: a support message with the support lines; the exercise goes on"
+    )
     status: str = Field(description="in_progress, completed or stopped_for_safety")
 
 

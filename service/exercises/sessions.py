@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service import audit
-from service.alerts import respond_to_risk
+from service.alerts import crisis_or_support, respond_to_risk
 from service.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
 from service.coach.texts import render
 from service.config import Settings, get_settings
@@ -215,13 +215,13 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         coach_line = _append(
             session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
         )
-        crisis = _respond(session, patient, client_line, result)
+        notice = _respond(session, patient, client_line, result)
         if stopping:
             _stop_for_safety(session, patient, row, result, now)
         else:
             _advance(row, reply, now)
             _record_outcome(session, patient, row, coach_line, reply)
-    return MessageOut(message=reply.message, done=reply.done, crisis=crisis, status=str(row.status))
+    return MessageOut(message=reply.message, done=reply.done, status=str(row.status), **notice)
 
 
 def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
@@ -260,22 +260,15 @@ def _safety_stop(ctx: CoachContext) -> CoachReply:
     )
 
 
-def _respond(session: Session, patient: Patient, line: ExerciseMessage, result: RiskResult) -> dict[str, Any] | None:
-    """The alert and the crisis (or support) block, when the screen found anything at all."""
+def _respond(
+    session: Session, patient: Patient, line: ExerciseMessage, result: RiskResult
+) -> dict[str, dict[str, Any] | None]:
+    """The alert, and what the client must see now (``crisis`` or ``support``), when the screen found
+    anything at all; the risk result itself is already on the client's transcript line."""
     if result.level < RiskLevel.LOW:
-        return None
-    block = respond_to_risk(session, patient=patient, source_type="coach_message", source_id=line.id, result=result)
-    return _as_dict(block)
-
-
-def _as_dict(block: Any) -> dict[str, Any] | None:
-    if block is None or isinstance(block, dict):
-        return block
-    if hasattr(block, "model_dump"):
-        return dict(block.model_dump(mode="json"))
-    if hasattr(block, "to_dict"):
-        return dict(block.to_dict())
-    raise TypeError(f"respond_to_risk returned an unexpected {type(block).__name__}")
+        return {"crisis": None, "support": None}
+    notice = respond_to_risk(session, patient=patient, source_type="coach_message", source_id=line.id, result=result)
+    return crisis_or_support(result.level, notice)
 
 
 def _stop_for_safety(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from service.exercises.assignments import create_assignment
 from service.models import Assignment, Patient
 from tests.coach.llm_server import ChatCompletionServer
 from tests.factories import ClinicSetup, active_patient, bearer, create_clinic
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # A thought record a client might write, answer by answer, in each language.
 THOUGHT_RECORD = {
@@ -99,9 +96,3 @@ def llm_engine(llm_server: ChatCompletionServer, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
     yield llm_server
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def this_checkout_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The `tandem` command runs this checkout's code, wherever the package was installed from."""
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))

@@ -11,8 +11,6 @@ from service.models import Assignment
 from tests.exercises.conftest import enrol
 from tests.support.server import TANDEM, tandem_env, tandem_json
 
-pytestmark = pytest.mark.usefixtures("this_checkout_on_path")
-
 
 def test_exercise_list_prints_code_and_title_for_every_exercise(database_url: str) -> None:
     listed = tandem_json("exercise", "list")

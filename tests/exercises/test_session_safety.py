@@ -57,8 +57,9 @@ def test_a_crisis_message_mid_exercise_stops_it_returns_the_crisis_block_and_rai
     assert reply["done"] is True and reply["status"] == "stopped_for_safety"
     assert "I've stopped the exercise here" in reply["message"] and "call 911" in reply["message"]
     crisis = reply["crisis"]
-    assert crisis is not None and crisis["message"]
+    assert crisis is not None and "call 911" in crisis["message"] and reply["support"] is None
     assert any(line.get("phone") == "988" for line in crisis["resources"])
+    assert "not right away" in crisis["care_team_notice"]
     assert CRISIS_MESSAGE not in spy.seen  # screened first: the coach never saw it
 
     alert = session.exec(select(Alert).where(Alert.patient_id == enrolled.patient.id)).one()
@@ -103,6 +104,8 @@ def test_a_low_risk_message_raises_a_routine_alert_and_the_exercise_goes_on(
     enrolled, session_id = _started(client, session)
     reply = say(client, enrolled, session_id, PASSIVE_WISH)
     assert reply["status"] == "in_progress" and reply["done"] is False
+    assert reply["crisis"] is None and "Thank you for telling us" in reply["support"]["message"]
+    assert any(line.get("phone") == "988" for line in reply["support"]["resources"])
     assert PASSIVE_WISH in spy.seen  # screened first, then shown to the coach as an answer
     alert = session.exec(select(Alert)).one()
     assert alert.severity == "routine"
@@ -136,5 +139,6 @@ def test_ordinary_answers_raise_no_alert_and_carry_no_crisis_block(
 ) -> None:
     enrolled, session_id = _started(client, session)
     for answer in THOUGHT_RECORD["en"][1:]:
-        assert say(client, enrolled, session_id, answer)["crisis"] is None
+        reply = say(client, enrolled, session_id, answer)
+        assert reply["crisis"] is None and reply["support"] is None
     assert session.exec(select(Alert)).all() == []
