@@ -119,6 +119,7 @@ def _open_session(session: Session, patient: Patient, assignment_id: str, now: d
     engine = coach_engine()
     with unit_of_work(session):
         assignment = _client_assignment(session, patient, assignment_id)
+        _hold(session, assignment)
         if assignment.status != AssignmentStatus.ACTIVE:
             raise Conflict(_refusal(patient, str(assignment.status)))
         exercise = catalog.get_exercise(assignment.exercise_code)
@@ -126,13 +127,16 @@ def _open_session(session: Session, patient: Patient, assignment_id: str, now: d
         if row is not None and row.exercise_version != exercise.version:
             _claim(session, row)
             _abandon(row, now)  # its steps no longer match the exercise: start afresh
+            session.flush()  # out of the way of the one-in-progress index before the new row goes in
             row = None
         resumed = row is not None
         if row is not None:
             _claim(session, row)
         else:
             row, created = _create_session(session, patient, assignment, exercise, engine, now)
-            resumed = not created  # a concurrent start won the race: this one resumes it
+            if not created:  # a concurrent start won the race: this one resumes its session
+                resumed = True
+                _claim(session, row)
         ctx = _context(patient, assignment, row, exercise)
         reply = engine.opening(ctx)
         _advance(row, reply, now)
@@ -315,6 +319,19 @@ def _client_assignment(session: Session, patient: Patient, assignment_id: str) -
     if assignment is None or assignment.patient_id != patient.id or assignment.status == AssignmentStatus.ENDED:
         raise NotFound(_refusal(patient, "no_assignment"))
     return assignment
+
+
+def _hold(session: Session, assignment: Assignment) -> None:
+    """Hold the assignment until this request commits: a second start at the same moment waits, then
+    finds the session this one opened and resumes it. A no-op write does it on every database (a row
+    lock on PostgreSQL, the write lock on SQLite), and it opens the transaction before any savepoint."""
+    session.execute(
+        update(Assignment)
+        .where(col(Assignment.id) == assignment.id)
+        .values(updated_at=Assignment.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(assignment)  # its status now, not as first read
 
 
 def _client_session(session: Session, patient: Patient, session_id: str, *, lock: bool = False) -> ExerciseSession:

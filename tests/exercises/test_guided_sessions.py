@@ -272,3 +272,28 @@ def test_the_clients_export_holds_their_assignments_answers_and_transcripts(
     assert done["answers"] == {"situation": THOUGHT_RECORD["en"][0]}
     assert [line["role"] for line in done["transcript"]] == ["coach", "client", "coach"]
     assert json.dumps(exported)  # JSON-ready
+
+
+def test_a_session_started_on_an_older_version_of_the_exercise_is_closed_and_started_afresh(
+    client: TestClient, session: Session
+) -> None:
+    enrolled = enrol(session)
+    assignment = assign(session, enrolled)
+    old = start(client, enrolled, assignment.id)["session_id"]
+    # As if the exercise's steps had changed since this session began.
+    session.execute(text("UPDATE exercise_session SET exercise_version = 0 WHERE id = :id"), {"id": old})
+    session.commit()
+    response = client.post(f"/api/v1/sessions/{old}/messages", json={"text": "hello"}, headers=enrolled.headers)
+    assert response.status_code == 409 and "updated since you started it" in response.json()["detail"]
+    assert client.get(f"/api/v1/sessions/{old}", headers=enrolled.headers).json()["status"] == "abandoned"
+
+    session.execute(
+        text("UPDATE exercise_session SET status = 'in_progress', exercise_version = 0 WHERE id = :id"), {"id": old}
+    )
+    session.commit()
+    fresh = start(client, enrolled, assignment.id)
+    assert fresh["session_id"] != old and fresh["resumed"] is False
+    statuses = {
+        row.id: row.status for row in session.exec(select(ExerciseSession).execution_options(populate_existing=True))
+    }
+    assert statuses == {old: "abandoned", fresh["session_id"]: "in_progress"}

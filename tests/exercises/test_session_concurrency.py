@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from service.coach import CoachContext, CoachReply, ScriptedCoach
 from service.db import new_session
 from service.exercises import sessions
-from service.exercises.schemas import MessageOut
+from service.exercises.schemas import MessageOut, SessionStartOut
 from service.models import ExerciseMessage, ExerciseSession, Patient
 from tests.exercises.conftest import assign, enrol
 
@@ -88,3 +88,46 @@ def test_two_messages_at_once_are_both_kept_in_order_and_the_state_is_not_corrup
     assert [first.text, second.text] in (["4", "6"], ["6", "4"])
     assert answers["calm_before"] == int(first.text) and answers["pacing"]["cycles_done"] == int(second.text)
     assert str(row.status) == "in_progress"
+
+
+def _start_from_its_own_request(patient_id: str, assignment_id: str, out: list[object]) -> None:
+    with new_session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        try:
+            out.append(sessions.start_session(db, patient=patient, assignment_id=assignment_id))
+        except Exception as exc:  # reported to the test below
+            out.append(exc)
+
+
+def test_two_starts_at_once_open_one_session_and_the_other_resumes_it(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrolled = enrol(session)
+    assignment = assign(session, enrolled, "breathing")
+    barrier = threading.Barrier(2, timeout=2)
+    look_up = sessions._in_progress
+
+    def look_up_then_wait(*args: object, **kwargs: object) -> ExerciseSession | None:
+        found = look_up(*args, **kwargs)  # type: ignore[arg-type]
+        with contextlib.suppress(threading.BrokenBarrierError):
+            # Were the assignment not held by the first request, both would look, find nothing, and insert.
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(sessions, "_in_progress", look_up_then_wait)
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=_start_from_its_own_request, args=(enrolled.patient.id, assignment.id, results))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(results) == 2 and all(isinstance(r, SessionStartOut) for r in results), results
+    started = [r for r in results if isinstance(r, SessionStartOut)]
+    assert len({r.session_id for r in started}) == 1
+    assert sorted(r.resumed for r in started) == [False, True]
+    assert len(session.exec(select(ExerciseSession)).all()) == 1
