@@ -64,7 +64,7 @@ def _local_day(moment: datetime, patient: Patient) -> date:
 
 def _daily_moods(session: Session, patient_ids: list[str], since: date) -> dict[str, dict[date, float]]:
     rows = session.exec(
-        select(CheckIn.patient_id, CheckIn.local_date, func.avg(CheckIn.mood))
+        select(col(CheckIn.patient_id), col(CheckIn.local_date), func.avg(col(CheckIn.mood)))
         .where(col(CheckIn.patient_id).in_(patient_ids), col(CheckIn.local_date) >= since)
         .group_by(col(CheckIn.patient_id), col(CheckIn.local_date))
     ).all()
@@ -76,7 +76,7 @@ def _daily_moods(session: Session, patient_ids: list[str], since: date) -> dict[
 
 def _last_checkin_days(session: Session, patient_ids: list[str]) -> dict[str, date]:
     rows = session.exec(
-        select(CheckIn.patient_id, func.max(CheckIn.local_date))
+        select(col(CheckIn.patient_id), func.max(col(CheckIn.local_date)))
         .where(col(CheckIn.patient_id).in_(patient_ids))
         .group_by(col(CheckIn.patient_id))
     ).all()
