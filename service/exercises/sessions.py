@@ -206,7 +206,8 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         if row.exercise_version != exercise.version:
             _claim(session, row)
             _abandon(row, now)
-            session.commit()  # closed for good, even though this request fails
+            if _owns_transaction(session, inside=True):
+                session.commit()  # closed for good, even though this request fails
             raise Conflict(_refusal(patient, "updated"))
         # Screened before any engine sees the text, and whatever the engine would make of it.
         result = screen_text(text, catalog.normalize_locale(patient.locale))
@@ -645,8 +646,13 @@ def _check_text(patient: Patient, text: str) -> str:
 def _may_retry(session: Session, patient: Patient) -> None:
     """Only a transaction of our own was rolled back and may be tried again; inside a caller's
     transaction, the caller decides."""
-    if session.info.get("uow_depth", 0):
+    if not _owns_transaction(session, inside=False):
         raise Conflict(_refusal(patient, "busy"))
+
+
+def _owns_transaction(session: Session, *, inside: bool) -> bool:
+    """Whether this service call opened the transaction (``unit_of_work`` counts nested blocks)."""
+    return int(session.info.get("uow_depth", 0)) == (1 if inside else 0)
 
 
 def _refusal(patient: Patient, reason: str) -> str:
