@@ -63,3 +63,21 @@ ALERT_MESSAGES = [
     N_("the note must be at most 2000 characters"),
     N_("choose how the alert was resolved"),
 ]
+
+EXERCISE_MESSAGES = [
+    # service.exercises.assignments and sessions, and the portal's own checks
+    N_("choose an exercise"),
+    N_("choose how often: every 1 to 90 days"),
+    N_("this exercise is already assigned to this patient; pause or end that assignment first"),
+    N_("the start date cannot be in the past"),
+    N_("the end date cannot be before the start date"),
+    N_("instructions must be at most 2000 characters"),
+    N_("this patient is discharged; exercises can no longer be assigned"),
+    N_("this assignment has already ended"),
+    N_("only an active assignment can be paused; this one is paused"),
+    N_("only an active assignment can be paused; this one is ended"),
+    N_("only a paused assignment can be resumed; this one is active"),
+    N_("only a paused assignment can be resumed; this one is ended"),
+    N_("no such assignment"),
+    N_("no such exercise session"),
+]

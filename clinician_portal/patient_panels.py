@@ -16,9 +16,11 @@ from clinician_portal.panels import PATIENT_PANELS, PatientPanel, register_patie
 from service.alerts import queue
 from service.checkins import review as checkin_review
 from service.checkins.tags import all_tags
+from service.exercises import assignments, catalog, sessions
+from service.i18n import SUPPORTED_LOCALES
 from service.measures import review as measure_review
 from service.measures.instruments import get_instrument
-from service.models import Patient, Staff
+from service.models import Patient, PatientStatus, Staff
 from service.models.base import utcnow
 
 SLEEP_AXIS_HOURS = 12
@@ -44,6 +46,19 @@ def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str
     }
 
 
+def exercises_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
+    listed = assignments.assignments_for_staff(session, staff, patient.id)
+    return {
+        "assignments": listed,
+        "sessions": sessions.sessions_for_staff(session, staff, patient.id),
+        "adherence": assignments.adherence(session, patient) if listed else None,
+        "exercises": catalog.load_catalog(),
+        "choices": {lang: catalog.list_exercises(lang) for lang in SUPPORTED_LOCALES},
+        "max_every_days": assignments.MAX_EVERY_DAYS,
+        "can_assign": patient.status != PatientStatus.DISCHARGED,
+    }
+
+
 def questionnaires_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
     found = measure_review.review(session, staff, patient.id)
     instruments = {code: get_instrument(code) for code in measure_review.CHARTED}
@@ -64,6 +79,7 @@ PANELS = (
     PatientPanel(
         "questionnaires", "panels/questionnaires.html", questionnaires_panel, order=30, title=N_("Questionnaires")
     ),
+    PatientPanel("exercises", "panels/exercises.html", exercises_panel, order=40, title=N_("Exercises")),
 )
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, format_timedelta, get_datetime_format
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.alerts.policy import category_label, reason_label, resolution_label
@@ -145,6 +145,13 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     return format_decimal(value, format=pattern, locale=_formats.get())
 
 
+def format_percent_value(value: float | None) -> str:
+    """A share as a percentage the way the page's language writes it ("75%", "75 %")."""
+    if value is None:
+        return ""
+    return format_percent(value, locale=_formats.get())
+
+
 def in_language(texts: Mapping[str, str]) -> str:
     """The page's language's text of a {"en": ..., "fr": ...} pair (questionnaire items, policy labels)."""
     return texts.get(_locale.get()) or texts[DEFAULT_LOCALE]
@@ -186,6 +193,7 @@ def _build_environment() -> Environment:
     env.filters["duration"] = format_duration
     env.filters["ago"] = format_ago
     env.filters["number"] = format_number
+    env.filters["percent"] = format_percent_value
     env.filters["local"] = in_language
     env.filters["alert_reason"] = alert_reason
     env.filters["risk_category"] = risk_category

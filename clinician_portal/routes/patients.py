@@ -22,6 +22,7 @@ from clinician_portal.pages import page, portal_path, see_other
 from clinician_portal.panels import load_patient_panels
 from service.config import get_settings
 from service.errors import Invalid
+from service.exercises.assignments import ADHERENCE_WEEKS
 from service.measures.instruments import get_instrument
 from service.models import Patient, PatientStatus, Role, Staff
 from service.models.base import utcnow
@@ -47,6 +48,7 @@ def home(
     alerts: str = "",
     measures: str = "",
     checkins: str = "",
+    exercises: str = "",
 ) -> Response:
     """The caseload: a clinician's own patients, or the whole clinic for an administrator, with
     each patient's last check-in, mood, latest questionnaires and open alerts."""
@@ -56,6 +58,7 @@ def home(
         alerts=alerts if alerts in overview.ALERT_FILTERS else None,
         measures=measures if measures in overview.MEASURE_FILTERS else None,
         checkins=checkins if checkins in overview.CHECKIN_FILTERS else None,
+        exercises=exercises if exercises in overview.EXERCISE_FILTERS else None,
     )
     sort = sort if sort in overview.SORTS else "name"
     rows = overview.overview(session, current.staff, filters, sort=sort)
@@ -72,6 +75,7 @@ def home(
             "alerts": filters.alerts or "",
             "measures": filters.measures or "",
             "checkins": filters.checkins or "",
+            "exercises": filters.exercises or "",
         },
         filtered=filters.active,
         statuses=list(PatientStatus),
@@ -79,6 +83,7 @@ def home(
         alert_filters=overview.ALERT_FILTERS,
         measure_filters=overview.MEASURE_FILTERS,
         mood_days=overview.MOOD_DAYS,
+        adherence_weeks=ADHERENCE_WEEKS,
         band_labels={
             code: {band.key: band.label for band in get_instrument(code).severity_bands}
             for code in overview.INSTRUMENTS
@@ -193,10 +198,10 @@ def patient_page(
     request: Request, patient_id: str, current: CurrentStaff, session: SessionDep, saved: str | None = None
 ) -> Response:
     patient = caseload.open_patient(session, current.staff, patient_id)
-    return _patient_page(request, current, session, patient, saved=saved)
+    return patient_page_response(request, current, session, patient, saved=saved)
 
 
-def _patient_page(
+def patient_page_response(
     request: Request,
     current: SignedIn,
     session: Session,
@@ -205,7 +210,9 @@ def _patient_page(
     saved: str | None = None,
     error: str | None = None,
     status: int = 200,
+    assignment_form: dict[str, str] | None = None,
 ) -> Response:
+    """The patient's page, with a message (``saved``), a refused form's ``error`` and its values."""
     clinic = current.clinic
     clinician = session.get(Staff, patient.clinician_id)
     return page(
@@ -225,6 +232,7 @@ def _patient_page(
         summary_path=portal_path(request, "patient", patient_id=patient.id) + f"/summary.pdf?days={SUMMARY_DAYS}",
         saved=saved,
         error=error,
+        assignment_form=assignment_form or {"exercise_code": "", "every_days": "1", "instructions": ""},
     )
 
 
@@ -242,7 +250,7 @@ def set_appointment(
         caseload.set_next_appointment(session, current.staff, patient_id, when)
     except Invalid as exc:
         patient = caseload.open_patient(session, current.staff, patient_id)
-        return _patient_page(request, current, session, patient, error=exc.detail, status=422)
+        return patient_page_response(request, current, session, patient, error=exc.detail, status=422)
     return see_other(request, "patient", query="saved=appointment", patient_id=patient_id)
 
 

@@ -527,13 +527,14 @@ def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[
     """A patient's guided sessions, newest first, for a staff member who may see the patient."""
     with unit_of_work(session):
         patient = patients.get_for_staff(session, staff, patient_id)
-        audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
+        rows = session.exec(
+            select(ExerciseSession)
+            .where(ExerciseSession.patient_id == patient.id)
+            .order_by(col(ExerciseSession.started_at).desc())
+        ).all()
+        if rows:  # no session, nothing read
+            audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
     lang = _staff_locale(session, patient)
-    rows = session.exec(
-        select(ExerciseSession)
-        .where(ExerciseSession.patient_id == patient.id)
-        .order_by(col(ExerciseSession.started_at).desc())
-    ).all()
     return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
 
 

@@ -1,8 +1,9 @@
 """The caseload at a glance: for each patient a staff member may see, the last check-in, the mood of
-the last four weeks, the latest PHQ-9 and GAD-7 with reliable change, and open alerts.
+the last four weeks, the latest PHQ-9 and GAD-7 with reliable change, open alerts and adherence to
+the exercises of the last four weeks.
 
 The figures of the whole caseload come from one grouped query per kind of data (check-ins,
-questionnaires, alerts), never one per patient. Showing them is a read of each patient's health
+questionnaires, alerts, assignments, sessions), never one per patient. Showing them is a read of each patient's health
 data, so each patient on the page gets an audit row in the same transaction.
 """
 
@@ -22,6 +23,8 @@ from service.alerts import lifecycle
 from service.checkins import timing, trends
 from service.db import unit_of_work
 from service.errors import Invalid
+from service.exercises import assignments
+from service.exercises.assignments import CaseloadAdherence
 from service.measures.change import Change, assess_change
 from service.models import Alert, AlertStatus, CheckIn, MeasureResponse, Patient, PatientStatus, Severity, Staff
 from service.models.base import utcnow
@@ -33,10 +36,12 @@ MOOD_DAYS = 28
 QUIET_DAYS = 7
 INSTRUMENTS = ("phq9", "gad7")
 
-SORTS = (*BASE_SORTS, "last_checkin", "mood", "phq9", "gad7", "alerts")
+SORTS = (*BASE_SORTS, "last_checkin", "mood", "phq9", "gad7", "alerts", "adherence")
 ALERT_FILTERS = ("open", "urgent")
 MEASURE_FILTERS = ("case", "deteriorated", "improved")
 CHECKIN_FILTERS = ("quiet",)
+EXERCISE_FILTERS = ("low", "unassigned")
+LOW_ADHERENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class PatientOverview:
     """Mean mood of the last 7 days (days without a check-in do not count)."""
     scores: dict[str, LatestScore] = field(default_factory=dict)
     open_alerts: dict[Severity, int] = field(default_factory=dict)
+    adherence: CaseloadAdherence | None = None
 
     @property
     def patient(self) -> Patient:
@@ -90,19 +96,23 @@ class OverviewFilters:
     alerts: str | None = None  # "open" or "urgent"
     measures: str | None = None  # "case", "deteriorated" or "improved"
     checkins: str | None = None  # "quiet": no check-in in the last week
+    exercises: str | None = None  # "low": under half of what was due done; "unassigned": no exercise
 
     def check(self) -> None:
         for value, allowed, what in (
             (self.alerts, ALERT_FILTERS, "alerts"),
             (self.measures, MEASURE_FILTERS, "measures"),
             (self.checkins, CHECKIN_FILTERS, "checkins"),
+            (self.exercises, EXERCISE_FILTERS, "exercises"),
         ):
             if value and value not in allowed:
                 raise Invalid(f"{what} filter must be one of {', '.join(allowed)}")
 
     @property
     def active(self) -> bool:
-        return any((self.name and self.name.strip(), self.status, self.alerts, self.measures, self.checkins))
+        return any(
+            (self.name and self.name.strip(), self.status, self.alerts, self.measures, self.checkins, self.exercises)
+        )
 
 
 def overview(
@@ -132,13 +142,14 @@ def overview(
 
 
 def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
-    """The figures of these caseload entries, in three grouped queries (plus one for last check-ins)."""
+    """The figures of these caseload entries, in a few grouped queries whatever their number."""
     patients = [entry.patient for entry in entries]
     ids = [p.id for p in patients]
     last_checkins = _last_checkins(session, ids)
     moods = _mood_points(session, patients)
     scores = _scores(session, ids)
     alerts = _open_alerts(session, staff, ids)
+    adherence = assignments.adherence_by_patient(session, patients)
     overviews = []
     for entry in entries:
         patient = entry.patient
@@ -151,6 +162,7 @@ def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) ->
                 mood_week=series[-1].mean_7 if series else None,
                 scores=scores.get(patient.id, {}),
                 open_alerts=alerts.get(patient.id, {}),
+                adherence=adherence.get(patient.id),
             )
         )
     return overviews
@@ -250,11 +262,24 @@ def _matches(row: PatientOverview, filters: OverviewFilters) -> bool:
         any(c.reliable_improvement for c in changes) and not any(c.reliable_deterioration for c in changes)
     ):
         return False
+    if filters.exercises and not _exercises_match(row, filters.exercises):
+        return False
     if filters.checkins == "quiet":
         recent = row.last_checkin_at is not None and row.last_checkin_at >= utcnow() - timedelta(days=QUIET_DAYS)
         if recent:
             return False
     return True
+
+
+def _exercises_match(row: PatientOverview, wanted: str) -> bool:
+    if wanted == "unassigned":
+        return row.adherence is None or row.adherence.open_assignments == 0
+    rate = _adherence_rate(row)
+    return rate is not None and rate < LOW_ADHERENCE
+
+
+def _adherence_rate(row: PatientOverview) -> float | None:
+    return row.adherence.summary.rate if row.adherence is not None else None
 
 
 _NEVER = datetime.min.replace(tzinfo=utcnow().tzinfo)
@@ -274,4 +299,6 @@ _SORT_KEYS: dict[str, Callable[[PatientOverview], Any]] = {
     "gad7": _score_key("gad7"),
     # Most severe open alert first, then the most alerts.
     "alerts": lambda r: (-(r.top_severity.rank + 1 if r.top_severity else 0), -r.open_alert_count),
+    # Least done first; nothing due last.
+    "adherence": lambda r: (_adherence_rate(r) is None, _adherence_rate(r) or 0.0),
 }

@@ -1,0 +1,118 @@
+"""Exercises on a patient's page: assigning one (frequency, personal instructions), pausing,
+resuming and ending it, and reading a guided session with its answers and the coach's transcript."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from clinician_portal.deps import CurrentStaff, SessionDep, require_role
+from clinician_portal.forms import parse_day
+from clinician_portal.pages import page, portal_path
+from clinician_portal.routes.patients import patient_page_response
+from service.coach.traps import thinking_traps
+from service.errors import Conflict, Invalid
+from service.exercises import assignments, catalog, sessions
+from service.models import Role
+from service.onboarding import caseload
+from service.onboarding.patients import get_for_staff
+
+router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
+
+CodeField = Annotated[str, Form(max_length=64)]
+InstructionsField = Annotated[str, Form(max_length=assignments.MAX_INSTRUCTIONS + 200)]
+CHANGES = {
+    "pause": (assignments.pause_assignment, "paused"),
+    "resume": (assignments.resume_assignment, "resumed"),
+    "end": (assignments.end_assignment, "ended"),
+}
+
+
+def _back_to_exercises(request: Request, patient_id: str, saved: str) -> RedirectResponse:
+    path = portal_path(request, "patient", patient_id=patient_id)
+    return RedirectResponse(f"{path}?saved={saved}#exercises", status_code=303)
+
+
+def _every_days(value: str) -> int:
+    try:
+        days = int(value.strip())
+    except ValueError:
+        days = 0
+    if not 1 <= days <= assignments.MAX_EVERY_DAYS:
+        raise Invalid("choose how often: every 1 to 90 days")
+    return days
+
+
+@router.post("/patients/{patient_id}/assignments", name="assignment_create", response_class=HTMLResponse)
+def assign_exercise(
+    request: Request,
+    patient_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    exercise_code: CodeField = "",
+    every_days: CodeField = "1",
+    instructions: InstructionsField = "",
+    starts_on: CodeField = "",
+    ends_on: CodeField = "",
+) -> Response:
+    values = {
+        "exercise_code": exercise_code,
+        "every_days": every_days,
+        "instructions": instructions,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+    }
+    try:
+        if exercise_code not in catalog.load_catalog():
+            raise Invalid("choose an exercise")
+        assignments.create_assignment(
+            session,
+            staff=current.staff,
+            patient_id=patient_id,
+            exercise_code=exercise_code,
+            every_days=_every_days(every_days),
+            instructions=instructions,
+            starts_on=parse_day(starts_on),
+            ends_on=parse_day(ends_on),
+        )
+    except (Invalid, Conflict) as exc:
+        patient = caseload.open_patient(session, current.staff, patient_id)
+        status = 409 if isinstance(exc, Conflict) else 422
+        return patient_page_response(
+            request, current, session, patient, error=exc.detail, status=status, assignment_form=values
+        )
+    return _back_to_exercises(request, patient_id, "assigned")
+
+
+@router.post("/assignments/{assignment_id}/{change}", name="assignment_change", response_class=HTMLResponse)
+def change_assignment(
+    request: Request, assignment_id: str, change: str, current: CurrentStaff, session: SessionDep
+) -> Response:
+    """Pause, resume or end an assignment, then back to the patient's exercises."""
+    if change not in CHANGES:
+        return page(request, "error.html", status=404, problem="404", detail=None)
+    action, saved = CHANGES[change]
+    assignment = assignments.get_for_staff(session, current.staff, assignment_id)
+    try:
+        action(session, staff=current.staff, assignment_id=assignment_id)
+    except Conflict as exc:
+        patient = caseload.open_patient(session, current.staff, assignment.patient_id)
+        return patient_page_response(request, current, session, patient, error=exc.detail, status=409)
+    return _back_to_exercises(request, assignment.patient_id, saved)
+
+
+@router.get("/sessions/{session_id}", name="exercise_session", response_class=HTMLResponse)
+def exercise_session(request: Request, session_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+    """One guided session: the structured answers, before and after, and the whole transcript."""
+    detail = sessions.session_detail(session, current.staff, session_id, locale=current.locale)
+    patient = get_for_staff(session, current.staff, detail.patient_id)
+    return page(
+        request,
+        "exercise_session.html",
+        signed_in=current,
+        detail=detail,
+        patient=patient,
+        trap_names={trap.code: trap.name for trap in thinking_traps()},
+    )
