@@ -16,7 +16,7 @@ from typing import Protocol
 
 from service.measures.instruments import SeverityBand
 
-WIDTH = 640
+WIDTH = 540
 HEIGHT = 220
 # Room for the value axis on the left and the date axis below.
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40.0, 14.0, 10.0, 30.0

@@ -15,6 +15,7 @@ from clinician_portal.messages import N_
 from clinician_portal.panels import PATIENT_PANELS, PatientPanel, register_patient_panel
 from service.alerts import queue
 from service.checkins import review as checkin_review
+from service.checkins.schemas import TrendPoint
 from service.checkins.tags import all_tags
 from service.exercises import assignments, catalog, sessions
 from service.i18n import SUPPORTED_LOCALES
@@ -24,6 +25,10 @@ from service.models import Patient, PatientStatus, Staff
 from service.models.base import utcnow
 
 SLEEP_AXIS_HOURS = 12
+# Charts start at the first check-in of the period (a new patient's chart is not mostly empty),
+# but always show at least this many days.
+MIN_CHART_DAYS = 14
+RECENT_SHOWN = 10  # check-ins listed before "show earlier check-ins"
 
 
 def alerts_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
@@ -32,10 +37,11 @@ def alerts_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, 
 
 def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
     found = checkin_review.review(session, staff, patient.id)
-    metrics = found.trend.metrics
+    metrics = _from_first_checkin(found.trend.metrics)
     return {
         "review": found,
-        "days": checkin_review.REVIEW_DAYS,
+        "days": len(metrics["mood"]),
+        "shown_first": RECENT_SHOWN,
         "charts": {
             "mood": charts.daily_chart(metrics["mood"], high=10, step=2),
             "anxiety": charts.daily_chart(metrics["anxiety"], high=10, step=2),
@@ -57,6 +63,13 @@ def exercises_panel(session: Session, staff: Staff, patient: Patient) -> dict[st
         "max_every_days": assignments.MAX_EVERY_DAYS,
         "can_assign": patient.status != PatientStatus.DISCHARGED,
     }
+
+
+def _from_first_checkin(metrics: dict[str, list[TrendPoint]]) -> dict[str, list[TrendPoint]]:
+    days = len(metrics["mood"])
+    first = next((i for i, point in enumerate(metrics["mood"]) if point.value is not None), days)
+    start = max(0, min(first, days - MIN_CHART_DAYS))
+    return {metric: points[start:] for metric, points in metrics.items()}
 
 
 def questionnaires_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:

@@ -99,6 +99,9 @@
       .catch(function () { /* offline for a moment: the next event or reconnection refreshes */ });
   }
 
+  if (notice && rowsUrl) {
+    notice.querySelector(".live-notice-link").hidden = true; // already on the queue
+  }
   if (notice) {
     notice.querySelector("[data-notice-close]").addEventListener("click", function () {
       notice.hidden = true;

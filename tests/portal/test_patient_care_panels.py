@@ -81,10 +81,10 @@ def test_progress_over_the_episode_is_summarised(portal: Portal, clinic: ClinicS
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     panel = _section(portal.get(f"/portal/patients/{zoe.id}").text, "questionnaires")
     phq9 = re.search(r"<th scope=\"row\">PHQ-9</th>(.*?)</tr>", panel, re.S).group(1)  # type: ignore[union-attr]
-    assert "18" in phq9 and "<strong>6</strong> Mild" in phq9 and "-12" in phq9 and "Reliable improvement" in phq9
+    assert "18" in phq9 and "<strong>6</strong> Mild" in phq9 and "−12" in phq9 and "Reliable improvement" in phq9
     assert "Yes → No" in phq9 and "6 points or more" in phq9 and "10 or more" in phq9
     gad7 = re.search(r"<th scope=\"row\">GAD-7</th>(.*?)</tr>", panel, re.S).group(1)  # type: ignore[union-attr]
-    assert "-9" in gad7 and "Reliable improvement" in gad7
+    assert "−9" in gad7 and "Reliable improvement" in gad7
     assert "reliable recovery." in panel
 
 
