@@ -121,6 +121,7 @@ def _count_label(locale: str, count: int) -> str:
     return translations(locale).ngettext("%(num)d open alert", "%(num)d open alerts", count) % {"num": count}
 
 
+SESSION_ENDED = N_("Your session has ended: new alerts no longer appear on this page. Sign in again.")
 _NEW = {
     Severity.URGENT: N_("New urgent alert"),
     Severity.PRIORITY: N_("New priority alert"),
@@ -163,7 +164,13 @@ async def _batch(subscription: Subscription, first: dict[str, Any]) -> list[tupl
     return [(kind, alert_id) for alert_id, kind in kinds.items()]
 
 
-async def _feed(request: Request, viewer: Viewer, subscription: Subscription) -> AsyncIterator[str]:
+def _ended(viewer: Viewer) -> str:
+    """The last event of a feed whose session ended, with what the page should now say."""
+    with speaking(viewer.locale):
+        return _sse("ended", {"notice": translate(SESSION_ENDED)})
+
+
+async def _feed(viewer: Viewer, subscription: Subscription) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
         while True:
@@ -171,7 +178,7 @@ async def _feed(request: Request, viewer: Viewer, subscription: Subscription) ->
                 event = await asyncio.wait_for(subscription.queue.get(), timeout=HEARTBEAT_SECONDS)
             except TimeoutError:
                 if not await run_in_threadpool(_still_open, viewer):
-                    yield _sse("ended", {})
+                    yield _ended(viewer)
                     return
                 yield f": heartbeat {int(time.time())}\n\n"
                 continue
@@ -179,7 +186,7 @@ async def _feed(request: Request, viewer: Viewer, subscription: Subscription) ->
                 try:
                     facts = await run_in_threadpool(_facts_for, viewer, alert_id)
                 except SessionEnded:
-                    yield _sse("ended", {})
+                    yield _ended(viewer)
                     return
                 if facts is not None:  # not this viewer's to see: say nothing
                     yield _sse("alert", _payload(viewer, kind, facts))
@@ -196,7 +203,7 @@ async def alert_stream(request: Request) -> Response:
     # Subscribed before the first byte goes out, so nothing committed after this moment is missed.
     subscription = broker.subscribe(viewer.clinic_id)
     return StreamingResponse(
-        _feed(request, viewer, subscription),
+        _feed(viewer, subscription),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},  # proxies must pass events on at once
     )

@@ -126,8 +126,17 @@
       showNotice(data);
     }
   });
-  source.addEventListener("ended", function () {
+  source.addEventListener("ended", function (event) {
     source.close(); // the session ended; reconnecting would only be refused
+    // Say so: a queue that silently stopped updating would look calmer than it is.
+    var data = JSON.parse(event.data);
+    if (notice && data.notice) {
+      notice.setAttribute("aria-live", "assertive");
+      notice.className = "live-notice no-print urgent";
+      notice.querySelector("[data-notice-text]").textContent = data.notice;
+      notice.querySelector(".live-notice-link").hidden = true;
+      notice.hidden = false;
+    }
   });
   window.addEventListener("pagehide", function () {
     source.close();

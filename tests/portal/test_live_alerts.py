@@ -3,6 +3,8 @@ see it, in-process and across replicas, and the feed ends with the session."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -24,7 +26,7 @@ from tests.portal.live import (
     serving_in_process,
     signed_in_browser,
 )
-from tests.support.server import running_server
+from tests.support.server import TANDEM, free_port, running_server, tandem_env
 
 GOODBYE = "I've written my goodbye letters"
 pytestmark = pytest.mark.slow
@@ -113,6 +115,7 @@ def test_the_feed_ends_when_the_session_ends(served: str, session: Session, monk
         assert browser.post("/portal/logout", data={"csrf_token": csrf_of(home.text)}).status_code == 303
         ended = reader.next_event()
         assert ended is not None and ended.name == "ended"
+        assert ended.data["notice"].startswith("Your session has ended: new alerts no longer appear")
         assert reader.next_event() is None  # and the server closed the stream
     # Signed out, the feed refuses at once with 204, which tells EventSource not to reconnect.
     assert browser.get("/portal/alerts/stream").status_code == 204
@@ -163,3 +166,36 @@ def test_an_alert_raised_on_one_replica_reaches_a_page_open_on_another(database_
         rows = browser.get("/portal/alerts/rows")
         assert "Zoé Zimmer" in rows.text
         assert httpx.get(f"{second}/readyz").status_code == 200
+
+
+def test_a_server_with_open_feeds_still_stops_promptly(database_url: str, session: Session) -> None:
+    """A rolling deploy must not wait forever for pages that keep their live feed open: the server
+    tells the feed the connection is closing, and the feed lets go of its subscription."""
+    setup = create_clinic(session)
+    session.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [TANDEM, "serve", "--port", str(port)],
+        env=tandem_env(TANDEM_SCHEDULER_ENABLED="false"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        browser = signed_in_browser(base, setup.clinician.email, setup.clinician_password)
+        with browser.stream("GET", "/portal/alerts/stream") as feed:
+            EventReader(feed).wait_connected()
+            started = time.monotonic()
+            process.terminate()
+            process.wait(timeout=30)
+            assert time.monotonic() - started < 15
+    finally:
+        if process.poll() is None:
+            process.kill()
