@@ -553,17 +553,20 @@ def session_detail(session: Session, staff: Staff, session_id: str, *, locale: s
     lang = catalog.normalize_locale(locale or _staff_locale(session, patient))
     exercise = catalog.get_exercise(row.exercise_code)
     answers = _answers(row)
+    answered = [step for step in exercise.steps if step.field and step.field in answers]
+    shown = {step.field: catalog.format_answer(step, answers[step.field], lang) for step in answered if step.field}
     fields = [
         AnswerField(
             field=step.field,
             step_id=step.id,
             kind=str(step.kind),
-            prompt=step.prompt.text(lang),
+            # The question as the client read it, earlier answers filled in ("Earlier you noted: ...").
+            prompt=render(step.prompt.text(lang), shown),
             value=answers[step.field],
-            display=catalog.format_answer(step, answers[step.field], lang),
+            display=shown[step.field],
         )
-        for step in exercise.steps
-        if step.field and step.field in answers
+        for step in answered
+        if step.field
     ]
     return SessionDetail(
         **_summary_fields(row, lang),

@@ -148,7 +148,10 @@ def test_a_completed_thought_record_shows_its_answers_before_and_after_and_the_t
     text = page.text
     balanced = re.search(r'data-field="balanced_thought">([^<]*)<', text)
     assert balanced is not None and balanced.group(1) == BALANCED["en"].replace("'", "&#39;")
-    assert "Before and after" in text and "Emotions" in text and "anxious 80" in text and "anxious 40" in text
+    assert "Before and after" in text and "Emotions" in text
+    assert "anxious (80) and ashamed (60)" in text and "anxious (40) and ashamed (20)" in text
+    # Questions read as the client read them, with their earlier answers filled in.
+    assert "Earlier you noted: anxious (80) and ashamed (60)." in text and "{emotions_before}" not in text
     assert text.count('class="line line-client"') == len(THOUGHT_RECORD["en"])
     assert "Everyone thinks I&#39;m incompetent." in text and "Coach" in text
     viewed = session.exec(select(AuditEvent).where(AuditEvent.action == "exercise_session.view")).one()
