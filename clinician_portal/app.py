@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clinician_portal.deps import EnrolmentRequired
 from clinician_portal.pages import page, portal_path
-from clinician_portal.routes import admin, auth, patients
+from clinician_portal.routes import admin, auth, exports, patients
 from clinician_portal.templating import STATIC
 from clinician_portal.web_security import (
     SESSION_COOKIE,
@@ -42,6 +42,8 @@ def create_portal() -> FastAPI:
     portal.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, patients, admin):
         portal.include_router(module.router)
+    portal.include_router(exports.router)
+    portal.include_router(exports.admin_router)
     _map_errors(portal)
     portal.add_middleware(SecurityHeadersMiddleware)
     return portal

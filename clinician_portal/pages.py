@@ -40,6 +40,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("home", "Caseload", also=("/patients",)),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
+    NavItem("exports", "Exports", (Role.ADMIN,)),
 ]
 
 

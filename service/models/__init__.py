@@ -10,6 +10,7 @@ from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
+from service.models.summary import PatientSummary
 
 __all__ = [
     "Alert",
@@ -27,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Patient",
+    "PatientSummary",
     "PatientStatus",
     "PortalSession",
     "RefreshToken",
