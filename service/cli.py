@@ -94,7 +94,7 @@ def demo(
     from service.demo import seed_demo
 
     summary = seed_demo(base_url=f"http://{host}:{port}")
-    console.print(str(summary))
+    console.print(str(summary), soft_wrap=True)
     if serve_after:
         serve(host=host, port=port, migrate=False)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from service import notify
 from service.alerts.escalation import escalate_due
+from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
 from service.summaries import scheduled
 
@@ -42,7 +43,15 @@ def prepare_summaries() -> None:
         log.info("prepared %d summary(ies) ahead of appointments", len(made))
 
 
+def screen_trends() -> None:
+    with session_scope() as session:
+        raised = run_trend_rules(session)
+    if raised:
+        log.info("trend rules raised or updated %d alert(s)", len(raised))
+
+
 JOBS: list[Job] = [
+    Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
