@@ -25,7 +25,7 @@ from service.checkins.tags import all_tags
 from service.measures.change import Change
 from service.measures.instruments import get_instrument, resolve_locale
 from service.summaries.charts import Panel, checkin_chart, panel_scale
-from service.summaries.content import AlertRow, MetricSummary, SummaryView
+from service.summaries.content import AlertRow, MetricSummary, PeriodResponse, SummaryView
 from service.summaries.formatting import Formatter
 from service.summaries.texts import all_texts, text
 
@@ -114,6 +114,7 @@ def _context(view: SummaryView) -> dict[str, Any]:
         "measure_rows": [_measure_row(change, view, fmt, t) for change in (view.progress.phq9, view.progress.gad7)],
         "bands": [_bands(code, lang) for code in ("phq9", "gad7")],
         "recovery": _recovery_lines(view, t),
+        "response_rows": [_response_row(response, fmt, t) for response in view.responses],
         "alert_rows": [_alert_row(row, fmt, t, lang) for row in view.alerts],
         "topic_rows": [_topic_row(topic, fmt, t) for topic in view.topics],
         "tag_label": _tag_label,
@@ -271,6 +272,25 @@ def _recovery_lines(view: SummaryView, t: Any) -> list[dict[str, str]]:
         # Reported whatever the recovery status: getting worse must never be hidden.
         lines.append({"text": t("measures.recovery_deterioration"), "tone": "warning"})
     return lines
+
+
+INSTRUMENT_NAMES = {"phq9": "PHQ-9", "gad7": "GAD-7", "cssrs": "C-SSRS"}
+
+
+def _response_row(response: PeriodResponse, fmt: Formatter, t: Any) -> dict[str, Any]:
+    item9 = ""
+    if response.item9 is not None:
+        # Item 9 (thoughts of death or self-harm) is read on its own, whatever the total.
+        label = get_instrument("phq9").items[8].option(response.item9).label[resolve_locale(fmt.lang)]
+        item9 = t("measures.item9_value", score=response.item9, label=label.lower()) if response.item9 else "0"
+    return {
+        "when": fmt.moment(response.completed_at),
+        "name": INSTRUMENT_NAMES.get(response.instrument, response.instrument),
+        "total": str(response.total) if response.total is not None else "—",
+        "result": response.severity_label,
+        "item9": item9,
+        "flag": bool(response.item9),
+    }
 
 
 def _alert_row(row: AlertRow, fmt: Formatter, t: Any, lang: str) -> dict[str, str]:
