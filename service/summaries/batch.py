@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class BatchItem:
     summary_id: str | None
     path: str | None
     error: str | None = None
+    cpu_seconds: float = 0.0  # this patient's share of the worker's CPU: gathering, rendering, storing
 
 
 @dataclass
@@ -45,6 +47,10 @@ class BatchReport:
     @property
     def made(self) -> int:
         return sum(1 for item in self.items if item.error is None)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(item.cpu_seconds for item in self.items)
 
     @property
     def failed(self) -> list[str]:
@@ -110,7 +116,9 @@ def summarise_chunk(patient_ids: list[str], actor: Actor, since: date | None, ou
     items = []
     with session_scope() as session:
         for patient_id in patient_ids:
-            items.append(_summarise_one(session, patient_id, actor, since, Path(out) if out else None))
+            started = time.process_time()
+            item = _summarise_one(session, patient_id, actor, since, Path(out) if out else None)
+            items.append(replace(item, cpu_seconds=time.process_time() - started))
     return items
 
 
