@@ -13,8 +13,8 @@ from rich.console import Console
 
 from service.config import get_settings
 from service.db import session_scope
-from service.errors import DomainError
-from service.models import Staff
+from service.errors import DomainError, NotFound
+from service.models import Patient, Staff
 from service.onboarding import clinics, patients, staff
 from service.security.actors import Actor
 
@@ -23,10 +23,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 staff_app = typer.Typer(help="Clinicians and clinic administrators.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients and their invitations.", no_args_is_help=True)
+exercise_app = typer.Typer(help="The exercise catalog and exercises assigned to patients.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clinic_app, name="clinic")
 app.add_typer(staff_app, name="staff")
 app.add_typer(patient_app, name="patient")
+app.add_typer(exercise_app, name="exercise")
 risk_app = typer.Typer(help="Risk screening.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
 summaries_app = typer.Typer(
@@ -192,6 +194,52 @@ def patient_onboard(
         data,
         f"patient {data['patient_id']} invitation code: {data['invite_code']} (expires {data['invite_expires_at']})",
     )
+
+
+@exercise_app.command("list")
+def exercise_list(
+    locale: Annotated[str, typer.Option(help="en or fr: the language of the titles.")] = "en",
+    as_json: JsonOpt = False,
+) -> None:
+    """The exercise catalog: the codes to use with `tandem exercise assign`."""
+    from service.exercises.catalog import list_exercises
+
+    rows = list_exercises(locale)
+    data = [{"code": row["code"], "title": row["title"]} for row in rows]
+    human = "\n".join(f"{row['code']:24} {row['title']} ({row['minutes']} min)" for row in rows)
+    _emit(as_json, data, human)
+
+
+@exercise_app.command("assign")
+def exercise_assign(
+    patient: Annotated[str, typer.Option(help="Patient id.")],
+    exercise: Annotated[str, typer.Option(help="Exercise code, from `tandem exercise list`.")],
+    every_days: Annotated[int, typer.Option(help="How often it is due, in days.")] = 1,
+    instructions: Annotated[str | None, typer.Option(help="A personal note shown to the patient.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign an exercise to a patient, on behalf of the patient's clinician."""
+    from service.exercises.assignments import create_assignment
+
+    with session_scope() as session:
+        try:
+            row = session.get(Patient, patient)
+            clinician = session.get(Staff, row.clinician_id) if row is not None else None
+            if row is None or clinician is None:
+                raise NotFound(f"no patient {patient!r}")
+            assignment = create_assignment(
+                session,
+                staff=clinician,
+                patient_id=row.id,
+                exercise_code=exercise,
+                every_days=every_days,
+                instructions=instructions,
+                actor=CLI_ACTOR,
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        data = {"assignment_id": assignment.id}
+    _emit(as_json, data, f"assignment {data['assignment_id']}: {exercise} every {every_days} day(s)")
 
 
 @risk_app.command("screen")

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from service import demo_history
 from service.config import PROJECT_ROOT, Environment, get_settings
-from service.db import reset_engine, session_scope
-from service.models import Patient
+from service.db import reset_engine, session_scope, unit_of_work
+from service.exercises import assignments as exercise_assignments
+from service.exercises import sessions as exercise_sessions
+from service.i18n import pick_locale
+from service.models import Patient, Staff
+from service.models.base import utcnow
 from service.models.migrate import upgrade
 from service.onboarding import activation, clinics, patients, staff
 from service.onboarding.consent import current_version
 from service.security.actors import Actor
 
 DEMO_DATABASE = PROJECT_ROOT / "var" / "demo.db"
+DEMO_EXERCISES = Path(__file__).with_name("demo_exercises.toml")
 CLIENT_PASSWORD = "calm-river-lantern-42"
 ACTOR = Actor.system("demo")
 
@@ -143,4 +152,76 @@ def _seed_clinic(session: Session, spec: dict, summary: DemoSummary) -> list[Pat
         demo_history.seed_history(session, new_patient.patient, spec["histories"][index], seed=index)
         enrolled.append(new_patient.patient)
         summary.client_logins.append((name, email, CLIENT_PASSWORD))
+    seed_exercises(session, enrolled)
     return enrolled
+
+
+def seed_exercises(session: Session, enrolled: list[Patient], *, now: datetime | None = None) -> None:
+    """Give each patient the assignments of their plan and three weeks of guided sessions, done
+    through the real session service (screening included) on the days they were due."""
+    data = tomllib.loads(DEMO_EXERCISES.read_text(encoding="utf-8"))
+    now = now or utcnow()
+    # One transaction for the whole history: the demo is ready in seconds.
+    with unit_of_work(session):
+        for index, patient in enumerate(enrolled):
+            plan = data["plans"][index % len(data["plans"])]
+            for offset, spec in enumerate(plan["exercises"]):
+                _seed_assignment(session, patient, spec, data, now, index + offset)
+
+
+def _seed_assignment(
+    session: Session, patient: Patient, spec: dict[str, Any], data: dict[str, Any], now: datetime, seed: int
+) -> None:
+    clinician = session.get(Staff, patient.clinician_id)
+    assert clinician is not None  # foreign key
+    lang = pick_locale(patient.locale)
+    today = exercise_assignments.local_today(patient, now)
+    first_day = today - timedelta(days=int(data["days_back"]))
+    note = spec.get("instructions")
+    assignment = exercise_assignments.create_assignment(
+        session,
+        staff=clinician,
+        patient_id=patient.id,
+        exercise_code=spec["code"],
+        every_days=int(spec["every_days"]),
+        instructions=data["instructions"][note][lang] if note else None,
+        actor=ACTOR,
+        now=_local_moment(patient, first_day, 8),
+    )
+    variants = data["answers"][spec["code"]][lang]
+    skip = int(spec.get("skip", 0))
+    due = exercise_assignments.schedule_of(assignment).due_dates(first_day, today - timedelta(days=1))
+    done = 0
+    for number, day in enumerate(due):
+        if skip and (number + seed) % skip == skip - 1:
+            continue  # missed, as people sometimes do
+        moment = _local_moment(patient, day, int(data["session_hour"]))
+        _run_session(session, patient, assignment.id, variants[done % len(variants)], moment, finish=True)
+        done += 1
+    if spec.get("unfinished"):
+        answers = variants[done % len(variants)]
+        _run_session(session, patient, assignment.id, answers[: len(answers) // 2], now - timedelta(hours=2))
+
+
+def _run_session(
+    session: Session,
+    patient: Patient,
+    assignment_id: str,
+    answers: list[str],
+    moment: datetime,
+    *,
+    finish: bool = False,
+) -> None:
+    opened = exercise_sessions.start_session(session, patient=patient, assignment_id=assignment_id, now=moment)
+    done = opened.done
+    for step, answer in enumerate(answers, start=1):
+        reply = exercise_sessions.send_message(
+            session, patient=patient, session_id=opened.session_id, text=answer, now=moment + timedelta(minutes=step)
+        )
+        done = reply.done
+    if finish and not done:
+        raise RuntimeError(f"demo answers do not complete the exercise of assignment {assignment_id}")
+
+
+def _local_moment(patient: Patient, day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(patient.timezone))

@@ -83,15 +83,23 @@ def _create(session: Session, *, patient: Patient, reason: str, severity: Severi
         updated_at=now,
         ack_deadline_at=now + deadline(clinic, severity),
     )
-    try:
-        with session.begin_nested():  # a concurrent request may have opened the same alert
-            session.add(alert)
-            session.flush()
-    except IntegrityError:
-        existing = _open_alert(session, patient.id, reason)
-        if existing is None:
-            raise
-        return existing
+    if session.get_bind().dialect.name == "sqlite":
+        # No savepoint: pysqlite commits a savepoint opened as a transaction's first statement when
+        # it is released, which would split this unit of work. SQLite admits one writer at a time,
+        # so after the caller's first write nobody can open the same alert; a rare race before it
+        # fails on the unique index and the whole unit of work rolls back (nothing half-written).
+        session.add(alert)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():  # a concurrent request may have opened the same alert
+                session.add(alert)
+                session.flush()
+        except IntegrityError:
+            existing = _open_alert(session, patient.id, reason)
+            if existing is None:
+                raise
+            return existing
     _history(session, alert, "created", SYSTEM, {"severity": str(severity), "reason": reason}, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
     notifications.alert_opened(session, alert, clinic)

@@ -5,6 +5,14 @@ from service.models.audit import AuditEvent
 from service.models.auth import RefreshToken
 from service.models.checkin import CheckIn, IdempotencyKey
 from service.models.clinic import Clinic
+from service.models.exercise import (
+    Assignment,
+    AssignmentStatus,
+    ExerciseMessage,
+    ExerciseSession,
+    ExerciseSessionStatus,
+    MessageRole,
+)
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
@@ -17,14 +25,20 @@ __all__ = [
     "AlertEvent",
     "AlertSignal",
     "AlertStatus",
+    "Assignment",
+    "AssignmentStatus",
     "AuditEvent",
     "CheckIn",
     "Clinic",
     "ConsentRecord",
+    "ExerciseMessage",
+    "ExerciseSession",
+    "ExerciseSessionStatus",
     "IdempotencyKey",
     "Invitation",
     "MeasureResponse",
     "MeasureSchedule",
+    "MessageRole",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",

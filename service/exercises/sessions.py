@@ -1,0 +1,729 @@
+"""Guided sessions: a client works through an assigned exercise, one message at a time, with the coach.
+
+Every client message is screened for risk before any engine sees it. At low risk an alert is raised
+and the exercise goes on; at moderate risk or above the session stops, no engine is asked, and the
+client gets the crisis resources, all through ``alerts.respond_to_risk``. The engine is stateless:
+the step and the answers live here, in the session row, and every write checks the row's revision,
+so two messages sent at once are handled one after the other, never interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.alerts import crisis_or_support, respond_to_risk
+from service.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
+from service.coach.texts import render
+from service.config import Settings, get_settings
+from service.db import unit_of_work
+from service.errors import Conflict, Invalid, NotFound
+from service.exercises import catalog
+from service.exercises.schemas import (
+    MAX_MESSAGE_CHARS,
+    AnswerField,
+    ComparisonOut,
+    MessageOut,
+    SessionDetail,
+    SessionOut,
+    SessionStartOut,
+    SessionSummary,
+    StaffTranscriptLine,
+    TranscriptLine,
+)
+from service.models import (
+    Assignment,
+    AssignmentStatus,
+    Clinic,
+    ExerciseMessage,
+    ExerciseSession,
+    ExerciseSessionStatus,
+    MessageRole,
+    Patient,
+    Staff,
+)
+from service.models.base import new_id, utcnow
+from service.onboarding import patients
+from service.risk import RiskLevel, RiskResult, screen_text
+from service.risk.crisis import crisis_resources
+from service.security.actors import Actor
+
+log = logging.getLogger(__name__)
+
+TEXTS_PATH = Path(__file__).with_name("texts.toml")
+# The engine name recorded on the coach line that stops a session: no engine wrote it.
+SAFETY_STOP = "safety"
+# A message that loses a race is handled again on the session's new state, this many times at most.
+MAX_ATTEMPTS = 3
+
+
+class _LostRace(Exception):
+    """Another request changed the session between our read and our write."""
+
+
+# ---------------------------------------------------------------- the engine of this deployment
+
+
+def llm_settings(settings: Settings | None = None) -> LLMSettings | None:
+    """The language-model settings when ``TANDEM_LLM_BASE_URL`` is set; None means the scripted coach."""
+    settings = settings or get_settings()
+    if not settings.llm_base_url:
+        return None
+    return LLMSettings(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key or "",
+        model=settings.llm_model,
+        timeout_seconds=settings.llm_timeout_seconds,
+    )
+
+
+def coach_engine() -> CoachEngine:
+    """The deployment's coach: the LLM engine when it is configured, the scripted one otherwise."""
+    return _engine_for(llm_settings())
+
+
+@lru_cache(maxsize=4)
+def _engine_for(llm: LLMSettings | None) -> CoachEngine:
+    # One engine per configuration, so its HTTP connections are reused across requests.
+    return build_engine(llm)
+
+
+# ---------------------------------------------------------------- what clients do
+
+
+def start_session(
+    session: Session, *, patient: Patient, assignment_id: str, now: datetime | None = None
+) -> SessionStartOut:
+    """Open a guided session on an assignment, or pick up the one left unfinished (never two at once)."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return _open_session(session, patient, assignment_id, now or utcnow())
+        except _LostRace:
+            _may_retry(session, patient)  # a message to the unfinished session came in meanwhile
+    raise Conflict(_refusal(patient, "busy"))
+
+
+def _open_session(session: Session, patient: Patient, assignment_id: str, now: datetime) -> SessionStartOut:
+    engine = coach_engine()
+    with unit_of_work(session):
+        assignment = _client_assignment(session, patient, assignment_id)
+        _hold(session, assignment)
+        if assignment.status != AssignmentStatus.ACTIVE:
+            raise Conflict(_refusal(patient, str(assignment.status)))
+        exercise = catalog.get_exercise(assignment.exercise_code)
+        row = _in_progress(session, assignment.id, lock=True)
+        if row is not None and row.exercise_version != exercise.version:
+            _claim(session, row)
+            _abandon(row, now)  # its steps no longer match the exercise: start afresh
+            session.flush()  # out of the way of the one-in-progress index before the new row goes in
+            row = None
+        resumed = row is not None
+        if row is not None:
+            _claim(session, row)
+        else:
+            row, created = _create_session(session, patient, assignment, exercise, engine, now)
+            if not created:  # a concurrent start won the race: this one resumes its session
+                resumed = True
+                _claim(session, row)
+        ctx = _context(patient, assignment, row, exercise)
+        reply = engine.opening(ctx)
+        _advance(row, reply, now)
+        seq = _next_seq(session, row)
+        _append(
+            session, row, MessageRole.COACH, reply.message, seq=seq, step_index=ctx.step_index, reply=reply, now=now
+        )
+        audit.record(
+            session,
+            actor=Actor.client(patient),
+            action="exercise_session.resume" if resumed else "exercise_session.start",
+            entity=row,
+            detail={"exercise": exercise.code, "engine": engine.name},
+        )
+    return SessionStartOut(session_id=row.id, message=reply.message, done=reply.done, resumed=resumed)
+
+
+def send_message(
+    session: Session, *, patient: Patient, session_id: str, text: str, now: datetime | None = None
+) -> MessageOut:
+    """Screen the client's message, then either let the coach answer it or stop the session for safety."""
+    text = _check_text(patient, text)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return _handle_message(session, patient, session_id, text, now or utcnow())
+        except _LostRace:
+            _may_retry(session, patient)  # rolled back: read the new state and handle the message on it
+    raise Conflict(_refusal(patient, "busy"))
+
+
+def session_for_client(session: Session, *, patient: Patient, session_id: str) -> SessionOut:
+    """A session's state and transcript, so the client can leave and come back to it."""
+    row = _client_session(session, patient, session_id)
+    exercise = catalog.get_exercise(row.exercise_code)
+    lang = catalog.normalize_locale(patient.locale)
+    return SessionOut(
+        id=row.id,
+        assignment_id=row.assignment_id,
+        exercise_code=row.exercise_code,
+        title=exercise.title.text(lang),
+        status=str(row.status),
+        done=row.status != ExerciseSessionStatus.IN_PROGRESS,
+        step_index=row.step_index,
+        steps_total=len(exercise.steps),
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+        transcript=[
+            TranscriptLine(role=m.role, text=m.text, created_at=m.created_at) for m in _transcript(session, row)
+        ],
+    )
+
+
+# ---------------------------------------------------------------- handling one message
+
+
+def _handle_message(session: Session, patient: Patient, session_id: str, text: str, now: datetime) -> MessageOut:
+    with unit_of_work(session):
+        row = _client_session(session, patient, session_id, lock=True)
+        if row.status != ExerciseSessionStatus.IN_PROGRESS:
+            raise Conflict(_refusal(patient, str(row.status)))
+        assignment = session.get(Assignment, row.assignment_id)
+        assert assignment is not None  # foreign key
+        if assignment.status != AssignmentStatus.ACTIVE:
+            raise Conflict(_refusal(patient, str(assignment.status)))
+        exercise = catalog.get_exercise(row.exercise_code)
+        if row.exercise_version != exercise.version:
+            _claim(session, row)
+            _abandon(row, now)
+            if _owns_transaction(session, inside=True):
+                session.commit()  # closed for good, even though this request fails
+            raise Conflict(_refusal(patient, "updated"))
+        # Screened before any engine sees the text, and whatever the engine would make of it.
+        result = screen_text(text, catalog.normalize_locale(patient.locale))
+        ctx = _context(patient, assignment, row, exercise)
+        stopping = result.level >= RiskLevel.MODERATE
+        reply = _safety_stop(ctx) if stopping else _coach_reply(ctx, text)
+        _claim(session, row)
+        seq, step = _next_seq(session, row), ctx.step_index
+        client_line = _append(session, row, MessageRole.CLIENT, text, seq=seq, step_index=step, risk=result, now=now)
+        coach_line = _append(
+            session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
+        )
+        notice = _respond(session, patient, client_line, result)
+        if stopping:
+            _stop_for_safety(session, patient, row, result, now)
+        else:
+            _advance(row, reply, now)
+            _record_outcome(session, patient, row, coach_line, reply)
+    return MessageOut(message=reply.message, done=reply.done, status=str(row.status), **notice)
+
+
+def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
+    engine = coach_engine()
+    try:
+        return engine.reply(ctx, text)
+    except Exception as exc:
+        if engine.name == ScriptedCoach.name:
+            raise  # the scripted coach failing is a bug to see, not something to hide
+        # The kind of error only: its message might quote the client.
+        log.error(
+            "coach engine failed (%s); scripted reply sent instead",
+            type(exc).__name__,
+            extra={"exercise": ctx.exercise.code},
+        )
+        fallback = ScriptedCoach().reply(ctx, text)
+        return CoachReply(
+            message=fallback.message,
+            step_index=fallback.step_index,
+            answers=fallback.answers,
+            done=fallback.done,
+            engine=fallback.engine,
+            fallback_reason="engine_error",
+            traps=fallback.traps,
+        )
+
+
+def _safety_stop(ctx: CoachContext) -> CoachReply:
+    texts = _texts(ctx.lang)
+    return CoachReply(
+        message=render(texts["stopped_for_safety"], {"emergency": _emergency_words(ctx.lang, ctx.emergency_number)}),
+        step_index=ctx.step_index,
+        answers=dict(ctx.answers),
+        done=True,
+        engine=SAFETY_STOP,
+    )
+
+
+def _respond(
+    session: Session, patient: Patient, line: ExerciseMessage, result: RiskResult
+) -> dict[str, dict[str, Any] | None]:
+    """The alert, and what the client must see now (``crisis`` or ``support``), when the screen found
+    anything at all; the risk result itself is already on the client's transcript line."""
+    if result.level < RiskLevel.LOW:
+        return {"crisis": None, "support": None}
+    notice = respond_to_risk(session, patient=patient, source_type="coach_message", source_id=line.id, result=result)
+    return crisis_or_support(result.level, notice)
+
+
+def _stop_for_safety(
+    session: Session, patient: Patient, row: ExerciseSession, result: RiskResult, now: datetime
+) -> None:
+    row.status = ExerciseSessionStatus.STOPPED_FOR_SAFETY
+    row.stopped_at = row.updated_at = now
+    audit.record(
+        session,
+        actor=Actor.client(patient),
+        action="exercise_session.stop_for_safety",
+        entity=row,
+        detail={"level": result.level.label, "categories": list(result.categories)},
+    )
+
+
+def _record_outcome(
+    session: Session, patient: Patient, row: ExerciseSession, line: ExerciseMessage, reply: CoachReply
+) -> None:
+    if reply.fallback_reason:
+        # Reason codes only ("guardrail:diagnosis", "timeout"): never the model's or the client's words.
+        audit.record(
+            session,
+            actor=Actor.system("coach"),
+            action="exercise_session.coach_fallback",
+            entity=row,
+            detail={"message_id": line.id, "reason": reply.fallback_reason, "guardrails": line.guardrail_reasons},
+        )
+    if row.status == ExerciseSessionStatus.COMPLETED:
+        audit.record(
+            session,
+            actor=Actor.client(patient),
+            action="exercise_session.complete",
+            entity=row,
+            detail={"exercise": row.exercise_code},
+        )
+
+
+# ---------------------------------------------------------------- session rows
+
+
+def _client_assignment(session: Session, patient: Patient, assignment_id: str) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.patient_id != patient.id or assignment.status == AssignmentStatus.ENDED:
+        raise NotFound(_refusal(patient, "no_assignment"))
+    return assignment
+
+
+def _hold(session: Session, assignment: Assignment) -> None:
+    """Hold the assignment until this request commits: a second start at the same moment waits, then
+    finds the session this one opened and resumes it. A no-op write does it on every database (a row
+    lock on PostgreSQL, the write lock on SQLite), and it opens the transaction before any savepoint."""
+    session.execute(
+        update(Assignment)
+        .where(col(Assignment.id) == assignment.id)
+        .values(updated_at=Assignment.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(assignment)  # its status now, not as first read
+
+
+def _client_session(session: Session, patient: Patient, session_id: str, *, lock: bool = False) -> ExerciseSession:
+    """The client's own session; another client's is as unknown as a made-up id."""
+    query = (
+        select(ExerciseSession)
+        .where(ExerciseSession.id == session_id, ExerciseSession.patient_id == patient.id)
+        .execution_options(populate_existing=True)
+    )
+    if lock and _locks_rows(session):
+        query = query.with_for_update()
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(_refusal(patient, "no_session"))
+    return row
+
+
+def _in_progress(session: Session, assignment_id: str, *, lock: bool = False) -> ExerciseSession | None:
+    query = (
+        select(ExerciseSession)
+        .where(
+            ExerciseSession.assignment_id == assignment_id,
+            ExerciseSession.status == ExerciseSessionStatus.IN_PROGRESS,
+        )
+        .execution_options(populate_existing=True)
+    )
+    if lock and _locks_rows(session):
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def _locks_rows(session: Session) -> bool:
+    """PostgreSQL locks the session row for the whole request; SQLite relies on the revision check."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _create_session(
+    session: Session,
+    patient: Patient,
+    assignment: Assignment,
+    exercise: catalog.Exercise,
+    engine: CoachEngine,
+    now: datetime,
+) -> tuple[ExerciseSession, bool]:
+    """A new session, or the one a concurrent request created a moment ago (and False)."""
+    row = ExerciseSession(
+        clinic_id=patient.clinic_id,
+        assignment_id=assignment.id,
+        patient_id=patient.id,
+        exercise_code=exercise.code,
+        exercise_version=exercise.version,
+        answers_json="{}",
+        engine=engine.name,
+        started_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent start may have opened one for this assignment
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = _in_progress(session, assignment.id)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def _claim(session: Session, row: ExerciseSession) -> None:
+    """Take the session for this write, or find that another request changed it since we read it."""
+    claimed = session.execute(
+        update(ExerciseSession)
+        .where(col(ExerciseSession.id) == row.id, col(ExerciseSession.revision) == row.revision)
+        .values(revision=row.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _LostRace
+    set_committed_value(row, "revision", row.revision + 1)  # already written: nothing left to flush
+
+
+def _advance(row: ExerciseSession, reply: CoachReply, now: datetime) -> None:
+    row.step_index = reply.step_index
+    row.answers_json = json.dumps(reply.answers, ensure_ascii=False)
+    row.updated_at = now
+    if reply.done and row.status == ExerciseSessionStatus.IN_PROGRESS:
+        row.status = ExerciseSessionStatus.COMPLETED
+        row.completed_at = now
+
+
+def _abandon(row: ExerciseSession, now: datetime) -> None:
+    row.status = ExerciseSessionStatus.ABANDONED
+    row.updated_at = now
+
+
+def _append(
+    session: Session,
+    row: ExerciseSession,
+    role: MessageRole,
+    text: str,
+    *,
+    seq: int,
+    step_index: int,
+    now: datetime,
+    reply: CoachReply | None = None,
+    risk: RiskResult | None = None,
+) -> ExerciseMessage:
+    """Add a line to the transcript at ``seq`` (the session is claimed: nobody else is adding one)."""
+    # Every column given here: model defaults built by factories are slow to compute one by one.
+    line = ExerciseMessage(
+        id=new_id(),
+        session_id=row.id,
+        seq=seq,
+        role=role,
+        text=text,
+        step_index=step_index,
+        engine=reply.engine if reply else None,
+        fallback_reason=reply.fallback_reason if reply else None,
+        guardrail_reasons=_guardrail_reasons(reply.fallback_reason) if reply else [],
+        traps=list(reply.traps) if reply else [],
+        risk_level=risk.level.label if risk else None,
+        risk_categories=list(risk.categories) if risk else [],
+        risk_engine_version=risk.engine_version if risk else None,
+        created_at=now,
+    )
+    session.add(line)
+    return line
+
+
+def _next_seq(session: Session, row: ExerciseSession) -> int:
+    last = session.exec(select(func.max(ExerciseMessage.seq)).where(ExerciseMessage.session_id == row.id)).one()
+    return int(last or 0) + 1
+
+
+def _guardrail_reasons(fallback_reason: str | None) -> list[str]:
+    prefix = "guardrail:"
+    if not fallback_reason or not fallback_reason.startswith(prefix):
+        return []
+    return [reason for reason in fallback_reason[len(prefix) :].split(",") if reason]
+
+
+def _transcript(session: Session, row: ExerciseSession) -> list[ExerciseMessage]:
+    return list(
+        session.exec(
+            select(ExerciseMessage).where(ExerciseMessage.session_id == row.id).order_by(col(ExerciseMessage.seq))
+        )
+    )
+
+
+def _answers(row: ExerciseSession) -> dict[str, Any]:
+    value = json.loads(row.answers_json or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------- the coach's context
+
+
+def _context(
+    patient: Patient, assignment: Assignment, row: ExerciseSession, exercise: catalog.Exercise
+) -> CoachContext:
+    emergency, contacts = _crisis_details(patient)
+    return CoachContext(
+        exercise=exercise,
+        locale=patient.locale,
+        step_index=min(row.step_index, len(exercise.steps)),
+        answers=_answers(row),
+        first_name=_first_name(patient.display_name),
+        instructions=assignment.instructions,
+        emergency_number=emergency,
+        allowed_contacts=contacts,
+    )
+
+
+def _crisis_details(patient: Patient) -> tuple[str | None, tuple[str, ...]]:
+    """The emergency number and the crisis lines of the client's country: the coach names the first,
+    and a language model may mention only these (and the lines the guardrails know)."""
+    lines = [dict(line) for line in crisis_resources(patient.country, patient.locale).resources]
+    emergency = next((line["phone"] for line in lines if line.get("kind") == "emergency" and line.get("phone")), None)
+    contacts = tuple(value for line in lines for value in (line.get("phone"), line.get("url")) if value)
+    return emergency, contacts
+
+
+def _first_name(display_name: str | None) -> str | None:
+    parts = (display_name or "").split()
+    return parts[0] if parts else None
+
+
+# ---------------------------------------------------------------- what clinicians read
+
+
+def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[SessionSummary]:
+    """A patient's guided sessions, newest first, for a staff member who may see the patient."""
+    with unit_of_work(session):
+        patient = patients.get_for_staff(session, staff, patient_id)
+        audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
+    lang = _staff_locale(session, patient)
+    rows = session.exec(
+        select(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id)
+        .order_by(col(ExerciseSession.started_at).desc())
+    ).all()
+    return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
+
+
+def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:
+    """One session for a clinician: the structured answers, the before/after comparisons and the
+    whole transcript with how each line was made. Reading it is audited."""
+    row = session.get(ExerciseSession, session_id)
+    if row is None:
+        raise NotFound("no such exercise session")
+    with unit_of_work(session):
+        try:
+            patient = patients.get_for_staff(session, staff, row.patient_id)
+        except NotFound:
+            raise NotFound("no such exercise session") from None
+        audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)
+    lang = catalog.normalize_locale(locale or _staff_locale(session, patient))
+    exercise = catalog.get_exercise(row.exercise_code)
+    answers = _answers(row)
+    fields = [
+        AnswerField(
+            field=step.field,
+            step_id=step.id,
+            kind=str(step.kind),
+            prompt=step.prompt.text(lang),
+            value=answers[step.field],
+            display=catalog.format_answer(step, answers[step.field], lang),
+        )
+        for step in exercise.steps
+        if step.field and step.field in answers
+    ]
+    return SessionDetail(
+        **_summary_fields(row, lang),
+        patient_id=row.patient_id,
+        exercise_version=row.exercise_version,
+        answers=answers,
+        fields=fields,
+        comparisons=[_comparison(exercise, c, answers, lang) for c in exercise.comparisons],
+        transcript=[_staff_line(m) for m in _transcript(session, row)],
+    )
+
+
+def _summary_fields(row: ExerciseSession, lang: str) -> dict[str, Any]:
+    exercise = catalog.get_exercise(row.exercise_code)
+    return {
+        "id": row.id,
+        "assignment_id": row.assignment_id,
+        "exercise_code": row.exercise_code,
+        "title": exercise.title.text(lang),
+        "status": str(row.status),
+        "engine": row.engine,
+        "step_index": row.step_index,
+        "steps_total": len(exercise.steps),
+        "started_at": row.started_at,
+        "updated_at": row.updated_at,
+        "completed_at": row.completed_at,
+        "stopped_at": row.stopped_at,
+    }
+
+
+def _comparison(
+    exercise: catalog.Exercise, comparison: catalog.Comparison, answers: Mapping[str, Any], lang: str
+) -> ComparisonOut:
+    def shown(field: str) -> str | None:
+        step = exercise.step_for_field(field)
+        return catalog.format_answer(step, answers[field], lang) if step and field in answers else None
+
+    return ComparisonOut(
+        name=comparison.name,
+        before_field=comparison.before,
+        after_field=comparison.after,
+        before=answers.get(comparison.before),
+        after=answers.get(comparison.after),
+        before_display=shown(comparison.before),
+        after_display=shown(comparison.after),
+    )
+
+
+def _staff_line(line: ExerciseMessage) -> StaffTranscriptLine:
+    return StaffTranscriptLine(
+        role=line.role,
+        text=line.text,
+        created_at=line.created_at,
+        step_index=line.step_index,
+        engine=line.engine,
+        fallback_reason=line.fallback_reason,
+        guardrail_reasons=list(line.guardrail_reasons),
+        traps=list(line.traps),
+        risk_level=line.risk_level,
+        risk_categories=list(line.risk_categories),
+        risk_engine_version=line.risk_engine_version,
+    )
+
+
+def _staff_locale(session: Session, patient: Patient) -> str:
+    clinic = session.get(Clinic, patient.clinic_id)
+    return clinic.locale if clinic is not None else "en"
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _check_text(patient: Patient, text: str) -> str:
+    if not text or not text.strip():
+        raise Invalid(_refusal(patient, "empty"))
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise Invalid(_refusal(patient, "too_long"))
+    return text.strip()
+
+
+def _may_retry(session: Session, patient: Patient) -> None:
+    """Only a transaction of our own was rolled back and may be tried again; inside a caller's
+    transaction, the caller decides."""
+    if not _owns_transaction(session, inside=False):
+        raise Conflict(_refusal(patient, "busy"))
+
+
+def _owns_transaction(session: Session, *, inside: bool) -> bool:
+    """Whether this service call opened the transaction (``unit_of_work`` counts nested blocks)."""
+    return int(session.info.get("uow_depth", 0)) == (1 if inside else 0)
+
+
+def _refusal(patient: Patient, reason: str) -> str:
+    """Why a request was refused, in the client's language."""
+    lang = catalog.normalize_locale(patient.locale)
+    template = _texts(lang)["errors"][reason]
+    values = {"max": f"{MAX_MESSAGE_CHARS:,}".replace(",", "\u00a0" if lang == "fr" else ",")}
+    if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY):
+        values["emergency"] = _emergency_words(lang, _crisis_details(patient)[0])
+    return render(template, values)
+
+
+def _emergency_words(lang: str, number: str | None) -> str:
+    texts = _texts(lang)
+    number = (number or "").strip()
+    return render(texts["emergency_number"], {"number": number}) if number else texts["emergency_default"]
+
+
+@cache
+def _all_texts() -> Mapping[str, Mapping[str, Any]]:
+    with TEXTS_PATH.open("rb") as file:
+        return tomllib.load(file)
+
+
+def _texts(lang: str) -> Mapping[str, Any]:
+    return _all_texts()[catalog.normalize_locale(lang)]
+
+
+# ---------------------------------------------------------------- the client's export
+
+
+def client_export(session: Session, patient: Patient) -> dict[str, Any]:
+    """The exercise part of a client's data export (GDPR art. 15 and 20): every assignment with its
+    note, every session with its answers and transcript, decrypted, JSON-ready."""
+    assigned = session.exec(
+        select(Assignment).where(Assignment.patient_id == patient.id).order_by(col(Assignment.created_at))
+    ).all()
+    rows = session.exec(
+        select(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id)
+        .order_by(col(ExerciseSession.started_at))
+    ).all()
+    return {
+        "assignments": [
+            {
+                "id": a.id,
+                "exercise_code": a.exercise_code,
+                "exercise_version": a.exercise_version,
+                "every_days": a.every_days,
+                "starts_on": a.starts_on.isoformat(),
+                "ends_on": a.ends_on.isoformat() if a.ends_on else None,
+                "instructions": a.instructions,
+                "status": str(a.status),
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in assigned
+        ],
+        "exercise_sessions": [
+            {
+                "id": row.id,
+                "assignment_id": row.assignment_id,
+                "exercise_code": row.exercise_code,
+                "status": str(row.status),
+                "started_at": row.started_at.isoformat(),
+                "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+                "answers": _answers(row),
+                "transcript": [
+                    {"role": str(m.role), "text": m.text, "at": m.created_at.isoformat(), "risk_level": m.risk_level}
+                    for m in _transcript(session, row)
+                ],
+            }
+            for row in rows
+        ],
+    }
