@@ -21,6 +21,7 @@ from service import audit
 from service.alerts.policy import reason_label, resolution_label
 from service.checkins import service as checkins
 from service.db import unit_of_work
+from service.exercises import sessions as exercise_sessions
 from service.measures import service as measures
 from service.models import (
     Alert,
@@ -52,6 +53,8 @@ EXPORT_SECTIONS: dict[str, str] = {
     "idempotency_key": "request_keys",
     "audit_event": "access_log",
     "patient_summary": "summaries",
+    "assignment": "assignments",
+    "exercise_session": "exercise_sessions",  # each with its transcript (exercise_message rows)
 }
 
 
@@ -61,6 +64,7 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data.update(account_export(session, patient))
     data["checkins"] = checkins.export_rows(session, patient)
     data["measure_responses"] = measures.export_rows(session, patient)
+    data.update(exercise_sessions.client_export(session, patient))
     data["questionnaire_schedules"] = _schedules(session, patient)
     data["alerts"] = _alerts(session, patient)
     data["invitations"] = _invitations(session, patient)

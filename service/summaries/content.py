@@ -6,7 +6,7 @@ template lays out and that tests compare with the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from service.measures.instruments import get_instrument, resolve_locale
 from service.measures.service import Progress
 from service.models import Alert, CheckIn, Clinic, MeasureResponse, Patient, PatientSummary, Staff
 from service.models.base import utcnow
+from service.summaries.exercises import ExerciseSummary, exercise_summary
 
 DEFAULT_DAYS = 28
 MAX_DAYS = checkins.MAX_TREND_DAYS
@@ -95,7 +96,7 @@ class SummaryView:
     responses: list[PeriodResponse]
     alerts: list[AlertRow]
     topics: list[FlaggedTopic]
-    extra: dict[str, object] = field(default_factory=dict)
+    exercises: ExerciseSummary
 
     @property
     def alerts_raised(self) -> int:
@@ -124,8 +125,10 @@ def build_summary(
     assert clinic is not None and clinician is not None  # foreign keys
     period = choose_period(session, patient, clinic, days=days, since=since, now=now)
     metrics = _metrics(session, patient, period)
+    lang = pick_locale(lang or clinic.locale)
+    start, end = _day_start(period.start, clinic.timezone), _day_start(period.end + timedelta(days=1), clinic.timezone)
     return SummaryView(
-        lang=pick_locale(lang or clinic.locale),
+        lang=lang,
         clinic=clinic,
         patient=patient,
         clinician_name=clinician.name,
@@ -135,9 +138,10 @@ def build_summary(
         # Every check-in has a mood, so the days with a mood are the days with a check-in.
         checkin_days=metrics["mood"].count,
         progress=measures.progress(session, patient),
-        responses=_responses(session, patient, period, lang or clinic.locale),
+        responses=_responses(session, patient, period, lang),
         alerts=_alerts(session, patient, period, clinic.timezone),
         topics=_flagged_topics(session, patient, period),
+        exercises=exercise_summary(session, patient, start=start, end=end, days=period.days, lang=lang, now=now),
     )
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 from service.i18n import pick_locale
 
@@ -46,6 +46,12 @@ class Formatter:
             return "—"
         pattern = "0" if digits == 0 else "0." + "0" * digits
         return format_decimal(value, format=pattern, locale=self.locale).replace("-", MINUS)
+
+    def percent(self, share: float | None) -> str:
+        """A share as a whole percentage ("83 %" in French); "—" when there was nothing to count."""
+        if share is None:
+            return "—"
+        return format_percent(share, format="#,##0%", locale=self.locale)
 
     def signed(self, value: int | None) -> str:
         """A change in points with its sign: "+3", "−6", "0"."""

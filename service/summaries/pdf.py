@@ -22,10 +22,12 @@ from weasyprint.text.fonts import FontConfiguration
 
 from service.alerts.policy import reason_label, resolution_label
 from service.checkins.tags import all_tags
+from service.exercises.schemas import AdherenceSummary
 from service.measures.change import Change
 from service.measures.instruments import get_instrument, resolve_locale
 from service.summaries.charts import Panel, checkin_chart, panel_scale
 from service.summaries.content import AlertRow, MetricSummary, PeriodResponse, SummaryView
+from service.summaries.exercises import ExerciseSummary
 from service.summaries.formatting import Formatter
 from service.summaries.texts import all_texts, text
 
@@ -117,6 +119,7 @@ def _context(view: SummaryView) -> dict[str, Any]:
         "response_rows": [_response_row(response, fmt, t) for response in view.responses],
         "alert_rows": [_alert_row(row, fmt, t, lang) for row in view.alerts],
         "topic_rows": [_topic_row(topic, fmt, t) for topic in view.topics],
+        "exercises": _exercises(view.exercises, fmt, t),
         "tag_label": _tag_label,
     }
 
@@ -204,10 +207,10 @@ def _measure_row(change: Change, view: SummaryView, fmt: Formatter, t: Any) -> d
     severity = view.progress.latest_severity.get(change.instrument)
 
     def score(observation: Any) -> str:
-        return str(observation.score) if observation is not None else ""
+        return str(observation.score) if observation is not None else "—"
 
     def when(observation: Any) -> str:
-        return fmt.day(observation.at) if observation is not None else t("measures.not_answered")
+        return fmt.day(observation.at) if observation is not None else ""
 
     return {
         "name": instrument.name,
@@ -215,7 +218,7 @@ def _measure_row(change: Change, view: SummaryView, fmt: Formatter, t: Any) -> d
         "baseline_date": when(change.baseline),
         "latest": score(change.latest),
         "latest_date": when(change.latest),
-        "severity": _band_label(change.instrument, severity, view.lang) if severity else "—",
+        "severity": _band_label(change.instrument, severity, view.lang) if severity else t("measures.not_answered"),
         "change": fmt.signed(change.change),
         "reliable": t(f"measures.{change.status}"),
         "reliable_note": t("measures.threshold", points=change.reliable_change_threshold),
@@ -314,6 +317,41 @@ def _alert_row(row: AlertRow, fmt: Formatter, t: Any, lang: str) -> dict[str, st
         "outcome": outcome,
         "note": alert.resolution_note or "",
         "escalated": t("alerts.escalated", count=alert.escalation_level) if alert.escalation_level else "",
+    }
+
+
+def _exercises(summary: ExerciseSummary, fmt: Formatter, t: Any) -> dict[str, Any] | None:
+    """The exercise section, or None when nothing was ever assigned."""
+    found = summary.adherence
+    if found is None:
+        return None
+
+    def row(name: str, every: int | None, status: str | None, part: AdherenceSummary) -> dict[str, str]:
+        frequency = (
+            "" if every is None else t("exercises.every_day") if every == 1 else t("exercises.every_days", days=every)
+        )
+        return {
+            "name": name,
+            "frequency": frequency,
+            "status": t(f"exercises.{status}") if status in ("active", "paused", "ended") else "",
+            "due": str(part.expected),
+            "completed": str(part.completed),
+            "rate": fmt.percent(part.rate),
+        }
+
+    return {
+        "period": t("exercises.period", start=fmt.day(found.from_date), end=fmt.day(found.to_date)),
+        "glance": t("glance.exercises_value", completed=found.completed, due=found.expected),
+        "rows": [row(a.title, a.every_days, a.status, a) for a in found.assignments],
+        "total": row(t("exercises.all"), None, None, found) if len(found.assignments) > 1 else None,
+        "entries": [
+            {"date": fmt.moment(entry.at), "title": entry.title, "highlights": entry.highlights}
+            for entry in summary.entries
+        ],
+        "more": t("exercises.more", count=summary.more) if summary.more else "",
+        "stopped": [
+            t("exercises.stopped", date=fmt.moment(at), title=title) for at, title in summary.stopped_for_safety
+        ],
     }
 
 

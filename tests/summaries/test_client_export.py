@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from service.alerts import lifecycle
+from service.demo import seed_exercises
 from service.models import AuditEvent
 from service.summaries.client_export import EXPORT_SECTIONS
 from service.summaries.service import generate_and_store
@@ -45,6 +46,7 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
         session, alert_id=story.alerts[1].id, staff=setup.clinician, resolution="other", note=CLINICIAN_NOTE
     )
     generate_and_store(session, patient, reason="batch", actor=SYSTEM)
+    seed_exercises(session, [patient])  # assignments and guided sessions, through the real services
 
     session.expire_all()
     before = {name: _count(session, table, patient.id) for name, table in patient_tables().items()}
