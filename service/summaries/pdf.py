@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from service.alerts.policy import reason_label, resolution_label
 from service.checkins.tags import all_tags
@@ -33,6 +34,8 @@ from service.summaries.texts import all_texts, text
 
 TEMPLATES = Path(__file__).with_name("templates")
 PDF_VARIANT = "pdf/ua-1"
+CHART_SCHEME = "tandem-chart"
+CHART_URL = f"{CHART_SCHEME}:checkins"
 CHART_COLORS = {"mood": "#0072B2", "anxiety": "#D55E00", "sleep_hours": "#009E73"}  # Okabe-Ito: colour-blind safe
 METRIC_TEXT = {"mood": "mood", "anxiety": "anxiety", "sleep_hours": "sleep"}
 _fonts = threading.local()
@@ -82,15 +85,38 @@ def _stylesheet(config: FontConfiguration) -> CSS:
 
 
 def render_html(view: SummaryView) -> str:
-    return _environment().get_template("summary.html").render(**_context(view))
+    """The summary as one self-contained HTML page (the chart inlined), e.g. to look at in a browser."""
+    context = _context(view)
+    svg = context["chart"].svg.encode()
+    context["chart_src"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+    return _environment().get_template("summary.html").render(**context)
 
 
 def render_pdf(view: SummaryView) -> bytes:
     config = _font_config()
-    document = HTML(string=render_html(view), base_url=str(TEMPLATES))
+    context = _context(view)
+    html = _environment().get_template("summary.html").render(**context)
+    fetcher = _ChartFetcher(context["chart"].svg.encode())
+    document = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher)
     pdf = document.write_pdf(stylesheets=[_stylesheet(config)], font_config=config, pdf_variant=PDF_VARIANT)
     assert pdf is not None  # write_pdf returns the bytes when given no target
     return pdf
+
+
+class _ChartFetcher(URLFetcher):
+    """Serves the chart to WeasyPrint, and nothing else: a summary never reads a file or the network.
+
+    Handing the SVG over by URL rather than as a data: URI spares the HTML parser a long attribute.
+    """
+
+    def __init__(self, svg: bytes) -> None:
+        super().__init__(allowed_protocols=(CHART_SCHEME,))
+        self._svg = svg
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        if url != CHART_URL:
+            raise ValueError(f"summaries load no outside resource ({url[:40]!r})")
+        return URLFetcherResponse(url, self._svg, {"Content-Type": "image/svg+xml"})
 
 
 # --- what the template reads --------------------------------------------------------------------
@@ -112,6 +138,7 @@ def _context(view: SummaryView) -> dict[str, Any]:
         "period_text": _period_text(view, fmt),
         "basis_text": _basis_text(view, fmt),
         "chart": _chart(view, fmt),
+        "chart_src": CHART_URL,
         "metric_rows": [_metric_row(view.metrics[m], fmt, t) for m in view.metrics],
         "measure_rows": [_measure_row(change, view, fmt, t) for change in (view.progress.phq9, view.progress.gad7)],
         "bands": [_bands(code, lang) for code in ("phq9", "gad7")],
@@ -149,7 +176,7 @@ def _basis_text(view: SummaryView, fmt: Formatter) -> str:
 
 @dataclass(frozen=True)
 class Chart:
-    uri: str
+    svg: str
     alt: str
 
 
@@ -183,7 +210,7 @@ def _chart(view: SummaryView, fmt: Formatter) -> Chart:
         end=fmt.day(view.period.end),
         details=" ".join(details),
     )
-    return Chart("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(), alt)
+    return Chart(svg, alt)
 
 
 def _metric_row(summary: MetricSummary, fmt: Formatter, t: Any) -> dict[str, str]:

@@ -4,7 +4,7 @@ Targets: a 90-day summary renders in under 1 s (median) on this machine; the bat
 summaries in under 5 minutes on 2 cores. Prints its figures; it is not a timed test.
 
 Run from the repository root, on a fresh SQLite database in a temporary folder:
-    python tests/benchmarks/bench_summaries.py [--renders 15] [--patients 1000] [--workers 2]
+    python tests/benchmarks/bench_summaries.py [--renders 15] [--patients 1000] [--workers 2] [--no-exercises]
 """
 
 from __future__ import annotations
@@ -41,15 +41,18 @@ def _database(folder: Path) -> str:
     return url
 
 
-def _seed(patients: int) -> tuple[str, list[str]]:
-    """A clinic with `patients` active patients, each with 90 days of check-ins, questionnaires and alerts."""
+def _seed(patients: int, *, exercises: bool) -> tuple[str, list[str]]:
+    """A clinic with `patients` active patients, each with 90 days of check-ins, questionnaires and
+    alerts, and (with `exercises`) three weeks of assigned exercises done through the session service."""
     from service.db import session_scope, unit_of_work
+    from service.demo import seed_exercises
     from service.models import PatientStatus
     from service.onboarding import patients as onboarding
     from tests.factories import SYSTEM, create_clinic
     from tests.summaries.history import seed_story
 
     ids = []
+    batch: list = []
     with session_scope() as session:
         setup = create_clinic(session, name="Benchmark Clinic", slug="bench")
         for number in range(patients):
@@ -64,8 +67,14 @@ def _seed(patients: int) -> tuple[str, list[str]]:
                 made.patient.status = PatientStatus.ACTIVE
             seed_story(session, made.patient, days=DAYS, seed=number, clinician=setup.clinician)
             ids.append(made.patient.id)
+            batch.append(made.patient)
+            if exercises and len(batch) == 50:
+                seed_exercises(session, batch)  # the demo's five plans in turn
+                batch = []
             if (number + 1) % 100 == 0:
                 print(f"  seeded {number + 1} patients", flush=True)
+        if exercises and batch:
+            seed_exercises(session, batch)
         return setup.clinic.id, ids
 
 
@@ -130,14 +139,16 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=BATCH_TARGET_COUNT, help="patients in the batch (0: skip it)")
     parser.add_argument("--workers", type=int, default=2, help="processes for the batch")
     parser.add_argument("--out", type=Path, default=None, help="also write the batch's PDFs here")
+    parser.add_argument("--no-exercises", action="store_true", help="seed no exercises (faster seeding)")
     args = parser.parse_args()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, load average {load}; Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as folder:
         _database(Path(folder))
         started = time.perf_counter()
-        clinic_id, ids = _seed(max(1, args.patients))
-        print(f"seeded {len(ids)} patients with {DAYS} days each in {time.perf_counter() - started:.0f} s")
+        clinic_id, ids = _seed(max(1, args.patients), exercises=not args.no_exercises)
+        extra = "" if args.no_exercises else " and 3 weeks of exercises"
+        print(f"seeded {len(ids)} patients with {DAYS} days each{extra} in {time.perf_counter() - started:.0f} s")
         bench_single(ids[0], args.renders)
         if args.patients:
             bench_batch(clinic_id, args.workers, args.out)

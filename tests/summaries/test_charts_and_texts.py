@@ -7,9 +7,12 @@ import tomllib
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
+import pytest
+
 from service.checkins.trends import DailyPoint
 from service.summaries.charts import Panel, _day_ticks, checkin_chart, panel_scale
 from service.summaries.formatting import Formatter
+from service.summaries.pdf import CHART_URL, _ChartFetcher
 from service.summaries.texts import TEXTS_FILE, all_texts, text
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -63,3 +66,11 @@ def test_numbers_and_dates_follow_the_clinics_language_and_country() -> None:
     assert (
         text("header.period_range", "fr", start="1 mars", end="28 mars", days=28) == "du 1 mars au 28 mars (28 jours)"
     )
+
+
+def test_rendering_reads_no_file_and_no_network() -> None:
+    fetcher = _ChartFetcher(b"<svg/>")
+    assert fetcher.fetch(CHART_URL).read() == b"<svg/>"
+    for url in ("file:///etc/passwd", "http://169.254.169.254/latest/meta-data", "tandem-chart:other"):
+        with pytest.raises(ValueError, match="no outside resource"):
+            fetcher.fetch(url)
