@@ -44,6 +44,13 @@ SERVICE_MESSAGES = [
     N_("choose a new password, different from the one-time password"),
     N_("password is too common or too easy to guess; try a longer phrase of unrelated words"),
     N_("this account is already set up"),
+    # service.summaries
+    N_("no such summary"),
+    N_("only a clinic administrator can export the clinic's data"),
+    N_("the start of the date range must be on or before its end"),
+    N_("give either days or a start date, not both"),
+    N_("the start date is in the future"),
+    N_("lang must be one of en, fr"),
     # the portal's own checks
     N_("this page is for clinic administrators"),
     N_("this language is not available"),
@@ -52,7 +59,7 @@ SERVICE_MESSAGES = [
     N_("The two passwords are not the same."),
 ]
 
-MENU_LABELS = [N_("Caseload"), N_("Alerts"), N_("Staff"), N_("Audit log")]
+MENU_LABELS = [N_("Caseload"), N_("Alerts"), N_("Staff"), N_("Audit log"), N_("Exports")]
 
 ALERT_MESSAGES = [
     # service.alerts.lifecycle and the alert pages

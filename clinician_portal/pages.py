@@ -56,6 +56,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("alerts", "Alerts", badge=open_alerts_badge),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
+    NavItem("exports", "Exports", (Role.ADMIN,)),
 ]
 
 

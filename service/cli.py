@@ -31,6 +31,10 @@ app.add_typer(patient_app, name="patient")
 app.add_typer(exercise_app, name="exercise")
 risk_app = typer.Typer(help="Risk screening.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+summaries_app = typer.Typer(
+    help="PDF summaries of patients' check-ins, questionnaires and alerts.", no_args_is_help=True
+)
+app.add_typer(summaries_app, name="summaries")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -277,6 +281,57 @@ def risk_evaluate(
     else:
         console.print(report.format_table(), markup=False)
     if not report.meets_targets():
+        raise typer.Exit(code=1)
+
+
+@summaries_app.command("generate")
+def summaries_generate(
+    clinic: Annotated[str | None, typer.Option(help="Clinic id (default: every clinic).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start of the period, YYYY-MM-DD (default: each patient's last session).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write each PDF into this folder.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes to use (default: every core).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Summarise every active patient of a clinic on all cores; each summary is stored encrypted and audited."""
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from service.summaries.batch import generate_batch
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        err_console.print("[red]error:[/red] --since must be a date such as 2026-03-01")
+        raise typer.Exit(code=2) from None
+    columns = (TextColumn("summaries"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, disable=as_json) as progress:
+        task = progress.add_task("summaries", total=None)
+        try:
+            report = generate_batch(
+                clinic_id=clinic,
+                actor=CLI_ACTOR,
+                since=start,
+                out=out,
+                workers=workers,
+                on_start=lambda total: progress.update(task, total=total),
+                on_progress=lambda done: progress.advance(task, done),
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    data = {
+        "made": report.made,
+        "failed": report.failed,
+        "summaries": [
+            {"patient_id": item.patient_id, "summary_id": item.summary_id, "path": item.path}
+            for item in report.items
+            if item.error is None
+        ],
+    }
+    _emit(as_json, data, f"{report.made} summaries made" + (f", {len(report.failed)} failed" if report.failed else ""))
+    if report.failed:
         raise typer.Exit(code=1)
 
 

@@ -18,6 +18,7 @@ from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
+from service.models.summary import PatientSummary
 
 __all__ = [
     "Alert",
@@ -42,6 +43,7 @@ __all__ = [
     "OutboxStatus",
     "Patient",
     "PatientStatus",
+    "PatientSummary",
     "PortalSession",
     "RefreshToken",
     "Role",

@@ -10,6 +10,7 @@ from service import notify
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
+from service.summaries import scheduled
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ def escalate_alerts() -> None:
         log.warning("escalated %d unacknowledged alert(s)", len(escalated))
 
 
+def prepare_summaries() -> None:
+    """Summaries for appointments coming up within TANDEM_SUMMARY_HOURS_BEFORE_APPOINTMENT hours."""
+    with session_scope() as session:
+        made = scheduled.prepare_due(session)
+    if made:
+        log.info("prepared %d summary(ies) ahead of appointments", len(made))
+
+
 def screen_trends() -> None:
     with session_scope() as session:
         raised = run_trend_rules(session)
@@ -45,4 +54,5 @@ JOBS: list[Job] = [
     Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
+    Job("prepare_summaries", prepare_summaries, every_seconds=300),
 ]

@@ -1,0 +1,42 @@
+"""The words of summaries and their emails, read from `texts.toml` (English and French)."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from service.i18n import SUPPORTED_LOCALES, pick_locale
+
+TEXTS_FILE = Path(__file__).with_name("texts.toml")
+_FIELDS = re.compile(r"\{([a-z_]+)\}")
+
+
+@cache
+def all_texts() -> dict[str, dict[str, str]]:
+    """Every text as {"section.key": {"en": ..., "fr": ...}}, checked once at first use.
+
+    A missing language or a placeholder present in one language only is a deployment error:
+    it must stop the service, never print a half-English or broken summary.
+    """
+    raw = tomllib.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+    texts: dict[str, dict[str, str]] = {}
+    for section, entries in raw.items():
+        for key, versions in entries.items():
+            name = f"{section}.{key}"
+            missing = [locale for locale in SUPPORTED_LOCALES if not versions.get(locale)]
+            if missing:
+                raise RuntimeError(f"{TEXTS_FILE.name}: {name} lacks {', '.join(missing)}")
+            fields = {locale: set(_FIELDS.findall(versions[locale])) for locale in SUPPORTED_LOCALES}
+            if len({frozenset(found) for found in fields.values()}) != 1:
+                raise RuntimeError(f"{TEXTS_FILE.name}: {name} has different placeholders per language")
+            texts[name] = {locale: versions[locale] for locale in SUPPORTED_LOCALES}
+    return texts
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """The text `key` ("section.key") in `lang`, with its placeholders filled from `values`."""
+    template = all_texts()[key][pick_locale(lang)]
+    return string.Formatter().vformat(template, (), values) if values else template
