@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from sqlmodel import Session
 
-from service.config import PROJECT_ROOT
 from service.models.base import utcnow
 from tests.factories import ClinicSetup, active_patient, create_clinic, invite_patient
 from tests.portal.conftest import reload
 from tests.portal.oidc_provider import User, running_provider
-from tests.support.server import TANDEM, free_port, tandem_env
+from tests.support.server import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -38,39 +34,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@contextmanager
-def serving_portal(**env: str) -> Iterator[str]:
+def serving_portal(**env: str) -> AbstractContextManager[str]:
     """`tandem serve` on a free port whose public address (TANDEM_BASE_URL) is that port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [TANDEM, "serve", "--port", str(port)],
-        # PYTHONPATH: the code under test, even when the `tandem` script was installed from another checkout.
-        env=tandem_env(TANDEM_BASE_URL=base, PYTHONPATH=str(PROJECT_ROOT), **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"tandem serve exited early:\n{output}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("tandem serve did not become ready")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    return running_server(env=env)
 
 
 @dataclass

@@ -48,13 +48,14 @@ def tandem_json(*args: str, stdin: str | None = None) -> Any:
 def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """`tandem serve` on a free port; yields its base URL and stops it afterwards."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [TANDEM, "serve", "--port", str(port), *args],
-        env=tandem_env(**(env or {})),
+        # Its public address is its own port, so links it makes (emails, redirects) lead back to it.
+        env=tandem_env(**{"TANDEM_BASE_URL": base, **(env or {})}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
