@@ -48,7 +48,8 @@ class Tab:
 @pytest.fixture
 def tab() -> Iterator[Tab]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
+        # The project installs it (infra/scripts/system-deps.sh): a missing browser is a broken set-up.
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
