@@ -110,13 +110,8 @@ def _create(
 
 def _start_follow_ups(session: Session, patient: Patient, categories: Sequence[str]) -> list[str]:
     """Questionnaires the note's risk calls for (the C-SSRS after thoughts of suicide), due now."""
-    asked = []
-    for rule in schedules.note_follow_ups_for(categories):
-        schedules.request_now(
-            session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("checkins")
-        )
-        asked.append(rule.ask)
-    return list(dict.fromkeys(asked))
+    rules = schedules.note_follow_ups_for(categories)
+    return schedules.request_follow_ups(session, patient=patient, rules=rules, actor=Actor.system("checkins"))
 
 
 def _replay(session: Session, patient: Patient, checkin_id: str) -> CheckinCreated:

@@ -231,6 +231,15 @@ def request_now(session: Session, *, patient: Patient, instrument: str, reason: 
     return row
 
 
+def request_follow_ups(
+    session: Session, *, patient: Patient, rules: Sequence[FollowUp | NoteFollowUp], actor: Actor
+) -> list[str]:
+    """Make every questionnaire the rules ask for due now; returns their codes, once each, in order."""
+    for rule in rules:
+        request_now(session, patient=patient, instrument=rule.ask, reason=rule.name, actor=actor)
+    return list(dict.fromkeys(rule.ask for rule in rules))
+
+
 def _row(session: Session, patient: Patient, instrument: str) -> MeasureSchedule:
     row = session.exec(
         select(MeasureSchedule).where(

@@ -153,13 +153,8 @@ def _screen(session: Session, patient: Patient, instrument: Instrument, result: 
 
 
 def _start_follow_ups(session: Session, patient: Patient, instrument: Instrument, result: Score) -> list[str]:
-    asked = []
-    for rule in schedules.follow_ups_for(instrument.code, result.item_scores):
-        schedules.request_now(
-            session, patient=patient, instrument=rule.ask, reason=rule.name, actor=Actor.system("measures")
-        )
-        asked.append(rule.ask)
-    return list(dict.fromkeys(asked))
+    rules = schedules.follow_ups_for(instrument.code, result.item_scores)
+    return schedules.request_follow_ups(session, patient=patient, rules=rules, actor=Actor.system("measures"))
 
 
 def _replay(session: Session, patient: Patient, response_id: str) -> ResponseCreated:
