@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel import Locale
 
 from service.errors import Invalid
-from service.i18n import SUPPORTED_LOCALES
+from service.kit.i18n import SUPPORTED_LOCALES
 
 # Each language named in itself, so a French speaker finds "Français" on an English page.
 LANGUAGE_NAMES = {code: (Locale.parse(code).get_display_name(code) or code).capitalize() for code in SUPPORTED_LOCALES}

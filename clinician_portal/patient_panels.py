@@ -18,7 +18,7 @@ from service.checkins import review as checkin_review
 from service.checkins.schemas import TrendPoint
 from service.checkins.tags import all_tags
 from service.exercises import assignments, catalog, sessions
-from service.i18n import SUPPORTED_LOCALES
+from service.kit.i18n import SUPPORTED_LOCALES
 from service.measures import review as measure_review
 from service.measures.instruments import get_instrument
 from service.models import Patient, PatientStatus, Staff

@@ -22,7 +22,7 @@ from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.alerts.policy import category_label, reason_label, resolution_label
-from service.i18n import DEFAULT_LOCALE, translations
+from service.kit.i18n import DEFAULT_LOCALE, translations
 from service.models.base import utcnow
 
 PACKAGE = Path(__file__).parent

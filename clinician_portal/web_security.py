@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
-from service.i18n import SUPPORTED_LOCALES, pick_locale
-from service.security.crypto import DecryptionError, derive_key, get_cipher
+from service.crypto import DecryptionError, derive_key, get_cipher
+from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 SESSION_COOKIE = "tandem_portal_session"
 FLOW_COOKIE = "tandem_portal_signin"

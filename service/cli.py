@@ -14,9 +14,9 @@ from rich.console import Console
 from service.config import get_settings
 from service.db import session_scope
 from service.errors import DomainError, NotFound
+from service.kit.context import Actor
 from service.models import Patient, Staff
 from service.onboarding import clinics, patients, staff
-from service.security.actors import Actor
 
 app = typer.Typer(help="Tandem: clinician-integrated hybrid care.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -93,7 +93,7 @@ def demo(
     port: int = 8000, host: str = "127.0.0.1", serve_after: bool = typer.Option(True, "--serve/--no-serve")
 ) -> None:
     """A fresh demo database with seeded clinics; prints the logins, then serves."""
-    from service.demo import seed_demo
+    from service.demo.seed import seed_demo
 
     summary = seed_demo(base_url=f"http://{host}:{port}")
     console.print(str(summary), soft_wrap=True)

@@ -12,7 +12,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.audit import current_request_id
+from service.kit.context import current_request_id
 
 access_log = logging.getLogger("tandem.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from service.audit import current_request_id
+from service.kit.context import current_request_id
 
 
 class _RequestIdFilter(logging.Filter):

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from service.kit.context import Actor
 from service.models import Clinic, Patient, Staff
 from service.onboarding import activation, clinics, patients, staff
 from service.onboarding.consent import current_version
-from service.security.actors import Actor
 
 CLIENT_PASSWORD = "violet-harbour-compass-71"
 SYSTEM = Actor.system("tests")

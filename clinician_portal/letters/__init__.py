@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from clinician_portal.templating import format_day, speaking
-from service.i18n import SUPPORTED_LOCALES, pick_locale
+from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 _FOLDER = Path(__file__).parent
 

@@ -12,10 +12,11 @@ from sqlmodel import Session, select
 from clinician_portal.deps import SessionDep, SignedIn, require_role
 from clinician_portal.forms import day_bounds, parse_day
 from clinician_portal.pages import page, see_other
+from service import caseload
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
 from service.errors import Invalid
 from service.models import AuditEvent, Role, Staff
-from service.onboarding import caseload, team
+from service.onboarding import team
 from service.onboarding.patients import visible_to
 
 router = APIRouter(dependencies=[Depends(require_role(Role.ADMIN))])

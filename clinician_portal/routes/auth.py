@@ -22,7 +22,7 @@ from clinician_portal.web_security import (
 )
 from service.config import get_settings
 from service.errors import Invalid, Unauthenticated
-from service.i18n import SUPPORTED_LOCALES
+from service.kit.i18n import SUPPORTED_LOCALES
 from service.models import Clinic, SessionStage
 from service.security import staff_auth
 from service.security.staff_auth import OpenedSession

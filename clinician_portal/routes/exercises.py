@@ -12,11 +12,11 @@ from clinician_portal.deps import CurrentStaff, SessionDep, require_role
 from clinician_portal.forms import parse_day
 from clinician_portal.pages import page, portal_path
 from clinician_portal.routes.patients import patient_page_response
-from service.coach.traps import thinking_traps
+from service import caseload
 from service.errors import Conflict, Invalid
 from service.exercises import assignments, catalog, sessions
+from service.exercises.coach.traps import thinking_traps
 from service.models import Role
-from service.onboarding import caseload
 from service.onboarding.patients import get_for_staff
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])

@@ -35,7 +35,7 @@ from service.alerts import queue
 from service.alerts.queue import LiveFacts
 from service.db import session_scope
 from service.errors import Unauthenticated
-from service.i18n import translations
+from service.kit.i18n import translations
 from service.models import Clinic, SessionStage, Severity
 from service.models.base import utcnow
 from service.notify import broker

@@ -20,15 +20,15 @@ from clinician_portal.forms import (
 from clinician_portal.letters import invitation_letter
 from clinician_portal.pages import page, portal_path, see_other
 from clinician_portal.panels import load_patient_panels
+from service import caseload
+from service.caseload import IssuedInvitation, overview
+from service.caseload.overview import OverviewFilters
 from service.config import get_settings
 from service.errors import Invalid
 from service.exercises.assignments import ADHERENCE_WEEKS
 from service.measures.instruments import get_instrument
 from service.models import Patient, PatientStatus, Role, Staff
 from service.models.base import utcnow
-from service.onboarding import caseload, overview
-from service.onboarding.caseload import IssuedInvitation
-from service.onboarding.overview import OverviewFilters
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
 

@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from service import audit
 from service.alerts import lifecycle
-from service.i18n import pick_locale
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.models import CheckIn, Clinic, MeasureResponse, Patient
 from service.risk import RiskLevel, RiskResult
 from service.risk.crisis import crisis_resources
-from service.security.actors import Actor
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
 CRISIS_RESOURCES_PATH = "/api/v1/crisis-resources"

@@ -11,9 +11,9 @@ from service import audit
 from service.alerts import notifications
 from service.alerts.policy import deadline
 from service.db import unit_of_work
+from service.kit.context import Actor
 from service.models import Alert, AlertEvent, AlertStatus, Clinic, Role, Staff
 from service.models.base import utcnow
-from service.security.actors import Actor
 
 SYSTEM = Actor.system("escalation")
 

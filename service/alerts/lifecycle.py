@@ -17,9 +17,9 @@ from service.alerts import notifications
 from service.alerts.policy import deadline, policy, reason_for, severity_for
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
+from service.kit.context import Actor
 from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Clinic, Patient, Role, Severity, Staff
 from service.models.base import utcnow
-from service.security.actors import Actor
 
 if TYPE_CHECKING:
     from service.risk import RiskResult

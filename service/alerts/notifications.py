@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from service import notify
 from service.config import get_settings
-from service.i18n import gettext
+from service.kit.i18n import gettext
 from service.models import Alert, Clinic, Staff
 
 SUBJECTS = {

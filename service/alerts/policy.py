@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from service.i18n import pick_locale
+from service.kit.i18n import pick_locale
 from service.models import Clinic, Severity
 
 _PATH = Path(__file__).with_name("policy.toml")

@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 from service import audit
 from service.alerts import lifecycle
 from service.db import unit_of_work
+from service.kit.context import Actor
 from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Patient, Severity, Staff
 from service.models.base import utcnow
 from service.onboarding.patients import visible_to as patients_visible_to
-from service.security.actors import Actor
 
 RECENT_DAYS = 30
 RESOLVED_LIMIT = 200

@@ -3,22 +3,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from service.kit.context import Actor, current_request_id
 from service.models import AuditEvent
 from service.models.base import utcnow
-from service.security.actors import Actor
 
 GENESIS = "0" * 64
 # Any constant: the transaction-scoped advisory lock that orders audit rows on PostgreSQL.
 _CHAIN_LOCK = 0x7A4D_0A0D
-
-current_request_id: ContextVar[str | None] = ContextVar("tandem_request_id", default=None)
 
 
 def record(

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid
+from service.kit.context import Actor
 from service.models import AuditEvent, Patient, Role, Staff
-from service.security.actors import Actor
 
 from .log import record
 

@@ -16,9 +16,9 @@ from service.checkins.schemas import CheckinOut, TrendsOut
 from service.checkins.service import MAX_TREND_DAYS, _out, trend
 from service.db import unit_of_work
 from service.errors import Invalid
+from service.kit.context import Actor
 from service.models import CheckIn, Staff
 from service.onboarding.patients import get_for_staff
-from service.security.actors import Actor
 
 REVIEW_DAYS = 90
 RECENT_CHECKINS = 30

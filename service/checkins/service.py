@@ -6,28 +6,26 @@ alert and the audit row commit together or not at all.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import alerts, audit
-from service.checkins import idempotency, timing, trends
+from service.checkins import trends
 from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, CheckinOut, Risk, TrendPoint, TrendsOut
 from service.checkins.tags import check_tags
 from service.db import unit_of_work
 from service.errors import Invalid, NotFound
+from service.kit import idempotency, pagination, timing
+from service.kit.context import Actor
 from service.measures import schedules
 from service.models import CheckIn, Patient
 from service.risk import screen_text
-from service.security.actors import Actor
 
 SCOPE = "checkin"
 DEFAULT_PAGE = 30
@@ -156,47 +154,19 @@ def list_checkins(
     end: date | None = None,
 ) -> CheckinPage:
     """The client's check-ins, newest first, `limit` at a time; pass `next_cursor` back for more."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit must be from 1 to {MAX_PAGE}")
-    check_range(start, end)
-    query = select(CheckIn).where(CheckIn.patient_id == patient.id)
-    if start is not None:
-        query = query.where(CheckIn.local_date >= start)
-    if end is not None:
-        query = query.where(CheckIn.local_date <= end)
-    if cursor is not None:
-        after_at, after_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(CheckIn.recorded_at) < after_at,
-                (col(CheckIn.recorded_at) == after_at) & (col(CheckIn.id) < after_id),
-            )
-        )
-    rows = session.exec(query.order_by(col(CheckIn.recorded_at).desc(), col(CheckIn.id).desc()).limit(limit + 1)).all()
-    items = [_out(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return CheckinPage(items, encode_cursor(rows[limit - 1].recorded_at, rows[limit - 1].id) if more else None)
-
-
-def check_range(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise Invalid("from must be on or before to")
-
-
-def encode_cursor(at: datetime, row_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{at.astimezone(UTC).isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, row_id = raw.split("|", 1)
-        moment = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Invalid("cursor is not one this API gave out; start again without it") from None
-    if moment.tzinfo is None:
-        raise Invalid("cursor is not one this API gave out; start again without it")
-    return moment, row_id
+    pagination.check_limit(limit, MAX_PAGE)
+    rows, next_cursor = pagination.keyset_page(
+        session,
+        select(CheckIn).where(CheckIn.patient_id == patient.id),
+        moment=CheckIn.recorded_at,
+        row_id=CheckIn.id,
+        day=CheckIn.local_date,
+        limit=limit,
+        cursor=cursor,
+        start=start,
+        end=end,
+    )
+    return CheckinPage([_out(row) for row in rows], next_cursor)
 
 
 def trend_window(
@@ -211,7 +181,7 @@ def trend_window(
         if not 1 <= days <= MAX_TREND_DAYS:
             raise Invalid(f"days must be from 1 to {MAX_TREND_DAYS}")
         start = end - timedelta(days=days - 1)
-    check_range(start, end)
+    pagination.check_range(start, end)
     if (end - start).days + 1 > MAX_TREND_DAYS:
         raise Invalid(f"a trend covers at most {MAX_TREND_DAYS} days")
     return start, end

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from service.errors import Invalid
-from service.i18n import SUPPORTED_LOCALES, pick_locale
+from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 TAGS_FILE = Path(__file__).with_name("tags.toml")
 

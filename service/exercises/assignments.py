@@ -29,6 +29,8 @@ from service.exercises.schemas import (
     StaffAssignmentOut,
     WeekAdherence,
 )
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.models import (
     Assignment,
     AssignmentStatus,
@@ -40,7 +42,6 @@ from service.models import (
 )
 from service.models.base import utcnow
 from service.onboarding import patients
-from service.security.actors import Actor
 
 MAX_EVERY_DAYS = 90
 MAX_INSTRUCTIONS = 2000
@@ -252,7 +253,7 @@ def _assignments(session: Session, patient_id: str, statuses: tuple[AssignmentSt
 
 def _view(session: Session, patient: Patient, assignment: Assignment, now: datetime | None, kind: type[ViewT]) -> ViewT:
     exercise = catalog.get_exercise(assignment.exercise_code)
-    lang = catalog.normalize_locale(patient.locale)
+    lang = pick_locale(patient.locale)
     today = local_today(patient, now)
     completed = _completed_sessions(session, [assignment.id])[assignment.id]
     completed_on = [local_date(patient, at) for at in completed]
@@ -331,7 +332,7 @@ def adherence(
     if not 1 <= weeks <= 104:
         raise Invalid("weeks must be between 1 and 104")
     today = local_today(patient, now)
-    lang = catalog.normalize_locale(patient.locale)
+    lang = pick_locale(patient.locale)
     rows = _assignments(session, patient.id, tuple(AssignmentStatus))
     completed = _completed_sessions(session, [a.id for a in rows])
     per_assignment: list[AssignmentAdherence] = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from functools import cache
@@ -22,10 +21,11 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from service.errors import NotFound
+from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
+from service.kit.i18n import pick_locale
+from service.kit.text import fold
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
-LOCALES = ("en", "fr")
-DEFAULT_LOCALE = "en"
 
 # Answers are stored as JSON, so a value is only ever made of these.
 AnswerValue: TypeAlias = str | int | float | bool | list[str] | list[dict[str, Any]] | dict[str, Any] | None
@@ -51,12 +51,6 @@ class StepKind(StrEnum):
     CONFIRM = "confirm"
 
 
-def normalize_locale(locale: str | None) -> str:
-    """The supported locale closest to ``locale`` ("fr-CA" -> "fr"); English otherwise."""
-    base = (locale or "").replace("_", "-").split("-")[0].lower()
-    return base if base in LOCALES else DEFAULT_LOCALE
-
-
 @dataclasses.dataclass(frozen=True)
 class Localized:
     """One text in every supported language."""
@@ -65,7 +59,7 @@ class Localized:
     fr: str
 
     def text(self, locale: str) -> str:
-        return self.fr if normalize_locale(locale) == "fr" else self.en
+        return self.fr if pick_locale(locale) == "fr" else self.en
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,14 +386,6 @@ def _alternatives(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-def fold(text: str) -> str:
-    """Lower case, no accents, straight apostrophes, single spaces: the form words are matched in."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    bare = bare.replace("’", "'").replace("‘", "'").replace("`", "'")
-    return re.sub(r"\s+", " ", bare.casefold()).strip()
-
-
 def _has_phrase(folded: str, phrases: Iterable[str]) -> bool:
     return any(phrase_pattern(p).search(folded) for p in phrases)
 
@@ -418,7 +404,7 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 def parse_answer(step: Step, text: str, locale: str) -> AnswerResult:
     """Read a client's message as the answer to ``step``: the structured value, or what to ask again."""
-    lang = normalize_locale(locale)
+    lang = pick_locale(locale)
     words = _words(lang)
     cleaned = _clean(text)
     if step.kind is StepKind.INFO:
@@ -433,7 +419,7 @@ def parse_answer(step: Step, text: str, locale: str) -> AnswerResult:
 
 def describe_expected(step: Step, locale: str) -> str:
     """What an answer to ``step`` looks like, in words a client understands."""
-    lang = normalize_locale(locale)
+    lang = pick_locale(locale)
     words = _words(lang)
     v = step.validation
     match step.kind:
@@ -460,7 +446,7 @@ def describe_expected(step: Step, locale: str) -> str:
 
 def format_answer(step: Step, value: AnswerValue, locale: str) -> str:
     """A stored answer as a short phrase in ``locale`` (for reflections and summaries)."""
-    lang = normalize_locale(locale)
+    lang = pick_locale(locale)
     words = _words(lang)
     if value is None:
         return words.skipped
@@ -485,7 +471,7 @@ def format_answer(step: Step, value: AnswerValue, locale: str) -> str:
 
 def join_words(items: list[str], locale: str) -> str:
     """ "a, b and c" in the words of ``locale``."""
-    and_word = _words(normalize_locale(locale)).and_word
+    and_word = _words(pick_locale(locale)).and_word
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {and_word} {items[-1]}"

@@ -25,12 +25,12 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.alerts import crisis_or_support, respond_to_risk
-from service.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
-from service.coach.texts import render
 from service.config import Settings, get_settings
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.exercises import catalog
+from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
+from service.exercises.coach.texts import render
 from service.exercises.schemas import (
     MAX_MESSAGE_CHARS,
     AnswerField,
@@ -43,6 +43,8 @@ from service.exercises.schemas import (
     StaffTranscriptLine,
     TranscriptLine,
 )
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.models import (
     Assignment,
     AssignmentStatus,
@@ -58,7 +60,6 @@ from service.models.base import new_id, utcnow
 from service.onboarding import patients
 from service.risk import RiskLevel, RiskResult, screen_text
 from service.risk.crisis import crisis_resources
-from service.security.actors import Actor
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def session_for_client(session: Session, *, patient: Patient, session_id: str) -
     """A session's state and transcript, so the client can leave and come back to it."""
     row = _client_session(session, patient, session_id)
     exercise = catalog.get_exercise(row.exercise_code)
-    lang = catalog.normalize_locale(patient.locale)
+    lang = pick_locale(patient.locale)
     return SessionOut(
         id=row.id,
         assignment_id=row.assignment_id,
@@ -210,7 +211,7 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
                 session.commit()  # closed for good, even though this request fails
             raise Conflict(_refusal(patient, "updated"))
         # Screened before any engine sees the text, and whatever the engine would make of it.
-        result = screen_text(text, catalog.normalize_locale(patient.locale))
+        result = screen_text(text, pick_locale(patient.locale))
         ctx = _context(patient, assignment, row, exercise)
         stopping = result.level >= RiskLevel.MODERATE
         reply = _safety_stop(ctx) if stopping else _coach_reply(ctx, text)
@@ -550,7 +551,7 @@ def session_detail(session: Session, staff: Staff, session_id: str, *, locale: s
         except NotFound:
             raise NotFound("no such exercise session") from None
         audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)
-    lang = catalog.normalize_locale(locale or _staff_locale(session, patient))
+    lang = pick_locale(locale or _staff_locale(session, patient))
     exercise = catalog.get_exercise(row.exercise_code)
     answers = _answers(row)
     answered = [step for step in exercise.steps if step.field and step.field in answers]
@@ -661,7 +662,7 @@ def _owns_transaction(session: Session, *, inside: bool) -> bool:
 
 def _refusal(patient: Patient, reason: str) -> str:
     """Why a request was refused, in the client's language."""
-    lang = catalog.normalize_locale(patient.locale)
+    lang = pick_locale(patient.locale)
     template = _texts(lang)["errors"][reason]
     values = {"max": f"{MAX_MESSAGE_CHARS:,}".replace(",", "\u00a0" if lang == "fr" else ",")}
     if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY):
@@ -682,7 +683,7 @@ def _all_texts() -> Mapping[str, Mapping[str, Any]]:
 
 
 def _texts(lang: str) -> Mapping[str, Any]:
-    return _all_texts()[catalog.normalize_locale(lang)]
+    return _all_texts()[pick_locale(lang)]
 
 
 # ---------------------------------------------------------------- the client's export

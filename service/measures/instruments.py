@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import NotFound
+from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
+from service.kit.i18n import pick_locale
 
-LOCALES = ("en", "fr")
-DEFAULT_LOCALE = "en"
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 
 Text = dict[str, str]
@@ -26,12 +26,6 @@ Text = dict[str, str]
 
 class DefinitionError(ValueError):
     """An instrument data file is malformed. A deployment error, never shown to a client."""
-
-
-def resolve_locale(locale: str | None) -> str:
-    """The supported locale closest to `locale` ("fr-CA" -> "fr"); English when there is none."""
-    language = (locale or "").replace("_", "-").split("-")[0].strip().lower()
-    return language if language in LOCALES else DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ class Instrument:
 
     def localized(self, locale: str) -> dict[str, Any]:
         """The JSON-ready shape a client app renders, in `locale` (English when unsupported)."""
-        lang = resolve_locale(locale)
+        lang = pick_locale(locale)
         shape: dict[str, Any] = {
             "code": self.code,
             "name": self.name,

@@ -13,11 +13,11 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.db import unit_of_work
+from service.kit.context import Actor
 from service.measures.instruments import Instrument, Item, Option, get_instrument
 from service.measures.service import Progress, progress
 from service.models import MeasureResponse, Staff
 from service.onboarding.patients import get_for_staff
-from service.security.actors import Actor
 
 RECENT_RESPONSES = 20
 CHARTED = ("phq9", "gad7")

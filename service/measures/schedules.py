@@ -18,12 +18,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from service import audit
-from service.checkins import timing
 from service.db import unit_of_work
 from service.errors import Invalid
+from service.kit import timing
+from service.kit.context import Actor
 from service.measures.instruments import all_instruments, get_instrument
 from service.models import MeasureResponse, MeasureSchedule, Patient
-from service.security.actors import Actor
 
 SCHEDULES_FILE = Path(__file__).with_name("schedules.toml")
 MAX_INTERVAL_DAYS = 365

@@ -11,24 +11,23 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import alerts, audit
-from service.checkins import idempotency, timing
-from service.checkins.service import check_range, decode_cursor, encode_cursor
 from service.db import unit_of_work
-from service.errors import Invalid, NotFound
+from service.errors import NotFound
+from service.kit import idempotency, pagination, timing
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.measures import schedules
 from service.measures.change import Change, Recovery, assess_recovery
-from service.measures.instruments import Instrument, get_instrument, resolve_locale
+from service.measures.instruments import Instrument, get_instrument
 from service.measures.schedules import Due
 from service.measures.schemas import MeasureListing, ResponseCreated, ResponseIn, ResponseOut, Risk
 from service.measures.scoring import Score, score
 from service.models import MeasureResponse, Patient
 from service.risk import RiskResult, combine, screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
-from service.security.actors import Actor
 
 SCOPE = "measure_response"
 DEFAULT_PAGE = 30
@@ -50,7 +49,7 @@ class ResponsePage:
 
 def listing(session: Session, patient: Patient) -> list[MeasureListing]:
     """Questionnaires due or available to the client, titled in their language."""
-    locale = resolve_locale(patient.locale)
+    locale = pick_locale(patient.locale)
     return [_listing(due, get_instrument(due.instrument), locale) for due in schedules.due_list(session, patient)]
 
 
@@ -196,32 +195,21 @@ def list_responses(
 ) -> ResponsePage:
     """The client's responses to one questionnaire, newest first, `limit` at a time."""
     instrument = get_instrument(code)
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit must be from 1 to {MAX_PAGE}")
-    check_range(start, end)
-    query = select(MeasureResponse).where(
-        MeasureResponse.patient_id == patient.id, MeasureResponse.instrument == instrument.code
+    pagination.check_limit(limit, MAX_PAGE)
+    rows, next_cursor = pagination.keyset_page(
+        session,
+        select(MeasureResponse).where(
+            MeasureResponse.patient_id == patient.id, MeasureResponse.instrument == instrument.code
+        ),
+        moment=MeasureResponse.completed_at,
+        row_id=MeasureResponse.id,
+        day=MeasureResponse.local_date,
+        limit=limit,
+        cursor=cursor,
+        start=start,
+        end=end,
     )
-    if start is not None:
-        query = query.where(MeasureResponse.local_date >= start)
-    if end is not None:
-        query = query.where(MeasureResponse.local_date <= end)
-    if cursor is not None:
-        after_at, after_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(MeasureResponse.completed_at) < after_at,
-                (col(MeasureResponse.completed_at) == after_at) & (col(MeasureResponse.id) < after_id),
-            )
-        )
-    rows = session.exec(
-        query.order_by(col(MeasureResponse.completed_at).desc(), col(MeasureResponse.id).desc()).limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    return ResponsePage(
-        [_out(row, patient) for row in rows[:limit]],
-        encode_cursor(rows[limit - 1].completed_at, rows[limit - 1].id) if more else None,
-    )
+    return ResponsePage([_out(row, patient) for row in rows], next_cursor)
 
 
 @dataclass(frozen=True)
@@ -285,7 +273,7 @@ def _item_scores(response: MeasureResponse) -> list[int]:
 
 
 def _severity_label(instrument: Instrument, severity: str, locale: str) -> str:
-    lang = resolve_locale(locale)
+    lang = pick_locale(locale)
     for band in instrument.severity_bands:
         if band.key == severity:
             return band.label[lang]

@@ -53,11 +53,11 @@ class EncryptedText(TypeDecorator[str]):
         self.context = context
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        from service.security.crypto import get_cipher
+        from service.crypto import get_cipher
 
         return None if value is None else get_cipher().encrypt(value, self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        from service.security.crypto import get_cipher
+        from service.crypto import get_cipher
 
         return None if value is None else get_cipher().decrypt(value, self.context)

@@ -6,15 +6,15 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service import audit
+from service.crypto import blind_index
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid
+from service.kit.context import Actor
 from service.models import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.base import utcnow
 from service.onboarding import consent, invitations
 from service.onboarding.staff import normalize_email
-from service.security.actors import Actor
 from service.security.client_sessions import Tokens, issue_tokens
-from service.security.crypto import blind_index
 from service.security.passwords import check_strength, hash_password
 
 

@@ -9,10 +9,10 @@ from sqlmodel import Session
 from service import audit
 from service.db import unit_of_work
 from service.errors import Invalid, NotFound
-from service.i18n import check_country, check_locale, check_timezone
+from service.kit.context import Actor
+from service.kit.i18n import check_country, check_locale, check_timezone
 from service.models import Clinic, Role
 from service.onboarding.staff import NewStaff, add_staff
-from service.security.actors import Actor
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.config import get_settings
+from service.crypto import token_digest
 from service.errors import Conflict, Invalid, NotFound
+from service.kit.context import Actor
 from service.models import Invitation, Patient
 from service.models.base import utcnow
-from service.security.actors import Actor
-from service.security.crypto import token_digest
 
 # Crockford base32: no I, L, O or U, so a code read aloud or typed from paper survives.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -11,10 +11,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from service import audit
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid, NotFound
-from service.i18n import check_country, check_locale, check_timezone
+from service.kit.context import Actor
+from service.kit.i18n import check_country, check_locale, check_timezone
 from service.models import Clinic, Invitation, Patient, Role, Staff
 from service.onboarding import invitations
-from service.security.actors import Actor
 
 
 @dataclass(frozen=True)

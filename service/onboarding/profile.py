@@ -8,11 +8,11 @@ from sqlmodel import Session, select
 
 from service import audit
 from service.db import unit_of_work
-from service.i18n import gettext
+from service.kit.context import Actor
+from service.kit.i18n import gettext
 from service.models import Clinic, ConsentRecord, Patient, Staff
 from service.models.base import utcnow
 from service.onboarding.schemas import ClinicianOut, ClinicOut, ErasureOut, ProfileOut
-from service.security.actors import Actor
 from service.security.client_sessions import revoke_all
 
 

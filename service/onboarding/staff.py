@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from service import audit
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
+from service.kit.context import Actor
 from service.models import Clinic, Role, Staff
-from service.security.actors import Actor
 from service.security.passwords import generate_password, hash_password
 
 

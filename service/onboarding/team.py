@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 from service import audit
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid, NotFound
+from service.kit.context import Actor
 from service.models import Patient, PatientStatus, Role, Staff
 from service.onboarding.staff import NewStaff, add_staff, normalize_email
 from service.security import staff_auth
-from service.security.actors import Actor
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.config import get_settings
+from service.crypto import blind_index, token_digest
 from service.db import unit_of_work
 from service.errors import Unauthenticated
+from service.kit.context import Actor
 from service.models import Patient, PatientStatus, RefreshToken
 from service.models.base import utcnow
-from service.security.actors import Actor
-from service.security.crypto import blind_index, token_digest
 from service.security.passwords import hash_password, needs_rehash, verify_password
 from service.security.tokens import issue_access_token, verify_access_token
 

@@ -21,13 +21,13 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.config import get_settings
+from service.crypto import token_digest
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, Unauthenticated
-from service.i18n import check_locale
+from service.kit.context import Actor
+from service.kit.i18n import check_locale
 from service.models import Clinic, PortalSession, SessionStage, Staff
 from service.models.base import utcnow
-from service.security.actors import Actor
-from service.security.crypto import token_digest
 from service.security.passwords import check_strength, hash_password, needs_rehash, verify_password
 
 # One message for every failed sign-in, so nobody learns which part was wrong or that an account exists.

@@ -11,8 +11,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from service.config import get_settings
+from service.crypto import derive_key
 from service.errors import Unauthenticated
-from service.security.crypto import derive_key
 
 ALGORITHM = "HS256"
 

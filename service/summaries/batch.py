@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 
 from service.db import reset_engine, session_scope
 from service.errors import NotFound
+from service.kit.context import Actor
 from service.models import Clinic, Patient, PatientStatus
-from service.security.actors import Actor
 from service.summaries.service import generate_and_store, summary_filename
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from service.alerts.policy import reason_label, resolution_label
 from service.checkins import service as checkins
 from service.db import unit_of_work
 from service.exercises import sessions as exercise_sessions
+from service.kit.context import Actor
 from service.measures import service as measures
 from service.models import (
     Alert,
@@ -36,7 +37,6 @@ from service.models import (
 )
 from service.models.base import utcnow
 from service.onboarding.profile import account_export
-from service.security.actors import Actor
 
 FORMAT = "tandem-export/2"
 

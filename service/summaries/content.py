@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 from service.checkins import service as checkins
 from service.checkins.trends import DailyPoint
 from service.errors import Invalid
-from service.i18n import pick_locale
+from service.kit.i18n import pick_locale
 from service.measures import service as measures
-from service.measures.instruments import get_instrument, resolve_locale
+from service.measures.instruments import get_instrument
 from service.measures.service import Progress
 from service.models import Alert, CheckIn, Clinic, MeasureResponse, Patient, PatientSummary, Staff
 from service.models.base import utcnow
@@ -278,7 +278,7 @@ def _responses(session: Session, patient: Patient, period: Period, lang: str) ->
 def severity_label(instrument: str, key: str, lang: str) -> str:
     """The band (PHQ-9, GAD-7) or triage level (C-SSRS) of a stored response, in `lang`."""
     definition = get_instrument(instrument)
-    locale = resolve_locale(lang)
+    locale = pick_locale(lang)
     for band in definition.severity_bands:
         if band.key == key:
             return band.label[locale]

@@ -23,7 +23,7 @@ from service.errors import NotFound
 from service.exercises import catalog
 from service.exercises.assignments import adherence
 from service.exercises.schemas import Adherence
-from service.i18n import pick_locale
+from service.kit.i18n import pick_locale
 from service.models import Assignment, ExerciseSession, ExerciseSessionStatus, Patient
 
 HIGHLIGHTS_FILE = Path(__file__).with_name("exercise_highlights.toml")

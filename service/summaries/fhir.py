@@ -26,11 +26,12 @@ from sqlmodel import Session, col, select
 
 from service import audit
 from service.db import unit_of_work
-from service.measures.instruments import Instrument, get_instrument, resolve_locale
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
+from service.measures.instruments import Instrument, get_instrument
 from service.models import CheckIn, Clinic, MeasureResponse, Patient, PatientStatus, Staff
 from service.models.base import utcnow
 from service.onboarding.patients import get_for_staff
-from service.security.actors import Actor
 from service.summaries.service import SummaryFile
 
 CODES_FILE = Path(__file__).with_name("fhir.toml")
@@ -111,7 +112,7 @@ def _patient(session: Session, patient: Patient) -> dict[str, Any]:
 
 
 def _questionnaire_response(patient: Patient, instrument: Instrument, response: MeasureResponse) -> dict[str, Any]:
-    lang = resolve_locale(patient.locale)
+    lang = pick_locale(patient.locale)
     items: list[dict[str, Any]] = []
     questions = list(instrument.items)
     if instrument.difficulty_item is not None:

@@ -12,7 +12,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal, format_percent
 
-from service.i18n import pick_locale
+from service.kit.i18n import pick_locale
 
 MINUS = "\u2212"  # a real minus sign: "−3" reads better than "-3" in print
 DateStyle = Literal["full", "long", "medium", "short"]

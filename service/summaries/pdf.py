@@ -24,8 +24,9 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from service.alerts.policy import reason_label, resolution_label
 from service.checkins.tags import all_tags
 from service.exercises.schemas import AdherenceSummary
+from service.kit.i18n import pick_locale
 from service.measures.change import Change
-from service.measures.instruments import get_instrument, resolve_locale
+from service.measures.instruments import get_instrument
 from service.summaries.charts import Panel, checkin_chart, panel_scale
 from service.summaries.content import AlertRow, MetricSummary, PeriodResponse, SummaryView
 from service.summaries.exercises import ExerciseSummary
@@ -267,13 +268,13 @@ def _caseness(change: Change, t: Any) -> str:
 
 
 def _band_label(code: str, key: str, lang: str) -> str:
-    locale = resolve_locale(lang)
+    locale = pick_locale(lang)
     return next((b.label[locale] for b in get_instrument(code).severity_bands if b.key == key), key)
 
 
 def _bands(code: str, lang: str) -> dict[str, Any]:
     instrument = get_instrument(code)
-    locale = resolve_locale(lang)
+    locale = pick_locale(lang)
     return {
         "name": instrument.name,
         "bands": [
@@ -311,7 +312,7 @@ def _response_row(response: PeriodResponse, fmt: Formatter, t: Any) -> dict[str,
     item9 = ""
     if response.item9 is not None:
         # Item 9 (thoughts of death or self-harm) is read on its own, whatever the total.
-        label = get_instrument("phq9").items[8].option(response.item9).label[resolve_locale(fmt.lang)]
+        label = get_instrument("phq9").items[8].option(response.item9).label[pick_locale(fmt.lang)]
         item9 = t("measures.item9_value", score=response.item9, label=label.lower()) if response.item9 else "0"
     return {
         "when": fmt.moment(response.completed_at),

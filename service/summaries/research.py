@@ -24,12 +24,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from service import audit
+from service.crypto import derive_key
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid
+from service.kit.context import Actor
 from service.models import CheckIn, Clinic, MeasureResponse, Patient, Role, Staff
 from service.models.base import utcnow
-from service.security.actors import Actor
-from service.security.crypto import derive_key
 from service.summaries.service import SummaryFile
 
 COLUMNS = (

@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 from service import notify
 from service.config import get_settings
 from service.db import unit_of_work
+from service.kit.context import Actor
 from service.models import Clinic, Patient, PatientStatus, PatientSummary, Staff
 from service.models.base import utcnow
-from service.security.actors import Actor
 from service.summaries.service import generate_and_store
 from service.summaries.texts import text
 

@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 from service import audit
 from service.db import unit_of_work
 from service.errors import Invalid, NotFound
-from service.i18n import SUPPORTED_LOCALES
+from service.kit.context import Actor
+from service.kit.i18n import SUPPORTED_LOCALES
 from service.models import Patient, PatientSummary, Staff
 from service.models.base import utcnow
 from service.onboarding.patients import get_for_staff
-from service.security.actors import Actor
 from service.summaries.content import SummaryView, build_summary
 from service.summaries.pdf import render_pdf
 

@@ -8,7 +8,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from service.i18n import SUPPORTED_LOCALES, pick_locale
+from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 TEXTS_FILE = Path(__file__).with_name("texts.toml")
 _FIELDS = re.compile(r"\{([a-z_]+)\}")

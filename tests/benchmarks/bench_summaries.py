@@ -45,7 +45,7 @@ def _seed(patients: int, *, exercises: bool) -> tuple[str, list[str]]:
     """A clinic with `patients` active patients, each with 90 days of check-ins, questionnaires and
     alerts, and (with `exercises`) three weeks of assigned exercises done through the session service."""
     from service.db import session_scope, unit_of_work
-    from service.demo import seed_exercises
+    from service.demo.seed import seed_exercises
     from service.models import PatientStatus
     from service.onboarding import patients as onboarding
     from tests.factories import SYSTEM, create_clinic
@@ -116,7 +116,7 @@ def _pages(pdf: bytes) -> int:
 
 
 def bench_batch(clinic_id: str, workers: int, out: Path | None) -> None:
-    from service.security.actors import Actor
+    from service.kit.context import Actor
     from service.summaries.batch import generate_batch
 
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from service.checkins import timing
+from service.kit import timing
 from service.models import Patient
 from service.models.base import utcnow
 from tests.factories import active_patient, bearer, create_clinic

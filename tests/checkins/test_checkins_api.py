@@ -312,7 +312,7 @@ def test_the_export_holds_checkins_and_questionnaires(client: TestClient, sign_i
 
 
 def test_the_local_date_helper_uses_the_patients_zone(sign_in) -> None:
-    from service.checkins.timing import local_date
+    from service.kit.timing import local_date
 
     me = sign_in(timezone="Pacific/Auckland")
     assert local_date(datetime(2026, 6, 30, 13, 0, tzinfo=UTC), me.patient) == date(2026, 7, 1)
@@ -321,7 +321,7 @@ def test_the_local_date_helper_uses_the_patients_zone(sign_in) -> None:
 def test_two_simultaneous_requests_with_one_key_still_create_one_checkin(
     client: TestClient, session: Session, sign_in, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.checkins import idempotency
+    from service.kit import idempotency
 
     me = sign_in()
     headers = {**me.headers, "Idempotency-Key": "double-tap-1"}

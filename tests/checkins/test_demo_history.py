@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from service.demo_history import HISTORY_DAYS, history, seed_history
+from service.demo.history import HISTORY_DAYS, history, seed_history
 from service.measures import schedules
 from service.measures.service import progress
 from service.models import CheckIn, ConsentRecord, MeasureResponse

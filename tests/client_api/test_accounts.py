@@ -6,11 +6,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from service.kit.context import Actor
 from service.models import AuditEvent, ConsentRecord, Invitation, Patient, RefreshToken
 from service.models.base import utcnow
 from service.onboarding import invitations
 from service.onboarding.consent import current_version
-from service.security.actors import Actor
 from tests.factories import CLIENT_PASSWORD, active_patient, bearer, create_clinic, invite_patient
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from service.config import get_settings
 from service.exercises.assignments import create_assignment
 from service.models import Assignment, Patient
-from tests.coach.llm_server import ChatCompletionServer
+from tests.exercises.coach.llm_server import ChatCompletionServer
 from tests.factories import ClinicSetup, active_patient, bearer, create_clinic
 
 # A thought record a client might write, answer by answer, in each language.

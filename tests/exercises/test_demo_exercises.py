@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from service.config import get_settings
 from service.db import new_session, reset_engine
-from service.demo import seed_demo
+from service.demo.seed import seed_demo
 from service.exercises import assignments, sessions
 from service.models import AlertSignal, Assignment, ExerciseMessage, ExerciseSession, Patient, PatientStatus, Staff
 

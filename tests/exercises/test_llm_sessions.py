@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.coach import LLMCoach, ScriptedCoach
 from service.config import get_settings
 from service.exercises import sessions
 from service.exercises.catalog import get_exercise
+from service.exercises.coach import LLMCoach, ScriptedCoach
 from service.models import AuditEvent, ExerciseMessage
-from tests.coach.llm_server import ChatCompletionServer
+from tests.exercises.coach.llm_server import ChatCompletionServer
 from tests.exercises.conftest import CRISIS_MESSAGE, THOUGHT_RECORD, assign, enrol, say, start
 
 SITUATION = THOUGHT_RECORD["en"][0]

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from service.coach import CoachContext, CoachReply, ScriptedCoach
 from service.db import new_session
 from service.exercises import sessions
+from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
 from service.exercises.schemas import MessageOut, SessionStartOut
 from service.models import ExerciseMessage, ExerciseSession, Patient
 from tests.exercises.conftest import assign, enrol

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from service.alerts import lifecycle
-from service.coach import CoachContext, CoachReply, ScriptedCoach
 from service.exercises import sessions
+from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
 from service.models import Alert, AuditEvent, ExerciseMessage
 from tests.exercises.conftest import CRISIS_MESSAGE, THOUGHT_RECORD, assign, enrol, say, start
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from service.errors import NotFound
+from service.kit.i18n import pick_locale
 from service.measures.instruments import (
     DEFINITIONS_DIR,
     DefinitionError,
     all_instruments,
     get_instrument,
     load_definition,
-    resolve_locale,
 )
 
 # Copied from shared/clinical.md: (number, LOINC, en, fr) for the PHQ-9 and GAD-7
@@ -327,7 +327,7 @@ def test_recall_periods_are_two_weeks_and_one_month():
 
 @pytest.mark.parametrize("locale", ["fr-CA", "fr_FR", "FR", "fr"])
 def test_french_variants_get_french(locale):
-    assert resolve_locale(locale) == "fr"
+    assert pick_locale(locale) == "fr"
     assert get_instrument("gad7").localized(locale)["title"].startswith("GAD-7 : questionnaire")
 
 

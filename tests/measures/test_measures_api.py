@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from service.kit.context import Actor
 from service.measures import schedules
 from service.models import AuditEvent, MeasureResponse, MeasureSchedule
-from service.security.actors import Actor
 from tests.checkins.fixtures import Clock
 
 URL = "/api/v1/measures"

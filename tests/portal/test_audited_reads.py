@@ -6,8 +6,8 @@ from sqlmodel import Session, select
 
 from service import audit
 from service.db import unit_of_work
+from service.kit.context import Actor
 from service.models import AuditEvent
-from service.security.actors import Actor
 from tests.factories import ClinicSetup, invite_patient
 
 

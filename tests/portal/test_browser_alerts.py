@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session
 
-from service.demo_history import seed_history
+from service.demo.history import seed_history
 from tests.factories import CLIENT_PASSWORD, active_patient, create_clinic, invite_patient
 from tests.portal.test_browser import Tab, _shot, serving_portal, tab  # noqa: F401  (tab is a fixture)
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from service.caseload import overview
+from service.caseload.overview import OverviewFilters
 from service.db import get_engine
 from service.models import AuditEvent
-from service.onboarding import overview
-from service.onboarding.overview import OverviewFilters
 from tests.factories import ClinicSetup, active_patient, create_clinic, invite_patient
 from tests.portal.clinical import PASSIVE, add_checkin, add_response, raise_alert
 from tests.portal.conftest import Portal

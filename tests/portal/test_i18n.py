@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from sqlmodel import Session
 
 import clinician_portal
-from service.i18n import LOCALES_DIR
+from service.kit.i18n import LOCALES_DIR
 from tests.factories import ClinicSetup, create_clinic, invite_patient
 from tests.portal.conftest import Portal, reload, sessions_of
 

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from service.config import get_settings
+from service.crypto import token_digest
 from service.models import PortalSession
 from service.models.base import utcnow
-from service.security.crypto import token_digest
 from tests.factories import ClinicSetup
 from tests.portal.conftest import Portal, actions, csrf_of, reload, sessions_of
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from service.config import get_settings
-from service.security.crypto import DecryptionError, FieldCipher, get_cipher
+from service.crypto import DecryptionError, FieldCipher, get_cipher
 from tests.factories import create_clinic, invite_patient
 
 

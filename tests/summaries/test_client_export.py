@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from service.alerts import lifecycle
-from service.demo import seed_exercises
+from service.demo.seed import seed_exercises
 from service.models import AuditEvent
 from service.summaries.client_export import EXPORT_SECTIONS
 from service.summaries.service import generate_and_store

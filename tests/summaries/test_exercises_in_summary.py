@@ -8,7 +8,7 @@ import re
 
 from sqlmodel import Session, select
 
-from service.demo import seed_exercises
+from service.demo.seed import seed_exercises
 from service.exercises import catalog
 from service.exercises.assignments import adherence
 from service.models import ExerciseSession, ExerciseSessionStatus

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from service.errors import NotFound
-from service.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, pick_locale
+from service.kit.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, pick_locale
 
 _FOLDER = Path(__file__).parent
 

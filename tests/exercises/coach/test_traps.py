@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.coach import detect_traps
-from service.coach.traps import thinking_traps
+from service.exercises.coach import detect_traps
+from service.exercises.coach.traps import thinking_traps
 
 TRAP_EXAMPLES = [
     ("all_or_nothing", "en", "If it's not perfect, it's a total failure."),

@@ -9,8 +9,10 @@ import dataclasses
 import re
 from functools import cache
 
-from service.coach.texts import data_file
-from service.exercises.catalog import LOCALES, Localized, fold, phrase_pattern
+from service.exercises.catalog import Localized, phrase_pattern
+from service.exercises.coach.texts import data_file
+from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
+from service.kit.text import fold
 
 
 @dataclasses.dataclass(frozen=True)

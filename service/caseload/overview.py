@@ -20,17 +20,18 @@ from sqlmodel import Session, col
 
 from service import audit
 from service.alerts import lifecycle
-from service.checkins import timing, trends
+from service.caseload.service import SORTS as BASE_SORTS
+from service.caseload.service import CaseloadEntry, caseload
+from service.checkins import trends
 from service.db import unit_of_work
 from service.errors import Invalid
 from service.exercises import assignments
 from service.exercises.assignments import CaseloadAdherence
+from service.kit import timing
+from service.kit.context import Actor
 from service.measures.change import Change, assess_change
 from service.models import Alert, AlertStatus, CheckIn, MeasureResponse, Patient, PatientStatus, Severity, Staff
 from service.models.base import utcnow
-from service.onboarding.caseload import SORTS as BASE_SORTS
-from service.onboarding.caseload import CaseloadEntry, caseload
-from service.security.actors import Actor
 
 MOOD_DAYS = 28
 QUIET_DAYS = 7

@@ -12,21 +12,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from service import demo_history
 from service.config import PROJECT_ROOT, Environment, get_settings
 from service.db import reset_engine, session_scope, unit_of_work
+from service.demo import history as demo_history
 from service.exercises import assignments as exercise_assignments
 from service.exercises import sessions as exercise_sessions
-from service.i18n import pick_locale
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.models import Patient, Staff
 from service.models.base import utcnow
 from service.models.migrate import upgrade
 from service.onboarding import activation, clinics, patients, staff
 from service.onboarding.consent import current_version
-from service.security.actors import Actor
 
 DEMO_DATABASE = PROJECT_ROOT / "var" / "demo.db"
-DEMO_EXERCISES = Path(__file__).with_name("demo_exercises.toml")
+DEMO_EXERCISES = Path(__file__).with_name("exercises.toml")
 CLIENT_PASSWORD = "calm-river-lantern-42"
 ACTOR = Actor.system("demo")
 
@@ -39,7 +39,7 @@ CLINICS = [
         "admin": ("admin@lyon.demo.tandem.care", "Claire Dubois"),
         "clinicians": [("camille.martin@lyon.demo.tandem.care", "Camille Martin")],
         "patients": ["Léa Bernard", "Hugo Moreau", "Chloé Petit", "Nathan Roux", "Manon Fournier", "Louis Girard"],
-        # History of each activated patient, in order (demo_history.toml); the last patient is only invited.
+        # History of each activated patient, in order (history.toml); the last patient is only invited.
         "histories": ["improving", "improving_slowly", "stable", "deteriorating", "improving"],
         "instructions": {
             "fr": "Du lundi au vendredi, 9 h à 18 h : appelez le centre au 04 72 00 00 00.",

@@ -9,20 +9,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from service.exercises.catalog import PLACEHOLDER, normalize_locale
+from service.exercises.catalog import PLACEHOLDER
+from service.kit.i18n import pick_locale
 
 DATA_DIR = Path(__file__).with_name("data")
 
 
 @cache
 def data_file(name: str) -> Mapping[str, Any]:
-    """One TOML file of ``service/coach/data``, read once per process."""
+    """One TOML file of ``service/exercises/coach/data``, read once per process."""
     with (DATA_DIR / name).open("rb") as file:
         return MappingProxyType(tomllib.load(file))
 
 
 def coach_texts(locale: str) -> Mapping[str, str]:
-    return MappingProxyType(data_file("texts.toml")[normalize_locale(locale)])
+    return MappingProxyType(data_file("texts.toml")[pick_locale(locale)])
 
 
 def render(template: str, values: Mapping[str, str]) -> str:

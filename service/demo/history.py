@@ -24,7 +24,8 @@ from service import alerts, audit
 from service.checkins import service as checkins
 from service.checkins.schemas import CheckinIn
 from service.db import unit_of_work
-from service.i18n import pick_locale
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
 from service.measures import service as measures
 from service.measures.instruments import get_instrument
 from service.measures.schemas import ResponseIn
@@ -32,9 +33,8 @@ from service.measures.scoring import score
 from service.models import CheckIn, ConsentRecord, MeasureResponse, Patient
 from service.models.base import utcnow
 from service.risk import screen_cssrs, screen_gad7, screen_phq9, screen_text
-from service.security.actors import Actor
 
-HISTORY_FILE = Path(__file__).with_name("demo_history.toml")
+HISTORY_FILE = Path(__file__).with_name("history.toml")
 HISTORY_DAYS = 60
 QUESTIONNAIRE_EVERY_DAYS = 14
 ACTOR = Actor.system("demo")

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from types import MappingProxyType
 
-from service.coach.engine import CoachContext
-from service.coach.texts import data_file
-from service.exercises.catalog import LOCALES, fold
+from service.exercises.coach.engine import CoachContext
+from service.exercises.coach.texts import data_file
+from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
+from service.kit.text import fold
 
 # Reasons, in the order they are checked.
 EMPTY = "empty"

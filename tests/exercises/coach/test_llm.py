@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from service.coach import CoachContext, LLMCoach, LLMSettings, ScriptedCoach, build_engine
 from service.exercises.catalog import get_exercise
-from tests.coach.conftest import context
-from tests.coach.llm_server import CHAT_PATH, ChatCompletionServer
+from service.exercises.coach import CoachContext, LLMCoach, LLMSettings, ScriptedCoach, build_engine
+from tests.exercises.coach.conftest import context
+from tests.exercises.coach.llm_server import CHAT_PATH, ChatCompletionServer
 
 EMOTIONS_STEP: dict[str, Any] = {
     "step_index": 1,

@@ -23,7 +23,7 @@ def pick_locale(value: str | None) -> str:
     """The supported locale closest to ``value`` ("fr-CA" -> "fr"); English otherwise."""
     if not value:
         return DEFAULT_LOCALE
-    base = value.replace("_", "-").split("-")[0].lower()
+    base = value.replace("_", "-").split("-")[0].strip().lower()
     return base if base in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
 
@@ -56,7 +56,7 @@ def check_timezone(value: str) -> str:
 
 # Server-side strings are English in the code and translated by Babel catalogs in
 # service/locales/<locale>/LC_MESSAGES/messages.po (read directly: no compile step to forget).
-LOCALES_DIR = Path(__file__).parent / "locales"
+LOCALES_DIR = Path(__file__).parent.parent / "locales"
 
 
 @lru_cache

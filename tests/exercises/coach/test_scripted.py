@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from service.coach import CoachContext, CoachReply, ScriptedCoach
 from service.exercises.catalog import StepKind, get_exercise, load_catalog
-from tests.coach.conftest import context
+from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
+from tests.exercises.coach.conftest import context
 
 coach = ScriptedCoach()
 

@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Protocol
 
-from service.exercises.catalog import AnswerValue, Exercise, Step, normalize_locale
+from service.exercises.catalog import AnswerValue, Exercise, Step
+from service.kit.i18n import pick_locale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,7 @@ class CoachContext:
 
     @property
     def lang(self) -> str:
-        return normalize_locale(self.locale)
+        return pick_locale(self.locale)
 
     @property
     def done(self) -> bool:

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from service.coach import CoachContext
 from service.exercises.catalog import get_exercise
-from tests.coach.llm_server import ChatCompletionServer
+from service.exercises.coach import CoachContext
+from tests.exercises.coach.llm_server import ChatCompletionServer
 
 
 @pytest.fixture

@@ -12,9 +12,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from service.coach.engine import CoachContext, CoachReply
-from service.coach.texts import coach_texts, paragraphs, render
-from service.coach.traps import ThinkingTrap, detect_traps
 from service.exercises.catalog import (
     AnswerValue,
     Comparison,
@@ -27,6 +24,9 @@ from service.exercises.catalog import (
     join_words,
     parse_answer,
 )
+from service.exercises.coach.engine import CoachContext, CoachReply
+from service.exercises.coach.texts import coach_texts, paragraphs, render
+from service.exercises.coach.traps import ThinkingTrap, detect_traps
 
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160

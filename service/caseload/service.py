@@ -4,7 +4,6 @@ may see through ``patients.visible_to``; reading a patient's record is audited l
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +15,12 @@ from service import audit
 from service.alerts import lifecycle
 from service.db import unit_of_work
 from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.kit.context import Actor
+from service.kit.text import fold
 from service.models import Invitation, Patient, PatientStatus, Role, Staff
 from service.models.base import utcnow
 from service.onboarding import invitations
 from service.onboarding.patients import NewPatient, get_for_staff, onboard_patient, visible_to
-from service.security.actors import Actor
 
 
 class InvitationState(StrEnum):
@@ -81,25 +81,20 @@ def caseload(
         query = query.where(Patient.status == PatientStatus(status))
     found = list(session.exec(query).all())
     if name and name.strip():
-        needle = _fold(name)
-        found = [p for p in found if needle in _fold(p.display_name)]
+        needle = fold(name)
+        found = [p for p in found if needle in fold(p.display_name)]
     found.sort(key=_SORT_KEYS[sort])
     clinicians = _staff_by_id(session, {p.clinician_id for p in found})
     states = invitation_states(session, [p.id for p in found])
     return [CaseloadEntry(p, clinicians[p.clinician_id], states[p.id]) for p in found]
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 _STATUS_ORDER = {s: i for i, s in enumerate(PatientStatus)}
 _FAR_FUTURE = datetime.max.replace(tzinfo=utcnow().tzinfo)
 _SORT_KEYS = {
-    "name": lambda p: _fold(p.display_name),
-    "status": lambda p: (_STATUS_ORDER.get(PatientStatus(p.status), 99), _fold(p.display_name)),
-    "appointment": lambda p: (p.next_appointment_at or _FAR_FUTURE, _fold(p.display_name)),
+    "name": lambda p: fold(p.display_name),
+    "status": lambda p: (_STATUS_ORDER.get(PatientStatus(p.status), 99), fold(p.display_name)),
+    "appointment": lambda p: (p.next_appointment_at or _FAR_FUTURE, fold(p.display_name)),
     "created": lambda p: p.created_at,
 }
 
@@ -182,7 +177,7 @@ def enrol_patient(
 def assignable_clinicians(session: Session, staff: Staff) -> list[Staff]:
     """The active staff of the clinic a patient may be assigned to, by name."""
     rows = session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id, col(Staff.active).is_(True))).all()
-    return sorted(rows, key=lambda s: _fold(s.name))
+    return sorted(rows, key=lambda s: fold(s.name))
 
 
 def assignable_clinician(session: Session, staff: Staff, clinician_id: str) -> Staff:

@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from service.coach.engine import CoachContext, CoachReply
-from service.coach.guardrails import check_output
-from service.coach.scripted import ScriptedCoach, ScriptedTurn
-from service.coach.texts import data_file, render
 from service.exercises.catalog import describe_expected
+from service.exercises.coach.engine import CoachContext, CoachReply
+from service.exercises.coach.guardrails import check_output
+from service.exercises.coach.scripted import ScriptedCoach, ScriptedTurn
+from service.exercises.coach.texts import data_file, render
 
 logger = logging.getLogger(__name__)
 

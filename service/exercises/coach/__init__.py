@@ -8,11 +8,11 @@ messages must be risk-screened by the caller before any engine sees them.
 
 from __future__ import annotations
 
-from service.coach.engine import CoachContext, CoachEngine, CoachReply
-from service.coach.guardrails import GuardrailVerdict, check_output
-from service.coach.llm import LLMCoach, LLMSettings
-from service.coach.scripted import ScriptedCoach, ScriptedTurn
-from service.coach.traps import ThinkingTrap, detect_traps
+from service.exercises.coach.engine import CoachContext, CoachEngine, CoachReply
+from service.exercises.coach.guardrails import GuardrailVerdict, check_output
+from service.exercises.coach.llm import LLMCoach, LLMSettings
+from service.exercises.coach.scripted import ScriptedCoach, ScriptedTurn
+from service.exercises.coach.traps import ThinkingTrap, detect_traps
 
 
 def build_engine(llm: LLMSettings | None = None) -> CoachEngine:

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from service.crypto import derive_key
 from service.errors import Conflict, Invalid
 from service.models import IdempotencyKey, Patient
-from service.security.crypto import derive_key
 
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as HTTP header values should be
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.coach import check_output
-from tests.coach.conftest import context
+from service.exercises.coach import check_output
+from tests.exercises.coach.conftest import context
 
 UNSAFE = [
     ("diagnosis", "en", "You have depression, and that is why you feel this way."),
