@@ -13,11 +13,12 @@ from sqlmodel import Session
 from clinician_portal import charts
 from clinician_portal.messages import N_
 from clinician_portal.panels import PATIENT_PANELS, PatientPanel, register_patient_panel
-from service.alerts import queue
+from service.alerts import review as alert_review
 from service.checkins import review as checkin_review
 from service.checkins.schemas import TrendPoint
 from service.checkins.tags import all_tags
-from service.exercises import assignments, catalog, sessions
+from service.exercises import assignments, catalog
+from service.exercises import review as exercise_review
 from service.kit.i18n import SUPPORTED_LOCALES
 from service.measures import review as measure_review
 from service.measures.instruments import get_instrument
@@ -32,7 +33,7 @@ RECENT_SHOWN = 10  # check-ins listed before "show earlier check-ins"
 
 
 def alerts_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    return {"rows": queue.for_patient(session, staff, patient), "now": utcnow()}
+    return {"rows": alert_review.for_patient(session, staff, patient), "now": utcnow()}
 
 
 def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def exercises_panel(session: Session, staff: Staff, patient: Patient) -> dict[st
     listed = assignments.assignments_for_staff(session, staff, patient.id)
     return {
         "assignments": listed,
-        "sessions": sessions.sessions_for_staff(session, staff, patient.id),
+        "sessions": exercise_review.sessions_for_staff(session, staff, patient.id),
         "adherence": assignments.adherence(session, patient) if listed else None,
         "exercises": catalog.load_catalog(),
         "choices": {lang: catalog.list_exercises(lang) for lang in SUPPORTED_LOCALES},

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.pages import page, see_other
-from service.alerts import lifecycle, queue
+from service.alerts import lifecycle
+from service.alerts import review as alert_review
 from service.alerts.policy import resolution_choices
 from service.errors import Conflict, Invalid
 from service.models import Role
@@ -26,15 +27,21 @@ NoteField = Annotated[str, Form(max_length=lifecycle.MAX_NOTE + 200)]
 @router.get("/alerts", name="alerts", response_class=HTMLResponse)
 def alert_queue(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
     """Open and acknowledged alerts, most severe first, then oldest; kept current by the live feed."""
-    rows = queue.queue(session, current.staff)
+    rows = alert_review.queue(session, current.staff)
     return page(request, "alerts.html", signed_in=current, rows=rows, view="open", now=utcnow())
 
 
 @router.get("/alerts/resolved", name="alerts_resolved", response_class=HTMLResponse)
 def resolved_alerts(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
-    rows = queue.recently_resolved(session, current.staff)
+    rows = alert_review.recently_resolved(session, current.staff)
     return page(
-        request, "alerts.html", signed_in=current, rows=rows, view="resolved", now=utcnow(), days=queue.RECENT_DAYS
+        request,
+        "alerts.html",
+        signed_in=current,
+        rows=rows,
+        view="resolved",
+        now=utcnow(),
+        days=alert_review.RECENT_DAYS,
     )
 
 
@@ -56,7 +63,7 @@ def _alert_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    found = queue.detail(session, current.staff, alert_id)
+    found = alert_review.detail(session, current.staff, alert_id)
     return page(
         request,
         "alert.html",

@@ -14,7 +14,8 @@ from clinician_portal.pages import page, portal_path
 from clinician_portal.routes.patients import patient_page_response
 from service import caseload
 from service.errors import Conflict, Invalid
-from service.exercises import assignments, catalog, sessions
+from service.exercises import assignments, catalog
+from service.exercises import review as exercise_review
 from service.exercises.coach.traps import thinking_traps
 from service.models import Role
 from service.onboarding.patients import get_for_staff
@@ -106,7 +107,7 @@ def change_assignment(
 @router.get("/sessions/{session_id}", name="exercise_session", response_class=HTMLResponse)
 def exercise_session(request: Request, session_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """One guided session: the structured answers, before and after, and the whole transcript."""
-    detail = sessions.session_detail(session, current.staff, session_id, locale=current.locale)
+    detail = exercise_review.session_detail(session, current.staff, session_id, locale=current.locale)
     patient = get_for_staff(session, current.staff, detail.patient_id)
     return page(
         request,

@@ -31,8 +31,8 @@ from clinician_portal.messages import N_
 from clinician_portal.pages import page
 from clinician_portal.templating import speaking, translate
 from clinician_portal.web_security import session_token
-from service.alerts import queue
-from service.alerts.queue import LiveFacts
+from service.alerts import review as alert_review
+from service.alerts.review import LiveFacts
 from service.db import session_scope
 from service.errors import Unauthenticated
 from service.kit.i18n import translations
@@ -93,7 +93,7 @@ def _facts_for(viewer: Viewer, alert_id: str) -> LiveFacts | None:
             staff, _ = staff_auth.resolve(session, viewer.token, touch=False)
         except Unauthenticated:
             raise SessionEnded from None
-        return queue.live_facts(session, staff, alert_id)
+        return alert_review.live_facts(session, staff, alert_id)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -212,5 +212,5 @@ async def alert_stream(request: Request) -> Response:
 @router.get("/alerts/rows", name="alert_rows", response_class=HTMLResponse)
 def alert_rows(request: Request, current: QuietStaff, session: SessionDep) -> Response:
     """The queue's rows alone (a ``<tbody>``), for the page to swap in when the feed says so."""
-    rows = queue.queue(session, current.staff)
+    rows = alert_review.queue(session, current.staff)
     return page(request, "_alert_rows.html", signed_in=current, rows=rows, view="open", now=utcnow())

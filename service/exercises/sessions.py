@@ -33,14 +33,9 @@ from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMSe
 from service.exercises.coach.texts import render
 from service.exercises.schemas import (
     MAX_MESSAGE_CHARS,
-    AnswerField,
-    ComparisonOut,
     MessageOut,
-    SessionDetail,
     SessionOut,
     SessionStartOut,
-    SessionSummary,
-    StaffTranscriptLine,
     TranscriptLine,
 )
 from service.kit.context import Actor
@@ -48,16 +43,13 @@ from service.kit.i18n import pick_locale
 from service.models import (
     Assignment,
     AssignmentStatus,
-    Clinic,
     ExerciseMessage,
     ExerciseSession,
     ExerciseSessionStatus,
     MessageRole,
     Patient,
-    Staff,
 )
 from service.models.base import new_id, utcnow
-from service.onboarding import patients
 from service.risk import RiskLevel, RiskResult, screen_text
 from service.risk.crisis import crisis_resources
 
@@ -186,7 +178,7 @@ def session_for_client(session: Session, *, patient: Patient, session_id: str) -
         updated_at=row.updated_at,
         completed_at=row.completed_at,
         transcript=[
-            TranscriptLine(role=m.role, text=m.text, created_at=m.created_at) for m in _transcript(session, row)
+            TranscriptLine(role=m.role, text=m.text, created_at=m.created_at) for m in transcript_of(session, row)
         ],
     )
 
@@ -475,7 +467,7 @@ def _guardrail_reasons(fallback_reason: str | None) -> list[str]:
     return [reason for reason in fallback_reason[len(prefix) :].split(",") if reason]
 
 
-def _transcript(session: Session, row: ExerciseSession) -> list[ExerciseMessage]:
+def transcript_of(session: Session, row: ExerciseSession) -> list[ExerciseMessage]:
     return list(
         session.exec(
             select(ExerciseMessage).where(ExerciseMessage.session_id == row.id).order_by(col(ExerciseMessage.seq))
@@ -483,7 +475,7 @@ def _transcript(session: Session, row: ExerciseSession) -> list[ExerciseMessage]
     )
 
 
-def _answers(row: ExerciseSession) -> dict[str, Any]:
+def answers_of(row: ExerciseSession) -> dict[str, Any]:
     value = json.loads(row.answers_json or "{}")
     return value if isinstance(value, dict) else {}
 
@@ -499,7 +491,7 @@ def _context(
         exercise=exercise,
         locale=patient.locale,
         step_index=min(row.step_index, len(exercise.steps)),
-        answers=_answers(row),
+        answers=answers_of(row),
         first_name=_first_name(patient.display_name),
         instructions=assignment.instructions,
         emergency_number=emergency,
@@ -519,122 +511,6 @@ def _crisis_details(patient: Patient) -> tuple[str | None, tuple[str, ...]]:
 def _first_name(display_name: str | None) -> str | None:
     parts = (display_name or "").split()
     return parts[0] if parts else None
-
-
-# ---------------------------------------------------------------- what clinicians read
-
-
-def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[SessionSummary]:
-    """A patient's guided sessions, newest first, for a staff member who may see the patient."""
-    with unit_of_work(session):
-        patient = patients.get_for_staff(session, staff, patient_id)
-        rows = session.exec(
-            select(ExerciseSession)
-            .where(ExerciseSession.patient_id == patient.id)
-            .order_by(col(ExerciseSession.started_at).desc())
-        ).all()
-        if rows:  # no session, nothing read
-            audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
-    lang = _staff_locale(session, patient)
-    return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
-
-
-def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:
-    """One session for a clinician: the structured answers, the before/after comparisons and the
-    whole transcript with how each line was made. Reading it is audited."""
-    row = session.get(ExerciseSession, session_id)
-    if row is None:
-        raise NotFound("no such exercise session")
-    with unit_of_work(session):
-        try:
-            patient = patients.get_for_staff(session, staff, row.patient_id)
-        except NotFound:
-            raise NotFound("no such exercise session") from None
-        audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)
-    lang = pick_locale(locale or _staff_locale(session, patient))
-    exercise = catalog.get_exercise(row.exercise_code)
-    answers = _answers(row)
-    answered = [step for step in exercise.steps if step.field and step.field in answers]
-    shown = {step.field: catalog.format_answer(step, answers[step.field], lang) for step in answered if step.field}
-    fields = [
-        AnswerField(
-            field=step.field,
-            step_id=step.id,
-            kind=str(step.kind),
-            # The question as the client read it, earlier answers filled in ("Earlier you noted: ...").
-            prompt=render(step.prompt.text(lang), shown),
-            value=answers[step.field],
-            display=shown[step.field],
-        )
-        for step in answered
-        if step.field
-    ]
-    return SessionDetail(
-        **_summary_fields(row, lang),
-        patient_id=row.patient_id,
-        exercise_version=row.exercise_version,
-        answers=answers,
-        fields=fields,
-        comparisons=[_comparison(exercise, c, answers, lang) for c in exercise.comparisons],
-        transcript=[_staff_line(m) for m in _transcript(session, row)],
-    )
-
-
-def _summary_fields(row: ExerciseSession, lang: str) -> dict[str, Any]:
-    exercise = catalog.get_exercise(row.exercise_code)
-    return {
-        "id": row.id,
-        "assignment_id": row.assignment_id,
-        "exercise_code": row.exercise_code,
-        "title": exercise.title.text(lang),
-        "status": str(row.status),
-        "engine": row.engine,
-        "step_index": row.step_index,
-        "steps_total": len(exercise.steps),
-        "started_at": row.started_at,
-        "updated_at": row.updated_at,
-        "completed_at": row.completed_at,
-        "stopped_at": row.stopped_at,
-    }
-
-
-def _comparison(
-    exercise: catalog.Exercise, comparison: catalog.Comparison, answers: Mapping[str, Any], lang: str
-) -> ComparisonOut:
-    def shown(field: str) -> str | None:
-        step = exercise.step_for_field(field)
-        return catalog.format_answer(step, answers[field], lang) if step and field in answers else None
-
-    return ComparisonOut(
-        name=comparison.name,
-        before_field=comparison.before,
-        after_field=comparison.after,
-        before=answers.get(comparison.before),
-        after=answers.get(comparison.after),
-        before_display=shown(comparison.before),
-        after_display=shown(comparison.after),
-    )
-
-
-def _staff_line(line: ExerciseMessage) -> StaffTranscriptLine:
-    return StaffTranscriptLine(
-        role=line.role,
-        text=line.text,
-        created_at=line.created_at,
-        step_index=line.step_index,
-        engine=line.engine,
-        fallback_reason=line.fallback_reason,
-        guardrail_reasons=list(line.guardrail_reasons),
-        traps=list(line.traps),
-        risk_level=line.risk_level,
-        risk_categories=list(line.risk_categories),
-        risk_engine_version=line.risk_engine_version,
-    )
-
-
-def _staff_locale(session: Session, patient: Patient) -> str:
-    clinic = session.get(Clinic, patient.clinic_id)
-    return clinic.locale if clinic is not None else "en"
 
 
 # ---------------------------------------------------------------- small helpers
@@ -723,10 +599,10 @@ def client_export(session: Session, patient: Patient) -> dict[str, Any]:
                 "status": str(row.status),
                 "started_at": row.started_at.isoformat(),
                 "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-                "answers": _answers(row),
+                "answers": answers_of(row),
                 "transcript": [
                     {"role": str(m.role), "text": m.text, "at": m.created_at.isoformat(), "risk_level": m.risk_level}
-                    for m in _transcript(session, row)
+                    for m in transcript_of(session, row)
                 ],
             }
             for row in rows

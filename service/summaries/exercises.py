@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from service.errors import NotFound
 from service.exercises import catalog
+from service.exercises.answers import format_answer
 from service.exercises.assignments import adherence
 from service.exercises.schemas import Adherence
 from service.kit.i18n import pick_locale
@@ -120,7 +121,7 @@ def _entry(row: ExerciseSession, lang: str) -> ExerciseEntry:
     for wanted in spec["fields"]:
         step = exercise.step_for_field(wanted["field"])
         if step is not None and wanted["field"] in answers:
-            shown.append(Highlight(wanted[locale], catalog.format_answer(step, answers[wanted["field"]], lang)))
+            shown.append(Highlight(wanted[locale], format_answer(step, answers[wanted["field"]], lang)))
     for name in spec["comparisons"]:
         comparison = next((c for c in exercise.comparisons if c.name == name), None)
         if comparison is None:
@@ -128,8 +129,8 @@ def _entry(row: ExerciseSession, lang: str) -> ExerciseEntry:
         before, after = exercise.step_for_field(comparison.before), exercise.step_for_field(comparison.after)
         if before and after and comparison.before in answers and comparison.after in answers:
             value = (
-                f"{catalog.format_answer(before, answers[comparison.before], lang)} → "
-                f"{catalog.format_answer(after, answers[comparison.after], lang)}"
+                f"{format_answer(before, answers[comparison.before], lang)} → "
+                f"{format_answer(after, answers[comparison.after], lang)}"
             )
             shown.append(Highlight(highlights()["comparison_labels"][name][locale], value))
     return ExerciseEntry(row.completed_at, exercise.title.text(lang), shown)

@@ -9,6 +9,7 @@ import pytest
 
 from service.errors import NotFound
 from service.exercises import catalog
+from service.exercises.answers import describe_expected, format_answer, parse_answer
 from service.exercises.catalog import (
     AnswerResult,
     CatalogError,
@@ -16,12 +17,9 @@ from service.exercises.catalog import (
     Localized,
     Step,
     StepKind,
-    describe_expected,
-    format_answer,
     get_exercise,
     list_exercises,
     load_catalog,
-    parse_answer,
 )
 
 REQUIRED_CODES = {

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from service.config import get_settings
 from service.db import new_session, reset_engine
 from service.demo.seed import seed_demo
-from service.exercises import assignments, sessions
+from service.exercises import assignments
+from service.exercises import review as exercise_review
 from service.models import AlertSignal, Assignment, ExerciseMessage, ExerciseSession, Patient, PatientStatus, Staff
 
 
@@ -48,7 +49,7 @@ def test_every_active_demo_patient_has_assignments_and_completed_sessions_in_the
             )
         ).first()
         assert done is not None
-        detail = sessions.session_detail(demo_session, clinician, done.id)
+        detail = exercise_review.session_detail(demo_session, clinician, done.id)
         opening = detail.transcript[0].text
         expected = "guide d'exercices automatisé" if patient.locale == "fr" else "automated exercise guide"
         assert expected in opening

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from service.exercises import assignments, sessions
+from service.exercises import review as exercise_review
 from service.exercises.catalog import get_exercise
 from service.models import AuditEvent, ExerciseMessage, ExerciseSession
 from tests.exercises.conftest import BALANCED, THOUGHT_RECORD, Enrolled, assign, enrol, say, start
@@ -41,7 +42,7 @@ def test_client_completes_a_thought_record_and_the_clinician_sees_the_balanced_t
     assert last["done"] is True and last["status"] == "completed"
     assert BALANCED[lang].rstrip(".") in last["message"]
 
-    detail = sessions.session_detail(session, enrolled.setup.clinician, session_id)
+    detail = exercise_review.session_detail(session, enrolled.setup.clinician, session_id)
     assert detail.status == "completed" and detail.completed_at is not None
     assert detail.step_index == detail.steps_total == STEPS
     balanced = detail.field("balanced_thought")
@@ -239,9 +240,9 @@ def test_only_staff_who_may_see_the_patient_read_a_session(client: TestClient, s
     session_id = start(client, enrolled, assign(session, enrolled).id)["session_id"]
     elsewhere = create_clinic(session, name="Elsewhere", slug="elsewhere")
     with pytest.raises(NotFound):
-        sessions.session_detail(session, elsewhere.admin, session_id)
-    assert sessions.session_detail(session, enrolled.setup.admin, session_id).id == session_id
-    [summary] = sessions.sessions_for_staff(session, enrolled.setup.clinician, enrolled.patient.id)
+        exercise_review.session_detail(session, elsewhere.admin, session_id)
+    assert exercise_review.session_detail(session, enrolled.setup.admin, session_id).id == session_id
+    [summary] = exercise_review.sessions_for_staff(session, enrolled.setup.clinician, enrolled.patient.id)
     assert summary.id == session_id and summary.status == "in_progress"
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from service.alerts import lifecycle
+from service.exercises import review as exercise_review
 from service.exercises import sessions
 from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
 from service.models import Alert, AuditEvent, ExerciseMessage
@@ -72,7 +73,7 @@ def test_a_crisis_message_mid_exercise_stops_it_returns_the_crisis_block_and_rai
 
     stopped = session.exec(select(AuditEvent).where(AuditEvent.action == "exercise_session.stop_for_safety")).one()
     assert "kill" not in str(stopped.detail)
-    detail = sessions.session_detail(session, enrolled.setup.clinician, session_id)
+    detail = exercise_review.session_detail(session, enrolled.setup.clinician, session_id)
     assert detail.status == "stopped_for_safety" and detail.stopped_at is not None
     assert detail.transcript[-1].engine == "safety"
 

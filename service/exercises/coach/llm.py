@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from service.exercises.catalog import describe_expected
+from service.exercises.answers import describe_expected
 from service.exercises.coach.engine import CoachContext, CoachReply
 from service.exercises.coach.guardrails import check_output
 from service.exercises.coach.scripted import ScriptedCoach, ScriptedTurn

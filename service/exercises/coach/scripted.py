@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from service.exercises.answers import format_answer, join_words, parse_answer
 from service.exercises.catalog import (
     AnswerValue,
     Comparison,
@@ -19,14 +20,11 @@ from service.exercises.catalog import (
     Localized,
     Step,
     StepKind,
-    fold,
-    format_answer,
-    join_words,
-    parse_answer,
 )
 from service.exercises.coach.engine import CoachContext, CoachReply
 from service.exercises.coach.texts import coach_texts, paragraphs, render
 from service.exercises.coach.traps import ThinkingTrap, detect_traps
+from service.kit.text import fold
 
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160

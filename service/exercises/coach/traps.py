@@ -9,7 +9,8 @@ import dataclasses
 import re
 from functools import cache
 
-from service.exercises.catalog import Localized, phrase_pattern
+from service.exercises.answers import phrase_pattern
+from service.exercises.catalog import Localized
 from service.exercises.coach.texts import data_file
 from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
 from service.kit.text import fold

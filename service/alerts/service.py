@@ -1,0 +1,140 @@
+"""What happens when screening finds risk: the result is kept with what the client wrote, and the
+client is told, in their language, where to find help now and when their care team will see it.
+
+`respond_to_risk` is the one call site for every risk result (check-in notes, questionnaire
+answers, coach messages). It works inside the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlmodel import Session
+
+from service import audit
+from service.alerts import lifecycle
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
+from service.models import CheckIn, Clinic, MeasureResponse, Patient
+from service.risk import RiskLevel, RiskResult
+from service.risk.crisis import crisis_resources
+
+MESSAGES_FILE = Path(__file__).with_name("messages.toml")
+CRISIS_RESOURCES_PATH = "/api/v1/crisis-resources"
+
+
+class ScreenedRow(Protocol):
+    """A row that keeps the risk result of its own text or answers."""
+
+    risk_level: str
+    risk_categories: list[str]
+    risk_engine_version: str | None
+
+
+# Sources whose rows keep their own risk result; other sources keep theirs where they like.
+_SOURCE_MODELS: dict[str, type[Any]] = {"checkin": CheckIn, "measure_response": MeasureResponse}
+
+
+def respond_to_risk(
+    session: Session, *, patient: Patient, source_type: str, source_id: str, result: RiskResult
+) -> dict[str, Any] | None:
+    """Record `result` for the source, raise or update the alert, and return what the client must see now.
+
+    low or above: an alert for the patient's clinician (routine, priority or urgent), in this same
+    transaction; moderate or high: the crisis block (message, resources, clinic instructions,
+    care-team notice); low: a gentle support block with the support lines; none: None.
+    """
+    _record(session, patient=patient, source_type=source_type, source_id=source_id, result=result)
+    lifecycle.raise_for(session, patient=patient, source_type=source_type, source_id=source_id, result=result)
+    return client_notice(session, patient, result.level)
+
+
+def client_notice(session: Session, patient: Patient, level: RiskLevel) -> dict[str, Any] | None:
+    """What the client sees for a risk level; also rebuilds the answer of a replayed request."""
+    if level >= RiskLevel.MODERATE:
+        return crisis_block(session, patient)
+    if level == RiskLevel.LOW:
+        return support_block(session, patient)
+    return None
+
+
+def crisis_or_support(level: RiskLevel, notice: dict[str, Any] | None) -> dict[str, dict[str, Any] | None]:
+    """The `crisis` and `support` fields of a client answer, from a level and its notice."""
+    return {
+        "crisis": notice if level >= RiskLevel.MODERATE else None,
+        "support": notice if level == RiskLevel.LOW else None,
+    }
+
+
+def level_named(label: str) -> RiskLevel:
+    """The level stored on a row ("moderate") as a RiskLevel."""
+    return RiskLevel.parse(label)
+
+
+def crisis_block(session: Session, patient: Patient) -> dict[str, Any]:
+    block = crisis_resources_for(session, patient)
+    block["care_team_notice"] = _message("care_team_notice", patient.locale)
+    return block
+
+
+def support_block(session: Session, patient: Patient) -> dict[str, Any]:
+    """The support message, with the lines themselves: a person at low risk may still need them tonight."""
+    block = crisis_resources_for(session, patient)
+    block["message"] = _message("support", patient.locale)
+    block["resources_url"] = CRISIS_RESOURCES_PATH
+    return block
+
+
+def crisis_resources_for(session: Session, patient: Patient) -> dict[str, Any]:
+    """Crisis lines for the client's country in their language, with their clinic's own instructions."""
+    locale = pick_locale(patient.locale)
+    resources = crisis_resources(patient.country, locale)
+    return {
+        "message": resources.message,
+        "resources": [dict(resource) for resource in resources.resources],
+        "clinic_instructions": _clinic_instructions(session.get(Clinic, patient.clinic_id), locale),
+    }
+
+
+def _clinic_instructions(clinic: Clinic | None, locale: str) -> str | None:
+    if clinic is None or not clinic.crisis_instructions:
+        return None
+    # Instructions in the clinic's own language beat none at all when a translation is missing.
+    return clinic.crisis_instructions.get(locale) or clinic.crisis_instructions.get(clinic.locale)
+
+
+def _record(session: Session, *, patient: Patient, source_type: str, source_id: str, result: RiskResult) -> None:
+    model = _SOURCE_MODELS.get(source_type)
+    row: ScreenedRow | None = session.get(model, source_id) if model is not None else None
+    if row is not None:
+        row.risk_level = result.level.label
+        row.risk_categories = list(result.categories)
+        row.risk_engine_version = result.engine_version
+    if result.level > RiskLevel.NONE:
+        # Categories and levels only: the evidence quotes the client's words and stays out of the log.
+        audit.record(
+            session,
+            actor=Actor.system("risk"),
+            action="risk.detect",
+            entity_type=source_type,
+            entity_id=source_id,
+            patient_id=patient.id,
+            clinic_id=patient.clinic_id,
+            detail={
+                "level": result.level.label,
+                "categories": list(result.categories),
+                "engine_version": result.engine_version,
+            },
+        )
+
+
+@cache
+def _messages() -> dict[str, dict[str, str]]:
+    return tomllib.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
+
+
+def _message(key: str, locale: str) -> str:
+    return _messages()[key][pick_locale(locale)]

@@ -1,0 +1,147 @@
+"""What clinicians read of guided sessions: a patient's sessions, and one session with its answers,
+before/after comparisons and the whole transcript with how each line was made. Reading is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service import audit
+from service.db import unit_of_work
+from service.errors import NotFound
+from service.exercises import catalog
+from service.exercises.answers import format_answer
+from service.exercises.coach.texts import render
+from service.exercises.schemas import (
+    AnswerField,
+    ComparisonOut,
+    SessionDetail,
+    SessionSummary,
+    StaffTranscriptLine,
+)
+from service.exercises.sessions import answers_of, transcript_of
+from service.kit.context import Actor
+from service.kit.i18n import pick_locale
+from service.models import (
+    Clinic,
+    ExerciseMessage,
+    ExerciseSession,
+    Patient,
+    Staff,
+)
+from service.onboarding import patients
+
+
+def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[SessionSummary]:
+    """A patient's guided sessions, newest first, for a staff member who may see the patient."""
+    with unit_of_work(session):
+        patient = patients.get_for_staff(session, staff, patient_id)
+        rows = session.exec(
+            select(ExerciseSession)
+            .where(ExerciseSession.patient_id == patient.id)
+            .order_by(col(ExerciseSession.started_at).desc())
+        ).all()
+        if rows:  # no session, nothing read
+            audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
+    lang = _staff_locale(session, patient)
+    return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
+
+
+def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:
+    """One session for a clinician: the structured answers, the before/after comparisons and the
+    whole transcript with how each line was made. Reading it is audited."""
+    row = session.get(ExerciseSession, session_id)
+    if row is None:
+        raise NotFound("no such exercise session")
+    with unit_of_work(session):
+        try:
+            patient = patients.get_for_staff(session, staff, row.patient_id)
+        except NotFound:
+            raise NotFound("no such exercise session") from None
+        audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)
+    lang = pick_locale(locale or _staff_locale(session, patient))
+    exercise = catalog.get_exercise(row.exercise_code)
+    answers = answers_of(row)
+    answered = [step for step in exercise.steps if step.field and step.field in answers]
+    shown = {step.field: format_answer(step, answers[step.field], lang) for step in answered if step.field}
+    fields = [
+        AnswerField(
+            field=step.field,
+            step_id=step.id,
+            kind=str(step.kind),
+            # The question as the client read it, earlier answers filled in ("Earlier you noted: ...").
+            prompt=render(step.prompt.text(lang), shown),
+            value=answers[step.field],
+            display=shown[step.field],
+        )
+        for step in answered
+        if step.field
+    ]
+    return SessionDetail(
+        **_summary_fields(row, lang),
+        patient_id=row.patient_id,
+        exercise_version=row.exercise_version,
+        answers=answers,
+        fields=fields,
+        comparisons=[_comparison(exercise, c, answers, lang) for c in exercise.comparisons],
+        transcript=[_staff_line(m) for m in transcript_of(session, row)],
+    )
+
+
+def _summary_fields(row: ExerciseSession, lang: str) -> dict[str, Any]:
+    exercise = catalog.get_exercise(row.exercise_code)
+    return {
+        "id": row.id,
+        "assignment_id": row.assignment_id,
+        "exercise_code": row.exercise_code,
+        "title": exercise.title.text(lang),
+        "status": str(row.status),
+        "engine": row.engine,
+        "step_index": row.step_index,
+        "steps_total": len(exercise.steps),
+        "started_at": row.started_at,
+        "updated_at": row.updated_at,
+        "completed_at": row.completed_at,
+        "stopped_at": row.stopped_at,
+    }
+
+
+def _comparison(
+    exercise: catalog.Exercise, comparison: catalog.Comparison, answers: Mapping[str, Any], lang: str
+) -> ComparisonOut:
+    def shown(field: str) -> str | None:
+        step = exercise.step_for_field(field)
+        return format_answer(step, answers[field], lang) if step and field in answers else None
+
+    return ComparisonOut(
+        name=comparison.name,
+        before_field=comparison.before,
+        after_field=comparison.after,
+        before=answers.get(comparison.before),
+        after=answers.get(comparison.after),
+        before_display=shown(comparison.before),
+        after_display=shown(comparison.after),
+    )
+
+
+def _staff_line(line: ExerciseMessage) -> StaffTranscriptLine:
+    return StaffTranscriptLine(
+        role=line.role,
+        text=line.text,
+        created_at=line.created_at,
+        step_index=line.step_index,
+        engine=line.engine,
+        fallback_reason=line.fallback_reason,
+        guardrail_reasons=list(line.guardrail_reasons),
+        traps=list(line.traps),
+        risk_level=line.risk_level,
+        risk_categories=list(line.risk_categories),
+        risk_engine_version=line.risk_engine_version,
+    )
+
+
+def _staff_locale(session: Session, patient: Patient) -> str:
+    clinic = session.get(Clinic, patient.clinic_id)
+    return clinic.locale if clinic is not None else "en"
