@@ -361,7 +361,9 @@ def audit_verify(
     ] = None,
     checkpoints: Annotated[
         Path | None,
-        typer.Option(help="A checkpoint file, or a log file holding the log sink's lines (default: TANDEM_AUDIT_CHECKPOINT_PATH)."),
+        typer.Option(
+            help="A checkpoint file, or a log file with the log sink's lines (default: TANDEM_AUDIT_CHECKPOINT_PATH)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -405,7 +407,7 @@ def audit_verify(
 
 @audit_app.command("seal")
 def audit_seal(as_json: JsonOpt = False) -> None:
-    """Seal the rows written since the last run and publish a signed checkpoint (the scheduler does this every few seconds)."""
+    """Seal the rows written since the last run and publish a signed checkpoint (the scheduler does it every 5 s)."""
     from service import audit
 
     with session_scope() as session:

@@ -66,7 +66,10 @@ class Head:
 
 def head(session: Session) -> Head:
     row = session.execute(
-        select(TABLE.c.seq, TABLE.c.hash, TABLE.c.id).where(TABLE.c.seq.is_not(None)).order_by(TABLE.c.seq.desc()).limit(1)
+        select(TABLE.c.seq, TABLE.c.hash, TABLE.c.id)
+        .where(TABLE.c.seq.is_not(None))
+        .order_by(TABLE.c.seq.desc())
+        .limit(1)
     ).first()
     if row is None:
         return Head(0, GENESIS, None)
@@ -87,7 +90,10 @@ def seal(session: Session, *, keys: AuditKeys | None = None, batch: int = BATCH)
     sealed = 0
     while True:
         try:
-            if postgres and not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK}).scalar():
+            if (
+                postgres
+                and not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK}).scalar()
+            ):
                 session.rollback()
                 return SealReport(sealed, head(session), busy=True)
             current = head(session)

@@ -40,7 +40,14 @@ class Checkpoint:
     signature: str = ""
 
     def payload(self) -> bytes:
-        fields = {"v": 1, "seq": self.seq, "head": self.head, "last_id": self.last_id, "at": self.at.isoformat(), "key": self.key_id}
+        fields = {
+            "v": 1,
+            "seq": self.seq,
+            "head": self.head,
+            "last_id": self.last_id,
+            "at": self.at.isoformat(),
+            "key": self.key_id,
+        }
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     def to_json(self) -> str:

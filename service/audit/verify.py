@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from service.audit.chain import GENESIS, TABLE, mac
-from service.audit.checkpoints import Checkpoint, read_checkpoints
+from service.audit.checkpoints import Checkpoint, ReadCheckpoint, read_checkpoints
 from service.audit.keys import AuditKeys, audit_keys
 from service.config import get_settings
 
@@ -91,9 +91,7 @@ def _walk(
     session: Session, keys: AuditKeys, seq: int, prev: str, wanted: set[int], seen: dict[int, str], check: ChainCheck
 ) -> None:
     while True:
-        rows = session.execute(
-            select(*TABLE.c).where(TABLE.c.seq >= seq).order_by(TABLE.c.seq).limit(BATCH)
-        ).all()
+        rows = session.execute(select(*TABLE.c).where(TABLE.c.seq >= seq).order_by(TABLE.c.seq).limit(BATCH)).all()
         if not rows:
             check.head_seq = seq - 1
             return
@@ -105,7 +103,10 @@ def _walk(
                 return
             if row.prev_hash != prev:
                 check.first_broken_id, check.first_broken_seq = row.id, row.seq
-                check.fail(f"row id {row.id} (place {row.seq}) does not follow the row before it: rows were removed, inserted or reordered")
+                check.fail(
+                    f"row id {row.id} (place {row.seq}) does not follow the row before it: "
+                    "rows were removed, inserted or reordered"
+                )
                 return
             if mac(keys.chain, row, seq=seq, prev_hash=prev) != row.hash:
                 check.first_broken_id, check.first_broken_seq = row.id, row.seq
@@ -124,7 +125,11 @@ def _range(first: int, last: int) -> str:
 
 
 def _compare_checkpoints(
-    found: list, keys: AuditKeys, seen: dict[int, str], start_seq: int, check: ChainCheck  # type: ignore[type-arg]
+    found: list[ReadCheckpoint],
+    keys: AuditKeys,
+    seen: dict[int, str],
+    start_seq: int,
+    check: ChainCheck,
 ) -> None:
     latest: Checkpoint | None = None
     for item in found:
@@ -134,7 +139,10 @@ def _compare_checkpoints(
             continue
         if not checkpoint.signed_by(keys):
             who = "another key" if checkpoint.key_id != keys.key_id else "a signature that does not verify"
-            check.fail(f"checkpoint line {item.line} ({checkpoint.at.isoformat()}) carries {who}: forged, or the audit key was replaced")
+            check.fail(
+                f"checkpoint line {item.line} ({checkpoint.at.isoformat()}) carries {who}: "
+                "forged, or the audit key was replaced"
+            )
             continue
         if checkpoint.seq < start_seq - 1:
             continue  # before the range asked for

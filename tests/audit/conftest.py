@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from service import audit
+from service.audit import checkpoints
 from service.config import get_settings
 from service.db import unit_of_work
 from service.models import AuditEvent
@@ -23,6 +24,7 @@ def checkpoint_file(database_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     path = tmp_path / "audit-checkpoints.jsonl"
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_PATH", str(path))
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_SINK", "file")
+    monkeypatch.setattr(checkpoints, "clock", checkpoints.CheckpointClock())  # this process published nothing yet
     get_settings.cache_clear()
     yield path
     get_settings.cache_clear()
