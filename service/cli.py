@@ -410,6 +410,7 @@ def audit_seal(as_json: JsonOpt = False) -> None:
     """Seal the rows written since the last run and publish a signed checkpoint (the scheduler does it every 5 s)."""
     from service import audit
 
+    logging.getLogger("tandem.audit.checkpoint").setLevel(logging.INFO)  # the log sink, if configured
     with session_scope() as session:
         report = audit.seal(session)
         checkpoint = None if report.busy else audit.write_checkpoint(session)
