@@ -81,7 +81,9 @@ def write_for(url: str, writers: int, seconds: float) -> Run:
             try:
                 with unit_of_work(session):
                     session.execute(text("INSERT INTO bench_item (writer, n) VALUES (:w, :n)"), {"w": index, "n": n})
-                    audit.record(session, actor=SYSTEM, action="bench.write", entity_type="bench_item", entity_id=str(n))
+                    audit.record(
+                        session, actor=SYSTEM, action="bench.write", entity_type="bench_item", entity_id=str(n)
+                    )
             except Exception:
                 errors[index] += 1
                 continue
