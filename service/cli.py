@@ -392,14 +392,17 @@ def audit_verify(
                 f"audit log intact: {check.rows} rows checked, chain at place {check.head_seq}, "
                 f"{check.checkpoints} checkpoint(s) match",
                 markup=False,
+                soft_wrap=True,
             )
         else:
-            console.print("audit log BROKEN:", markup=False)
+            console.print("audit log BROKEN:", markup=False, soft_wrap=True)
             for problem in check.problems:
-                console.print(f"  {problem}", markup=False)
+                console.print(f"  {problem}", markup=False, soft_wrap=True)
         if unsealed.count:
             console.print(
-                f"{unsealed.count} row(s) not sealed yet (ids {unsealed.first_id} to {unsealed.last_id})", markup=False
+                f"{unsealed.count} row(s) not sealed yet (ids {unsealed.first_id} to {unsealed.last_id})",
+                markup=False,
+                soft_wrap=True,
             )
     if not check.ok:
         raise typer.Exit(code=1)
