@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # outside prod) and where signed checkpoints go ("file", "log" or "file,log").
     audit_key: str | None = Field(default=None, repr=False)
     audit_checkpoint_sink: str = "file"
-    audit_checkpoint_path: Path = PROJECT_ROOT / "var" / "audit-checkpoints.jsonl"
+    audit_checkpoint_path: Path | None = None  # default: beside the SQLite file, or var/ named after the database
     audit_checkpoint_seconds: int = Field(default=60, ge=1)
     # How long before each appointment its summary is made and the clinician told it is ready.
     summary_hours_before_appointment: int = Field(default=24, ge=1, le=24 * 14)

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from service.audit.chain import Head, head
 from service.audit.keys import AuditKeys, audit_keys
-from service.config import Settings, get_settings
+from service.config import PROJECT_ROOT, Settings, get_settings
 from service.models.base import utcnow
 
 log = logging.getLogger("tandem.audit.checkpoint")
@@ -91,6 +92,19 @@ def make_checkpoint(chain_head: Head, keys: AuditKeys, *, at: datetime | None = 
     return Checkpoint(unsigned.seq, unsigned.head, unsigned.last_id, unsigned.at, unsigned.key_id, signature)
 
 
+def checkpoint_path(settings: Settings) -> Path:
+    """TANDEM_AUDIT_CHECKPOINT_PATH, or a file named after the database, so that two databases
+    (a demo and a clinic, or test databases) never read each other's checkpoints."""
+    if settings.audit_checkpoint_path is not None:
+        return Path(settings.audit_checkpoint_path)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.with_name(database.stem + ".audit-checkpoints.jsonl")
+    name = "-".join(part for part in (url.host, str(url.port or ""), url.database) if part) or "database"
+    return PROJECT_ROOT / "var" / f"audit-checkpoints-{name}.jsonl"
+
+
 def sinks(settings: Settings) -> set[str]:
     return {part.strip() for part in settings.audit_checkpoint_sink.split(",") if part.strip()}
 
@@ -100,7 +114,7 @@ def publish(checkpoint: Checkpoint, settings: Settings | None = None) -> None:
     wanted = sinks(settings)
     line = checkpoint.to_json()
     if "file" in wanted:
-        path = Path(settings.audit_checkpoint_path)
+        path = checkpoint_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")

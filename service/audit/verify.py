@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from service.audit.chain import GENESIS, TABLE, mac
-from service.audit.checkpoints import Checkpoint, ReadCheckpoint, read_checkpoints
+from service.audit.checkpoints import Checkpoint, ReadCheckpoint, checkpoint_path, read_checkpoints
 from service.audit.keys import AuditKeys, audit_keys
 from service.config import get_settings
 
@@ -54,7 +54,7 @@ def verify_chain(
     """Recompute every sealed row's HMAC in chain order (from ``since`` when given), then compare
     the checkpoints found in the sink file with the table."""
     keys = keys or audit_keys()
-    path = checkpoints if checkpoints is not None else Path(get_settings().audit_checkpoint_path)
+    path = checkpoints if checkpoints is not None else checkpoint_path(get_settings())
     found = read_checkpoints(path)
     check = ChainCheck()
     start_seq, prev = _anchor(session, since, check)

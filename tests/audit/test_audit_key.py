@@ -43,3 +43,18 @@ def test_outside_prod_the_key_is_derived_from_the_secret_key_and_differs_per_sec
     assert one.chain != two.chain and one.key_id != two.key_id
     assert audit_keys(Settings(secret_key="a" * 40)).key_id == one.key_id
     assert one.chain != ("a" * 40).encode()
+
+
+def test_checkpoints_default_to_a_file_named_after_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from service.audit.checkpoints import checkpoint_path
+
+    monkeypatch.delenv("TANDEM_AUDIT_CHECKPOINT_PATH", raising=False)
+    assert checkpoint_path(Settings(database_url="sqlite:////srv/clinic/tandem.db")) == Path(
+        "/srv/clinic/tandem.audit-checkpoints.jsonl"
+    )
+    one = checkpoint_path(Settings(database_url="postgresql://u@db:5432/riverside"))
+    two = checkpoint_path(Settings(database_url="postgresql://u@db:5432/hillside"))
+    assert one.name == "audit-checkpoints-db-5432-riverside.jsonl" and one != two
+    assert checkpoint_path(Settings(audit_checkpoint_path=Path("/var/log/cp.jsonl"))) == Path("/var/log/cp.jsonl")
