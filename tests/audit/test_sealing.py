@@ -148,3 +148,17 @@ def test_an_audit_row_still_commits_or_rolls_back_with_the_change_it_records(ses
         audit.record(session, actor=SYSTEM, action="patient.view", entity_id="gone")
         raise RuntimeError("the change failed")
     assert session.exec(select(AuditEvent)).all() == []
+
+
+def test_a_second_sealer_steps_aside_while_one_is_running(session: Session, checkpoint_file: Path) -> None:
+    _postgres_only(session)
+    write_rows(session, 2)
+    running = new_session()
+    try:
+        running.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.chain.SEAL_LOCK})
+        report = audit.seal(session)
+        assert report.busy and report.sealed == 0
+    finally:
+        running.rollback()
+        running.close()
+    assert audit.seal(session).sealed == 2
