@@ -58,6 +58,8 @@ def upgrade() -> None:
                existing_type=sa.VARCHAR(length=64),
                nullable=True)
         batch_op.create_index(batch_op.f('ix_audit_event_seq'), ['seq'], unique=True)
+        batch_op.create_index('ix_audit_event_unsealed', ['id'], unique=False,
+                              postgresql_where=sa.text('seq IS NULL'), sqlite_where=sa.text('seq IS NULL'))
     # The old unkeyed SHA-256 chain proves nothing: every existing row is sealed again, in id order,
     # by the first run of the sealer.
     op.execute("UPDATE audit_event SET prev_hash = NULL, hash = NULL")
@@ -89,6 +91,7 @@ def downgrade() -> None:
     op.execute(f"UPDATE audit_event SET prev_hash = '{zero}' WHERE prev_hash IS NULL")
     op.execute(f"UPDATE audit_event SET hash = '{zero}' WHERE hash IS NULL")
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_unsealed')
         batch_op.drop_index(batch_op.f('ix_audit_event_seq'))
         batch_op.alter_column('hash',
                existing_type=sa.VARCHAR(length=64),
