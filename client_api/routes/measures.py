@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from client_api.deps import CurrentClient, SessionDep
 from client_api.paging import add_next_page
 from service.measures import service as measures
-from service.measures.schemas import MeasureListing, ResponseCreated, ResponseIn, ResponseOut
+from service.measures.schemas import (
+    MeasureDefinition,
+    MeasureListing,
+    ProgressOut,
+    ResponseCreated,
+    ResponseIn,
+    ResponseOut,
+)
 
 router = APIRouter(prefix="/measures", tags=["measures"])
 
@@ -28,14 +35,15 @@ def list_measures(client: CurrentClient, session: SessionDep) -> list[MeasureLis
     return measures.listing(session, client)
 
 
-@router.get("/progress")
-def progress(client: CurrentClient, session: SessionDep) -> dict[str, Any]:
+@router.get("/progress", response_model=ProgressOut)
+def progress(client: CurrentClient, session: SessionDep) -> ProgressOut:
     """Change since the first PHQ-9 and GAD-7: reliable improvement or deterioration, caseness, recovery."""
-    return measures.progress(session, client).to_dict(client.locale)
+    return measures.progress_for_client(session, client)
 
 
-@router.get("/{code}")
-def get_measure(code: str, client: CurrentClient) -> dict[str, Any]:
+# Unset: an item without skip logic has no "ask_if" key, a questionnaire without one no "difficulty_item".
+@router.get("/{code}", response_model=MeasureDefinition, response_model_exclude_unset=True)
+def get_measure(code: str, client: CurrentClient) -> MeasureDefinition:
     """Items and options of one questionnaire (phq9, gad7, cssrs) in the client's language."""
     return measures.definition(client, code)
 

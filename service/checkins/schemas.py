@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.kit.schemas import ScreenedOut
+
 NOTE_MAX_CHARS = 2000
 
 
@@ -44,12 +46,7 @@ class CheckinIn(Scale):
         return value
 
 
-class Risk(BaseModel):
-    level: str
-    categories: list[str]
-
-
-class CheckinOut(BaseModel):
+class CheckinOut(ScreenedOut):
     id: str
     recorded_at: datetime
     local_date: date
@@ -59,7 +56,6 @@ class CheckinOut(BaseModel):
     energy: int | None
     note: str | None
     tags: list[str]
-    risk: Risk
 
 
 class CheckinCreated(CheckinOut):

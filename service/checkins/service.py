@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from service import alerts, audit
 from service.checkins import trends
-from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, CheckinOut, Risk, TrendPoint, TrendsOut
+from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, CheckinOut, TrendPoint, TrendsOut
 from service.checkins.tags import check_tags
 from service.db import unit_of_work
 from service.errors import Invalid, NotFound
@@ -217,15 +217,4 @@ def export_rows(session: Session, patient: Patient) -> list[dict[str, Any]]:
 
 
 def _out(checkin: CheckIn) -> CheckinOut:
-    return CheckinOut(
-        id=checkin.id,
-        recorded_at=checkin.recorded_at,
-        local_date=checkin.local_date,
-        mood=checkin.mood,
-        anxiety=checkin.anxiety,
-        sleep_hours=checkin.sleep_hours,
-        energy=checkin.energy,
-        note=checkin.note,
-        tags=list(checkin.tags),
-        risk=Risk(level=checkin.risk_level, categories=list(checkin.risk_categories)),
-    )
+    return CheckinOut.model_validate(checkin, from_attributes=True)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.kit.schemas import RowOut
+
 # A client message may be at most this long: plenty for any answer, and it bounds the work per message.
 MAX_MESSAGE_CHARS = 2000
 
@@ -114,7 +116,7 @@ class MessageOut(BaseModel):
     status: str = Field(description="in_progress, completed or stopped_for_safety")
 
 
-class TranscriptLine(BaseModel):
+class TranscriptLine(RowOut):
     role: str = Field(description="client or coach")
     text: str
     created_at: datetime

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.kit.schemas import ScreenedOut
+
 
 class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -28,12 +30,10 @@ class MeasureListing(BaseModel):
     reason: str | None = Field(description="Why it is asked now outside its interval, when it is.")
 
 
-class Risk(BaseModel):
-    level: str
-    categories: list[str]
+class ResponseOut(ScreenedOut):
+    """A response as its client sees it; ``severity_label`` (in the client's language) comes in the
+    validation context: ``ResponseOut.model_validate(row, from_attributes=True, context={...})``."""
 
-
-class ResponseOut(BaseModel):
     id: str
     instrument: str
     completed_at: datetime
@@ -42,10 +42,90 @@ class ResponseOut(BaseModel):
     total: int | None
     severity: str
     severity_label: str
-    risk: Risk
 
 
 class ResponseCreated(ResponseOut):
     crisis: dict[str, Any] | None
     support: dict[str, Any] | None
     follow_up: list[str] = Field(description="Questionnaires that these answers make due now.")
+
+
+class _Exact(BaseModel):
+    """A response body whose builder and schema must agree field for field: an unknown key fails."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ObservationOut(_Exact):
+    at: datetime
+    score: int
+
+
+class ChangeOut(_Exact):
+    instrument: str
+    status: str = Field(
+        description="insufficient_data, reliable_improvement, reliable_deterioration or no_reliable_change"
+    )
+    count: int
+    baseline: ObservationOut | None
+    latest: ObservationOut | None
+    change: int | None = Field(description="latest - baseline: negative is better")
+    reliable_improvement: bool
+    reliable_deterioration: bool
+    caseness_baseline: bool | None
+    caseness_latest: bool | None
+    reliable_change_threshold: int
+    caseness_threshold: int
+    latest_severity: str | None
+    latest_severity_label: str | None
+
+
+class RecoveryOut(_Exact):
+    status: str = Field(description="insufficient_data, not_a_case_at_baseline or assessed")
+    caseness_baseline: bool | None
+    caseness_latest: bool | None
+    recovery: bool
+    reliable_improvement: bool
+    reliable_recovery: bool
+    reliable_deterioration: bool
+
+
+class ProgressOut(_Exact):
+    """Change over the episode on the PHQ-9 and GAD-7, and recovery across both."""
+
+    phq9: ChangeOut
+    gad7: ChangeOut
+    recovery: RecoveryOut
+
+
+class OptionOut(_Exact):
+    value: int
+    label: str
+
+
+class AskIfOut(_Exact):
+    item: str
+    answer: int
+
+
+class ItemOut(_Exact):
+    id: str
+    loinc: str | None
+    text: str
+    options: list[OptionOut]
+    ask_if: AskIfOut | None = Field(default=None, description="Asked only when an earlier item got this answer.")
+
+
+class MeasureDefinition(_Exact):
+    """One questionnaire as a client app renders it, in the client's language."""
+
+    code: str
+    name: str
+    locale: str
+    title: str
+    stem: str | None
+    instructions: str | None
+    recall_period: str
+    source: str
+    items: list[ItemOut]
+    difficulty_item: ItemOut | None = None

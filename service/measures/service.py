@@ -24,7 +24,14 @@ from service.measures import schedules
 from service.measures.change import Change, Recovery, assess_recovery
 from service.measures.instruments import Instrument, get_instrument
 from service.measures.schedules import Due
-from service.measures.schemas import MeasureListing, ResponseCreated, ResponseIn, ResponseOut, Risk
+from service.measures.schemas import (
+    MeasureDefinition,
+    MeasureListing,
+    ProgressOut,
+    ResponseCreated,
+    ResponseIn,
+    ResponseOut,
+)
 from service.measures.scoring import Score, score
 from service.models import MeasureResponse, Patient
 from service.risk import RiskResult, combine, screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
@@ -65,9 +72,9 @@ def _listing(due: Due, instrument: Instrument, locale: str) -> MeasureListing:
     )
 
 
-def definition(patient: Patient, code: str) -> dict[str, Any]:
+def definition(patient: Patient, code: str) -> MeasureDefinition:
     """Items and options of one questionnaire, in the client's language."""
-    return get_instrument(code).localized(patient.locale)
+    return MeasureDefinition.model_validate(get_instrument(code).localized(patient.locale))
 
 
 def submit_response(
@@ -239,6 +246,11 @@ class Progress:
         return {**measures, "recovery": summary}
 
 
+def progress_for_client(session: Session, patient: Patient) -> ProgressOut:
+    """``progress`` as the client reads it, with severities named in their language."""
+    return ProgressOut.model_validate(progress(session, patient).to_dict(patient.locale))
+
+
 def progress(session: Session, patient: Patient) -> Progress:
     """Baseline, latest, change, reliable improvement or deterioration, caseness and recovery."""
     rows = session.exec(
@@ -284,14 +296,5 @@ def _severity_label(instrument: Instrument, severity: str, locale: str) -> str:
 
 
 def _out(response: MeasureResponse, patient: Patient) -> ResponseOut:
-    return ResponseOut(
-        id=response.id,
-        instrument=response.instrument,
-        completed_at=response.completed_at,
-        local_date=response.local_date,
-        answers=list(response.answers),
-        total=response.total,
-        severity=response.severity,
-        severity_label=_severity_label(get_instrument(response.instrument), response.severity, patient.locale),
-        risk=Risk(level=response.risk_level, categories=list(response.risk_categories)),
-    )
+    label = _severity_label(get_instrument(response.instrument), response.severity, patient.locale)
+    return ResponseOut.model_validate(response, from_attributes=True, context={"severity_label": label})

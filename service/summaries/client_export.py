@@ -37,6 +37,7 @@ from service.models import (
 )
 from service.models.base import utcnow
 from service.onboarding.profile import account_export
+from service.summaries.schemas import ClientExport
 
 FORMAT = "tandem-export/2"
 
@@ -58,8 +59,8 @@ EXPORT_SECTIONS: dict[str, str] = {
 }
 
 
-def export_patient(session: Session, patient: Patient, *, actor: Actor | None = None) -> dict[str, Any]:
-    """Everything stored about one patient, decrypted, as JSON-ready data. The export is audited."""
+def export_patient(session: Session, patient: Patient, *, actor: Actor | None = None) -> ClientExport:
+    """Everything stored about one patient, decrypted. The export is audited."""
     data: dict[str, Any] = {"format": FORMAT, "exported_at": utcnow().isoformat()}
     data.update(account_export(session, patient))
     data["checkins"] = checkins.export_rows(session, patient)
@@ -72,9 +73,10 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["request_keys"] = _request_keys(session, patient)
     data["summaries"] = _summaries(session, patient)
     data["access_log"] = _access_log(session, patient)
+    export = ClientExport.model_validate(data)
     with unit_of_work(session):
         audit.record(session, actor=actor or Actor.client(patient), action="patient.export", entity=patient)
-    return data
+    return export
 
 
 def _iso(value: Any) -> str | None:

@@ -396,3 +396,22 @@ def test_reliable_deterioration_since_the_first_phq9_is_a_low_risk_signal(
     scored = six_more.json()
     assert scored["risk"] == {"level": "low", "categories": ["reliable_deterioration"]}
     assert scored["support"] is not None and scored["crisis"] is None
+
+
+def test_the_progress_definition_and_export_bodies_are_typed_in_the_api_description(
+    client: TestClient, sign_in
+) -> None:
+    me = sign_in()
+    spec = client.get("/api/openapi.json").json()
+    for path, model in (
+        ("/v1/measures/progress", "ProgressOut"),
+        ("/v1/measures/{code}", "MeasureDefinition"),
+        ("/v1/me/export", "ClientExport"),
+    ):
+        body = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["$ref"].endswith(f"/{model}"), path
+    # Keys without a value stay absent, as before the model: skip logic only where a question has it.
+    cssrs = client.get(f"{URL}/cssrs", headers=me.headers).json()
+    assert "ask_if" not in cssrs["items"][0] and cssrs["items"][2]["ask_if"] == {"item": "2", "answer": 1}
+    assert "difficulty_item" not in client.get(f"{URL}/gad7", headers=me.headers).json()
+    assert client.get(f"{URL}/progress", headers=me.headers).json()["phq9"]["status"] == "insufficient_data"
