@@ -25,9 +25,18 @@ export function forgetTokens() {
   accessToken = null;
 }
 
+// Whether this browser holds a refresh cookie (it cannot read the cookie itself): saves a useless
+// refresh request, and its 401, when nobody has signed in here.
+const MARKER = 'tandem.signed-in';
+
 function keep(tokens) {
   // The body's refresh_token is deliberately dropped: the cookie holds it for this browser.
   accessToken = tokens.access_token;
+  localStorage.setItem(MARKER, '1');
+}
+
+export function mayResume() {
+  return localStorage.getItem(MARKER) === '1';
 }
 
 async function send(path, { method = 'GET', body, headers = {}, auth = true } = {}) {
@@ -63,6 +72,7 @@ export function refresh() {
       const response = await send('/auth/refresh', { method: 'POST', body: {}, auth: false });
       if (!response.ok) {
         accessToken = null;
+        localStorage.removeItem(MARKER);
         return false;
       }
       keep(await response.json());
@@ -95,6 +105,7 @@ export async function signOut() {
     await send('/auth/refresh', { method: 'DELETE', auth: false });
   } finally {
     accessToken = null;
+    localStorage.removeItem(MARKER);
   }
 }
 

@@ -663,7 +663,7 @@ async function boot() {
   window.addEventListener('online', () => sendWaiting());
   window.addEventListener('hashchange', queueRender);
   const { name } = route();
-  if (name !== 'reset' && navigator.onLine) {
+  if (name !== 'reset' && navigator.onLine && API.mayResume()) {
     try {
       if (await API.refresh()) await afterSignIn();
     } catch {

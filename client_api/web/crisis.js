@@ -49,9 +49,9 @@ export function crisisView(block, t) {
     h('section', { role: 'alert', 'aria-labelledby': 'screen-title' },
       h('h1', { id: 'screen-title', tabindex: '-1', text: block.support ? t('crisis.support_title') : t('crisis.title') }),
       h('p', { class: 'message', text: block.message }),
+      block.care_team_notice ? h('p', { class: 'honest', text: block.care_team_notice }) : null,
       lines(block.resources || [], t),
       block.clinic_instructions ? h('p', { class: 'clinic', text: block.clinic_instructions }) : null,
-      block.care_team_notice ? h('p', { class: 'honest', text: block.care_team_notice }) : null,
     ),
     safetyPlan(block.safety_plan, t),
   );
