@@ -41,10 +41,12 @@ def request_reset(session: Session, *, email: str) -> None:
         if patient is None or patient.status not in SIGN_IN_STATUSES or not patient.email:
             return
         token = secrets.token_urlsafe(32)
+        now = utcnow()
         row = PasswordResetToken(
             patient_id=patient.id,
             token_hash=token_digest(token),
-            expires_at=utcnow() + timedelta(minutes=settings.password_reset_ttl_minutes),
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.password_reset_ttl_minutes),
         )
         session.add(row)
         session.flush()
