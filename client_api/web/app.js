@@ -435,7 +435,8 @@ async function exerciseScreen(assignmentId) {
   const started = await API.api(`/assignments/${encodeURIComponent(assignmentId)}/sessions`, { method: 'POST' });
   const sessionId = started.session_id;
   const details = await API.api(`/sessions/${encodeURIComponent(sessionId)}`);
-  const log = h('ol', { class: 'chat', role: 'log', 'aria-live': 'polite', 'aria-label': t('exercise.conversation') });
+  const log = h('ol', { class: 'chat' });
+  const conversation = h('div', { role: 'log', 'aria-live': 'polite', 'aria-label': t('exercise.conversation') }, log);
   const line = (role, text) => log.append(h('li', { class: role }, h('span', { class: 'who', text: role === 'coach' ? t('exercise.coach') : t('exercise.you') }), h('p', { text })));
   for (const entry of details.transcript) line(entry.role, entry.text);
   if (!details.transcript.length) line('coach', started.message);
@@ -474,7 +475,7 @@ async function exerciseScreen(assignmentId) {
       else text.focus();
     });
   });
-  screen(details.title, h('p', { class: 'disclosure short', text: t('ai.short') }), disclosure, log, form);
+  screen(details.title, h('p', { class: 'disclosure short', text: t('ai.short') }), disclosure, conversation, form);
   if (details.done || started.done) end(t('exercise.complete'));
 }
 
