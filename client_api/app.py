@@ -6,8 +6,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 from sqlalchemy.exc import IntegrityError
+from swagger_ui_bundle import swagger_ui_path
 
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, sessions
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated

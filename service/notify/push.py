@@ -66,13 +66,15 @@ def vapid_key() -> ec.EllipticCurvePrivateKey:
 
 def application_server_key() -> str:
     """The VAPID public key, base64url of the uncompressed point: what a browser's subscribe() needs."""
-    point = vapid_key().public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    point = (
+        vapid_key().public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
     return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
-def send(target: PushTarget, *, title: str, text: str, url: str = "/app/", ttl: int = 3600, tag: str | None = None) -> None:
+def send(
+    target: PushTarget, *, title: str, text: str, url: str = "/app/", ttl: int = 3600, tag: str | None = None
+) -> None:
     """Encrypt and deliver one notification. Raises SubscriptionGone or PushError."""
     payload = {"title": title[:MAX_TEXT], "body": text[:MAX_TEXT], "url": url}
     if tag:

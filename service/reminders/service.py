@@ -26,6 +26,7 @@ from service.reminders.schemas import PushSubscriptionIn, ReminderSettingsIn, Re
 
 log = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 10
+EMAIL_TEXT = "Open Tandem: %(link)s\n\nYou can change or stop these reminders in the app, under My data."
 
 
 def get_settings_for(session: Session, patient: Patient) -> ReminderSettingsOut:
@@ -81,10 +82,14 @@ def subscribe(session: Session, *, patient: Patient, data: PushSubscriptionIn) -
     with unit_of_work(session):
         row = session.exec(select(PushSubscription).where(PushSubscription.endpoint_hash == digest)).first()
         if row is None:
-            count = len(session.exec(select(PushSubscription.id).where(PushSubscription.patient_id == patient.id)).all())
+            count = len(
+                session.exec(select(PushSubscription.id).where(PushSubscription.patient_id == patient.id)).all()
+            )
             if count >= MAX_SUBSCRIPTIONS:
                 raise Invalid(f"at most {MAX_SUBSCRIPTIONS} devices can receive reminders; remove one first")
-            row = PushSubscription(patient_id=patient.id, endpoint=data.endpoint, endpoint_hash=digest, p256dh="", auth="")
+            row = PushSubscription(
+                patient_id=patient.id, endpoint=data.endpoint, endpoint_hash=digest, p256dh="", auth=""
+            )
         # The same browser may re-subscribe (new keys) or change hands: it belongs to whoever subscribed last.
         row.patient_id = patient.id
         row.p256dh = data.keys.p256dh
@@ -186,35 +191,36 @@ def queue_due_reminders(session: Session, *, now: datetime | None = None) -> int
     queued = 0
     for pref, patient in rows:
         slots = due_slots(pref, patient.timezone, moment, window)
-        if not slots:
-            continue
-        with unit_of_work(session):
-            text = _message(session, patient, pref)
-            title = "Tandem"
-            subscriptions = session.exec(
-                select(PushSubscription).where(PushSubscription.patient_id == patient.id)
-            ).all()
-            for slot in slots:
-                key = f"reminder:{patient.id}:{slot.local_date.isoformat()}:{slot.clock}"
-                for subscription in subscriptions:
-                    queued += notify.enqueue_push(
-                        session, subscription=subscription, title=title, text=text, dedup_key=key
-                    ) is not None
-                if not subscriptions and pref.email_fallback and patient.email:
-                    link = f"{get_settings().base_url.rstrip('/')}/app/"
-                    queued += notify.enqueue_email(
-                        session,
-                        to=patient.email,
-                        subject=f"[Tandem] {text}",
-                        text=gettext(
-                            patient.locale,
-                            "Open Tandem: %(link)s\n\nYou can change or stop these reminders in the app, under My data.",
-                            link=link,
-                        ),
-                        dedup_key=key,
-                        clinic_id=patient.clinic_id,
-                    ) is not None
+        if slots:
+            with unit_of_work(session):
+                queued += _queue_for(session, patient, pref, slots)
     return queued
+
+
+def _queue_for(session: Session, patient: Patient, pref: ReminderPreference, slots: list[Slot]) -> int:
+    """One push per installed app of the client, or one email when none can receive it."""
+    text = _message(session, patient, pref)
+    subscriptions = session.exec(select(PushSubscription).where(PushSubscription.patient_id == patient.id)).all()
+    link = f"{get_settings().base_url.rstrip('/')}/app/"
+    queued: list[object | None] = []
+    for slot in slots:
+        key = f"reminder:{patient.id}:{slot.local_date.isoformat()}:{slot.clock}"
+        for subscription in subscriptions:
+            queued.append(
+                notify.enqueue_push(session, subscription=subscription, title="Tandem", text=text, dedup_key=key)
+            )
+        if not subscriptions and pref.email_fallback and patient.email:
+            queued.append(
+                notify.enqueue_email(
+                    session,
+                    to=patient.email,
+                    subject=f"[Tandem] {text}",
+                    text=gettext(patient.locale, EMAIL_TEXT, link=link),
+                    dedup_key=key,
+                    clinic_id=patient.clinic_id,
+                )
+            )
+    return sum(1 for message in queued if message is not None)
 
 
 def application_server_key() -> str:

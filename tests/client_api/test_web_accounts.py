@@ -87,7 +87,9 @@ def test_password_reset_link_sets_a_new_password_once_and_signs_out_everywhere(
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
     assert _sign_in(client).status_code == 401
     assert _sign_in(client, password=NEW_PASSWORD).status_code == 200
-    again = client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "another-" + NEW_PASSWORD})
+    again = client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "another-" + NEW_PASSWORD}
+    )
     assert again.status_code == 422
 
 

@@ -28,8 +28,15 @@ from tests.support.smtp import Mailbox, smtp_server
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 HIGH_RISK_NOTE = {
@@ -65,8 +72,12 @@ def world(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         reset_engine()
         with new_session() as session:
             seeded = _seed(session)
-        env = {"TANDEM_DATABASE_URL": url, "TANDEM_SMTP_HOST": "127.0.0.1", "TANDEM_SMTP_PORT": str(smtp_port),
-               "TANDEM_SCHEDULER_ENABLED": "true"}
+        env = {
+            "TANDEM_DATABASE_URL": url,
+            "TANDEM_SMTP_HOST": "127.0.0.1",
+            "TANDEM_SMTP_PORT": str(smtp_port),
+            "TANDEM_SCHEDULER_ENABLED": "true",
+        }
         with running_server(env=env) as base:
             yield World(base=base, mailbox=mailbox, **seeded)
         reset_engine()
@@ -81,9 +92,15 @@ def _seed(session: Session) -> dict[str, object]:
     invited, code = invite_patient(session, setup, name="Alex Martin")
     create_assignment(session, staff=setup.clinician, patient_id=invited.id, exercise_code="breathing")
     emails = {}
-    for who, locale, country in [("en", "en", "US"), ("fr", "fr", "FR"), ("offline", "en", "US"),
-                                 ("reset", "en", "US"), ("keys", "en", "US"), ("axe-en", "en", "US"),
-                                 ("axe-fr", "fr", "FR")]:
+    for who, locale, country in [
+        ("en", "en", "US"),
+        ("fr", "fr", "FR"),
+        ("offline", "en", "US"),
+        ("reset", "en", "US"),
+        ("keys", "en", "US"),
+        ("axe-en", "en", "US"),
+        ("axe-fr", "fr", "FR"),
+    ]:
         email = f"{who}@example.org"
         patient, _ = active_patient(session, setup, email=email, name=f"Client {who}", locale=locale, country=country)
         create_assignment(session, staff=setup.clinician, patient_id=patient.id, exercise_code="breathing")
@@ -305,8 +322,9 @@ def test_no_screen_has_a_serious_accessibility_violation(world: World, browser: 
     if not AXE.exists():
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
     # axe is injected as a script, which the app's own CSP rightly refuses: this context bypasses it.
-    context = browser.new_context(viewport=PHONE, locale="fr-FR" if language == "fr" else "en-US", bypass_csp=True,
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport=PHONE, locale="fr-FR" if language == "fr" else "en-US", bypass_csp=True, service_workers="block"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     found: list[str] = []

@@ -77,9 +77,7 @@ def test_a_reminder_reaches_the_browser_encrypted_signed_and_without_health_data
         made = client.post("/api/v1/push/subscriptions", json=browser.subscription(), headers=bearer(tokens))
         assert made.status_code == 201, made.text
         assert made.json()["application_server_key"] == server_key
-        saved = client.put(
-            "/api/v1/me/reminders", json={"enabled": True, "times": ["09:00"]}, headers=bearer(tokens)
-        )
+        saved = client.put("/api/v1/me/reminders", json={"enabled": True, "times": ["09:00"]}, headers=bearer(tokens))
         assert saved.json()["push_devices"] == 1
         session.expire_all()
 
@@ -122,7 +120,9 @@ def test_a_subscription_the_push_service_calls_gone_is_dropped(client: TestClien
         service.gone.add("/push/old-phone")
         client.post("/api/v1/push/subscriptions", json=browser.subscription(), headers=bearer(tokens))
         subscription = session.exec(select(PushSubscription)).one()
-        notify.enqueue_push(session, subscription=subscription, title="Tandem", text="Time for your check-in", dedup_key="t")
+        notify.enqueue_push(
+            session, subscription=subscription, title="Tandem", text="Time for your check-in", dedup_key="t"
+        )
         session.commit()
         report = notify.deliver_due()
         assert len(report.dead) == 1 and not report.retried
@@ -146,6 +146,8 @@ def test_subscriptions_are_checked_before_they_are_kept(client: TestClient, sess
         assert answer.status_code == 422, body
     assert client.post("/api/v1/push/subscriptions", json=good).status_code == 401
     assert client.post("/api/v1/push/subscriptions", json=good, headers=bearer(tokens)).status_code == 201
-    removed = client.post("/api/v1/push/subscriptions/remove", json={"endpoint": good["endpoint"]}, headers=bearer(tokens))
+    removed = client.post(
+        "/api/v1/push/subscriptions/remove", json={"endpoint": good["endpoint"]}, headers=bearer(tokens)
+    )
     assert removed.status_code == 204
     assert session.exec(select(PushSubscription)).all() == []

@@ -101,7 +101,13 @@ def test_a_client_saves_reminder_settings_through_the_api(client: TestClient, se
     _, tokens = active_patient(session, create_clinic(session))
     default = client.get("/api/v1/me/reminders", headers=bearer(tokens)).json()
     assert default["enabled"] is False and default["push_devices"] == 0
-    body = {"enabled": True, "times": ["20:00", "08:15"], "days": [1, 3, 5], "quiet_start": "22:00", "quiet_end": "07:00"}
+    body = {
+        "enabled": True,
+        "times": ["20:00", "08:15"],
+        "days": [1, 3, 5],
+        "quiet_start": "22:00",
+        "quiet_end": "07:00",
+    }
     saved = client.put("/api/v1/me/reminders", json=body, headers=bearer(tokens))
     assert saved.status_code == 200, saved.text
     assert saved.json()["times"] == ["08:15", "20:00"] and saved.json()["timezone"] == "America/New_York"

@@ -28,7 +28,7 @@ def push_service() -> Iterator[PushService]:
     state = PushService(base="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.received.append(PushMessage(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status = 410 if self.path in state.gone else 201
