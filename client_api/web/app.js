@@ -74,7 +74,7 @@ function screen(title, ...children) {
     ? h('p', { class: `notice ${state.notice.kind}`, role: 'status' }, state.notice.text)
     : null;
   state.notice = null;
-  main().replaceChildren(heading, notice, ...children);
+  main().replaceChildren(...[heading, notice, ...children].flat().filter((child) => child !== null && child !== undefined));
   return heading;
 }
 
@@ -396,8 +396,9 @@ async function measureScreen(code) {
     const last = position === items.length - 1;
     const form = h('form', { novalidate: true },
       h('p', { class: 'progress', text: t('measure.progress', { n: position + 1, total: items.length }) }),
-      h('fieldset', {},
-        h('legend', {}, definition.stem ? h('span', { class: 'stem', text: `${definition.stem} ` }) : null, h('span', { class: 'item', text: item.text })),
+      definition.stem ? h('p', { class: 'stem', id: 'stem', text: definition.stem }) : null,
+      h('fieldset', { 'aria-describedby': definition.stem ? 'stem' : null },
+        h('legend', { class: 'item', text: item.text }),
         options),
       statusLine(),
       h('div', { class: 'actions' },
@@ -475,7 +476,7 @@ async function exerciseScreen(assignmentId) {
       else text.focus();
     });
   });
-  screen(details.title, h('p', { class: 'disclosure short', text: t('ai.short') }), disclosure, conversation, form);
+  screen(details.title, disclosure || h('p', { class: 'disclosure short', text: t('ai.short') }), conversation, form);
   if (details.done || started.done) end(t('exercise.complete'));
 }
 
@@ -661,7 +662,14 @@ async function boot() {
     (heading || main()).focus();
   });
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(() => {});
-  window.addEventListener('online', () => sendWaiting());
+  window.addEventListener('online', async () => {
+    // Opened offline: the session could not be resumed then; it can now, and what waits goes out.
+    if (!API.signedIn() && API.mayResume() && (await API.refresh().catch(() => false))) {
+      await afterSignIn();
+      return queueRender();
+    }
+    sendWaiting();
+  });
   window.addEventListener('hashchange', queueRender);
   const { name } = route();
   if (name !== 'reset' && navigator.onLine && API.mayResume()) {

@@ -353,3 +353,22 @@ def test_no_screen_has_a_serious_accessibility_violation(world: World, browser: 
     finally:
         context.close()
     assert found == []
+
+
+def test_the_installed_app_opens_offline_and_still_shows_the_crisis_lines(world: World, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE, locale="en-US")  # service workers allowed here
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, world.base, world.emails["en"])
+        page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_function("caches.keys().then(keys => keys.length > 0)")
+        manifest = page.evaluate("fetch('/app/manifest.webmanifest').then(r => r.json())")
+        assert manifest["display"] == "standalone" and manifest["icons"]
+        context.set_offline(True)
+        page.reload()
+        page.get_by_role("link", name="Get help now").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Get help now")
+        expect(page.locator('a[href="tel:988"]')).to_be_visible()
+    finally:
+        context.close()
