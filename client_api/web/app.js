@@ -4,7 +4,7 @@ import { h, field, markdown } from './dom.js';
 import { loadLocale, locale, savedLocale, t } from './i18n.js';
 import * as outbox from './queue.js';
 import { moodChart } from './chart.js';
-import { crisisView, cacheHelp, cachedHelp, helpView } from './crisis.js';
+import { crisisView, cacheHelp, cachedHelp, forgetPlan, helpView } from './crisis.js';
 
 const main = () => document.getElementById('main');
 const state = { me: null, crisis: null, notice: null, resetToken: null, consent: null };
@@ -515,6 +515,7 @@ async function dataScreen() {
     try {
       const answer = await API.api('/me', { method: 'DELETE' });
       await API.signOut();
+      forgetPlan();
       state.me = null;
       notify(answer.detail);
       go('welcome');
@@ -523,6 +524,7 @@ async function dataScreen() {
 
   const signOut = h('button', { type: 'button', class: 'secondary', text: t('data.signout'), onclick: async () => {
     await API.signOut().catch(() => {});
+    forgetPlan();
     state.me = null;
     notify(t('data.signed_out'));
     go('welcome');
