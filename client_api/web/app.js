@@ -330,11 +330,10 @@ async function checkinScreen() {
         mood: Number(mood.value),
         anxiety: Number(anxiety.value),
         tags: [...form.querySelectorAll('input[name=tags]:checked')].map((box) => box.value),
-        recorded_at: new Date().toISOString(),
       };
       if (sleep.value !== '') body.sleep_hours = Number(sleep.value);
       if (note.value.trim()) body.note = note.value;
-      const answer = await outbox.submit(state.me.id, '/checkins', body);
+      const answer = await outbox.submit(state.me.id, '/checkins', body, 'recorded_at');
       afterAnswer(answer, t('checkin.saved'));
     });
   });
@@ -418,9 +417,8 @@ async function measureScreen(code) {
         const shown = new Set(visible().map((entry) => entry.id));
         const body = {
           answers: definition.items.map((entry, n) => (shown.has(entry.id) ? answers[n] : 0)),
-          completed_at: new Date().toISOString(),
         };
-        const answer = await outbox.submit(state.me.id, `/measures/${code}/responses`, body);
+        const answer = await outbox.submit(state.me.id, `/measures/${code}/responses`, body, 'completed_at');
         afterAnswer(answer, t('measure.saved'));
       });
     });
