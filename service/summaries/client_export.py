@@ -36,7 +36,9 @@ from service.models import (
     RefreshToken,
 )
 from service.models.base import utcnow
+from service.onboarding import password_reset
 from service.onboarding.profile import account_export
+from service.reminders import service as reminders
 from service.summaries.schemas import ClientExport
 
 FORMAT = "tandem-export/2"
@@ -56,6 +58,9 @@ EXPORT_SECTIONS: dict[str, str] = {
     "patient_summary": "summaries",
     "assignment": "assignments",
     "exercise_session": "exercise_sessions",  # each with its transcript (exercise_message rows)
+    "reminder_preference": "reminders",
+    "push_subscription": "push_devices",
+    "password_reset_token": "password_resets",
 }
 
 
@@ -72,6 +77,8 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["sign_ins"] = _sign_ins(session, patient)
     data["request_keys"] = _request_keys(session, patient)
     data["summaries"] = _summaries(session, patient)
+    data.update(reminders.export_rows(session, patient))
+    data["password_resets"] = password_reset.export_rows(session, patient)
     data["access_log"] = _access_log(session, patient)
     export = ClientExport.model_validate(data)
     with unit_of_work(session):

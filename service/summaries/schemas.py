@@ -104,6 +104,29 @@ class ExportedRequestKey(_Exact):
     created_at: datetime
 
 
+class ExportedReminders(_Exact):
+    enabled: bool
+    times: list[str]
+    days: list[int]
+    measures: bool
+    exercises: bool
+    quiet_start: str | None
+    quiet_end: str | None
+    email_fallback: bool
+    updated_at: datetime
+
+
+class ExportedPushDevice(_Exact):
+    endpoint: str
+    created_at: datetime
+
+
+class ExportedPasswordReset(_Exact):
+    requested_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
 class ExportedSummary(_Exact):
     id: str
     reason: str
@@ -137,4 +160,7 @@ class ClientExport(_Exact):
     sign_ins: list[ExportedToken]
     request_keys: list[ExportedRequestKey]
     summaries: list[ExportedSummary]
+    reminders: list[ExportedReminders]
+    push_devices: list[ExportedPushDevice]
+    password_resets: list[ExportedPasswordReset]
     access_log: list[AccessLogEntry]
