@@ -1,27 +1,57 @@
-"""Screening a client's free text: check-in notes, exercise answers, messages to the coach."""
+"""Screening a client's free text: check-in notes, exercise answers, messages to the coach.
+
+Two stages, per language: the reviewed rules and frames of rules/<lang>.toml, then the learned model
+of learned/<lang>.json. The final level is the higher of the two: the model can only raise a level.
+Any text gives a result: empty, very long (screened whole, never cut), emoji only, control characters.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from service.errors import Invalid
 from service.risk.context import MessageContext
+from service.risk.frames import find_frames
 from service.risk.levels import Evidence, RiskResult
 from service.risk.locales import primary_language
-from service.risk.normalize import normalize
+from service.risk.model import LearnedModel, load_models
+from service.risk.normalize import NormalizedText, normalize
 from service.risk.rulebook import LANGUAGES, RULEBOOKS, RuleBook
 
+MODELS: dict[str, LearnedModel] = load_models()
 
-def screen_text(text: str, lang: str) -> RiskResult:
+
+def screen_text(text: str, lang: str, models: Mapping[str, LearnedModel] | None = None) -> RiskResult:
     """Screen one message written in `lang` ("en", "fr", or a tag such as "fr-CA").
 
-    A message in a language without its own rules is screened with every rule set, so nothing a
-    client writes goes unscreened.
+    A message in a language without its own rules is screened with every rule set and model, so
+    nothing a client writes goes unscreened. `models` replaces the packaged models (evaluation).
     """
     if not isinstance(text, str):
         raise Invalid("The text to screen must be a string.")
+    use = MODELS if models is None else models
     evidence: list[Evidence] = []
     for book in rulebooks_for(lang):
-        evidence.extend(find_evidence(book, text))
+        evidence.extend(screen_with(book, text, use.get(book.lang)))
     return RiskResult.from_evidence(evidence)
+
+
+def screen_rules(text: str, lang: str) -> RiskResult:
+    """The first stage alone: rules and frames, no learned model."""
+    return screen_text(text, lang, models={})
+
+
+def screen_with(book: RuleBook, text: str, model: LearnedModel | None) -> list[Evidence]:
+    """Rule and frame evidence for one language, plus the model's when it gives a higher level."""
+    normalized = normalize(text, book.speller)
+    evidence = evidence_in(book, normalized)
+    if model is None:
+        return evidence
+    level, _probs, learned = model.screen(normalized.text, evidence)
+    ruled = max((item.level for item in evidence), default=None)
+    if learned and (ruled is None or level > ruled):
+        evidence.extend(learned)
+    return evidence
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:
@@ -32,16 +62,20 @@ def rulebooks_for(lang: str | None) -> list[RuleBook]:
 
 
 def find_evidence(book: RuleBook, text: str) -> list[Evidence]:
-    normalized = normalize(text, book.speller)
+    return evidence_in(book, normalize(text, book.speller))
+
+
+def evidence_in(book: RuleBook, normalized: NormalizedText) -> list[Evidence]:
+    """What the rules and frames find in a text already normalised with the book's speller."""
     candidates, idioms_possible = book.candidates(normalized.text)
-    if not candidates:
-        return []
-    context = MessageContext(normalized.text, book.context, idioms_possible)
     found: list[Evidence] = []
-    for rule in candidates:
-        for match in rule.regex.finditer(normalized.text):
-            level = context.level_for(rule, match.start(), match.end())
-            if level is not None:
-                words = normalized.original_span(match.start(), match.end())
-                found.append(Evidence(rule.id, rule.category, words, level))
+    if candidates:
+        context = MessageContext(normalized.text, book.context, idioms_possible)
+        for rule in candidates:
+            for match in rule.regex.finditer(normalized.text):
+                level = context.level_for(rule, match.start(), match.end())
+                if level is not None:
+                    words = normalized.original_span(match.start(), match.end())
+                    found.append(Evidence(rule.id, rule.category, words, level))
+    found.extend(find_frames(book, normalized))
     return found

@@ -1,0 +1,70 @@
+"""The features the learned second stage reads: word and character n-grams plus what the rules found.
+
+The same function feeds training (service/risk/training.py, with scikit-learn) and screening
+(service/risk/model.py, plain dictionary lookups), so the two can never disagree on what a feature is.
+Features are strings with a short prefix telling their kind:
+
+- `w:word` and `b:word word`: words and pairs of neighbouring words of the normalised text;
+- `c:` + 3 to 5 characters of one word, padded with a space at each end (`c: kil`, `c:ill `), which
+  survives typos, missing accents and endings ("pilules", "pillules");
+- `r:rule-id`, `k:category`, `l:level`: the rules and frames that fired, so the model can weigh them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from service.risk.levels import Evidence
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Sentences end on these; a chunk for the model is a run of whole sentences of at most this many words.
+_SENTENCE = re.compile(r"[^.!?;\n]+")
+CHUNK_WORDS = 40
+CHAR_SIZES = (3, 4, 5)
+
+
+def ngram_features(text: str) -> set[str]:
+    """Word, word-pair and character n-gram features of an already normalised text."""
+    words = _WORD.findall(text)
+    found = {"w:" + word for word in words}
+    found.update(f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False))
+    for word in set(words):
+        padded = f" {word} "
+        size = len(padded)
+        for n in CHAR_SIZES:
+            if n > size:
+                break
+            found.update("c:" + padded[i : i + n] for i in range(size - n + 1))
+    return found
+
+
+def rule_features(evidence: Iterable[Evidence]) -> set[str]:
+    found: set[str] = set()
+    for item in evidence:
+        found.add("r:" + item.rule)
+        found.add("k:" + item.category)
+        found.add("l:" + item.level.label)
+    return found
+
+
+def chunks(text: str) -> list[str]:
+    """The text cut into runs of whole sentences of at most CHUNK_WORDS words (one chunk if short).
+
+    A long note is scored chunk by chunk as well as whole, so one alarming sentence among many
+    ordinary ones is not drowned out.
+    """
+    pieces = [match.group() for match in _SENTENCE.finditer(text)]
+    result: list[str] = []
+    current: list[str] = []
+    count = 0
+    for piece in pieces:
+        size = len(_WORD.findall(piece))
+        if current and count + size > CHUNK_WORDS:
+            result.append(". ".join(current))
+            current, count = [], 0
+        current.append(piece)
+        count += size
+    if current:
+        result.append(". ".join(current))
+    return result or [text]
