@@ -7,6 +7,7 @@ one message per line. Blank lines and lines starting with `#` are skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,81 @@ def _share(hits: list[bool]) -> float | None:
 
 def _rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledConversation:
+    lang: str
+    level: RiskLevel
+    messages: tuple[str, ...]
+    kind: str
+    signal_messages: tuple[int, ...]
+    source: str
+
+
+def load_conversations(path: Path) -> list[LabelledConversation]:
+    """Labelled exchanges from a `.jsonl` file or every `*.jsonl` of a folder: one JSON object a line
+    with `lang`, `level`, `messages` (oldest first), `kind` and `signal_messages`."""
+    path = Path(path)
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    found: list[LabelledConversation] = []
+    for file in files:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{file.name}:{number}"
+            try:
+                data = json.loads(line)
+                found.append(
+                    LabelledConversation(
+                        lang=primary_language(str(data["lang"])),
+                        level=RiskLevel.parse(str(data["level"])),
+                        messages=tuple(str(message) for message in data["messages"]),
+                        kind=str(data.get("kind", "")),
+                        signal_messages=tuple(int(index) for index in data.get("signal_messages", [])),
+                        source=where,
+                    )
+                )
+            except (ValueError, KeyError, TypeError, Invalid) as error:
+                raise Invalid(f"{where}: not a labelled conversation ({error}).") from None
+    return found
+
+
+def level_recalls(pairs: Sequence[tuple[RiskLevel, RiskLevel]]) -> dict[str, tuple[int, int]]:
+    """Per true level: how many were screened at that level or above, out of how many."""
+    found: dict[str, tuple[int, int]] = {}
+    for level in RiskLevel:
+        screened = [got for want, got in pairs if want is level]
+        if level is RiskLevel.NONE:
+            hits = sum(got is RiskLevel.NONE for got in screened)
+        else:
+            hits = sum(got >= level for got in screened)
+        found[level.label] = (hits, len(screened))
+    return found
+
+
+def rates(pairs: Sequence[tuple[RiskLevel, RiskLevel]]) -> dict[str, float | None]:
+    """Sensitivity, specificity and high-risk recall of (true level, screened level) pairs."""
+    at_risk = [got >= RiskLevel.LOW for want, got in pairs if want >= RiskLevel.LOW]
+    clear = [got == RiskLevel.NONE for want, got in pairs if want == RiskLevel.NONE]
+    high = [got == RiskLevel.HIGH for want, got in pairs if want == RiskLevel.HIGH]
+    return {"sensitivity": _share(at_risk), "specificity": _share(clear), "high_risk_recall": _share(high)}
+
+
+def first_sight_row(path: Path) -> str:
+    """The Markdown row of a batch screened once by the engine as it stands."""
+    from service.risk.conversation import screen_conversation
+
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        conversations = load_conversations(path)
+        pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in conversations]
+    else:
+        cases = load_labelled(path)
+        pairs = [(case.level, screen_text(case.text, case.lang).level) for case in cases]
+    found = rates(pairs)
+    levels = ", ".join(f"{name} {hits}/{total}" for name, (hits, total) in level_recalls(pairs).items())
+    return (
+        f"| {path.name} | {len(pairs)} | {_rate(found['sensitivity'])} | {_rate(found['specificity'])} "
+        f"| {_rate(found['high_risk_recall'])} | {levels} | {ENGINE_VERSION} |"
+    )
