@@ -257,3 +257,122 @@ def first_sight_row(path: Path) -> str:
         f"| {path.name} | {len(pairs)} | {_rate(found['sensitivity'])} | {_rate(found['specificity'])} "
         f"| {_rate(found['high_risk_recall'])} | {levels} | {ENGINE_VERSION} |"
     )
+
+
+# The bar cross-validation by batch must clear, per language (issue 10), and for conversations.
+CV_TARGETS = {"sensitivity": 0.95, "specificity": 0.90, "high_risk_recall": 0.90}
+CONVERSATION_TARGETS = {"high_risk_recall": 0.90}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchScore:
+    batch: str
+    pairs: tuple[tuple[RiskLevel, RiskLevel], ...]  # (true level, screened level) per message
+
+
+def cross_validate_by_batch(cases: Sequence[LabelledCase], inner_folds: int = 3) -> dict[str, list[BatchScore]]:
+    """Leave one batch out, per language: train the model on the other batches (thresholds chosen by
+    cross-validation inside them), screen the held-out batch with the rules and that model."""
+    from service.risk.model import from_dict
+    from service.risk.training import prepare_cases, screened_level, train_language
+
+    results: dict[str, list[BatchScore]] = {}
+    for lang, rows in sorted(prepare_cases(cases).items()):
+        batches = sorted({row.group for row in rows})
+        scores = []
+        for batch in batches:
+            train = [row for row in rows if row.group != batch]
+            held_out = [row for row in rows if row.group == batch]
+            model = from_dict(train_language(train, lang, folds=inner_folds))
+            pairs = tuple((row.level, screened_level(model, row)) for row in held_out)
+            scores.append(BatchScore(batch, pairs))
+        results[lang] = scores
+    return results
+
+
+def pooled(scores: Sequence[BatchScore]) -> list[tuple[RiskLevel, RiskLevel]]:
+    return [pair for score in scores for pair in score.pairs]
+
+
+def shortfalls(found: dict[str, float | None], targets: dict[str, float]) -> list[str]:
+    missed = []
+    for name, target in targets.items():
+        value = found.get(name)
+        if value is None or value < target:
+            shown = "n/a" if value is None else f"{value:.3f}"
+            missed.append(f"{name.replace('_', ' ')} {shown} < {target:.2f}")
+    return missed
+
+
+def first_sight_rows(readme: Path) -> list[str]:
+    """The first-sight rows recorded in the labelled set's README (Markdown table rows)."""
+    if not readme.is_file():
+        return []
+    return [
+        line
+        for line in readme.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and (".tsv |" in line or ".jsonl |" in line)
+    ]
+
+
+def format_rates(name: str, pairs: Sequence[tuple[RiskLevel, RiskLevel]]) -> str:
+    found = rates(pairs)
+    levels = ", ".join(f"{label} {hits}/{total}" for label, (hits, total) in level_recalls(pairs).items())
+    return (
+        f"{name:<28}{len(pairs):>6}{_rate(found['sensitivity']):>13}{_rate(found['specificity']):>13}"
+        f"{_rate(found['high_risk_recall']):>13}   {levels}"
+    )
+
+
+def full_report(folder: Path, cross_validate: bool = True) -> tuple[str, dict[str, Any], bool]:
+    """What `tandem risk evaluate` prints: per language in-sample, cross-validated by batch and first
+    sight, per level; then conversations. Returns the text, a JSON-ready dict and whether the
+    cross-validation and conversation targets are met."""
+    from service.risk.conversation import screen_conversation
+
+    cases = load_labelled(folder)
+    header = f"{'':<28}{'n':>6}{'sensitivity':>13}{'specificity':>13}{'high recall':>13}   per level (found/total)"
+    lines = [f"Risk screen evaluation ({ENGINE_VERSION})", header]
+    data: dict[str, Any] = {"engine_version": ENGINE_VERSION, "languages": {}, "conversations": {}}
+    met = True
+    validated = cross_validate_by_batch(cases) if cross_validate else {}
+    for lang in sorted({case.lang for case in cases}):
+        in_lang = [case for case in cases if case.lang == lang]
+        in_sample = [(case.level, screen_text(case.text, case.lang).level) for case in in_lang]
+        lines.append(f"[{lang}]")
+        lines.append(format_rates("in-sample (rules + model)", in_sample))
+        entry: dict[str, Any] = {"in_sample": rates(in_sample) | {"n": len(in_sample)}}
+        if lang in validated:
+            cv_pairs = pooled(validated[lang])
+            lines.append(format_rates("cross-validated by batch", cv_pairs))
+            for score in validated[lang]:
+                lines.append(format_rates(f"  held out: {score.batch}", score.pairs))
+            missed = shortfalls(rates(cv_pairs), CV_TARGETS)
+            met = met and not missed
+            lines.append(f"  targets {_targets(CV_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}")
+            entry["cross_validated"] = rates(cv_pairs) | {"n": len(cv_pairs), "shortfalls": missed}
+            entry["batches"] = {score.batch: rates(score.pairs) | {"n": len(score.pairs)} for score in validated[lang]}
+        data["languages"][lang] = entry
+    conversations = load_conversations(folder / "conversations") if (folder / "conversations").is_dir() else []
+    for lang in sorted({c.lang for c in conversations}):
+        in_lang = [c for c in conversations if c.lang == lang]
+        pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in in_lang]
+        single = [(c.level, max((screen_text(m, c.lang).level for m in c.messages), default=RiskLevel.NONE)) for c in in_lang]
+        lines.append(f"[conversations {lang}]")
+        lines.append(format_rates("whole exchange", pairs))
+        lines.append(format_rates("highest single message", single))
+        missed = shortfalls(rates(pairs), CONVERSATION_TARGETS)
+        met = met and not missed
+        lines.append(f"  targets {_targets(CONVERSATION_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}")
+        data["conversations"][lang] = rates(pairs) | {"n": len(pairs), "shortfalls": missed}
+    rows = first_sight_rows(folder / "README.md")
+    if rows:
+        lines.append("first sight (each batch screened once on arrival; tests/risk/labelled/README.md):")
+        lines.extend(f"  {row}" for row in rows)
+    data["first_sight"] = rows
+    data["meets_targets"] = met
+    return "\n".join(lines), data, met
+
+
+def _targets(targets: dict[str, float]) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} >= {value:.2f}" for name, value in targets.items())

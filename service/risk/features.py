@@ -7,7 +7,9 @@ Features are strings with a short prefix telling their kind:
 - `w:word` and `b:word word`: words and pairs of neighbouring words of the normalised text;
 - `c:` + 3 to 5 characters of one word, padded with a space at each end (`c: kil`, `c:ill `), which
   survives typos, missing accents and endings ("pilules", "pillules");
-- `r:rule-id`, `k:category`, `l:level`: the rules and frames that fired, so the model can weigh them.
+- `r:rule-id`, `k:category`, `l:level`: the rules and frames that fired, so the model can weigh them;
+- `n:concept`: the concepts of the rule file present in the text (means, finality, farewell...), so
+  the model generalises over word classes rather than single words.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def ngram_features(text: str) -> set[str]:
     return found
 
 
-def rule_features(evidence: Iterable[Evidence]) -> set[str]:
-    found: set[str] = set()
+def rule_features(evidence: Iterable[Evidence], concepts: Iterable[str] = ()) -> set[str]:
+    """Features from what the first stage found: rules and frames that fired, concepts present."""
+    found: set[str] = {"n:" + name for name in concepts}
     for item in evidence:
         found.add("r:" + item.rule)
         found.add("k:" + item.category)

@@ -248,10 +248,15 @@ def find_frames(book: Any, normalized: NormalizedText) -> list[Evidence]:
     framebook = FRAMEBOOKS.get(getattr(book, "lang", ""))
     if framebook is None or not framebook.frames:
         return []
-    return frames_in(framebook, normalized)
+    idioms = getattr(getattr(book, "context", None), "ignored", None)
+    ignored = [match.span() for match in idioms.finditer(normalized.text)] if idioms is not None else []
+    return frames_in(framebook, normalized, ignored)
 
 
-def frames_in(book: FrameBook, normalized: NormalizedText) -> list[Evidence]:
+def frames_in(
+    book: FrameBook, normalized: NormalizedText, ignored: Sequence[tuple[int, int]] = ()
+) -> list[Evidence]:
+    """Frames found in the text; none that overlaps an idiom or topic of the rule file (`ignored`)."""
     found: list[Evidence] = []
     text = normalized.text
     units: dict[str, list[_Sentence]] = {}
@@ -273,6 +278,8 @@ def frames_in(book: FrameBook, normalized: NormalizedText) -> list[Evidence]:
             last = sentence.token_starts[hit.end - 1]
             end_match = _TOKEN.match(sentence.text, last)
             end = sentence.offset + (end_match.end() if end_match else last + 1)
+            if any(span_start < end and start < span_end for span_start, span_end in ignored):
+                continue
             found.append(Evidence(frame.id, frame.category, normalized.original_span(start, end), level))
             break  # one piece of evidence per frame and message is enough
     return found
@@ -340,6 +347,14 @@ def _in_scope(modifier: Modifier, cue: _Span, hit: _Span, terminators: Sequence[
 def _first_person_between(persons: Sequence[_Span], cue: _Span, hit: _Span) -> bool:
     """"I told my mum I bought pills": the client speaks again after the other person is named."""
     return any(cue.end <= person.start < hit.end for person in persons)
+
+
+def concepts_present(lang: str, text: str) -> set[str]:
+    """The names of the concepts of `lang` found in a normalised text (features for the model)."""
+    book = FRAMEBOOKS.get(lang)
+    if book is None:
+        return set()
+    return {name for name, regex in book.concepts.items() if regex.search(text)}
 
 
 def _load_all() -> dict[str, FrameBook]:

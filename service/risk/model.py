@@ -61,9 +61,11 @@ class LearnedModel:
                 return MODEL_LEVELS[k]
         return RiskLevel.NONE
 
-    def screen(self, normalized: str, evidence: Sequence[Evidence]) -> tuple[RiskLevel, list[float], list[Evidence]]:
+    def screen(
+        self, normalized: str, evidence: Sequence[Evidence], concepts: Iterable[str] = ()
+    ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its best probabilities, and its evidence."""
-        from_rules = rule_features(evidence)
+        from_rules = rule_features(evidence, concepts)
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
         best_level = RiskLevel.NONE

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.frames import find_frames
+from service.risk.frames import concepts_present, find_frames
 from service.risk.levels import Evidence, RiskResult
 from service.risk.locales import primary_language
 from service.risk.model import LearnedModel, load_models
@@ -47,7 +47,7 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None) -> list[E
     evidence = evidence_in(book, normalized)
     if model is None:
         return evidence
-    level, _probs, learned = model.screen(normalized.text, evidence)
+    level, _probs, learned = model.screen(normalized.text, evidence, concepts_present(book.lang, normalized.text))
     ruled = max((item.level for item in evidence), default=None)
     if learned and (ruled is None or level > ruled):
         evidence.extend(learned)
@@ -77,5 +77,9 @@ def evidence_in(book: RuleBook, normalized: NormalizedText) -> list[Evidence]:
                 if level is not None:
                     words = normalized.original_span(match.start(), match.end())
                     found.append(Evidence(rule.id, rule.category, words, level))
-    found.extend(find_frames(book, normalized))
+    # A frame fills a gap the phrase rules left: it is kept when no rule already gave its category
+    # at its level or higher, so the evidence stays short and names the reviewed phrase first.
+    for frame in find_frames(book, normalized):
+        if not any(item.category == frame.category and item.level >= frame.level for item in found):
+            found.append(frame)
     return found
