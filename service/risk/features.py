@@ -14,6 +14,7 @@ Features are strings with a short prefix telling their kind:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -23,21 +24,35 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Sentences end on these; a chunk for the model is a run of whole sentences of at most this many words.
 _SENTENCE = re.compile(r"[^.!?;\n]+")
 CHUNK_WORDS = 40
-CHAR_SIZES = (3, 4, 5)
+CHAR_SIZES = (4, 5)
 
 
-def ngram_features(text: str) -> set[str]:
-    """Word, word-pair and character n-gram features of an already normalised text."""
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def word_features(word: str) -> tuple[str, ...]:
+    """The features one word brings: itself and its character n-grams (each once)."""
+    padded = f" {word} "
+    size = len(padded)
+    found = {"w:" + word}
+    for n in CHAR_SIZES:
+        found.update("c:" + padded[i : i + n] for i in range(size - n + 1))
+    return tuple(sorted(found))
+
+
+def ngram_features(text: str) -> list[str]:
+    """Word, word-pair and character n-gram features of an already normalised text, with repeats.
+
+    A feature counts once per word that brings it (a word's own n-grams are counted once), so the
+    score of a text is the sum of its words' scores plus its word pairs': the model memoises words.
+    """
     words = _WORD.findall(text)
-    found = {"w:" + word for word in words}
-    found.update(f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False))
-    for word in set(words):
-        padded = f" {word} "
-        size = len(padded)
-        for n in CHAR_SIZES:
-            if n > size:
-                break
-            found.update("c:" + padded[i : i + n] for i in range(size - n + 1))
+    found: list[str] = []
+    for word in words:
+        found.extend(word_features(word))
+    found.extend(f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False))
     return found
 
 

@@ -31,7 +31,14 @@ from typing import Any
 
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.normalize import NormalizedText
-from service.risk.patterns import RuleFileError, compile_checked, expand_terms, whole_words
+from service.risk.patterns import (
+    LiteralIndex,
+    RuleFileError,
+    compile_checked,
+    expand_terms,
+    required_literals,
+    whole_words,
+)
 from service.risk.version import RULES_DIR
 
 MODIFIER_CATEGORIES = ("NEGATED_EXISTENCE", "HYPOTHETICAL", "WISH", "HISTORICAL", "OTHER_EXPERIENCER", "IDIOM", "RECENT")
@@ -79,6 +86,11 @@ class FrameBook:
     frames: tuple[Frame, ...]
     modifiers: tuple[Modifier, ...]
     first_person: str  # the concept that ends the reach of an OTHER_EXPERIENCER cue
+    index: LiteralIndex[str]  # which concepts may be in a text (see patterns.LiteralIndex)
+
+    def present(self, text: str) -> set[str]:
+        """The concepts found in a normalised text."""
+        return {name for name in self.index.find(text) if self.concepts[name].search(text)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +108,13 @@ def load_framebook(path: Path) -> FrameBook:
         raise RuleFileError(f"{where}: cannot be read ({error})") from None
     terms = {name: str(value) for name, value in data.get("terms", {}).items()}
     concepts: dict[str, re.Pattern[str]] = {}
+    literals: dict[str, frozenset[str] | None] = {}
     for name, phrases in data.get("concepts", {}).items():
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p for p in phrases):
             raise RuleFileError(f"{where} concept {name}: a list of non-empty phrases is needed")
         expanded = [expand_terms(phrase, terms, f"{where} concept {name}") for phrase in phrases]
         concepts[name] = compile_checked(whole_words(expanded), f"{where} concept {name}")
+        literals[name] = required_literals(expanded)
     frames = tuple(_frame(entry, concepts, where) for entry in data.get("frame", []))
     seen: set[str] = set()
     for frame in frames:
@@ -112,7 +126,7 @@ def load_framebook(path: Path) -> FrameBook:
     if frames and first_person not in concepts:
         raise RuleFileError(f"{where}: the concept first_person is required")
     lang = str(data.get("language", {}).get("code", path.stem))
-    return FrameBook(lang, concepts, frames, modifiers, first_person)
+    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals))
 
 
 def _frame(entry: Mapping[str, Any], concepts: Mapping[str, re.Pattern[str]], file_name: str) -> Frame:
@@ -205,7 +219,8 @@ def _level(value: object, where: str) -> RiskLevel:
 class _Sentence:
     """One sentence (or clause) of a normalised text, its tokens, and where concepts and cues are."""
 
-    def __init__(self, book: FrameBook, text: str, offset: int) -> None:
+    def __init__(self, book: FrameBook, text: str, offset: int, present: set[str] | None = None) -> None:
+        self.present = set(book.concepts) if present is None else present  # concepts in the whole message
         self.text = text
         self.offset = offset
         self.book = book
@@ -222,8 +237,11 @@ class _Sentence:
 
     def concept(self, name: str) -> list[_Span]:
         if name not in self._concepts:
-            regex = self.book.concepts[name]
-            self._concepts[name] = [self._span(m.start(), m.end()) for m in regex.finditer(self.text)]
+            if name not in self.present:
+                self._concepts[name] = []
+            else:
+                regex = self.book.concepts[name]
+                self._concepts[name] = [self._span(m.start(), m.end()) for m in regex.finditer(self.text)]
         return self._concepts[name]
 
     def cues(self) -> list[tuple[Modifier, _Span]]:
@@ -243,30 +261,38 @@ class _Sentence:
         return self._cues
 
 
-def find_frames(book: Any, normalized: NormalizedText) -> list[Evidence]:
+def find_frames(book: Any, normalized: NormalizedText, present: set[str] | None = None) -> list[Evidence]:
     """Evidence for every frame of `book`'s language found in the normalised text."""
     framebook = FRAMEBOOKS.get(getattr(book, "lang", ""))
     if framebook is None or not framebook.frames:
         return []
     idioms = getattr(getattr(book, "context", None), "ignored", None)
     ignored = [match.span() for match in idioms.finditer(normalized.text)] if idioms is not None else []
-    return frames_in(framebook, normalized, ignored)
+    return frames_in(framebook, normalized, ignored, present)
 
 
 def frames_in(
-    book: FrameBook, normalized: NormalizedText, ignored: Sequence[tuple[int, int]] = ()
+    book: FrameBook,
+    normalized: NormalizedText,
+    ignored: Sequence[tuple[int, int]] = (),
+    present: set[str] | None = None,
 ) -> list[Evidence]:
-    """Frames found in the text; none that overlaps an idiom or topic of the rule file (`ignored`)."""
+    """Frames found in the text; none that overlaps an idiom or topic of the rule file (`ignored`).
+    `present`: the concepts of the text, when the caller has already found them."""
     found: list[Evidence] = []
     text = normalized.text
+    if present is None:
+        present = book.present(text)
     units: dict[str, list[_Sentence]] = {}
     for frame in book.frames:
+        if not all(name in present for name in frame.concepts):
+            continue
         if frame.scope not in units:
             if frame.scope == "message":
-                units[frame.scope] = [_Sentence(book, text, 0)]
+                units[frame.scope] = [_Sentence(book, text, 0, present)]
             else:
                 pattern = _SENTENCE if frame.scope == "sentence" else _CLAUSE
-                units[frame.scope] = [_Sentence(book, m.group(), m.start()) for m in pattern.finditer(text)]
+                units[frame.scope] = [_Sentence(book, m.group(), m.start(), present) for m in pattern.finditer(text)]
         for sentence in units[frame.scope]:
             hit = _match(frame, sentence)
             if hit is None:
@@ -290,7 +316,7 @@ def _match(frame: Frame, sentence: _Sentence) -> _Span | None:
     occurrences = [sentence.concept(name) for name in frame.concepts]
     if any(not spans for spans in occurrences):
         return None
-    if any(sentence.concept(name) for name in frame.unless):
+    if any(name in sentence.present and sentence.concept(name) for name in frame.unless):
         return None
     best: _Span | None = None
     for anchor in occurrences[0]:
@@ -354,7 +380,7 @@ def concepts_present(lang: str, text: str) -> set[str]:
     book = FRAMEBOOKS.get(lang)
     if book is None:
         return set()
-    return {name for name, regex in book.concepts.items() if regex.search(text)}
+    return book.present(text)
 
 
 def _load_all() -> dict[str, FrameBook]:

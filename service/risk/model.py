@@ -16,17 +16,18 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.risk.features import chunks, ngram_features, rule_features
+from service.risk.features import chunks, ngram_features, rule_features, word_features, words_of
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
 ARTIFACT_FORMAT = 1
 EVIDENCE_NGRAMS = 5
+_WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,10 @@ class LearnedModel:
     calibration: Sequence[Sequence[float]]  # per level: (slope, offset) of the Platt sigmoid
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
     info: Mapping[str, Any]
+    _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
-        """Calibrated probability per level, raw scores, and the known features, for one feature set."""
+        """Calibrated probability per level, raw scores, and the known features (with repeats)."""
         get = self.weights.get
         totals = [0.0, 0.0, 0.0]
         known: list[str] = []
@@ -50,10 +52,50 @@ class LearnedModel:
                 totals[0] += weight[0]
                 totals[1] += weight[1]
                 totals[2] += weight[2]
-        scale = 1.0 / math.sqrt(len(known)) if known else 0.0
+        return self._calibrated(totals, len(known)) + (known,)
+
+    def _calibrated(self, totals: Sequence[float], known: int) -> tuple[list[float], list[float]]:
+        scale = 1.0 / math.sqrt(known) if known else 0.0
         raw = [self.intercepts[k] + totals[k] * scale for k in range(3)]
         probs = [_sigmoid(slope * value + offset) for value, (slope, offset) in zip(raw, self.calibration, strict=True)]
-        return probs, raw, known
+        return probs, raw
+
+    def fast_probabilities(self, text: str, extra: Iterable[str]) -> list[float]:
+        """The same probabilities as `probabilities(ngram_features(text) + extra)`, with each word's
+        contribution memoised (most words of a message were seen before)."""
+        get = self.weights.get
+        cache = self._word_cache
+        words = words_of(text)
+        t0 = t1 = t2 = 0.0
+        known = 0
+        for word in words:
+            cached = cache.get(word)
+            if cached is None:
+                s0 = s1 = s2 = 0.0
+                n = 0
+                for feature in word_features(word):
+                    weight = get(feature)
+                    if weight is not None:
+                        s0 += weight[0]
+                        s1 += weight[1]
+                        s2 += weight[2]
+                        n += 1
+                if len(cache) >= _WORD_CACHE:
+                    cache.clear()
+                cached = cache[word] = (s0, s1, s2, n)
+            t0 += cached[0]
+            t1 += cached[1]
+            t2 += cached[2]
+            known += cached[3]
+        pairs = [f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False)]
+        for feature in (*pairs, *extra):
+            weight = get(feature)
+            if weight is not None:
+                t0 += weight[0]
+                t1 += weight[1]
+                t2 += weight[2]
+                known += 1
+        return self._calibrated((t0, t1, t2), known)[0]
 
     def level_of(self, probs: Sequence[float]) -> RiskLevel:
         for k in (2, 1, 0):
@@ -65,26 +107,27 @@ class LearnedModel:
         self, normalized: str, evidence: Sequence[Evidence], concepts: Iterable[str] = ()
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its best probabilities, and its evidence."""
-        from_rules = rule_features(evidence, concepts)
+        from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
         best_level = RiskLevel.NONE
-        best: tuple[list[float], list[str]] | None = None
+        best_text = normalized
         best_probs = [0.0, 0.0, 0.0]
         for text in candidates:
-            probs, _raw, known = self.probabilities(ngram_features(text) | from_rules)
+            probs = self.fast_probabilities(text, from_rules)
             best_probs = [max(a, b) for a, b in zip(best_probs, probs, strict=True)]
             level = self.level_of(probs)
-            if best is None or level > best_level:
-                best_level, best = level, (probs, known)
-        if best_level is RiskLevel.NONE or best is None:
+            if level > best_level:
+                best_level, best_text = level, text
+        if best_level is RiskLevel.NONE:
             return RiskLevel.NONE, best_probs, []
-        return best_level, best_probs, self._evidence(best_level, best[1])
+        _probs, _raw, known = self.probabilities([*ngram_features(best_text), *from_rules])
+        return best_level, best_probs, self._evidence(best_level, known)
 
     def _evidence(self, level: RiskLevel, known: list[str]) -> list[Evidence]:
         k = MODEL_LEVELS.index(level)
         scale = 1.0 / math.sqrt(len(known)) if known else 0.0
-        pushed = sorted(((self.weights[f][k] * scale, f) for f in known), reverse=True)
+        pushed = sorted(((self.weights[f][k] * scale, f) for f in set(known)), reverse=True)
         top = [(value, feature) for value, feature in pushed[:EVIDENCE_NGRAMS] if value > 0]
         return [
             Evidence(f"model.{self.lang}", "model", f"{_display(feature)} (+{value:.2f})", level)

@@ -44,10 +44,11 @@ def screen_rules(text: str, lang: str) -> RiskResult:
 def screen_with(book: RuleBook, text: str, model: LearnedModel | None) -> list[Evidence]:
     """Rule and frame evidence for one language, plus the model's when it gives a higher level."""
     normalized = normalize(text, book.speller)
-    evidence = evidence_in(book, normalized)
+    present = concepts_present(book.lang, normalized.text)
+    evidence = evidence_in(book, normalized, present)
     if model is None:
         return evidence
-    level, _probs, learned = model.screen(normalized.text, evidence, concepts_present(book.lang, normalized.text))
+    level, _probs, learned = model.screen(normalized.text, evidence, present)
     ruled = max((item.level for item in evidence), default=None)
     if learned and (ruled is None or level > ruled):
         evidence.extend(learned)
@@ -65,8 +66,9 @@ def find_evidence(book: RuleBook, text: str) -> list[Evidence]:
     return evidence_in(book, normalize(text, book.speller))
 
 
-def evidence_in(book: RuleBook, normalized: NormalizedText) -> list[Evidence]:
-    """What the rules and frames find in a text already normalised with the book's speller."""
+def evidence_in(book: RuleBook, normalized: NormalizedText, present: set[str] | None = None) -> list[Evidence]:
+    """What the rules and frames find in a text already normalised with the book's speller
+    (`present`: the rule file's concepts in it, when already known)."""
     candidates, idioms_possible = book.candidates(normalized.text)
     found: list[Evidence] = []
     if candidates:
@@ -79,7 +81,7 @@ def evidence_in(book: RuleBook, normalized: NormalizedText) -> list[Evidence]:
                     found.append(Evidence(rule.id, rule.category, words, level))
     # A frame fills a gap the phrase rules left: it is kept when no rule already gave its category
     # at its level or higher, so the evidence stays short and names the reviewed phrase first.
-    for frame in find_frames(book, normalized):
+    for frame in find_frames(book, normalized, present):
         if not any(item.category == frame.category and item.level >= frame.level for item in found):
             found.append(frame)
     return found
