@@ -18,6 +18,7 @@ This module may import scikit-learn, numpy and scipy; no other module of service
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -37,7 +38,8 @@ from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
 from service.risk.text import evidence_in
-from service.risk.version import LEARNED_DIR
+from service.risk.locales import primary_language
+from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
 C = 4.0
@@ -253,12 +255,30 @@ def prepare_cases(cases: Sequence[Any]) -> dict[str, list[Prepared]]:
     return grouped
 
 
-def train_models(cases: Sequence[Any], progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+def source_fingerprint(labelled: Path, lang: str) -> str:
+    """What a language's model is made from: its labelled batches, the rule files and the code that
+    turns them into features and weights. A packaged model whose fingerprint differs is stale."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    files = sorted(path for path in labelled.glob("*.tsv") if primary_language(path.stem) == lang)
+    files += sorted(RULES_DIR.glob("*.toml"))
+    files += [here / name for name in ("features.py", "training.py", "model.py", "frames.py", "normalize.py")]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def train_models(
+    cases: Sequence[Any], progress: Callable[[str], None] | None = None, labelled: Path | None = None
+) -> dict[str, dict[str, Any]]:
     artifacts = {}
     for lang, rows in sorted(prepare_cases(cases).items()):
         if progress:
             progress(f"{lang}: training on {len(rows)} messages")
-        artifacts[lang] = train_language(rows, lang)
+        info = {"source": source_fingerprint(labelled, lang)} if labelled is not None and labelled.is_dir() else {}
+        artifacts[lang] = train_language(rows, lang, info)
     return artifacts
 
 
