@@ -92,6 +92,29 @@ class FrameBook:
         """The concepts found in a normalised text."""
         return {name for name in self.index.find(text) if self.concepts[name].search(text)}
 
+    def presence(self, text: str) -> Presence:
+        """Which concepts are in a text, each looked for only when first asked about."""
+        return Presence(self, text)
+
+
+class Presence:
+    """Concept presence in one text, worked out lazily: most frames stop at their first absent concept."""
+
+    def __init__(self, book: FrameBook, text: str) -> None:
+        self._book = book
+        self._text = text
+        self._possible = book.index.find(text)
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        found = self._known.get(name)
+        if found is None:
+            found = name in self._possible and self._book.concepts[name].search(self._text) is not None
+            self._known[name] = found
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class _Span:
@@ -219,8 +242,8 @@ def _level(value: object, where: str) -> RiskLevel:
 class _Sentence:
     """One sentence (or clause) of a normalised text, its tokens, and where concepts and cues are."""
 
-    def __init__(self, book: FrameBook, text: str, offset: int, present: set[str] | None = None) -> None:
-        self.present = set(book.concepts) if present is None else present  # concepts in the whole message
+    def __init__(self, book: FrameBook, text: str, offset: int, present: set[str] | Presence | None = None) -> None:
+        self.present: set[str] | Presence = set(book.concepts) if present is None else present
         self.text = text
         self.offset = offset
         self.book = book
@@ -261,28 +284,28 @@ class _Sentence:
         return self._cues
 
 
-def find_frames(book: Any, normalized: NormalizedText, present: set[str] | None = None) -> list[Evidence]:
+def find_frames(book: Any, normalized: NormalizedText, present: set[str] | Presence | None = None) -> list[Evidence]:
     """Evidence for every frame of `book`'s language found in the normalised text."""
     framebook = FRAMEBOOKS.get(getattr(book, "lang", ""))
     if framebook is None or not framebook.frames:
         return []
     idioms = getattr(getattr(book, "context", None), "ignored", None)
-    ignored = [match.span() for match in idioms.finditer(normalized.text)] if idioms is not None else []
-    return frames_in(framebook, normalized, ignored, present)
+    return frames_in(framebook, normalized, idioms, present)
 
 
 def frames_in(
     book: FrameBook,
     normalized: NormalizedText,
-    ignored: Sequence[tuple[int, int]] = (),
-    present: set[str] | None = None,
+    idioms: re.Pattern[str] | None = None,
+    present: set[str] | Presence | None = None,
 ) -> list[Evidence]:
-    """Frames found in the text; none that overlaps an idiom or topic of the rule file (`ignored`).
+    """Frames found in the text; none that overlaps an idiom or topic of the rule file (`idioms`).
     `present`: the concepts of the text, when the caller has already found them."""
     found: list[Evidence] = []
+    ignored: list[tuple[int, int]] | None = None
     text = normalized.text
     if present is None:
-        present = book.present(text)
+        present = book.presence(text)
     units: dict[str, list[_Sentence]] = {}
     for frame in book.frames:
         if not all(name in present for name in frame.concepts):
@@ -304,6 +327,8 @@ def frames_in(
             last = sentence.token_starts[hit.end - 1]
             end_match = _TOKEN.match(sentence.text, last)
             end = sentence.offset + (end_match.end() if end_match else last + 1)
+            if ignored is None:
+                ignored = [match.span() for match in idioms.finditer(text)] if idioms is not None else []
             if any(span_start < end and start < span_end for span_start, span_end in ignored):
                 continue
             found.append(Evidence(frame.id, frame.category, normalized.original_span(start, end), level))

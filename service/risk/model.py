@@ -13,6 +13,7 @@ A long text is scored whole and chunk by chunk (runs of sentences), and the high
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -104,9 +105,14 @@ class LearnedModel:
         return RiskLevel.NONE
 
     def screen(
-        self, normalized: str, evidence: Sequence[Evidence], concepts: Iterable[str] = ()
+        self,
+        normalized: str,
+        evidence: Sequence[Evidence],
+        concepts: Iterable[str] = (),
+        explain_above: RiskLevel = RiskLevel.NONE,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
-        """The model's level for a normalised text, its best probabilities, and its evidence."""
+        """The model's level for a normalised text, its best probabilities, and its evidence (worked
+        out only when the model's level is above `explain_above`: the level the rules already gave)."""
         from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
@@ -119,16 +125,23 @@ class LearnedModel:
             level = self.level_of(probs)
             if level > best_level:
                 best_level, best_text = level, text
-        if best_level is RiskLevel.NONE:
-            return RiskLevel.NONE, best_probs, []
-        _probs, _raw, known = self.probabilities([*ngram_features(best_text), *from_rules])
-        return best_level, best_probs, self._evidence(best_level, known)
+        if best_level <= explain_above:
+            return best_level, best_probs, []
+        return best_level, best_probs, self._evidence(best_level, [*ngram_features(best_text), *from_rules])
 
-    def _evidence(self, level: RiskLevel, known: list[str]) -> list[Evidence]:
+    def _evidence(self, level: RiskLevel, features: list[str]) -> list[Evidence]:
+        """The n-grams that pushed the score of `level` up the most (weight times count, scaled)."""
         k = MODEL_LEVELS.index(level)
-        scale = 1.0 / math.sqrt(len(known)) if known else 0.0
-        pushed = sorted(((self.weights[f][k] * scale, f) for f in set(known)), reverse=True)
-        top = [(value, feature) for value, feature in pushed[:EVIDENCE_NGRAMS] if value > 0]
+        counts: dict[str, int] = {}
+        for feature in features:
+            if feature in self.weights:
+                counts[feature] = counts.get(feature, 0) + 1
+        total = sum(counts.values())
+        scale = 1.0 / math.sqrt(total) if total else 0.0
+        pushed = heapq.nlargest(
+            EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items())
+        )
+        top = [(value, feature) for value, feature in pushed if value > 0]
         return [
             Evidence(f"model.{self.lang}", "model", f"{_display(feature)} (+{value:.2f})", level)
             for value, feature in top

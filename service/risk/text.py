@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.frames import concepts_present, find_frames
-from service.risk.levels import Evidence, RiskResult
+from service.risk.frames import find_frames
+from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
 from service.risk.model import LearnedModel, load_models
 from service.risk.normalize import NormalizedText, normalize
@@ -44,13 +44,12 @@ def screen_rules(text: str, lang: str) -> RiskResult:
 def screen_with(book: RuleBook, text: str, model: LearnedModel | None) -> list[Evidence]:
     """Rule and frame evidence for one language, plus the model's when it gives a higher level."""
     normalized = normalize(text, book.speller)
-    present = concepts_present(book.lang, normalized.text)
-    evidence = evidence_in(book, normalized, present)
+    evidence = evidence_in(book, normalized)
     if model is None:
         return evidence
-    level, _probs, learned = model.screen(normalized.text, evidence, present)
-    ruled = max((item.level for item in evidence), default=None)
-    if learned and (ruled is None or level > ruled):
+    ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
+    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled)
+    if level > ruled:
         evidence.extend(learned)
     return evidence
 

@@ -32,7 +32,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from service.risk.features import chunks, ngram_features, rule_features
-from service.risk.frames import concepts_present
 from service.risk.levels import RiskLevel
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
@@ -62,9 +61,8 @@ class Prepared:
 def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     book = RULEBOOKS[lang]
     normalized = normalize(text, book.speller)
-    present = concepts_present(lang, normalized.text)
-    evidence = evidence_in(book, normalized, present)
-    from_rules = sorted(rule_features(evidence, present))
+    evidence = evidence_in(book, normalized)
+    from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)
     parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
@@ -93,7 +91,7 @@ def _vocabulary(rows: Sequence[Prepared]) -> dict[str, int]:
     for row in rows:
         for feature in set(row.whole):
             seen[feature] = seen.get(feature, 0) + 1
-    kept = sorted(f for f, n in seen.items() if n >= MIN_DF or f.startswith(("r:", "k:", "l:", "n:")))
+    kept = sorted(f for f, n in seen.items() if n >= MIN_DF or f.startswith(("r:", "k:", "l:")))
     return {f: i for i, f in enumerate(kept)}
 
 
