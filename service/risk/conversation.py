@@ -148,28 +148,25 @@ def _accumulated(
 ) -> list[Evidence]:
     """High-risk evidence when warning signs of several groups are spread over several messages."""
     signs: list[tuple[int, str, str]] = []  # (message, group, words)
-    for index, found in enumerate(concepts):
+    for index, present in enumerate(concepts):
         if index in explained:
             continue
-        for name, (start, end) in found.items():
+        for name, (start, end) in present.items():
             group = settings.signs.get(name)
             if group is not None:
                 signs.append((index, group, normalized[index].original_span(start, end)))
-        if results[index].level >= RiskLevel.LOW and not any(group == "ideation" for i, group, _ in signs if i == index):
+        if results[index].level >= RiskLevel.LOW and not any(
+            group == "ideation" for i, group, _ in signs if i == index
+        ):
             words = results[index].evidence[0].text if results[index].evidence else ""
             signs.append((index, "ideation", words))
     groups = {group for _, group, _ in signs}
     messages = {index for index, _, _ in signs}
+    # Signs in one message alone are the single-message screen's job: at least two messages.
     if len(groups) < settings.min_groups or len(messages) < 2 or not groups & settings.core_groups:
         return []
-    # Two groups must come from different messages: one message alone is the single-message screen's job.
-    by_group: dict[str, set[int]] = {}
-    for index, group, _ in signs:
-        by_group.setdefault(group, set()).add(index)
-    if len({index for indexes in by_group.values() for index in indexes}) < 2:
-        return []
     seen: set[tuple[int, str]] = set()
-    found = []
+    found: list[Evidence] = []
     for index, group, words in signs:
         if (index, group) in seen:
             continue

@@ -6,8 +6,8 @@ one message per line. Blank lines and lines starting with `#` are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,7 +355,9 @@ def full_report(folder: Path, nested: bool = False) -> tuple[str, dict[str, Any]
                 lines.append(_figures_line(f"  held out: {batch}", figures))
             missed = shortfalls(found, CV_TARGETS)
             met = met and not missed
-            lines.append(f"  targets {_targets(CV_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}")
+            lines.append(
+                f"  targets {_targets(CV_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}"
+            )
             entry["cross_validated"] = found | {"shortfalls": missed, "by_batch": trained["by_batch"]}
         if lang in validated:
             cv_pairs = pooled(validated[lang])
@@ -364,20 +366,27 @@ def full_report(folder: Path, nested: bool = False) -> tuple[str, dict[str, Any]
                 lines.append(format_rates(f"  held out: {score.batch}", score.pairs))
             missed = shortfalls(rates(cv_pairs), CV_TARGETS)
             met = met and not missed
-            lines.append(f"  targets {_targets(CV_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}")
+            lines.append(
+                f"  targets {_targets(CV_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}"
+            )
             entry["nested"] = rates(cv_pairs) | {"n": len(cv_pairs), "shortfalls": missed}
         data["languages"][lang] = entry
     conversations = load_conversations(folder / "conversations") if (folder / "conversations").is_dir() else []
     for lang in sorted({c.lang for c in conversations}):
-        in_lang = [c for c in conversations if c.lang == lang]
-        pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in in_lang]
-        single = [(c.level, max((screen_text(m, c.lang).level for m in c.messages), default=RiskLevel.NONE)) for c in in_lang]
+        exchanges = [c for c in conversations if c.lang == lang]
+        pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in exchanges]
+        single = [
+            (c.level, max((screen_text(m, c.lang).level for m in c.messages), default=RiskLevel.NONE))
+            for c in exchanges
+        ]
         lines.append(f"[conversations {lang}]")
         lines.append(format_rates("whole exchange", pairs))
         lines.append(format_rates("highest single message", single))
         missed = shortfalls(rates(pairs), CONVERSATION_TARGETS)
         met = met and not missed
-        lines.append(f"  targets {_targets(CONVERSATION_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}")
+        lines.append(
+            f"  targets {_targets(CONVERSATION_TARGETS)}: {'met' if not missed else 'NOT met: ' + '; '.join(missed)}"
+        )
         data["conversations"][lang] = rates(pairs) | {"n": len(pairs), "shortfalls": missed}
     rows = first_sight_rows(folder / "README.md")
     if rows:

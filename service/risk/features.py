@@ -14,6 +14,7 @@ Features are strings with a short prefix telling their kind:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -51,7 +52,7 @@ def ngram_features(text: str) -> list[str]:
     found: list[str] = []
     for word in words:
         found.extend(word_features(word))
-    found.extend(f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False))
+    found.extend(f"b:{left} {right}" for left, right in itertools.pairwise(words))
     return found
 
 

@@ -41,7 +41,15 @@ from service.risk.patterns import (
 )
 from service.risk.version import RULES_DIR
 
-MODIFIER_CATEGORIES = ("NEGATED_EXISTENCE", "HYPOTHETICAL", "WISH", "HISTORICAL", "OTHER_EXPERIENCER", "IDIOM", "RECENT")
+MODIFIER_CATEGORIES = (
+    "NEGATED_EXISTENCE",
+    "HYPOTHETICAL",
+    "WISH",
+    "HISTORICAL",
+    "OTHER_EXPERIENCER",
+    "IDIOM",
+    "RECENT",
+)
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 _DROPPING = {"NEGATED_EXISTENCE", "HYPOTHETICAL", "WISH", "OTHER_EXPERIENCER", "IDIOM"}
 _FRAME_KEYS = {
@@ -384,19 +392,25 @@ def _in_scope(modifier: Modifier, cue: _Span, hit: _Span, terminators: Sequence[
     forward = modifier.direction in ("FORWARD", "BIDIRECTIONAL")
     backward = modifier.direction in ("BACKWARD", "BIDIRECTIONAL")
     before = cue.end <= hit.start if modifier.category == "OTHER_EXPERIENCER" else cue.end <= hit.last
-    if forward and before and hit.start - cue.end <= modifier.max_scope:
-        # The cue comes before the frame's last concept (inside the frame or before it), close enough;
-        # someone else must be named before the frame starts.
-        if not any(cue.end <= t.start and t.end <= hit.start for t in terminators):
-            return True
-    if backward and cue.start >= hit.end and cue.start - hit.end <= modifier.max_scope:
-        if not any(hit.end <= t.start and t.end <= cue.start for t in terminators):
-            return True
-    return False
+    # Forward: the cue comes before the frame's last concept (inside the frame or before it), close
+    # enough; someone else must be named before the frame starts. No terminator in between.
+    if (
+        forward
+        and before
+        and hit.start - cue.end <= modifier.max_scope
+        and not any(cue.end <= t.start and t.end <= hit.start for t in terminators)
+    ):
+        return True
+    return (
+        backward
+        and cue.start >= hit.end
+        and cue.start - hit.end <= modifier.max_scope
+        and not any(hit.end <= t.start and t.end <= cue.start for t in terminators)
+    )
 
 
 def _first_person_between(persons: Sequence[_Span], cue: _Span, hit: _Span) -> bool:
-    """"I told my mum I bought pills": the client speaks again after the other person is named."""
+    """ "I told my mum I bought pills": the client speaks again after the other person is named."""
     return any(cue.end <= person.start < hit.end for person in persons)
 
 

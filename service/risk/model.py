@@ -14,6 +14,7 @@ A long text is scored whole and chunk by chunk (runs of sentences), and the high
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,7 +54,8 @@ class LearnedModel:
                 totals[0] += weight[0]
                 totals[1] += weight[1]
                 totals[2] += weight[2]
-        return self._calibrated(totals, len(known)) + (known,)
+        probs, raw = self._calibrated(totals, len(known))
+        return probs, raw, known
 
     def _calibrated(self, totals: Sequence[float], known: int) -> tuple[list[float], list[float]]:
         scale = 1.0 / math.sqrt(known) if known else 0.0
@@ -88,7 +90,7 @@ class LearnedModel:
             t1 += cached[1]
             t2 += cached[2]
             known += cached[3]
-        pairs = [f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False)]
+        pairs = [f"b:{left} {right}" for left, right in itertools.pairwise(words)]
         for feature in (*pairs, *extra):
             weight = get(feature)
             if weight is not None:
@@ -138,9 +140,7 @@ class LearnedModel:
                 counts[feature] = counts.get(feature, 0) + 1
         total = sum(counts.values())
         scale = 1.0 / math.sqrt(total) if total else 0.0
-        pushed = heapq.nlargest(
-            EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items())
-        )
+        pushed = heapq.nlargest(EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items()))
         top = [(value, feature) for value, feature in pushed if value > 0]
         return [
             Evidence(f"model.{self.lang}", "model", f"{_display(feature)} (+{value:.2f})", level)

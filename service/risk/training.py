@@ -33,11 +33,11 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from service.risk.features import chunks, ngram_features, rule_features
 from service.risk.levels import RiskLevel
+from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
 from service.risk.text import evidence_in
-from service.risk.locales import primary_language
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -107,7 +107,9 @@ def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], l
             coefs.append(np.zeros(len(vocabulary)))
             intercepts.append(10.0 if y.all() else -10.0)
             continue
-        model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, random_state=SEED, max_iter=1000)
+        model = LogisticRegression(
+            C=C, class_weight="balanced", solver="liblinear", dual=True, random_state=SEED, max_iter=1000
+        )
         model.fit(x, y)
         coefs.append(model.coef_[0])
         intercepts.append(float(model.intercept_[0]))

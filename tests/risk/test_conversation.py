@@ -29,8 +29,16 @@ SPREAD = {
 }
 # Alarming words that the next message explains.
 EXPLAINED = {
-    "en": ["Bought the rope today.", "For the boat! Re-rigging the halyard before the season starts.", "Good day on the water."],
-    "fr": ["J'ai acheté une corde aujourd'hui.", "Pour le bateau ! On refait le gréement avant la saison.", "Belle journée sur l'eau."],
+    "en": [
+        "Bought the rope today.",
+        "For the boat! Re-rigging the halyard before the season starts.",
+        "Good day on the water.",
+    ],
+    "fr": [
+        "J'ai acheté une corde aujourd'hui.",
+        "Pour le bateau ! On refait le gréement avant la saison.",
+        "Belle journée sur l'eau.",
+    ],
 }
 
 
@@ -68,7 +76,10 @@ def test_a_single_high_message_stays_high_with_its_index():
 
 
 def test_an_ordinary_exchange_is_none_and_an_empty_one_too():
-    assert screen_conversation(["Mood 6/10.", "Went for a walk with my sister.", "Slept 7 hours."], "en").level is RiskLevel.NONE
+    assert (
+        screen_conversation(["Mood 6/10.", "Went for a walk with my sister.", "Slept 7 hours."], "en").level
+        is RiskLevel.NONE
+    )
     assert screen_conversation([], "en").level is RiskLevel.NONE
 
 

@@ -85,9 +85,9 @@ def test_a_frame_needs_examples_counter_examples_and_known_concepts(tmp_path):
         'all = ["acquisition", "lethal_means"]\nexamples = ["I bought a rope"]\ncounter_examples = ["I bought bread"]\n'
     )
     assert [frame.id for frame in load_framebook(_framebook_with(tmp_path, good)).frames] == ["en.frame.test"]
-    with pytest.raises(RuleFileError, match="en.frame.test: a frame needs examples and counter_examples"):
+    with pytest.raises(RuleFileError, match=r"en\.frame\.test: a frame needs examples and counter_examples"):
         load_framebook(_framebook_with(tmp_path, good.replace('counter_examples = ["I bought bread"]\n', "")))
-    with pytest.raises(RuleFileError, match="en.frame.test: unknown concept nowhere"):
+    with pytest.raises(RuleFileError, match=r"en\.frame\.test: unknown concept nowhere"):
         load_framebook(_framebook_with(tmp_path, good.replace('"lethal_means"', '"nowhere"')))
     with pytest.raises(RuleFileError, match="unknown keys"):
         load_framebook(_framebook_with(tmp_path, good.replace("level =", "levle =")))

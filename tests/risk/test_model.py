@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from service.risk import ENGINE_VERSION, RiskLevel, screen_text
-from service.risk.evaluation import CONVERSATION_TARGETS, CV_TARGETS, load_conversations, load_labelled, rates, shortfalls
+from service.risk.evaluation import (
+    CONVERSATION_TARGETS,
+    CV_TARGETS,
+    load_conversations,
+    load_labelled,
+    rates,
+    shortfalls,
+)
 from service.risk.model import load_models
 from service.risk.text import MODELS, screen_rules
 from service.risk.version import LEARNED_DIR, model_fingerprint

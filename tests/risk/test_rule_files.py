@@ -87,6 +87,7 @@ level = "low"
 description = "A test rule."
 patterns = [{pattern}]
 examples = ["I wish I was dead"]
+counter_examples = ["I never wish I was dead"]
 """
 
 
@@ -122,8 +123,16 @@ def test_a_broken_pattern_is_refused_with_the_rule_named(tmp_path, pattern, mess
 
 def test_a_rule_without_examples_or_with_an_unknown_level_is_refused(tmp_path):
     path = _rule_file(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace('examples = ["I wish I was dead"]', ""), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('\nexamples = ["I wish I was dead"]', ""), encoding="utf-8"
+    )
     with pytest.raises(RuleFileError, match="example"):
+        load_rulebook(path)
+    path = _rule_file(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('counter_examples = ["I never wish I was dead"]', ""), encoding="utf-8"
+    )
+    with pytest.raises(RuleFileError, match="counter-example"):
         load_rulebook(path)
     path = _rule_file(tmp_path)
     path.write_text(path.read_text(encoding="utf-8").replace('level = "low"', 'level = "severe"'), encoding="utf-8")
