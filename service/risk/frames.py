@@ -95,6 +95,11 @@ class FrameBook:
     modifiers: tuple[Modifier, ...]
     first_person: str  # the concept that ends the reach of an OTHER_EXPERIENCER cue
     index: LiteralIndex[str]  # which concepts may be in a text (see patterns.LiteralIndex)
+    gate: tuple[str, ...] = ()  # concepts one of which a text needs for the model to raise it
+
+    def gate_open(self, present: set[str] | Presence) -> bool:
+        """Whether the learned model may raise this text: no gate, or one of its concepts is present."""
+        return not self.gate or any(name in present for name in self.gate)
 
     def present(self, text: str) -> set[str]:
         """The concepts found in a normalised text."""
@@ -157,7 +162,11 @@ def load_framebook(path: Path) -> FrameBook:
     if frames and first_person not in concepts:
         raise RuleFileError(f"{where}: the concept first_person is required")
     lang = str(data.get("language", {}).get("code", path.stem))
-    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals))
+    gate = tuple(str(name) for name in data.get("model", {}).get("gate", []))
+    unknown = set(gate) - set(concepts)
+    if unknown:
+        raise RuleFileError(f"{where} [model] gate: unknown concepts {sorted(unknown)}")
+    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals), gate)
 
 
 def _frame(entry: Mapping[str, Any], concepts: Mapping[str, re.Pattern[str]], file_name: str) -> Frame:

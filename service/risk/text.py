@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.frames import find_frames
+from service.risk.frames import FRAMEBOOKS, Presence, find_frames
 from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
 from service.risk.model import LearnedModel, load_models
@@ -44,8 +44,11 @@ def screen_rules(text: str, lang: str) -> RiskResult:
 def screen_with(book: RuleBook, text: str, model: LearnedModel | None) -> list[Evidence]:
     """Rule and frame evidence for one language, plus the model's when it gives a higher level."""
     normalized = normalize(text, book.speller)
-    evidence = evidence_in(book, normalized)
-    if model is None:
+    framebook = FRAMEBOOKS.get(book.lang)
+    present = framebook.presence(normalized.text) if framebook is not None else None
+    evidence = evidence_in(book, normalized, present)
+    # The model only reads texts with a warning-sign concept (the rule file's [model] gate).
+    if model is None or (framebook is not None and present is not None and not framebook.gate_open(present)):
         return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
     level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled)
@@ -65,7 +68,9 @@ def find_evidence(book: RuleBook, text: str) -> list[Evidence]:
     return evidence_in(book, normalize(text, book.speller))
 
 
-def evidence_in(book: RuleBook, normalized: NormalizedText, present: set[str] | None = None) -> list[Evidence]:
+def evidence_in(
+    book: RuleBook, normalized: NormalizedText, present: set[str] | Presence | None = None
+) -> list[Evidence]:
     """What the rules and frames find in a text already normalised with the book's speller
     (`present`: the rule file's concepts in it, when already known)."""
     candidates, idioms_possible = book.candidates(normalized.text)

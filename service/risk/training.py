@@ -11,7 +11,9 @@ Per language, from the labelled batches of tests/risk/labelled:
 5. thresholds, per level, on the same cross-validated probabilities: the lowest threshold at which
    the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 6 % of the
    messages below low raised to low or above, 5 % below moderate raised to moderate or above, 4 %
-   below high raised to high) — as many true cases found as that budget allows;
+   below high raised to high) — as many true cases found as that budget allows. A message without
+   any warning-sign concept (the rule file's [model] gate) is never raised by the model, so
+   ordinary notes and exercise answers ("Tomorrow at 6 pm, after work") are left alone;
 6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
 This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
 """
@@ -32,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from service.risk.features import chunks, ngram_features, rule_features
+from service.risk.frames import FRAMEBOOKS
 from service.risk.levels import RiskLevel
 from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
@@ -56,18 +59,22 @@ class Prepared:
     whole: tuple[str, ...]  # features of the whole text, with repeats (and the rule features)
     parts: tuple[tuple[str, ...], ...]  # features of each chunk when there are several, else empty
     rules_level: RiskLevel
+    gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
 
 
 def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     book = RULEBOOKS[lang]
     normalized = normalize(text, book.speller)
-    evidence = evidence_in(book, normalized)
+    framebook = FRAMEBOOKS.get(lang)
+    present = framebook.presence(normalized.text) if framebook is not None else None
+    evidence = evidence_in(book, normalized, present)
+    gated = framebook is None or present is None or framebook.gate_open(present)
     from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)
     parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
-    return Prepared(level, group, whole, parts, rules_level)
+    return Prepared(level, group, whole, parts, rules_level, gated)
 
 
 def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
@@ -179,6 +186,7 @@ def train_language(
     """
     levels = np.array([int(row.level) for row in rows])
     ruled = np.array([int(row.rules_level) for row in rows])
+    gated = np.array([row.gated for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
         weights, intercepts = _fit([rows[i] for i in train_index], lang)
@@ -192,6 +200,7 @@ def train_language(
         slope, offset = _platt(oof[:, k], y)
         probs = 1.0 / (1.0 + np.exp(-(slope * oof[:, k] + offset)))
         calibration.append([round(slope, 6), round(offset, 6)])
+        probs = np.where(gated, probs, 0.0)  # the model never raises a message its gate keeps shut
         threshold = round(_threshold(probs, y, ruled >= int(level), MAX_FALSE_ALARM[k]), 4)
         thresholds.append(threshold)
         screened = np.where(probs >= threshold, np.maximum(screened, int(level)), screened)
@@ -299,6 +308,8 @@ def model_from_rows(rows: Sequence[Prepared], lang: str) -> LearnedModel:
 def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
     """The final level of a prepared message: the rules' level, raised by the model if it says more."""
     level = row.rules_level
+    if not row.gated:
+        return level
     for features in (row.whole, *row.parts):
         probs, _raw, _known = model.probabilities(features)
         level = max(level, model.level_of(probs))
