@@ -82,6 +82,11 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
     if not all(isinstance(message, str) for message in messages):
         raise Invalid("Every message of a conversation must be a text.")
     results = [screen_text(message, lang) for message in messages]
+    # What the model makes of each message with its gate open: a sign among others, never a level alone.
+    learned = [
+        result if result.level is not RiskLevel.NONE else screen_text(message, lang, gate=False)
+        for message, result in zip(messages, results, strict=True)
+    ]
     evidence: list[Evidence] = []
     for book in rulebooks_for(lang):
         settings = SETTINGS.get(book.lang)
@@ -98,7 +103,7 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
             for item in result.evidence
         ]
         evidence.extend(kept)
-        evidence.extend(_accumulated(book.lang, results, explained, normalized, concepts, settings))
+        evidence.extend(_accumulated(book.lang, results, learned, explained, normalized, concepts, settings))
     if not any(SETTINGS.get(book.lang) for book in rulebooks_for(lang)):
         evidence = [item.in_message(index) for index, result in enumerate(results) for item in result.evidence]
     return RiskResult.from_evidence(evidence)
@@ -141,6 +146,7 @@ def _explained(
 def _accumulated(
     lang: str,
     results: Sequence[RiskResult],
+    learned: Sequence[RiskResult],
     explained: set[int],
     normalized: Sequence[NormalizedText],
     concepts: Sequence[dict[str, tuple[int, int]]],
@@ -160,6 +166,9 @@ def _accumulated(
         ):
             words = results[index].evidence[0].text if results[index].evidence else ""
             signs.append((index, "ideation", words))
+        elif results[index].level is RiskLevel.NONE and learned[index].level >= RiskLevel.LOW:
+            words = ", ".join(item.text for item in learned[index].evidence[:3])
+            signs.append((index, "learned", words))
     groups = {group for _, group, _ in signs}
     messages = {index for index, _, _ in signs}
     # Signs in one message alone are the single-message screen's job: at least two messages.

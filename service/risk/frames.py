@@ -301,13 +301,15 @@ class _Sentence:
         return self._cues
 
 
-def find_frames(book: Any, normalized: NormalizedText, present: set[str] | Presence | None = None) -> list[Evidence]:
+def find_frames(
+    book: Any, normalized: NormalizedText, present: set[str] | Presence | None = None, notes: set[str] | None = None
+) -> list[Evidence]:
     """Evidence for every frame of `book`'s language found in the normalised text."""
     framebook = FRAMEBOOKS.get(getattr(book, "lang", ""))
     if framebook is None or not framebook.frames:
         return []
     idioms = getattr(getattr(book, "context", None), "ignored", None)
-    return frames_in(framebook, normalized, idioms, present)
+    return frames_in(framebook, normalized, idioms, present, notes)
 
 
 def frames_in(
@@ -315,9 +317,12 @@ def frames_in(
     normalized: NormalizedText,
     idioms: re.Pattern[str] | None = None,
     present: set[str] | Presence | None = None,
+    notes: set[str] | None = None,
 ) -> list[Evidence]:
     """Frames found in the text; none that overlaps an idiom or topic of the rule file (`idioms`).
-    `present`: the concepts of the text, when the caller has already found them."""
+    `present`: the concepts of the text, when the caller has already found them. `notes` receives
+    "cleared" when a frame's words were there but its context (a cue, an ordinary use, an idiom)
+    said they do not count."""
     found: list[Evidence] = []
     ignored: list[tuple[int, int]] | None = None
     text = normalized.text
@@ -336,9 +341,13 @@ def frames_in(
         for sentence in units[frame.scope]:
             hit = _match(frame, sentence)
             if hit is None:
+                if notes is not None and _unless_only(frame, sentence):
+                    notes.add("cleared")
                 continue
             level = _judge(frame, sentence, hit)
             if level is None:
+                if notes is not None:
+                    notes.add("cleared")
                 continue
             start = sentence.offset + sentence.token_starts[hit.start]
             last = sentence.token_starts[hit.end - 1]
@@ -347,10 +356,19 @@ def frames_in(
             if ignored is None:
                 ignored = [match.span() for match in idioms.finditer(text)] if idioms is not None else []
             if any(span_start < end and start < span_end for span_start, span_end in ignored):
+                if notes is not None:
+                    notes.add("cleared")
                 continue
             found.append(Evidence(frame.id, frame.category, normalized.original_span(start, end), level))
             break  # one piece of evidence per frame and message is enough
     return found
+
+
+def _unless_only(frame: Frame, sentence: _Sentence) -> bool:
+    """The frame's concepts are all in the sentence, and only an `unless` concept stopped it."""
+    return all(sentence.concept(name) for name in frame.concepts) and any(
+        name in sentence.present and sentence.concept(name) for name in frame.unless
+    )
 
 
 def _match(frame: Frame, sentence: _Sentence) -> _Span | None:

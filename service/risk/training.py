@@ -40,7 +40,7 @@ from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
-from service.risk.text import evidence_in
+from service.risk.text import evidence_in, model_may_read
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -67,8 +67,9 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     normalized = normalize(text, book.speller)
     framebook = FRAMEBOOKS.get(lang)
     present = framebook.presence(normalized.text) if framebook is not None else None
-    evidence = evidence_in(book, normalized, present)
-    gated = framebook is None or present is None or framebook.gate_open(present)
+    notes: set[str] = set()
+    evidence = evidence_in(book, normalized, present, notes)
+    gated = model_may_read(framebook, present, evidence, notes)
     from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)

@@ -20,7 +20,7 @@ SPREAD = {
         "Friday it is.",
     ],
     "fr": [
-        "Vous avez été si gentils avec moi.",
+        "Merci d'avoir été si patients avec moi.",
         "Humeur 4. Journée calme.",
         "J'ai résilié la gym et mon forfait.",
         "Merci pour tout, les exercices étaient bien tant que ça a duré.",
