@@ -77,6 +77,7 @@ def test_the_engine_version_names_the_model():
         ("en", "I'm going to kill myself tonight"),
         ("en", "this exam is killing me"),
         ("en", "Thursday night then."),
+        ("en", "Tomorrow at 6 pm, after work"),
         ("fr", "je vais me suicider ce soir"),
         ("fr", "Jeudi soir alors."),
     ],
@@ -86,7 +87,7 @@ def test_the_model_only_ever_raises_the_rules_level(lang, text):
 
 
 def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
-    text = "Thursday night then."  # no rule fires; the model raises it (a date with nothing named)
+    text = "my arm is a mess again, sleeves tomorrow"  # no rule fires; the model raises it (recent self-harm)
     assert screen_rules(text, "en").level is RiskLevel.NONE
     result = screen_text(text, "en")
     assert result.level > RiskLevel.NONE
@@ -94,6 +95,19 @@ def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
     assert learned and all(item.category == "model" and "(+" in item.text for item in learned)
     weights = [float(item.text.rsplit("(+", 1)[1].rstrip(")")) for item in learned]
     assert weights == sorted(weights, reverse=True) and all(weight > 0 for weight in weights)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "Tomorrow at 6 pm, after work"),
+        ("en", "I don't want to die, I want to feel better"),
+        ("fr", "Samedi matin, depuis la cuisine"),
+        ("fr", "Tout le monde pense que je suis incompétent."),
+    ],
+)
+def test_the_model_leaves_ordinary_text_and_cleared_risk_words_alone(lang, text):
+    assert screen_text(text, lang).level is RiskLevel.NONE
 
 
 def test_models_are_small_enough_in_memory():
