@@ -247,19 +247,64 @@ def risk_screen(
     lang: Annotated[
         str | None, typer.Option(help="Language of the messages: en or fr (default: screen with both).")
     ] = None,
+    conversation: Annotated[
+        bool,
+        typer.Option(
+            "--conversation", help="Each line is one JSON array of messages (oldest first): one result per exchange."
+        ),
+    ] = False,
     as_json: JsonOpt = True,
 ) -> None:
-    """Screen one message per line of standard input; print one JSON result per line."""
-    from service.risk import screen_text
+    """Screen one message (or, with --conversation, one exchange) per line of standard input; print one JSON
+    result per line."""
+    from service.risk import screen_conversation, screen_text
 
     if lang is not None and lang not in ("en", "fr"):
         err_console.print("[red]error:[/red] --lang must be en or fr")
         raise typer.Exit(code=2)
-    for line in sys.stdin:
+    for number, line in enumerate(sys.stdin, start=1):
         message = line.rstrip("\n")
-        result = screen_text(message, lang or "any").to_dict()
+        if conversation:
+            if not message.strip():
+                continue
+            try:
+                messages = json.loads(message)
+                result = screen_conversation(messages, lang or "any").to_dict()
+            except (ValueError, DomainError) as exc:
+                err_console.print(f"[red]error:[/red] line {number}: expected a JSON array of texts ({exc})")
+                raise typer.Exit(code=2) from None
+        else:
+            result = screen_text(message, lang or "any").to_dict()
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+@risk_app.command("train")
+def risk_train(
+    labelled: Annotated[Path, typer.Option("--set", help="The folder of labelled batches.")] = Path(
+        "tests/risk/labelled"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write <lang>.json (default: the package's learned/ folder).")
+    ] = None,
+) -> None:
+    """Train the learned second stage (one model per language) from the labelled batches; deterministic."""
+    from service.risk.evaluation import load_labelled
+    from service.risk.training import train_models, write_models
+    from service.risk.version import LEARNED_DIR
+
+    try:
+        cases = load_labelled(labelled)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    artifacts = train_models(cases, progress=lambda text: err_console.print(text), labelled=labelled)
+    for path in write_models(artifacts, out or LEARNED_DIR):
+        info = artifacts[path.stem]["info"]
+        thresholds = artifacts[path.stem]["thresholds"]
+        sys.stdout.write(
+            f"{path}: {info['messages']} messages, {len(info['batches'])} batches, {info['features']} features, "
+            f"thresholds low/moderate/high {thresholds}\n"
+        )
 
 
 @risk_app.command("evaluate")
@@ -267,20 +312,35 @@ def risk_evaluate(
     labelled: Annotated[Path, typer.Option("--set", help="A labelled .tsv file or a folder of them.")] = Path(
         "tests/risk/labelled"
     ),
+    nested: Annotated[
+        bool,
+        typer.Option(
+            "--nested/--no-nested",
+            help="Also leave one batch out with thresholds chosen without it (retrains per batch: minutes).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sensitivity, specificity and high-risk recall on a labelled set, per language."""
-    from service.risk.evaluation import evaluate, load_labelled
+    """Per language: in-sample, cross-validated by batch, first sight; per level; and conversations."""
+    from service.risk.evaluation import evaluate, full_report, load_labelled
 
     try:
-        report = evaluate(load_labelled(labelled))
+        if labelled.is_dir():
+            text, data, met = full_report(labelled, nested=nested)
+            report = evaluate(load_labelled(labelled))
+            data |= {"in_sample": report.to_dict()}
+            met = met and report.meets_targets()
+            text += "\n" + report.format_table()
+        else:
+            report = evaluate(load_labelled(labelled))
+            text, data, met = report.format_table(), report.to_dict(), report.meets_targets()
     except DomainError as exc:
         raise _fail(exc) from exc
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
-        console.print(report.format_table(), markup=False)
-    if not report.meets_targets():
+        sys.stdout.write(text + "\n")
+    if not met:
         raise typer.Exit(code=1)
 
 

@@ -6,6 +6,7 @@ engine version, so a clinician can see why and an auditor can trace it to the re
 """
 
 from service.risk import crisis
+from service.risk.conversation import screen_conversation
 from service.risk.instruments import screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
 from service.risk.levels import Evidence, RiskLevel, RiskResult, combine
 from service.risk.text import screen_text
@@ -19,6 +20,7 @@ __all__ = [
     "RiskResult",
     "combine",
     "crisis",
+    "screen_conversation",
     "screen_cssrs",
     "screen_gad7",
     "screen_missed_checkins",

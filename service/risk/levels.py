@@ -40,9 +40,18 @@ class Evidence:
     category: str
     text: str
     level: RiskLevel
+    message: int | None = None  # in a conversation: which message (0 = oldest) the words come from
 
-    def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "category": self.category, "text": self.text, "level": self.level.label}
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "rule": self.rule, "category": self.category, "text": self.text, "level": self.level.label,
+        }  # fmt: skip
+        if self.message is not None:
+            found["message"] = self.message
+        return found
+
+    def in_message(self, index: int) -> Evidence:
+        return Evidence(self.rule, self.category, self.text, self.level, index)
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,7 +239,7 @@ class LiteralIndex(Generic[Key]):
 
     def find(self, text: str) -> set[Key]:
         found = set(self._always)
-        for window in _windows(text) & self._windows:
+        for window in _windows_cached(text) & self._windows:
             for literal, keys in self._by_window[window]:
                 if literal in text:
                     found.update(keys)
@@ -260,3 +260,17 @@ def _commonness(window: Window) -> int:
 def _windows(text: str) -> set[Window]:
     """Every run of three characters in `text` (as tuples: zip builds them fastest)."""
     return set(zip(text, text[1:], text[2:], strict=False))
+
+
+_last: list[tuple[str, set[Window]]] = []
+
+
+def _windows_cached(text: str) -> set[Window]:
+    """The windows of the text the previous index looked at are reused: a message is looked up in
+    the rules' index and the concepts' index one after the other."""
+    entry = _last[0] if _last else None  # one read: another thread may replace it (safe: a tuple)
+    if entry is not None and entry[0] == text:
+        return entry[1]
+    windows = _windows(text)
+    _last[:] = [(text, windows)]
+    return windows

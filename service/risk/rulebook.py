@@ -28,7 +28,7 @@ from service.risk.version import RULES_DIR
 
 LANGUAGES = ("en", "fr")
 _RULE_KEYS = {
-    "id", "category", "level", "description", "patterns", "examples", "exclusions",
+    "id", "category", "level", "description", "patterns", "examples", "counter_examples", "exclusions",
     "negatable", "check_subject", "realis", "history_level",
 }  # fmt: skip
 _CONTEXT_KEYS = {
@@ -52,6 +52,7 @@ class Rule:
     history_level: RiskLevel | None
     exclusions: re.Pattern[str] | None
     examples: tuple[str, ...]
+    counter_examples: tuple[str, ...]  # messages that must not raise this rule (checked by the tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,9 @@ def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], file_name: str, in
     examples = tuple(_phrases(entry, "examples", where))
     if not examples:
         raise RuleFileError(f"{where}: a rule needs at least one example message")
+    counter_examples = tuple(_phrases(entry, "counter_examples", where))
+    if not counter_examples:
+        raise RuleFileError(f"{where}: a rule needs at least one counter-example (a message it must not raise)")
     expanded = [expand_terms(phrase, terms, where) for phrase in phrases]
     regex = compile_checked(whole_words(expanded), where)
     history = entry.get("history_level")
@@ -145,6 +149,7 @@ def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], file_name: str, in
         history_level=None if history is None else _level(history, where),
         exclusions=compile_phrases(_phrases(entry, "exclusions", where), terms, f"{where} exclusions"),
         examples=examples,
+        counter_examples=counter_examples,
     )
 
 

@@ -1,27 +1,76 @@
-"""Screening a client's free text: check-in notes, exercise answers, messages to the coach."""
+"""Screening a client's free text: check-in notes, exercise answers, messages to the coach.
+
+Two stages, per language: the reviewed rules and frames of rules/<lang>.toml, then the learned model
+of learned/<lang>.json. The final level is the higher of the two: the model can only raise a level.
+Any text gives a result: empty, very long (screened whole, never cut), emoji only, control characters.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.levels import Evidence, RiskResult
+from service.risk.frames import FRAMEBOOKS, FrameBook, Presence, find_frames
+from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
-from service.risk.normalize import normalize
+from service.risk.model import LearnedModel, load_models
+from service.risk.normalize import NormalizedText, normalize
 from service.risk.rulebook import LANGUAGES, RULEBOOKS, RuleBook
 
+MODELS: dict[str, LearnedModel] = load_models()
 
-def screen_text(text: str, lang: str) -> RiskResult:
+
+def screen_text(
+    text: str, lang: str, models: Mapping[str, LearnedModel] | None = None, gate: bool = True
+) -> RiskResult:
     """Screen one message written in `lang` ("en", "fr", or a tag such as "fr-CA").
 
-    A message in a language without its own rules is screened with every rule set, so nothing a
-    client writes goes unscreened.
+    A message in a language without its own rules is screened with every rule set and model, so
+    nothing a client writes goes unscreened. `models` replaces the packaged models (evaluation);
+    `gate=False` lets the model read a text without any warning-sign concept (conversations use it
+    to weigh signs together, never to raise a single message).
     """
     if not isinstance(text, str):
         raise Invalid("The text to screen must be a string.")
+    use = MODELS if models is None else models
     evidence: list[Evidence] = []
     for book in rulebooks_for(lang):
-        evidence.extend(find_evidence(book, text))
+        evidence.extend(screen_with(book, text, use.get(book.lang), gate))
     return RiskResult.from_evidence(evidence)
+
+
+def screen_rules(text: str, lang: str) -> RiskResult:
+    """The first stage alone: rules and frames, no learned model."""
+    return screen_text(text, lang, models={})
+
+
+def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: bool = True) -> list[Evidence]:
+    """Rule and frame evidence for one language, plus the model's when it gives a higher level."""
+    normalized = normalize(text, book.speller)
+    framebook = FRAMEBOOKS.get(book.lang)
+    present = framebook.presence(normalized.text) if framebook is not None else None
+    notes: set[str] = set()
+    evidence = evidence_in(book, normalized, present, notes)
+    if model is None or (gate and not model_may_read(framebook, present, evidence, notes)):
+        return evidence
+    ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
+    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled)
+    if level > ruled:
+        evidence.extend(learned)
+    return evidence
+
+
+def model_may_read(
+    framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
+) -> bool:
+    """Whether the learned model may raise this text. Not when it holds no warning-sign concept (the
+    rule file's [model] gate): ordinary notes. Not when the rules found risk words but their context
+    cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
+    model cannot read negation or who is speaking, the rules can."""
+    if "cleared" in notes and not evidence:
+        return False
+    return framebook is None or present is None or framebook.gate_open(present)
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:
@@ -32,16 +81,32 @@ def rulebooks_for(lang: str | None) -> list[RuleBook]:
 
 
 def find_evidence(book: RuleBook, text: str) -> list[Evidence]:
-    normalized = normalize(text, book.speller)
+    return evidence_in(book, normalize(text, book.speller))
+
+
+def evidence_in(
+    book: RuleBook,
+    normalized: NormalizedText,
+    present: set[str] | Presence | None = None,
+    notes: set[str] | None = None,
+) -> list[Evidence]:
+    """What the rules and frames find in a text already normalised with the book's speller
+    (`present`: the rule file's concepts in it, when already known)."""
     candidates, idioms_possible = book.candidates(normalized.text)
-    if not candidates:
-        return []
-    context = MessageContext(normalized.text, book.context, idioms_possible)
     found: list[Evidence] = []
-    for rule in candidates:
-        for match in rule.regex.finditer(normalized.text):
-            level = context.level_for(rule, match.start(), match.end())
-            if level is not None:
-                words = normalized.original_span(match.start(), match.end())
-                found.append(Evidence(rule.id, rule.category, words, level))
+    if candidates:
+        context = MessageContext(normalized.text, book.context, idioms_possible)
+        for rule in candidates:
+            for match in rule.regex.finditer(normalized.text):
+                level = context.level_for(rule, match.start(), match.end())
+                if level is None and notes is not None:
+                    notes.add("cleared")
+                if level is not None:
+                    words = normalized.original_span(match.start(), match.end())
+                    found.append(Evidence(rule.id, rule.category, words, level))
+    # A frame fills a gap the phrase rules left: it is kept when no rule already gave its category
+    # at its level or higher, so the evidence stays short and names the reviewed phrase first.
+    for frame in find_frames(book, normalized, present, notes):
+        if not any(item.category == frame.category and item.level >= frame.level for item in found):
+            found.append(frame)
     return found

@@ -1,7 +1,7 @@
-"""The engine version stamped on every result: code version plus a fingerprint of the rule files.
+"""The engine version stamped on every result: code version, fingerprints of the rules and the model.
 
-A reviewed change to any rule file changes the version, so an alert can always be traced to the
-exact rules that raised it.
+A reviewed change to any rule file, or a retrained model, changes the version, so an alert can
+always be traced to the exact rules and model that raised it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import hashlib
 from pathlib import Path
 
 RULES_DIR = Path(__file__).parent / "rules"
-CODE_VERSION = "1.0.0"
+LEARNED_DIR = Path(__file__).parent / "learned"
+CODE_VERSION = "2.0.0"
 
 
-def rules_fingerprint(rules_dir: Path = RULES_DIR) -> str:
+def rules_fingerprint(rules_dir: Path = RULES_DIR, pattern: str = "*.toml") -> str:
     digest = hashlib.sha256()
-    for path in sorted(rules_dir.glob("*.toml")):
+    for path in sorted(rules_dir.glob(pattern)):
         digest.update(path.name.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -23,4 +24,9 @@ def rules_fingerprint(rules_dir: Path = RULES_DIR) -> str:
     return digest.hexdigest()[:12]
 
 
-ENGINE_VERSION = f"tandem-risk/{CODE_VERSION}+rules.{rules_fingerprint()}"
+def model_fingerprint(learned_dir: Path = LEARNED_DIR) -> str:
+    """A fingerprint of the learned models (learned/<lang>.json): retraining changes the version."""
+    return rules_fingerprint(learned_dir, "*.json")
+
+
+ENGINE_VERSION = f"tandem-risk/{CODE_VERSION}+rules.{rules_fingerprint()}+model.{model_fingerprint()}"

@@ -37,11 +37,31 @@ def test_lang_option_selects_the_rule_set() -> None:
 
 
 def test_evaluation_meets_its_targets_and_prints_them() -> None:
-    done = subprocess.run(
-        [TANDEM, "risk", "evaluate", "--json"], capture_output=True, text=True, env=tandem_env(), timeout=120
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout)
+    # The first two batches (written with the rules) keep their in-sample bar; new batches are
+    # measured by cross-validation (tests/risk/test_model.py).
     for lang in ("en", "fr"):
-        scores = report["languages"][lang]
+        done = subprocess.run(
+            [TANDEM, "risk", "evaluate", "--json", "--set", f"tests/risk/labelled/{lang}.tsv"],
+            capture_output=True,
+            text=True,
+            env=tandem_env(),
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        scores = json.loads(done.stdout)["languages"][lang]
         assert scores["sensitivity"] >= 0.97 and scores["specificity"] >= 0.95 and scores["high_risk_recall"] >= 0.95
+
+
+def test_evaluation_of_the_corpus_prints_every_kind_of_figure() -> None:
+    done = subprocess.run(
+        [TANDEM, "risk", "evaluate"],
+        capture_output=True,
+        text=True,
+        env=tandem_env(),
+        timeout=120,
+    )
+    table = done.stdout
+    for heading in ("[en]", "[fr]", "in-sample", "cross-validated by batch", "held out: en-w1-01.tsv",
+                    "[conversations en]", "whole exchange", "first sight", "per level"):  # fmt: skip
+        assert heading in table, heading
+    assert "en-w1-01.tsv" in table  # a first-sight row

@@ -9,9 +9,14 @@ from service.risk.evaluation import TARGETS, LabelledCase, evaluate, load_labell
 LABELLED = Path(__file__).parent / "labelled"
 
 
+# The first two batches, written with the rules (issue 10 organised the corpus by batch): the in-sample
+# bar below is theirs. New batches are measured by cross-validation (test_cross_validation.py).
+FIRST_BATCHES = [LABELLED / "en.tsv", LABELLED / "fr.tsv"]
+
+
 @pytest.fixture(scope="module")
 def report():
-    return evaluate(load_labelled(LABELLED))
+    return evaluate([case for path in FIRST_BATCHES for case in load_labelled(path)])
 
 
 def test_the_labelled_set_is_large_and_every_level_is_well_represented():

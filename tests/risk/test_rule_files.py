@@ -13,7 +13,7 @@ from service.risk.normalize import normalize
 from service.risk.patterns import RuleFileError
 from service.risk.rulebook import RULEBOOKS, load_rulebook
 from service.risk.text import find_evidence
-from service.risk.version import RULES_DIR, rules_fingerprint
+from service.risk.version import RULES_DIR, model_fingerprint, rules_fingerprint
 
 LABELLED = Path(__file__).parent / "labelled"
 ALL_RULES = [(lang, rule) for lang, book in RULEBOOKS.items() for rule in book.rules]
@@ -62,13 +62,15 @@ def test_the_literal_index_never_skips_a_rule_that_would_match():
     messages += [(lang, example) for lang, rule in ALL_RULES for example in rule.examples]
     for lang, text in messages:
         book = RULEBOOKS[lang]
-        fast = [(item.rule, item.text, item.level) for item in find_evidence(book, text)]
+        # Frames (rule ids "<lang>.frame.*") are matched separately, without the literal index.
+        fast = [(item.rule, item.text, item.level) for item in find_evidence(book, text) if ".frame." not in item.rule]
         assert fast == _every_rule_evidence(book, text), text
 
 
 def test_engine_version_fingerprints_the_rule_files(tmp_path):
-    assert re.fullmatch(r"tandem-risk/\d+\.\d+\.\d+\+rules\.[0-9a-f]{12}", ENGINE_VERSION)
-    assert ENGINE_VERSION.endswith(rules_fingerprint(RULES_DIR))
+    assert re.fullmatch(r"tandem-risk/\d+\.\d+\.\d+\+rules\.[0-9a-f]{12}\+model\.[0-9a-f]{12}", ENGINE_VERSION)
+    assert f"+rules.{rules_fingerprint(RULES_DIR)}+" in ENGINE_VERSION
+    assert ENGINE_VERSION.endswith(f"+model.{model_fingerprint()}")
     copy = tmp_path / "rules"
     shutil.copytree(RULES_DIR, copy)
     assert rules_fingerprint(copy) == rules_fingerprint(RULES_DIR)
@@ -85,6 +87,7 @@ level = "low"
 description = "A test rule."
 patterns = [{pattern}]
 examples = ["I wish I was dead"]
+counter_examples = ["I never wish I was dead"]
 """
 
 
@@ -120,8 +123,16 @@ def test_a_broken_pattern_is_refused_with_the_rule_named(tmp_path, pattern, mess
 
 def test_a_rule_without_examples_or_with_an_unknown_level_is_refused(tmp_path):
     path = _rule_file(tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace('examples = ["I wish I was dead"]', ""), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('\nexamples = ["I wish I was dead"]', ""), encoding="utf-8"
+    )
     with pytest.raises(RuleFileError, match="example"):
+        load_rulebook(path)
+    path = _rule_file(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('counter_examples = ["I never wish I was dead"]', ""), encoding="utf-8"
+    )
+    with pytest.raises(RuleFileError, match="counter-example"):
         load_rulebook(path)
     path = _rule_file(tmp_path)
     path.write_text(path.read_text(encoding="utf-8").replace('level = "low"', 'level = "severe"'), encoding="utf-8")

@@ -1,0 +1,183 @@
+"""The learned second stage at screening time: a linear model read from a JSON file, scored by lookups.
+
+`tandem risk train` (service/risk/training.py) fits one logistic regression per level and language
+with scikit-learn and exports its weights to `learned/<lang>.json` beside this file. Screening needs
+no scikit-learn: the score of a text is its intercept plus the weights of the n-grams it contains
+(binary features, scaled to unit length as in training), turned into a probability by the calibration
+fitted on cross-validated scores, and compared with the level's threshold chosen by cross-validation.
+
+The model only ever raises a level (the final level is the higher of the rules' and the model's). Its
+evidence is the n-grams that pushed the score of the level it gave up the most, with their weights.
+A long text is scored whole and chunk by chunk (runs of sentences), and the highest score counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.risk.features import chunks, ngram_features, rule_features, word_features, words_of
+from service.risk.levels import Evidence, RiskLevel
+from service.risk.version import LEARNED_DIR
+
+MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
+ARTIFACT_FORMAT = 1
+EVIDENCE_NGRAMS = 5
+_WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedModel:
+    lang: str
+    weights: Mapping[str, Sequence[float]]  # feature -> one weight per level (low, moderate, high)
+    intercepts: Sequence[float]
+    calibration: Sequence[Sequence[float]]  # per level: (slope, offset) of the Platt sigmoid
+    thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
+    info: Mapping[str, Any]
+    _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
+        """Calibrated probability per level, raw scores, and the known features (with repeats)."""
+        get = self.weights.get
+        totals = [0.0, 0.0, 0.0]
+        known: list[str] = []
+        for feature in features:
+            weight = get(feature)
+            if weight is not None:
+                known.append(feature)
+                totals[0] += weight[0]
+                totals[1] += weight[1]
+                totals[2] += weight[2]
+        probs, raw = self._calibrated(totals, len(known))
+        return probs, raw, known
+
+    def _calibrated(self, totals: Sequence[float], known: int) -> tuple[list[float], list[float]]:
+        scale = 1.0 / math.sqrt(known) if known else 0.0
+        raw = [self.intercepts[k] + totals[k] * scale for k in range(3)]
+        probs = [_sigmoid(slope * value + offset) for value, (slope, offset) in zip(raw, self.calibration, strict=True)]
+        return probs, raw
+
+    def fast_probabilities(self, text: str, extra: Iterable[str]) -> list[float]:
+        """The same probabilities as `probabilities(ngram_features(text) + extra)`, with each word's
+        contribution memoised (most words of a message were seen before)."""
+        get = self.weights.get
+        cache = self._word_cache
+        words = words_of(text)
+        t0 = t1 = t2 = 0.0
+        known = 0
+        for word in words:
+            cached = cache.get(word)
+            if cached is None:
+                s0 = s1 = s2 = 0.0
+                n = 0
+                for feature in word_features(word):
+                    weight = get(feature)
+                    if weight is not None:
+                        s0 += weight[0]
+                        s1 += weight[1]
+                        s2 += weight[2]
+                        n += 1
+                if len(cache) >= _WORD_CACHE:
+                    cache.clear()
+                cached = cache[word] = (s0, s1, s2, n)
+            t0 += cached[0]
+            t1 += cached[1]
+            t2 += cached[2]
+            known += cached[3]
+        pairs = [f"b:{left} {right}" for left, right in itertools.pairwise(words)]
+        for feature in (*pairs, *extra):
+            weight = get(feature)
+            if weight is not None:
+                t0 += weight[0]
+                t1 += weight[1]
+                t2 += weight[2]
+                known += 1
+        return self._calibrated((t0, t1, t2), known)[0]
+
+    def level_of(self, probs: Sequence[float]) -> RiskLevel:
+        for k in (2, 1, 0):
+            if probs[k] >= self.thresholds[k]:
+                return MODEL_LEVELS[k]
+        return RiskLevel.NONE
+
+    def screen(
+        self,
+        normalized: str,
+        evidence: Sequence[Evidence],
+        concepts: Iterable[str] = (),
+        explain_above: RiskLevel = RiskLevel.NONE,
+    ) -> tuple[RiskLevel, list[float], list[Evidence]]:
+        """The model's level for a normalised text, its best probabilities, and its evidence (worked
+        out only when the model's level is above `explain_above`: the level the rules already gave)."""
+        from_rules = sorted(rule_features(evidence, concepts))
+        parts = chunks(normalized)
+        candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
+        best_level = RiskLevel.NONE
+        best_text = normalized
+        best_probs = [0.0, 0.0, 0.0]
+        for text in candidates:
+            probs = self.fast_probabilities(text, from_rules)
+            best_probs = [max(a, b) for a, b in zip(best_probs, probs, strict=True)]
+            level = self.level_of(probs)
+            if level > best_level:
+                best_level, best_text = level, text
+        if best_level <= explain_above:
+            return best_level, best_probs, []
+        return best_level, best_probs, self._evidence(best_level, [*ngram_features(best_text), *from_rules])
+
+    def _evidence(self, level: RiskLevel, features: list[str]) -> list[Evidence]:
+        """The n-grams that pushed the score of `level` up the most (weight times count, scaled)."""
+        k = MODEL_LEVELS.index(level)
+        counts: dict[str, int] = {}
+        for feature in features:
+            if feature in self.weights:
+                counts[feature] = counts.get(feature, 0) + 1
+        total = sum(counts.values())
+        scale = 1.0 / math.sqrt(total) if total else 0.0
+        pushed = heapq.nlargest(EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items()))
+        top = [(value, feature) for value, feature in pushed if value > 0]
+        return [
+            Evidence(f"model.{self.lang}", "model", f"{_display(feature)} (+{value:.2f})", level)
+            for value, feature in top
+        ]
+
+
+def _display(feature: str) -> str:
+    kind, _, body = feature.partition(":")
+    if kind == "c":
+        return f"…{body.strip()}…" if body.strip() == body else body.strip()
+    return body
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    exp = math.exp(value)
+    return exp / (1.0 + exp)
+
+
+def from_dict(data: Mapping[str, Any]) -> LearnedModel:
+    if data.get("format") != ARTIFACT_FORMAT:
+        raise ValueError(f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}")
+    return LearnedModel(
+        lang=str(data["lang"]),
+        weights={str(key): tuple(float(x) for x in value) for key, value in data["weights"].items()},
+        intercepts=tuple(float(x) for x in data["intercepts"]),
+        calibration=tuple((float(a), float(b)) for a, b in data["calibration"]),
+        thresholds=tuple(float(x) for x in data["thresholds"]),
+        info=dict(data.get("info", {})),
+    )
+
+
+def load_models(directory: Path = LEARNED_DIR) -> dict[str, LearnedModel]:
+    """Every `<lang>.json` in `directory`; a missing folder means no learned stage (rules only)."""
+    models: dict[str, LearnedModel] = {}
+    for path in sorted(directory.glob("*.json")):
+        models[path.stem] = from_dict(json.loads(path.read_text(encoding="utf-8")))
+    return models

@@ -1,0 +1,317 @@
+"""Training the learned second stage (`tandem risk train`): scikit-learn here, never at screening time.
+
+Per language, from the labelled batches of tests/risk/labelled:
+1. features of every message: word and character n-grams plus the rules and frames that fired
+   (service/risk/features.py), kept when seen in at least two messages, binary, scaled to unit length;
+2. one logistic regression per level (at least low, at least moderate, high), class-balanced,
+   liblinear solver (deterministic, seed 0);
+3. cross-validated scores (by batch when there are 3 batches or more, else 5 stratified folds),
+   scored exactly as at screening time (whole text and chunks, highest counts);
+4. calibration: a Platt sigmoid per level fitted on those cross-validated scores;
+5. thresholds, per level, on the same cross-validated probabilities: the lowest threshold at which
+   the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 6 % of the
+   messages below low raised to low or above, 5 % below moderate raised to moderate or above, 4 %
+   below high raised to high) — as many true cases found as that budget allows. A message without
+   any warning-sign concept (the rule file's [model] gate) is never raised by the model, so
+   ordinary notes and exercise answers ("Tomorrow at 6 pm, after work") are left alone;
+6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
+This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+from service.risk.features import chunks, ngram_features, rule_features
+from service.risk.frames import FRAMEBOOKS
+from service.risk.levels import RiskLevel
+from service.risk.locales import primary_language
+from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
+from service.risk.normalize import normalize
+from service.risk.rulebook import RULEBOOKS
+from service.risk.text import evidence_in, model_may_read
+from service.risk.version import LEARNED_DIR, RULES_DIR
+
+SEED = 0
+C = 4.0
+MIN_DF = 2
+MAX_FALSE_ALARM = (0.06, 0.05, 0.04)
+DIGITS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One labelled message, ready for training and scoring: its feature sets and the rules' level."""
+
+    level: RiskLevel
+    group: str  # the batch it came from
+    whole: tuple[str, ...]  # features of the whole text, with repeats (and the rule features)
+    parts: tuple[tuple[str, ...], ...]  # features of each chunk when there are several, else empty
+    rules_level: RiskLevel
+    gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
+
+
+def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
+    book = RULEBOOKS[lang]
+    normalized = normalize(text, book.speller)
+    framebook = FRAMEBOOKS.get(lang)
+    present = framebook.presence(normalized.text) if framebook is not None else None
+    notes: set[str] = set()
+    evidence = evidence_in(book, normalized, present, notes)
+    gated = model_may_read(framebook, present, evidence, notes)
+    from_rules = sorted(rule_features(evidence))
+    pieces = chunks(normalized.text)
+    whole = (*ngram_features(normalized.text), *from_rules)
+    parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
+    rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
+    return Prepared(level, group, whole, parts, rules_level, gated)
+
+
+def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    indptr, indices, values = [0], [], []
+    for row in rows:
+        counts: dict[int, int] = {}
+        for feature in row.whole:
+            index = vocabulary.get(feature)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        scale = 1.0 / math.sqrt(sum(counts.values())) if counts else 0.0
+        for index in sorted(counts):
+            indices.append(index)
+            values.append(counts[index] * scale)
+        indptr.append(len(indices))
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
+
+
+def _vocabulary(rows: Sequence[Prepared]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for row in rows:
+        for feature in set(row.whole):
+            seen[feature] = seen.get(feature, 0) + 1
+    kept = sorted(f for f, n in seen.items() if n >= MIN_DF or f.startswith(("r:", "k:", "l:")))
+    return {f: i for i, f in enumerate(kept)}
+
+
+def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
+    """Raw (uncalibrated) weights and intercepts of the three level models."""
+    vocabulary = _vocabulary(rows)
+    x = _matrix(rows, vocabulary)
+    levels = np.array([int(row.level) for row in rows])
+    coefs, intercepts = [], []
+    for level in MODEL_LEVELS:
+        y = levels >= int(level)
+        if y.all() or not y.any():
+            coefs.append(np.zeros(len(vocabulary)))
+            intercepts.append(10.0 if y.all() else -10.0)
+            continue
+        model = LogisticRegression(
+            C=C, class_weight="balanced", solver="liblinear", dual=True, random_state=SEED, max_iter=1000
+        )
+        model.fit(x, y)
+        coefs.append(model.coef_[0])
+        intercepts.append(float(model.intercept_[0]))
+    stacked = np.round(np.vstack(coefs).T, DIGITS)
+    names = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=object)
+    # Every feature of the vocabulary is kept (even at weight 0): the scaling counts known features.
+    weights = dict(zip(names.tolist(), stacked.tolist(), strict=True))
+    return weights, intercepts
+
+
+def _raw_model(lang: str, weights: dict[str, list[float]], intercepts: Sequence[float]) -> LearnedModel:
+    return LearnedModel(lang, weights, tuple(intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
+
+
+def raw_scores(model: LearnedModel, row: Prepared) -> list[float]:
+    """The highest raw score per level over the whole text and its chunks, as at screening time."""
+    best = [-math.inf] * 3
+    for features in (row.whole, *row.parts):
+        _probs, raw, _known = model.probabilities(features)
+        best = [max(a, b) for a, b in zip(best, raw, strict=True)]
+    return best
+
+
+def _folds(rows: Sequence[Prepared], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    groups = np.array([row.group for row in rows])
+    levels = np.array([int(row.level) for row in rows])
+    index = np.arange(len(rows))
+    if len(set(groups)) >= 3:
+        # Leave one batch out (n_splits = 0), or batches grouped into n_splits folds.
+        count = len(set(groups))
+        splitter = GroupKFold(n_splits=count if n_splits <= 0 else min(n_splits, count))
+        return list(splitter.split(index, levels, groups))
+    stratified = StratifiedKFold(n_splits=n_splits if n_splits > 0 else 5, shuffle=True, random_state=SEED)
+    return list(stratified.split(index, levels))
+
+
+def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if y.all() or not y.any():
+        return 1.0, 0.0
+    fit = LogisticRegression(C=1e4, solver="lbfgs", random_state=SEED).fit(scores.reshape(-1, 1), y)
+    return float(fit.coef_[0][0]), float(fit.intercept_[0])
+
+
+def _threshold(probs: np.ndarray, y: np.ndarray, ruled: np.ndarray, budget: float) -> float:
+    """The lowest probability threshold at which the model adds at most `budget` false alarms (as a
+    share of the messages below the level) to those the rules already raise."""
+    negatives = ~y
+    if not negatives.any():
+        return 0.5
+    spared = negatives & ~ruled  # messages the rules rightly leave below the level
+    for threshold in sorted(set(np.round(probs, 4).tolist()) | {1.0}):
+        added = ((probs >= threshold) & spared).sum()
+        if added / negatives.sum() <= budget:
+            return float(max(threshold, 0.05))
+    return 1.0
+
+
+def train_language(
+    rows: Sequence[Prepared], lang: str, info: dict[str, Any] | None = None, folds: int = 0
+) -> dict[str, Any]:
+    """The artifact (a JSON-ready dict) of one language's model, trained on `rows`.
+
+    `folds` is the number of cross-validation folds used for calibration and thresholds: 0 (the
+    packaged model) leaves one batch out at a time; the nested evaluation uses 3 inside each of its
+    folds, for time. The artifact's info keeps the out-of-fold figures per batch ("cross_validated":
+    the rules raised by a model that never saw the batch; thresholds chosen on these same scores).
+    """
+    levels = np.array([int(row.level) for row in rows])
+    ruled = np.array([int(row.rules_level) for row in rows])
+    gated = np.array([row.gated for row in rows])
+    oof = np.zeros((len(rows), 3))
+    for train_index, test_index in _folds(rows, folds):
+        weights, intercepts = _fit([rows[i] for i in train_index], lang)
+        fold_model = _raw_model(lang, weights, intercepts)
+        for i in test_index:
+            oof[i] = raw_scores(fold_model, rows[i])
+    calibration, thresholds = [], []
+    screened = ruled.copy()
+    for k, level in enumerate(MODEL_LEVELS):
+        y = levels >= int(level)
+        slope, offset = _platt(oof[:, k], y)
+        probs = 1.0 / (1.0 + np.exp(-(slope * oof[:, k] + offset)))
+        calibration.append([round(slope, 6), round(offset, 6)])
+        probs = np.where(gated, probs, 0.0)  # the model never raises a message its gate keeps shut
+        threshold = round(_threshold(probs, y, ruled >= int(level), MAX_FALSE_ALARM[k]), 4)
+        thresholds.append(threshold)
+        screened = np.where(probs >= threshold, np.maximum(screened, int(level)), screened)
+    cross_validated = _figures(rows, levels, screened)
+    weights, intercepts = _fit(rows, lang)
+    return {
+        "format": ARTIFACT_FORMAT,
+        "lang": lang,
+        "levels": [level.label for level in MODEL_LEVELS],
+        "intercepts": [round(value, 6) for value in intercepts],
+        "calibration": calibration,
+        "thresholds": thresholds,
+        "info": {
+            "messages": len(rows),
+            "batches": sorted({row.group for row in rows}),
+            "seed": SEED,
+            "folds": folds,
+            "c": C,
+            "min_df": MIN_DF,
+            "max_false_alarm": list(MAX_FALSE_ALARM),
+            "features": len(weights),
+            "cross_validated": cross_validated,
+            **(info or {}),
+        },
+        "weights": weights,
+    }
+
+
+def _figures(rows: Sequence[Prepared], levels: np.ndarray, screened: np.ndarray) -> dict[str, Any]:
+    """Out-of-fold sensitivity, specificity and high-risk recall, pooled and per batch."""
+
+    def rates(mask: np.ndarray) -> dict[str, float | int | None]:
+        want, got = levels[mask], screened[mask]
+
+        def share(hits: np.ndarray) -> float | None:
+            return round(float(hits.mean()), 4) if hits.size else None
+
+        return {
+            "n": int(mask.sum()),
+            "sensitivity": share(got[want >= 1] >= 1),
+            "specificity": share(got[want == 0] == 0),
+            "high_risk_recall": share(got[want == 3] == 3),
+        }
+
+    groups = np.array([row.group for row in rows])
+    return {
+        "pooled": rates(np.ones(len(rows), dtype=bool)),
+        "by_batch": {group: rates(groups == group) for group in sorted(set(groups.tolist()))},
+        "how": "leave one batch out when there are 3 batches or more; thresholds chosen on these scores",
+    }
+
+
+def prepare_cases(cases: Sequence[Any]) -> dict[str, list[Prepared]]:
+    """Labelled cases (service.risk.evaluation.LabelledCase) prepared, grouped by language."""
+    grouped: dict[str, list[Prepared]] = {}
+    for case in cases:
+        if case.lang not in RULEBOOKS:
+            continue
+        batch = case.source.split(":")[0]
+        grouped.setdefault(case.lang, []).append(prepare(case.text, case.lang, case.level, batch))
+    return grouped
+
+
+def source_fingerprint(labelled: Path, lang: str) -> str:
+    """What a language's model is made from: its labelled batches, the rule files and the code that
+    turns them into features and weights. A packaged model whose fingerprint differs is stale."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    files = sorted(path for path in labelled.glob("*.tsv") if primary_language(path.stem) == lang)
+    files += sorted(RULES_DIR.glob("*.toml"))
+    files += [here / name for name in ("features.py", "training.py", "model.py", "frames.py", "normalize.py")]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def train_models(
+    cases: Sequence[Any], progress: Callable[[str], None] | None = None, labelled: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    artifacts = {}
+    for lang, rows in sorted(prepare_cases(cases).items()):
+        if progress:
+            progress(f"{lang}: training on {len(rows)} messages")
+        info = {"source": source_fingerprint(labelled, lang)} if labelled is not None and labelled.is_dir() else {}
+        artifacts[lang] = train_language(rows, lang, info)
+    return artifacts
+
+
+def write_models(artifacts: dict[str, dict[str, Any]], directory: Path = LEARNED_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for lang, artifact in artifacts.items():
+        path = directory / f"{lang}.json"
+        path.write_text(json.dumps(artifact, ensure_ascii=True, sort_keys=True, separators=(",", ":")) + "\n")
+        written.append(path)
+    return written
+
+
+def model_from_rows(rows: Sequence[Prepared], lang: str) -> LearnedModel:
+    return from_dict(train_language(rows, lang))
+
+
+def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
+    """The final level of a prepared message: the rules' level, raised by the model if it says more."""
+    level = row.rules_level
+    if not row.gated:
+        return level
+    for features in (row.whole, *row.parts):
+        probs, _raw, _known = model.probabilities(features)
+        level = max(level, model.level_of(probs))
+    return level

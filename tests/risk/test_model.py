@@ -1,0 +1,154 @@
+"""The learned second stage: trained from the corpus in the repository, deterministic, only ever raising a
+level, explained by its n-grams, and measured by leaving one batch out against the targets of issue 10."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.risk import ENGINE_VERSION, RiskLevel, screen_text
+from service.risk.evaluation import (
+    CONVERSATION_TARGETS,
+    CV_TARGETS,
+    load_conversations,
+    load_labelled,
+    rates,
+    shortfalls,
+)
+from service.risk.model import load_models
+from service.risk.text import MODELS, screen_rules
+from service.risk.version import LEARNED_DIR, model_fingerprint
+
+LABELLED = Path(__file__).parent / "labelled"
+
+
+def packaged(lang):
+    return json.loads((LEARNED_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_packaged_model_was_trained_on_the_corpus_rules_and_code_as_they_are(lang):
+    from service.risk.training import source_fingerprint
+
+    assert packaged(lang)["info"]["source"] == source_fingerprint(LABELLED, lang), "stale: run tandem risk train"
+    batches = sorted(path.name for path in LABELLED.glob(f"{lang}*.tsv"))
+    assert packaged(lang)["info"]["batches"] == batches
+
+
+def test_training_is_deterministic():
+    from service.risk.training import prepare_cases, train_language
+
+    cases = [case for case in load_labelled(LABELLED) if case.lang == "en"][::12]
+    rows = prepare_cases(cases)["en"]
+    first, second = train_language(rows, "en"), train_language(rows, "en")
+    assert first == second
+    assert first["info"]["seed"] == 0
+
+
+# The issue-10 targets are not met yet (leave-one-batch-out, 2026-11-30: en 0.790 / 0.857 / 0.683,
+# fr 0.789 / 0.845 / 0.704 for sensitivity / specificity / high-risk recall). These tests stay as the
+# target: strict, so the day the screen meets it they pass and the marker must go. The floors below
+# catch any regression in the meantime.
+TARGETS_NOT_MET = pytest.mark.xfail(
+    strict=True, reason="issue 10 targets not met yet; see tests/risk/labelled/README.md"
+)
+
+# What leave-one-batch-out measured when the model landed, rounded down: a change that makes the
+# screen worse on the corpus fails here.
+CV_FLOORS = {
+    "en": {"sensitivity": 0.78, "specificity": 0.85, "high_risk_recall": 0.68},
+    "fr": {"sensitivity": 0.78, "specificity": 0.84, "high_risk_recall": 0.70},
+}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.89}, "fr": {"high_risk_recall": 0.79}}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_cross_validated_by_batch_the_screen_does_not_fall_below_what_it_reached(lang):
+    pooled = packaged(lang)["info"]["cross_validated"]["pooled"]
+    assert shortfalls(pooled, CV_FLOORS[lang]) == [], (lang, pooled)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_whole_conversations_do_not_fall_below_what_they_reached(lang):
+    from service.risk.conversation import screen_conversation
+
+    conversations = [c for c in load_conversations(LABELLED / "conversations") if c.lang == lang]
+    pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in conversations]
+    assert shortfalls(rates(pairs), CONVERSATION_FLOORS[lang]) == [], (lang, rates(pairs))
+
+
+@TARGETS_NOT_MET
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_cross_validated_by_batch_the_screen_meets_the_targets(lang):
+    """Leave one batch out: each batch screened by the rules and a model trained without it (the
+    figures are computed by `tandem risk train` and kept in the model; the test above proves the model
+    is current)."""
+    artifact = packaged(lang)
+    pooled = artifact["info"]["cross_validated"]["pooled"]
+    assert len(artifact["info"]["batches"]) >= 3
+    assert shortfalls(pooled, CV_TARGETS) == [], (lang, pooled)
+
+
+@TARGETS_NOT_MET
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_whole_conversations_meet_the_high_risk_recall_target(lang):
+    from service.risk.conversation import screen_conversation
+
+    conversations = [c for c in load_conversations(LABELLED / "conversations") if c.lang == lang]
+    assert conversations
+    pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in conversations]
+    assert shortfalls(rates(pairs), CONVERSATION_TARGETS) == [], (lang, rates(pairs))
+
+
+def test_the_engine_version_names_the_model():
+    assert ENGINE_VERSION.endswith(f"+model.{model_fingerprint()}")
+    assert set(load_models()) == {"en", "fr"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "I'm going to kill myself tonight"),
+        ("en", "this exam is killing me"),
+        ("en", "Thursday night then."),
+        ("en", "Tomorrow at 6 pm, after work"),
+        ("fr", "je vais me suicider ce soir"),
+        ("fr", "Jeudi soir alors."),
+    ],
+)
+def test_the_model_only_ever_raises_the_rules_level(lang, text):
+    assert screen_text(text, lang).level >= screen_rules(text, lang).level
+
+
+def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
+    text = "my arm is a mess again, sleeves tomorrow"  # no rule fires; the model raises it (recent self-harm)
+    assert screen_rules(text, "en").level is RiskLevel.NONE
+    result = screen_text(text, "en")
+    assert result.level > RiskLevel.NONE
+    learned = [item for item in result.evidence if item.rule == "model.en"]
+    assert learned and all(item.category == "model" and "(+" in item.text for item in learned)
+    weights = [float(item.text.rsplit("(+", 1)[1].rstrip(")")) for item in learned]
+    assert weights == sorted(weights, reverse=True) and all(weight > 0 for weight in weights)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "Tomorrow at 6 pm, after work"),
+        ("en", "I don't want to die, I want to feel better"),
+        ("fr", "Samedi matin, depuis la cuisine"),
+        ("fr", "Tout le monde pense que je suis incompétent."),
+    ],
+)
+def test_the_model_leaves_ordinary_text_and_cleared_risk_words_alone(lang, text):
+    assert screen_text(text, lang).level is RiskLevel.NONE
+
+
+def test_models_are_small_enough_in_memory():
+    import sys
+
+    for model in MODELS.values():
+        size = sys.getsizeof(model.weights) + sum(
+            sys.getsizeof(key) + sys.getsizeof(value) + 3 * 24 for key, value in model.weights.items()
+        )
+        assert size < 50_000_000
