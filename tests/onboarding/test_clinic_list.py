@@ -9,11 +9,10 @@ from tests.support.server import TANDEM, tandem_env, tandem_json
 
 def test_clinic_list_prints_every_clinic_with_the_id_other_commands_take(database_url: str) -> None:
     assert tandem_json("clinic", "list") == []
-    made = tandem_json(
-        "clinic", "create", "--name", "Centre Lyon", "--admin-email", "a@lyon.example.org", "--admin-name", "Ada",
-        "--locale", "fr", "--country", "FR", "--timezone", "Europe/Paris",
-    )  # fmt: skip
-    other = tandem_json("clinic", "create", "--name", "Riverside", "--admin-email", "b@rs.example.org", "--admin-name", "Bo")
+    lyon = ["--name", "Centre Lyon", "--admin-email", "a@lyon.example.org", "--admin-name", "Ada", "--locale", "fr"]
+    made = tandem_json("clinic", "create", *lyon, "--country", "FR", "--timezone", "Europe/Paris")
+    riverside = ["--name", "Riverside", "--admin-email", "b@rs.example.org", "--admin-name", "Bo"]
+    other = tandem_json("clinic", "create", *riverside)
 
     listed = tandem_json("clinic", "list")
 
