@@ -140,6 +140,18 @@ def clinic_create(
     )
 
 
+@clinic_app.command("list")
+def clinic_list(as_json: JsonOpt = False) -> None:
+    """Every clinic in the database: the ids the other commands take."""
+    with session_scope() as session:
+        data = [
+            {"id": row.id, "name": row.name, "locale": row.locale, "country": row.country}
+            for row in clinics.list_clinics(session)
+        ]
+    human = "\n".join(f"{row['id']}  {row['name']} ({row['locale']}, {row['country']})" for row in data)
+    _emit(as_json, data, human or "no clinic yet: create one with `tandem clinic create`")
+
+
 @staff_app.command("add")
 def staff_add(
     clinic: Annotated[str, typer.Option(help="Clinic id.")],

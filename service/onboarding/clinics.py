@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from service import audit
 from service.db import unit_of_work
@@ -59,3 +59,8 @@ def get_clinic(session: Session, clinic_id: str) -> Clinic:
     if clinic is None:
         raise NotFound(f"no clinic {clinic_id!r}")
     return clinic
+
+
+def list_clinics(session: Session) -> list[Clinic]:
+    """Every clinic, oldest first (the ids that `tandem staff add --clinic` and the others take)."""
+    return list(session.exec(select(Clinic).order_by(col(Clinic.created_at), col(Clinic.name), col(Clinic.id))))
