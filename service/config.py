@@ -26,6 +26,13 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
+class PasswordHashing(StrEnum):
+    STANDARD = "standard"  # argon2id with the library's recommended parameters (RFC 9106, low memory)
+    # argon2id with the library's cheapest parameters: only the test suite, which hashes thousands of
+    # passwords, may ask for it (TANDEM_ENV=test); any other environment refuses to start with it.
+    CHEAPEST = "cheapest"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=None, extra="ignore")
 
@@ -44,6 +51,7 @@ class Settings(BaseSettings):
     refresh_token_ttl_days: int = 30
     invite_ttl_days: int = 14
     password_min_length: int = 10
+    password_hashing: PasswordHashing = PasswordHashing.STANDARD
     max_body_bytes: int = 64 * 1024
 
     scheduler_enabled: bool = True
@@ -84,9 +92,17 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _refuse_weak_secrets_in_prod(self) -> Settings:
-        if self.env is not Environment.PROD:
-            return self
+    def _refuse_unsafe_settings(self) -> Settings:
+        problems = []
+        if self.password_hashing is PasswordHashing.CHEAPEST and self.env is not Environment.TEST:
+            problems.append("TANDEM_PASSWORD_HASHING=cheapest is for the test suite only (TANDEM_ENV=test)")
+        if self.env is Environment.PROD:
+            problems.extend(self._weak_secrets())
+        if problems:
+            raise ValueError(f"refusing to start with TANDEM_ENV={self.env}: " + "; ".join(problems))
+        return self
+
+    def _weak_secrets(self) -> list[str]:
         problems = []
         if self.secret_key in DEV_SECRETS or len(self.secret_key) < 32:
             problems.append("TANDEM_SECRET_KEY must be set to a random value of at least 32 characters")
@@ -99,9 +115,7 @@ class Settings(BaseSettings):
                 k == parse_key_ring(DEV_ENCRYPTION_KEYS)["dev1"] for k in keys.values()
             ):
                 problems.append("TANDEM_ENCRYPTION_KEYS must not use the development key")
-        if problems:
-            raise ValueError("refusing to start with TANDEM_ENV=prod: " + "; ".join(problems))
-        return self
+        return problems
 
     @property
     def oidc_configured(self) -> bool:

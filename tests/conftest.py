@@ -38,7 +38,6 @@ def _sqlalchemy_url(url: str, dbname: str) -> str:
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per test run; each test then starts from a copy of this database."""
-    os.environ["TANDEM_ENV"] = "test"
     os.environ["TANDEM_SCHEDULER_ENABLED"] = "false"
     if PG_ADMIN_URL:
         name = f"tandem_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -105,6 +104,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Before any setting is read, and inherited by every `tandem` process a test starts: passwords are
+    # hashed with argon2's cheapest parameters, which the settings allow only when TANDEM_ENV=test.
+    os.environ["TANDEM_ENV"] = "test"
+    os.environ["TANDEM_PASSWORD_HASHING"] = "cheapest"
+    get_settings.cache_clear()
     if config.getoption("--require-postgres") and not PG_ADMIN_URL:
         raise pytest.UsageError("--require-postgres given but TANDEM_TEST_DATABASE_URL is not set")
 
