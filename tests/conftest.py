@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -82,15 +83,27 @@ def session(database_url: str) -> Iterator[Session]:
     s.close()
 
 
+_apps: dict[str, FastAPI] = {}
+
+
 @pytest.fixture
-def app(database_url: str):  # type: ignore[no-untyped-def]
+def app(database_url: str) -> FastAPI:
+    """The application, built once per worker for each configuration a test runs it with.
+
+    Building it (every route and response model) costs more than most tests. It reads its settings
+    when built and the database (whose URL differs for every test) on each request, so an app
+    built for the same settings but another test's database is the app this test would build.
+    """
     from service.app import create_app
 
-    return create_app()
+    configuration = get_settings().model_dump_json(exclude={"database_url"})
+    if configuration not in _apps:
+        _apps[configuration] = create_app()
+    return _apps[configuration]
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
 
