@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,25 @@ def _sqlalchemy_url(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this worker's SQLite databases live: in memory (/dev/shm) where the machine has it.
+
+    The service makes SQLite sync every commit to disk (synchronous=FULL); on a test database that
+    is thrown away, the disk's sync time would otherwise set the pace of the tests.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path_factory.mktemp("databases")
+        return
+    path = Path(tempfile.mkdtemp(prefix="tandem-tests-", dir=shm))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_database(sqlite_dir: Path) -> Iterator[str]:
     """Migrate once per test run; each test then starts from a copy of this database."""
     os.environ["TANDEM_SCHEDULER_ENABLED"] = "false"
     if PG_ADMIN_URL:
@@ -49,20 +68,20 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        path = tmp_path_factory.mktemp("template") / "template.db"
+        path = sqlite_dir / "template.db"
         upgrade(f"sqlite:///{path}")
         yield str(path)
 
 
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_url(template_database: str, sqlite_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    name = f"tandem_t_{os.getpid()}_{next(_counter)}"
     if PG_ADMIN_URL:
-        name = f"tandem_t_{os.getpid()}_{next(_counter)}"
         with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
         url = _sqlalchemy_url(PG_ADMIN_URL, name)
     else:
-        target = tmp_path / "tandem.db"
+        target = sqlite_dir / f"{name}.db"
         shutil.copyfile(template_database, target)
         url = f"sqlite:///{target}"
     monkeypatch.setenv("TANDEM_DATABASE_URL", url)
@@ -74,6 +93,9 @@ def database_url(template_database: str, tmp_path: Path, monkeypatch: pytest.Mon
     if PG_ADMIN_URL:
         with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        for leftover in sqlite_dir.glob(f"{name}.db*"):  # the database, its WAL and shared-memory files
+            leftover.unlink()
 
 
 @pytest.fixture
