@@ -92,17 +92,9 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _refuse_unsafe_settings(self) -> Settings:
-        problems = []
-        if self.password_hashing is PasswordHashing.CHEAPEST and self.env is not Environment.TEST:
-            problems.append("TANDEM_PASSWORD_HASHING=cheapest is for the test suite only (TANDEM_ENV=test)")
-        if self.env is Environment.PROD:
-            problems.extend(self._weak_secrets())
-        if problems:
-            raise ValueError(f"refusing to start with TANDEM_ENV={self.env}: " + "; ".join(problems))
-        return self
-
-    def _weak_secrets(self) -> list[str]:
+    def _refuse_weak_secrets_in_prod(self) -> Settings:
+        if self.env is not Environment.PROD:
+            return self
         problems = []
         if self.secret_key in DEV_SECRETS or len(self.secret_key) < 32:
             problems.append("TANDEM_SECRET_KEY must be set to a random value of at least 32 characters")
@@ -115,7 +107,18 @@ class Settings(BaseSettings):
                 k == parse_key_ring(DEV_ENCRYPTION_KEYS)["dev1"] for k in keys.values()
             ):
                 problems.append("TANDEM_ENCRYPTION_KEYS must not use the development key")
-        return problems
+        if problems:
+            raise ValueError("refusing to start with TANDEM_ENV=prod: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _cheap_hashing_only_in_tests(self) -> Settings:
+        if self.password_hashing is PasswordHashing.CHEAPEST and self.env is not Environment.TEST:
+            raise ValueError(
+                f"refusing to start with TANDEM_ENV={self.env}: "
+                "TANDEM_PASSWORD_HASHING=cheapest is for the test suite only (TANDEM_ENV=test)"
+            )
+        return self
 
     @property
     def oidc_configured(self) -> bool:

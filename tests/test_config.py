@@ -54,6 +54,7 @@ def test_cheapest_password_hashing_is_refused_outside_the_test_suite(env: str, m
     monkeypatch.setenv("TANDEM_ENV", env)
     monkeypatch.setenv("TANDEM_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(40)).decode())
     monkeypatch.setenv("TANDEM_ENCRYPTION_KEYS", "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("TANDEM_AUDIT_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
     monkeypatch.setenv("TANDEM_PASSWORD_HASHING", "cheapest")
     with pytest.raises(ValidationError, match=f"TANDEM_ENV={env}: TANDEM_PASSWORD_HASHING=cheapest is for the test"):
         Settings()
