@@ -21,6 +21,7 @@ from sqlmodel import Session
 from service.config import get_settings
 from service.db import new_session, reset_engine
 from service.models.migrate import upgrade
+from tests.support.pg_clones import Clones
 
 PG_ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL")
 _counter = itertools.count()
@@ -73,14 +74,26 @@ def template_database(sqlite_dir: Path) -> Iterator[str]:
         yield str(path)
 
 
+@pytest.fixture(scope="session")
+def pg_clones(template_database: str) -> Iterator[Clones]:
+    assert PG_ADMIN_URL
+    clones = Clones(_pg_conninfo(PG_ADMIN_URL), template_database)
+    try:
+        yield clones
+    finally:
+        clones.close()
+
+
 @pytest.fixture
-def database_url(template_database: str, sqlite_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    name = f"tandem_t_{os.getpid()}_{next(_counter)}"
+def database_url(
+    template_database: str, sqlite_dir: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     if PG_ADMIN_URL:
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        clones: Clones = request.getfixturevalue("pg_clones")
+        name = clones.take()
         url = _sqlalchemy_url(PG_ADMIN_URL, name)
     else:
+        name = f"tandem_t_{os.getpid()}_{next(_counter)}"
         target = sqlite_dir / f"{name}.db"
         shutil.copyfile(template_database, target)
         url = f"sqlite:///{target}"
@@ -91,8 +104,7 @@ def database_url(template_database: str, sqlite_dir: Path, monkeypatch: pytest.M
     reset_engine()
     get_settings.cache_clear()
     if PG_ADMIN_URL:
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        clones.give_back(name)
     else:
         for leftover in sqlite_dir.glob(f"{name}.db*"):  # the database, its WAL and shared-memory files
             leftover.unlink()
