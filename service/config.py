@@ -26,6 +26,13 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
+class PasswordHashing(StrEnum):
+    STANDARD = "standard"  # argon2id with the library's recommended parameters (RFC 9106, low memory)
+    # argon2id with the library's cheapest parameters: only the test suite, which hashes thousands of
+    # passwords, may ask for it (TANDEM_ENV=test); any other environment refuses to start with it.
+    CHEAPEST = "cheapest"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=None, extra="ignore")
 
@@ -44,6 +51,7 @@ class Settings(BaseSettings):
     refresh_token_ttl_days: int = 30
     invite_ttl_days: int = 14
     password_min_length: int = 10
+    password_hashing: PasswordHashing = PasswordHashing.STANDARD
     max_body_bytes: int = 64 * 1024
 
     scheduler_enabled: bool = True
@@ -118,6 +126,15 @@ class Settings(BaseSettings):
                 problems.append("TANDEM_ENCRYPTION_KEYS must not use the development key")
         if problems:
             raise ValueError("refusing to start with TANDEM_ENV=prod: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _cheap_hashing_only_in_tests(self) -> Settings:
+        if self.password_hashing is PasswordHashing.CHEAPEST and self.env is not Environment.TEST:
+            raise ValueError(
+                f"refusing to start with TANDEM_ENV={self.env}: "
+                "TANDEM_PASSWORD_HASHING=cheapest is for the test suite only (TANDEM_ENV=test)"
+            )
         return self
 
     @property

@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -19,6 +21,7 @@ from sqlmodel import Session
 from service.config import get_settings
 from service.db import new_session, reset_engine
 from service.models.migrate import upgrade
+from tests.support.pg_clones import Clones
 
 PG_ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL")
 _counter = itertools.count()
@@ -36,9 +39,26 @@ def _sqlalchemy_url(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this worker's SQLite databases live: in memory (/dev/shm) where the machine has it.
+
+    The service makes SQLite sync every commit to disk (synchronous=FULL); on a test database that
+    is thrown away, the disk's sync time would otherwise set the pace of the tests.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path_factory.mktemp("databases")
+        return
+    path = Path(tempfile.mkdtemp(prefix="tandem-tests-", dir=shm))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_database(sqlite_dir: Path) -> Iterator[str]:
     """Migrate once per test run; each test then starts from a copy of this database."""
-    os.environ["TANDEM_ENV"] = "test"
     os.environ["TANDEM_SCHEDULER_ENABLED"] = "false"
     if PG_ADMIN_URL:
         name = f"tandem_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -49,20 +69,32 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        path = tmp_path_factory.mktemp("template") / "template.db"
+        path = sqlite_dir / "template.db"
         upgrade(f"sqlite:///{path}")
         yield str(path)
 
 
+@pytest.fixture(scope="session")
+def pg_clones(template_database: str) -> Iterator[Clones]:
+    assert PG_ADMIN_URL
+    clones = Clones(_pg_conninfo(PG_ADMIN_URL), template_database)
+    try:
+        yield clones
+    finally:
+        clones.close()
+
+
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_url(
+    template_database: str, sqlite_dir: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     if PG_ADMIN_URL:
-        name = f"tandem_t_{os.getpid()}_{next(_counter)}"
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        clones: Clones = request.getfixturevalue("pg_clones")
+        name = clones.take()
         url = _sqlalchemy_url(PG_ADMIN_URL, name)
     else:
-        target = tmp_path / "tandem.db"
+        name = f"tandem_t_{os.getpid()}_{next(_counter)}"
+        target = sqlite_dir / f"{name}.db"
         shutil.copyfile(template_database, target)
         url = f"sqlite:///{target}"
     monkeypatch.setenv("TANDEM_DATABASE_URL", url)
@@ -72,8 +104,10 @@ def database_url(template_database: str, tmp_path: Path, monkeypatch: pytest.Mon
     reset_engine()
     get_settings.cache_clear()
     if PG_ADMIN_URL:
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        clones.give_back(name)
+    else:
+        for leftover in sqlite_dir.glob(f"{name}.db*"):  # the database, its WAL and shared-memory files
+            leftover.unlink()
 
 
 @pytest.fixture
@@ -83,15 +117,27 @@ def session(database_url: str) -> Iterator[Session]:
     s.close()
 
 
+_apps: dict[str, FastAPI] = {}
+
+
 @pytest.fixture
-def app(database_url: str):  # type: ignore[no-untyped-def]
+def app(database_url: str) -> FastAPI:
+    """The application, built once per worker for each configuration a test runs it with.
+
+    Building it (every route and response model) costs more than most tests. It reads its settings
+    when built and the database (whose URL differs for every test) on each request, so an app
+    built for the same settings but another test's database is the app this test would build.
+    """
     from service.app import create_app
 
-    return create_app()
+    configuration = get_settings().model_dump_json(exclude={"database_url"})
+    if configuration not in _apps:
+        _apps[configuration] = create_app()
+    return _apps[configuration]
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
 
@@ -105,6 +151,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Before any setting is read, and inherited by every `tandem` process a test starts: passwords are
+    # hashed with argon2's cheapest parameters, which the settings allow only when TANDEM_ENV=test.
+    os.environ["TANDEM_ENV"] = "test"
+    os.environ["TANDEM_PASSWORD_HASHING"] = "cheapest"
+    get_settings.cache_clear()
     if config.getoption("--require-postgres") and not PG_ADMIN_URL:
         raise pytest.UsageError("--require-postgres given but TANDEM_TEST_DATABASE_URL is not set")
 

@@ -37,6 +37,7 @@ def test_prod_refuses_an_encryption_key_of_the_wrong_size(monkeypatch: pytest.Mo
 
 def test_prod_starts_with_strong_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_ENV", "prod")
+    monkeypatch.delenv("TANDEM_PASSWORD_HASHING", raising=False)  # the test suite's cheap hashing
     monkeypatch.setenv("TANDEM_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(40)).decode())
     monkeypatch.setenv("TANDEM_ENCRYPTION_KEYS", "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode())
     monkeypatch.setenv("TANDEM_AUDIT_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
@@ -47,3 +48,27 @@ def test_prod_starts_with_strong_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_postgres_urls_use_psycopg3(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANDEM_DATABASE_URL", "postgresql://u@db:5432/tandem")
     assert Settings().database_url == "postgresql+psycopg://u@db:5432/tandem"
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_cheapest_password_hashing_is_refused_outside_the_test_suite(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_ENV", env)
+    monkeypatch.setenv("TANDEM_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(40)).decode())
+    monkeypatch.setenv("TANDEM_ENCRYPTION_KEYS", "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("TANDEM_AUDIT_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("TANDEM_PASSWORD_HASHING", "cheapest")
+    with pytest.raises(ValidationError, match=f"TANDEM_ENV={env}: TANDEM_PASSWORD_HASHING=cheapest is for the test"):
+        Settings()
+    monkeypatch.setenv("TANDEM_PASSWORD_HASHING", "standard")
+    assert Settings().password_hashing == "standard"
+
+
+def test_cheapest_password_hashing_is_allowed_when_testing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANDEM_ENV", "test")
+    monkeypatch.setenv("TANDEM_PASSWORD_HASHING", "cheapest")
+    assert Settings().password_hashing == "cheapest"
+
+
+def test_passwords_are_hashed_at_full_cost_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TANDEM_PASSWORD_HASHING")
+    assert Settings().password_hashing == "standard"

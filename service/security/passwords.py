@@ -4,33 +4,48 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-from service.config import get_settings
+from service.config import PasswordHashing, get_settings
 from service.errors import Invalid
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified when no account matched, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_HASHERS = {
+    PasswordHashing.STANDARD: PasswordHasher(),  # argon2id with the library's recommended parameters
+    # Settings refuse this outside TANDEM_ENV=test: it lets the test suite hash thousands of passwords.
+    PasswordHashing.CHEAPEST: PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
 MAX_LENGTH = 256
 
 
+def _hasher() -> PasswordHasher:
+    return _HASHERS[get_settings().password_hashing]
+
+
+@cache
+def _dummy_hash(hashing: PasswordHashing) -> str:
+    """Verified when no account matched, so a miss costs as much time as a wrong password."""
+    return _HASHERS[hashing].hash(secrets.token_urlsafe(16))
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hashing = get_settings().password_hashing
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matched = _HASHERS[hashing].verify(password_hash or _dummy_hash(hashing), password)
     except (VerificationError, InvalidHashError):
         return False
+    return matched and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def check_strength(password: str, *, user_inputs: Sequence[str] = ()) -> None:
