@@ -44,8 +44,14 @@ def check_country(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk: once per process is enough.
+    return frozenset(available_timezones())
+
+
 def check_timezone(value: str) -> str:
-    if value not in available_timezones():
+    if value not in _time_zones():
         raise Invalid(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris")
     try:
         ZoneInfo(value)
