@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+import logging
+
 from sqlalchemy.exc import IntegrityError
 
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions
-from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from service.db import UNAVAILABLE_ERRORS
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
+
+log = logging.getLogger(__name__)
+BUSY = "the service is busy; please try again in a moment"
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
 
@@ -25,6 +31,20 @@ def create_client_api() -> FastAPI:
     for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis):
         v1.include_router(module.router)
     api.include_router(v1)
+
+    @api.exception_handler(Unavailable)
+    def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=503, headers=headers)
+
+    def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Saturated, or the database is unreachable: a 503 the client may retry (with its Idempotency-Key).
+        log.warning("API request not served: %s", type(exc).__name__)
+        headers = {"Retry-After": str(Unavailable.retry_after_seconds)}
+        return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+
+    for kind in UNAVAILABLE_ERRORS:
+        api.add_exception_handler(kind, database_unavailable)
 
     @api.exception_handler(DomainError)
     def domain_error(_: Request, exc: DomainError) -> JSONResponse:

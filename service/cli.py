@@ -64,18 +64,43 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    migrate: bool = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only; SQLite has one writer, one process).")
+    ] = 1,
+) -> None:
     """Run the app: client API, clinician portal and scheduler."""
     import uvicorn
 
-    from service.app import create_app
     from service.logs import configure_logging
     from service.models.migrate import upgrade
 
     configure_logging()
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        err_console.print("[red]error:[/red] --workers needs PostgreSQL; the embedded SQLite database runs one process")
+        raise typer.Exit(code=2)
     if migrate:
-        upgrade(get_settings().database_url)
-    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+        upgrade(settings.database_url)
+    if workers == 1:
+        from service.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+        return
+    # Each worker builds its own app, engine and pool (request threads + spares); the scheduler runs
+    # in every worker but only the holder of the PostgreSQL advisory lock executes jobs.
+    uvicorn.run(
+        "service.app:create_worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+    )
 
 
 @app.command()
