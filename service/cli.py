@@ -360,6 +360,97 @@ def summaries_generate(
         raise typer.Exit(code=1)
 
 
+# --- tandem audit -------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="The audit log: seal its chain, verify it and its checkpoints.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_since(since: str | None) -> Any:
+    from datetime import UTC, datetime
+
+    if since is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        err_console.print("[red]error:[/red] --since must be a date or time such as 2026-03-01 or 2026-03-01T08:00")
+        raise typer.Exit(code=2) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@audit_app.command("verify")
+def audit_verify(
+    since: Annotated[
+        str | None, typer.Option(help="Check the rows sealed from this UTC date or time on (default: the whole chain).")
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="A checkpoint file, or a log file with the log sink's lines (default: TANDEM_AUDIT_CHECKPOINT_PATH)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the HMAC chain and compare it with the signed checkpoints: exit 0 when intact, 1 otherwise."""
+    from service import audit
+
+    start = _audit_since(since)
+    with session_scope() as session:
+        check = audit.verify_chain(session, since=start, checkpoints=checkpoints)
+    unsealed = check.unsealed
+    data = {
+        "ok": check.ok,
+        "rows": check.rows,
+        "head": check.head_seq,
+        "checkpoints": check.checkpoints,
+        "first_broken_id": check.first_broken_id,
+        "missing": list(check.missing) if check.missing else None,
+        "problems": check.problems,
+        "unsealed": {"count": unsealed.count, "first_id": unsealed.first_id, "last_id": unsealed.last_id},
+    }
+    if as_json:
+        _emit(True, data, "")
+    else:
+        if check.ok:
+            console.print(
+                f"audit log intact: {check.rows} rows checked, chain at place {check.head_seq}, "
+                f"{check.checkpoints} checkpoint(s) match",
+                markup=False,
+                soft_wrap=True,
+            )
+        else:
+            console.print("audit log BROKEN:", markup=False, soft_wrap=True)
+            for problem in check.problems:
+                console.print(f"  {problem}", markup=False, soft_wrap=True)
+        if unsealed.count:
+            console.print(
+                f"{unsealed.count} row(s) not sealed yet (ids {unsealed.first_id} to {unsealed.last_id})",
+                markup=False,
+                soft_wrap=True,
+            )
+    if not check.ok:
+        raise typer.Exit(code=1)
+
+
+@audit_app.command("seal")
+def audit_seal(as_json: JsonOpt = False) -> None:
+    """Seal the rows written since the last run and publish a signed checkpoint (the scheduler does it every 5 s)."""
+    from service import audit
+
+    logging.getLogger("tandem.audit.checkpoint").setLevel(logging.INFO)  # the log sink, if configured
+    with session_scope() as session:
+        report = audit.seal(session)
+        checkpoint = None if report.busy else audit.write_checkpoint(session)
+    data = {"sealed": report.sealed, "head": report.head.seq, "busy": report.busy, "checkpoint": checkpoint is not None}
+    human = (
+        "another sealer is running; nothing done"
+        if report.busy
+        else f"{report.sealed} row(s) sealed, chain at place {report.head.seq}"
+    )
+    _emit(as_json, data, human)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

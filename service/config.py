@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
 
     scheduler_enabled: bool = True
+
+    # Audit log: the HMAC key of the chain (kept outside the database; derived from the secret key
+    # outside prod) and where signed checkpoints go ("file", "log" or "file,log").
+    audit_key: str | None = Field(default=None, repr=False)
+    audit_checkpoint_sink: str = "file"
+    audit_checkpoint_path: Path | None = None  # default: beside the SQLite file, or var/ named after the database
+    audit_checkpoint_seconds: int = Field(default=60, ge=1)
     # How long before each appointment its summary is made and the clinician told it is ready.
     summary_hours_before_appointment: int = Field(default=24, ge=1, le=24 * 14)
 
@@ -99,6 +106,8 @@ class Settings(BaseSettings):
         problems = []
         if self.secret_key in DEV_SECRETS or len(self.secret_key) < 32:
             problems.append("TANDEM_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.audit_key or len(self.audit_key) < 32 or self.audit_key in DEV_SECRETS | {self.secret_key}:
+            problems.append("TANDEM_AUDIT_KEY must be set to its own random value of at least 32 characters")
         try:
             keys = parse_key_ring(self.encryption_keys)
         except ValueError as exc:

@@ -39,6 +39,7 @@ def test_prod_starts_with_strong_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("TANDEM_ENV", "prod")
     monkeypatch.setenv("TANDEM_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(40)).decode())
     monkeypatch.setenv("TANDEM_ENCRYPTION_KEYS", "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("TANDEM_AUDIT_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
     settings = Settings()
     assert list(settings.key_ring()) == ["k2"]
 

@@ -10,7 +10,10 @@ from service.models.base import UTCDateTime, utcnow
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only; each row carries the hash of the previous one, so edits break the chain."""
+    """Append-only. Writers insert rows unsealed; the sealer later gives each row its place in the
+    chain (``seq``) and an HMAC over its content and the previous row's hash, so edits, deletions
+    and insertions break the chain. Database triggers refuse UPDATE (except that one sealing) and DELETE.
+    """
 
     __tablename__ = "audit_event"
 
@@ -26,5 +29,8 @@ class AuditEvent(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     # Ids and facts only, never client text.
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
+    # Set once by the sealer: the row's position in the chain (1, 2, ...), the previous row's hash
+    # and HMAC-SHA-256(key, prev_hash + content). NULL while the row is not sealed yet.
+    seq: int | None = Field(default=None, unique=True, index=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service import notify
+from service import audit, notify
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
@@ -43,6 +43,16 @@ def prepare_summaries() -> None:
         log.info("prepared %d summary(ies) ahead of appointments", len(made))
 
 
+def seal_audit() -> None:
+    """Chain the audit rows written since the last run; publish a signed checkpoint when due."""
+    with session_scope() as session:
+        report = audit.seal(session)
+        if not report.busy:
+            audit.checkpoint_if_due(session, report.head)
+    if report.sealed:
+        log.debug("audit: sealed %d row(s), chain at %d", report.sealed, report.head.seq)
+
+
 def screen_trends() -> None:
     with session_scope() as session:
         raised = run_trend_rules(session)
@@ -55,4 +65,5 @@ JOBS: list[Job] = [
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
+    Job("seal_audit", seal_audit, every_seconds=5),
 ]
