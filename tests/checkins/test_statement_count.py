@@ -13,7 +13,10 @@ from sqlalchemy import event
 from service.db import get_engine
 
 URL = "/api/v1/checkins"
-CRISIS_STATEMENTS = 12
+# PostgreSQL: the rows of one table go out in one INSERT. SQLite cannot hand back the keys of a
+# multi-row INSERT in order, so rows with integer keys (alert history, audit) go one statement each
+# there; they are calls inside the process, not network round trips.
+CRISIS_STATEMENTS = {"postgresql": 12, "sqlite": 15}
 ORDINARY_STATEMENTS = 6
 
 
@@ -22,7 +25,7 @@ def counted() -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("PRAGMA", "SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")):
+        if not statement.lstrip().upper().startswith(("PRAGMA", "BEGIN", "COMMIT")):
             statements.append(statement.split("\n")[0][:120])
 
     engine = get_engine()
@@ -39,7 +42,7 @@ def test_a_crisis_check_in_runs_at_most_twelve_statements(client: TestClient, si
     with counted() as statements:
         answer = client.post(URL, json={"mood": 1, "note": "I want to kill myself tonight."}, headers=me.headers)
     assert answer.status_code == 201 and answer.json()["crisis"] is not None
-    assert len(statements) <= CRISIS_STATEMENTS, "\n".join(statements)
+    assert len(statements) <= CRISIS_STATEMENTS[get_engine().dialect.name], "\n".join(statements)
 
 
 def test_an_ordinary_check_in_stays_as_short_as_it_was(client: TestClient, sign_in) -> None:  # type: ignore[no-untyped-def]
