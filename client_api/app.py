@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 import logging
 
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions

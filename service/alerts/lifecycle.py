@@ -130,9 +130,7 @@ def _create(
         inserted = session.execute(
             pg_insert(Alert)
             .values(**{c.name: getattr(alert, c.name) for c in Alert.__table__.columns})  # type: ignore[attr-defined]
-            .on_conflict_do_nothing(
-                index_elements=["patient_id", "reason"], index_where=text("status <> 'resolved'")
-            )
+            .on_conflict_do_nothing(index_elements=["patient_id", "reason"], index_where=text("status <> 'resolved'"))
         )
         if inserted.rowcount != 1:  # type: ignore[attr-defined]
             existing = _open_alert(session, patient.id, reason)

@@ -63,9 +63,7 @@ def enqueue_webhooks(
     """
     if endpoints is None:
         endpoints = session.exec(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.clinic_id == clinic_id, col(WebhookEndpoint.active).is_(True)
-            )
+            select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == clinic_id, col(WebhookEndpoint.active).is_(True))
         ).all()
     queued = []
     for endpoint in endpoints:
