@@ -84,7 +84,8 @@ def _map_errors(portal: FastAPI) -> None:
         response.headers["Retry-After"] = str(Unavailable.retry_after_seconds)
         return response
 
-    for kind in (Unavailable, *UNAVAILABLE_ERRORS):
+    kinds: tuple[type[Exception], ...] = (Unavailable, *UNAVAILABLE_ERRORS)
+    for kind in kinds:
         portal.add_exception_handler(kind, unavailable)
 
     @portal.exception_handler(DomainError)

@@ -28,7 +28,7 @@ SQLITE_BUSY_SECONDS = 30
 # before they write, instead of racing for SQLite's lock (whose busy handler sleeps and retries,
 # unfairly, until a timeout turns into an error): under load the embedded default gets slower,
 # never fails.
-_sqlite_writer = threading.Lock()
+_sqlite_writer = threading.RLock()
 
 
 class DatabaseBusy(Exception):

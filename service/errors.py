@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose. The message is safe to show."""
@@ -40,6 +42,6 @@ class Unavailable(DomainError):
 
     retry_after_seconds = 2
 
-    def __init__(self, detail: str, *, extra: dict[str, object] | None = None) -> None:
+    def __init__(self, detail: str, *, extra: Mapping[str, object] | None = None) -> None:
         super().__init__(detail)
-        self.extra = extra or {}
+        self.extra = dict(extra or {})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -66,9 +65,9 @@ def home(
     sort = sort if sort in overview.SORTS else "name"
     shown = overview.overview_page(session, current.staff, filters, sort=sort, page=page_number)
     rows = shown.rows
-    query = {"name": filters.name or "", "status": filters.status or "", "sort": sort, "alerts": filters.alerts or ""}
-    query |= {"measures": filters.measures or "", "checkins": filters.checkins or "", "exercises": filters.exercises or ""}
-    query = {key: value for key, value in query.items() if value}
+    chosen = {"name": filters.name, "status": filters.status, "sort": sort, "alerts": filters.alerts}
+    chosen |= {"measures": filters.measures, "checkins": filters.checkins, "exercises": filters.exercises}
+    query = {key: str(value) for key, value in chosen.items() if value}
     return page(
         request,
         "caseload.html",

@@ -430,7 +430,7 @@ def overview(
     session: Session, staff: Staff, filters: OverviewFilters | None = None, *, sort: str = "name"
 ) -> list[PatientOverview]:
     """The whole caseload at once (small caseloads, exports); the portal pages through ``overview_page``."""
-    return _overview(session, staff, filters, sort=sort, page=1, page_size=None).rows
+    return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
 def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
@@ -574,9 +574,9 @@ def _adherence_rate(row: PatientOverview) -> float | None:
     return row.adherence.summary.rate if row.adherence is not None else None
 
 
-_NEVER = datetime.min.replace(tzinfo=utcnow().tzinfo)
-_STATUS_ORDER = {s: i for i, s in enumerate(PatientStatus)}
-_FAR_FUTURE = datetime.max.replace(tzinfo=utcnow().tzinfo)
+_NEVER: datetime = datetime.min.replace(tzinfo=utcnow().tzinfo)
+_STATUS_ORDER: dict[str, int] = {s: i for i, s in enumerate(PatientStatus)}
+_FAR_FUTURE: datetime = datetime.max.replace(tzinfo=utcnow().tzinfo)
 
 
 def _score_key(code: str) -> Callable[[PatientOverview], tuple[bool, int]]:

@@ -38,7 +38,8 @@ args = json.loads(sys.argv[1])
 with session_scope() as s:
     setup = create_clinic(s, name="Big Clinic", slug="big")
     others = [staff.add_staff(s, clinic=setup.clinic, email=f"c{n}@big.example.org", name=f"Clinician {n}",
-                              role="clinician", actor=Actor.system("bench")).staff for n in range(args["clinicians"] - 1)]
+                              role="clinician", actor=Actor.system("bench")).staff
+              for n in range(args["clinicians"] - 1)]
     team = [setup.clinician, *others]
     with unit_of_work(s):
         for n in range(args["patients"] * args["clinicians"]):
@@ -92,8 +93,10 @@ def _seed(url: str, work: Path, patients: int, clinicians: int, days: int) -> di
             conn.execute(statement.replace(":days", str(days)))  # type: ignore[arg-type]
         checkins = conn.execute("SELECT count(*) FROM checkin").fetchone()
         responses = conn.execute("SELECT count(*) FROM measure_response").fetchone()
-    print(f"history: {checkins[0] if checkins else 0} check-ins, {responses[0] if responses else 0} "
-          f"questionnaires, in {time.monotonic() - started:.0f} s")
+    print(
+        f"history: {checkins[0] if checkins else 0} check-ins, {responses[0] if responses else 0} "
+        f"questionnaires, in {time.monotonic() - started:.0f} s"
+    )
     return logins
 
 
@@ -117,8 +120,10 @@ def _measure(browser: httpx.Client, who: str, repeats: int) -> list[float]:
             own.append(time.monotonic() - started)
             assert answer.status_code == 200, answer.status_code
         size = len(answer.content) / 1024
-        print(f"  {who} /portal/?{query}: p50 {statistics.median(own) * 1000:.0f} ms, "
-              f"max {max(own) * 1000:.0f} ms, {size:.0f} KiB")
+        print(
+            f"  {who} /portal/?{query}: p50 {statistics.median(own) * 1000:.0f} ms, "
+            f"max {max(own) * 1000:.0f} ms, {size:.0f} KiB"
+        )
         timings.extend(own)
     return timings
 
@@ -146,8 +151,10 @@ def main() -> None:
         total = args.patients * args.clinicians
         for who, timings in figures.items():
             shown = args.patients if who == "clinician" else total
-            print(f"caseload page, {who} over {shown} patients x {args.days} days: "
-                  f"{loadkit.summary(timings)} (target p95 <= 300 ms)")
+            print(
+                f"caseload page, {who} over {shown} patients x {args.days} days: "
+                f"{loadkit.summary(timings)} (target p95 <= 300 ms)"
+            )
     print(f"load average after: {loadkit.load_average()}")
 
 

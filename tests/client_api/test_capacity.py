@@ -104,9 +104,7 @@ def test_a_saturated_worker_sheds_ordinary_requests_with_503_but_admits_a_crisis
     assert client.post(URL, json=ORDINARY).status_code == 201
 
 
-def test_sqlite_writers_take_turns_so_concurrent_check_ins_all_succeed(
-    client: TestClient, session: Session
-) -> None:
+def test_sqlite_writers_take_turns_so_concurrent_check_ins_all_succeed(client: TestClient, session: Session) -> None:
     setup = create_clinic(session, slug="turns")
     people = [bearer(active_patient(session, setup, email=f"p{n}@example.org")[1]) for n in range(4)]
     statuses: list[int] = []
