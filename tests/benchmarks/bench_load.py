@@ -10,6 +10,10 @@ a crisis prober and a clinician's live portal feed. Run on demand; prints figure
     # Tandem's ordinary check-in against a bare FastAPI + SQLModel insert, same run, same server setup
     .venv/bin/python -m tests.benchmarks.bench_load --db postgres --workers 2 --clients 0 --capacity 40
 
+To measure another checkout with the same benchmark (main before a change, say):
+    git archive main | tar -x -C /tmp/base
+    BENCH_CODE_ROOT=/tmp/base .venv/bin/python -m tests.benchmarks.bench_load ...
+
 Targets (issue 17): 0 x 5xx, 0 lost or doubled check-ins, check-in p99 <= 1 s, crisis -> live portal
 event p99 <= 500 ms, ordinary check-in >= 0.6x the bare insert. The machine's load average is
 printed beside the figures: compare runs only at similar load, and prefer the ratios of one run.

@@ -114,7 +114,13 @@ class Server:
         return self.log_path.read_text(errors="replace").count(needle)
 
 
+# Another checkout to serve instead of this one (before/after comparisons): BENCH_CODE_ROOT=/path.
+CODE_ROOT = os.environ.get("BENCH_CODE_ROOT")
+
+
 def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    if CODE_ROOT:
+        extra = {"PYTHONPATH": CODE_ROOT, **extra}
     return tandem_env(
         TANDEM_DATABASE_URL=database_url,
         TANDEM_SMTP_HOST="127.0.0.1",
@@ -131,7 +137,8 @@ def tandem_serve(database_url: str, workdir: Path, *, workers: int = 1, **extra_
     log_path = workdir / f"serve-{port}.log"
     env = server_env(database_url, workdir, TANDEM_BASE_URL=base, **extra_env)
     with log_path.open("wb") as log:
-        command = [TANDEM, "serve", "--port", str(port), "--workers", str(workers)]
+        command = [TANDEM, "serve", "--port", str(port)]
+        command += ["--workers", str(workers)] if workers != 1 else []  # older checkouts have no --workers
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(base, process, log_path)
