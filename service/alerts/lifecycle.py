@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -127,17 +128,22 @@ def _create(
     if session.get_bind().dialect.name == "postgresql":
         # A concurrent request may open the same alert: the partial unique index decides, in one
         # statement (no savepoint), and the loser joins the winner's alert.
+        values = {column.name: getattr(alert, column.name) for column in Alert.__table__.columns}  # type: ignore[attr-defined]
+        table = Alert.__table__  # type: ignore[attr-defined]
         inserted = session.execute(
-            pg_insert(Alert)
-            .values(**{c.name: getattr(alert, c.name) for c in Alert.__table__.columns})  # type: ignore[attr-defined]
+            pg_insert(table)
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["patient_id", "reason"], index_where=text("status <> 'resolved'"))
-        )
-        if inserted.rowcount != 1:  # type: ignore[attr-defined]
+            .returning(table.c.id)
+        ).scalar()
+        if inserted is None:
             existing = _open_alert(session, patient.id, reason)
             if existing is None:
                 raise Conflict("this alert changed at the same moment; please try again")
             return existing
         make_transient_to_detached(alert)
+        for name, value in values.items():  # as stored: nothing to reload
+            set_committed_value(alert, name, value)
         session.add(alert)  # persistent already: nothing more to insert
     else:
         # SQLite admits one writer at a time (service.db makes writers take turns), so nobody can

@@ -17,7 +17,7 @@ URL = "/api/v1/checkins"
 # multi-row INSERT in order, so rows with integer keys (alert history, audit) go one statement each
 # there; they are calls inside the process, not network round trips.
 CRISIS_STATEMENTS = {"postgresql": 12, "sqlite": 15}
-ORDINARY_STATEMENTS = 6
+ORDINARY_STATEMENTS = 3
 
 
 @contextmanager
