@@ -139,7 +139,7 @@ def tandem_serve(database_url: str, workdir: Path, *, workers: int = 1, **extra_
     with log_path.open("wb") as log:
         command = [TANDEM, "serve", "--port", str(port)]
         command += ["--workers", str(workers)] if workers != 1 else []  # older checkouts have no --workers
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(base, process, log_path)
             yield Server(base, process, log_path)
@@ -190,7 +190,8 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path, pat
 
 
 def migrate(database_url: str, workdir: Path) -> None:
-    subprocess.run([TANDEM, "db", "upgrade"], env=server_env(database_url, workdir), check=True, timeout=300)
+    env = server_env(database_url, workdir)
+    subprocess.run([TANDEM, "db", "upgrade"], env=env, cwd=workdir, check=True, timeout=300)
 
 
 # --- Seeded people ----------------------------------------------------------------------------
@@ -231,6 +232,7 @@ with session_scope() as s:
     done = subprocess.run(
         [str(Path(TANDEM).with_name("python")), "-c", code],
         env=server_env(database_url, workdir, TANDEM_ACCESS_TOKEN_TTL_SECONDS="7200"),
+        cwd=workdir,  # `python -c` puts the working directory first on the path: import the code served
         capture_output=True,
         text=True,
         timeout=600,
@@ -401,6 +403,7 @@ print(json.dumps({"rows": rows, "keys": keys, "found": found}))
         [str(Path(TANDEM).with_name("python")), "-c", code],
         input=json.dumps(answered_ids),
         env=server_env(database_url, workdir),
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=300,
