@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import sys
@@ -40,6 +41,7 @@ console = Console()
 err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 CLI_ACTOR = Actor.system("cli")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _emit(as_json: bool, data: Any, human: str) -> None:
@@ -92,6 +94,11 @@ def serve(
         return
     # Each worker builds its own app, engine and pool (request threads + spares); the scheduler runs
     # in every worker but only the holder of the PostgreSQL advisory lock executes jobs.
+    options: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # A busy machine can take longer than uvicorn's 5 s to start a worker or answer its ping;
+        # a worker killed for that would be restarted in a loop.
+        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
     uvicorn.run(
         "service.app:create_worker_app",
         factory=True,
@@ -100,6 +107,7 @@ def serve(
         port=port,
         access_log=False,
         log_config=None,
+        **options,
     )
 
 

@@ -3,9 +3,10 @@ the last four weeks, the latest PHQ-9 and GAD-7 with reliable change, open alert
 the exercises of the last four weeks.
 
 The caseload is paged. Which patients match, and in which order, is decided over the whole caseload
-in one query: filters run in SQL, and the figures a sort or filter needs come from index look-ups
-(the last check-in, the first and latest PHQ-9 and GAD-7, the week's mood), one per patient, never
-a scan of a year of rows. Names are encrypted at rest, so the name filter and the name order are
+in one query: filters run in SQL, and the figures a sort or filter needs come from
+``PatientFigures`` (the last check-in, the first and latest PHQ-9 and GAD-7, kept current by the
+database as they are written) or, for the week's mood, an index range of seven days: never a scan
+of a year of rows. Names are encrypted at rest, so the name filter and the name order are
 applied to the decrypted names of that one query's rows. Only the page shown then gets its full
 figures, in one grouped query per kind of data (check-ins, questionnaires, alerts, assignments,
 sessions). Showing the page is a read of those patients' health data: one audit row records it,
@@ -46,6 +47,7 @@ from service.models import (
     CheckIn,
     MeasureResponse,
     Patient,
+    PatientFigures,
     PatientStatus,
     Role,
     Severity,
@@ -261,19 +263,19 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     if filters.status:
         query = query.where(col(Patient.status) == PatientStatus(filters.status))
     extra: list[str] = []
-
-    last = _last_checkin_of_patient()
+    # The figures kept current by the database (PatientFigures): one row per patient, no history read.
+    query = query.outerjoin(PatientFigures, col(PatientFigures.patient_id) == col(Patient.id))
+    last = col(PatientFigures.last_checkin_at)
     if sort == "last_checkin":
-        query, extra = query.add_columns(last.label("last_checkin_at")), [*extra, "last_checkin_at"]
+        query, extra = query.add_columns(last), [*extra, "last_checkin_at"]
     if filters.checkins == "quiet":
         query = query.where(or_(last.is_(None), last < now - timedelta(days=QUIET_DAYS)))
     if sort == "mood":
         query, extra = query.add_columns(_mood_week_of_patient(now).label("mood_week")), [*extra, "mood_week"]
-    latest = {code: _score_of_patient(code, latest=True) for code in INSTRUMENTS}
     if sort in INSTRUMENTS:
-        query, extra = query.add_columns(latest[sort].label(f"latest_{sort}")), [*extra, f"latest_{sort}"]
+        query, extra = query.add_columns(_figure(sort, "latest")), [*extra, f"latest_{sort}"]
     if filters.measures:
-        query = query.where(_measures_filter(filters.measures, latest))
+        query = query.where(_measures_filter(filters.measures))
     if filters.alerts:
         query = query.where(_open_alert_exists(urgent_only=filters.alerts == "urgent"))
 
@@ -327,16 +329,9 @@ def _open_alerts_in_caseload(session: Session, staff: Staff) -> dict[str, dict[S
     return found
 
 
-def _last_checkin_of_patient() -> Any:
-    # Read from the (patient_id, recorded_at) index: one look-up per patient, whatever the history.
-    return (
-        sa_select(col(CheckIn.recorded_at))
-        .where(col(CheckIn.patient_id) == col(Patient.id))
-        .order_by(col(CheckIn.recorded_at).desc())
-        .limit(1)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
+def _figure(code: str, which: str) -> Any:
+    """``phq9_latest``, ``gad7_first``...: a questionnaire total kept in PatientFigures."""
+    return getattr(PatientFigures, f"{code}_{which}")
 
 
 def _mood_week_of_patient(now: datetime) -> Any:
@@ -351,34 +346,16 @@ def _mood_week_of_patient(now: datetime) -> Any:
     )
 
 
-def _score_of_patient(code: str, *, latest: bool) -> Any:
-    """The latest (or first) total of one questionnaire, from the (patient, instrument, time) index."""
-    at, created = col(MeasureResponse.completed_at), col(MeasureResponse.created_at)
-    order = (at.desc(), created.desc()) if latest else (at.asc(), created.asc())
-    return (
-        sa_select(col(MeasureResponse.total))
-        .where(
-            col(MeasureResponse.patient_id) == col(Patient.id),
-            col(MeasureResponse.instrument) == code,
-            col(MeasureResponse.total).is_not(None),
-        )
-        .order_by(*order)
-        .limit(1)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-
-
-def _measures_filter(wanted: str, latest: dict[str, Any]) -> ColumnElement[bool]:
+def _measures_filter(wanted: str) -> ColumnElement[bool]:
     """The questionnaire filters in SQL, with each instrument's thresholds (as ``assess_change``)."""
     case, worse, better = [], [], []
     for code in INSTRUMENTS:
         rules = get_instrument(code).change_rules
         assert rules is not None
-        first = _score_of_patient(code, latest=False)
-        case.append(latest[code] >= rules.caseness)
-        worse.append(latest[code] - first >= rules.reliable_change)
-        better.append(latest[code] - first <= -rules.reliable_change)
+        latest, first = _figure(code, "latest"), _figure(code, "first")
+        case.append(latest >= rules.caseness)
+        worse.append(latest - first >= rules.reliable_change)
+        better.append(latest - first <= -rules.reliable_change)
     if wanted == "case":
         return or_(*case)
     if wanted == "deteriorated":

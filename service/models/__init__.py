@@ -15,7 +15,7 @@ from service.models.exercise import (
 )
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
-from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.patient import ConsentRecord, Invitation, Patient, PatientFigures, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.staff import Role, Staff
 from service.models.summary import PatientSummary
@@ -42,6 +42,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Patient",
+    "PatientFigures",
     "PatientStatus",
     "PatientSummary",
     "PortalSession",
