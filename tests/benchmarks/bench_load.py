@@ -44,8 +44,11 @@ async def _crowd(
     tally, crisis = Tally(), CrisisTally()
     events: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
     stop = asyncio.Event()
-    feed = asyncio.create_task(loadkit.live_feed(base, seeded.clinician_email, seeded.clinician_password, events, stop))
-    await asyncio.sleep(1.0)  # the feed is subscribed
+    connected = asyncio.Event()
+    feed = asyncio.create_task(
+        loadkit.live_feed(base, seeded.clinician_email, seeded.clinician_password, events, stop, connected)
+    )
+    await asyncio.wait_for(connected.wait(), timeout=60)  # the feed is subscribed before anything is sent
     started = time.monotonic()
     until = started + seconds
     tasks = [
