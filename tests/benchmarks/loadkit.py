@@ -358,7 +358,12 @@ async def crisis_prober(
 
 
 async def live_feed(
-    base: str, email: str, password: str, events: asyncio.Queue[tuple[float, dict[str, Any]]], stop: asyncio.Event
+    base: str,
+    email: str,
+    password: str,
+    events: asyncio.Queue[tuple[float, dict[str, Any]]],
+    stop: asyncio.Event,
+    connected: asyncio.Event,
 ) -> None:
     """A clinician's open portal page: signs in, then reads the alert stream until told to stop."""
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30, read=None)) as browser:
