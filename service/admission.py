@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextvars import ContextVar
+from types import TracebackType
 from typing import Any
 
+from anyio import CapacityLimiter
 from prometheus_client import Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +29,10 @@ from service.risk.locales import primary_language
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+# Threads kept for requests carrying a crisis signal, beside the worker's request threads: such a
+# request never queues behind ordinary ones for a thread (the pool keeps connections for them).
+CRISIS_THREADS = 4
+crisis_request: ContextVar[bool] = ContextVar("tandem_crisis_request", default=False)
 # Free text a client writes: the JSON field that holds it, by path.
 _SCREENED = (
     (re.compile(r"^/api/v1/checkins/?$"), "note"),
@@ -113,12 +120,14 @@ class AdmissionMiddleware:
             return
         self.in_flight += 1
         IN_FLIGHT.inc()
+        token = crisis_request.set(crisis)
         try:
             if crisis:
                 await self._with_crisis_lines(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
         finally:
+            crisis_request.reset(token)
             self.in_flight -= 1
             IN_FLIGHT.dec()
 
@@ -207,3 +216,46 @@ async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class CrisisFirstLimiter:
+    """The thread limiter of the app's sync routes and dependencies: ordinary requests share the
+    worker's request threads; a request carrying a crisis signal runs on threads of its own."""
+
+    def __init__(self, threads: int, crisis_threads: int = CRISIS_THREADS) -> None:
+        self.ordinary = CapacityLimiter(threads)
+        self.crisis = CapacityLimiter(crisis_threads)
+
+    @property
+    def total_tokens(self) -> float:
+        return self.ordinary.total_tokens
+
+    @total_tokens.setter
+    def total_tokens(self, value: float) -> None:
+        self.ordinary.total_tokens = value
+
+    def _limiter(self) -> CapacityLimiter:
+        return self.crisis if crisis_request.get() else self.ordinary
+
+    async def __aenter__(self) -> None:
+        await self._limiter().acquire()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._limiter().release()
+
+
+def install_thread_limiter(threads: int) -> None:
+    """Make the running event loop's default thread limiter a CrisisFirstLimiter (``threads``
+    ordinary threads). anyio keeps that limiter in a run variable of its asyncio backend; should a
+    future anyio move it, requests keep a plain limiter of ``threads`` and lose only the priority."""
+    import anyio.to_thread
+
+    try:
+        from anyio._backends._asyncio import _default_thread_limiter
+
+        _default_thread_limiter.set(CrisisFirstLimiter(threads))  # type: ignore[arg-type]
+    except (ImportError, AttributeError):  # pragma: no cover - depends on anyio's internals
+        log.warning("crisis requests get no threads of their own with this anyio")
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads

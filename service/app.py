@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +13,7 @@ from sqlalchemy import text
 
 from client_api.app import create_client_api
 from clinician_portal.app import create_portal
-from service.admission import AdmissionMiddleware
+from service.admission import AdmissionMiddleware, install_thread_limiter
 from service.config import get_settings
 from service.db import get_engine
 from service.http import RequestContextMiddleware
@@ -29,8 +28,9 @@ log = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the scheduler and, on PostgreSQL, the live-event listener; stop them on shutdown."""
     settings = get_settings()
-    # Sync routes and dependencies run on this many threads; the pool has a connection for each.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+    # Sync routes and dependencies run on this many threads (plus a few kept for crisis requests);
+    # the pool has a connection for each.
+    install_thread_limiter(settings.request_threads)
     scheduler = leadership = listener = None
     if settings.scheduler_enabled:
         leadership = Leadership(settings.database_url)

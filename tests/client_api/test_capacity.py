@@ -129,3 +129,33 @@ def test_serve_refuses_several_workers_on_sqlite(database_url: str) -> None:
         pytest.skip("several workers are for PostgreSQL")
     result = CliRunner().invoke(app, ["serve", "--workers", "2", "--no-migrate"])
     assert result.exit_code == 2 and "PostgreSQL" in result.output
+
+
+def test_a_crisis_request_gets_a_thread_while_every_ordinary_thread_is_busy() -> None:
+    import anyio
+
+    from service.admission import CrisisFirstLimiter, crisis_request
+
+    async def scenario() -> list[str]:
+        limiter = CrisisFirstLimiter(threads=1, crisis_threads=1)
+        order: list[str] = []
+        await limiter.ordinary.acquire()  # the only ordinary thread is taken
+
+        async def ordinary() -> None:
+            async with limiter:
+                order.append("ordinary")
+
+        async def crisis() -> None:
+            crisis_request.set(True)
+            async with limiter:
+                order.append("crisis")
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ordinary)
+            tasks.start_soon(crisis)
+            await anyio.sleep(0.1)
+            assert order == ["crisis"]  # it did not wait behind the ordinary request
+            limiter.ordinary.release()
+        return order
+
+    assert anyio.run(scenario) == ["crisis", "ordinary"]
