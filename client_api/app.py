@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -10,7 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, sessions
-from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from service.db import UNAVAILABLE_ERRORS
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
+
+log = logging.getLogger(__name__)
+BUSY = "the service is busy; please try again in a moment"
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
 
@@ -40,6 +46,20 @@ def create_client_api() -> FastAPI:
             swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
             swagger_favicon_url=f"{root}/docs-assets/favicon-32x32.png",
         )
+
+    @api.exception_handler(Unavailable)
+    def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=503, headers=headers)
+
+    def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Saturated, or the database is unreachable: a 503 the client may retry (with its Idempotency-Key).
+        log.warning("API request not served: %s", type(exc).__name__)
+        headers = {"Retry-After": str(Unavailable.retry_after_seconds)}
+        return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+
+    for kind in UNAVAILABLE_ERRORS:
+        api.add_exception_handler(kind, database_unavailable)
 
     @api.exception_handler(DomainError)
     def domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from service.db import session_scope
+from service.db import end_read, session_scope
 from service.errors import Unauthenticated
 from service.models import Patient
 from service.security.client_sessions import authenticate
@@ -30,7 +30,10 @@ def current_client(
 ) -> Patient:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
-    return authenticate(session, credentials.credentials)
+    patient = authenticate(session, credentials.credentials)
+    # FastAPI runs the endpoint on another thread: hand the connection back while it waits for one.
+    end_read(session)
+    return patient
 
 
 CurrentClient = Annotated[Patient, Depends(current_client)]

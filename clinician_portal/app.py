@@ -25,7 +25,8 @@ from clinician_portal.web_security import (
     csrf_protect,
     session_token,
 )
-from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from service.db import UNAVAILABLE_ERRORS
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
@@ -75,6 +76,17 @@ def _map_errors(portal: FastAPI) -> None:
     @portal.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
         return page(request, "error.html", status=403, problem="csrf", detail=None)
+
+    def unavailable(request: Request, exc: Exception) -> Response:
+        # Saturated, or the database is unreachable: say so (503), never a bare 500.
+        log.warning("portal request not served: %s", type(exc).__name__)
+        response = page(request, "error.html", status=503, problem="503", detail=None)
+        response.headers["Retry-After"] = str(Unavailable.retry_after_seconds)
+        return response
+
+    kinds: tuple[type[Exception], ...] = (Unavailable, *UNAVAILABLE_ERRORS)
+    for kind in kinds:
+        portal.add_exception_handler(kind, unavailable)
 
     @portal.exception_handler(DomainError)
     def domain_error(request: Request, exc: DomainError) -> Response:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from clinician_portal.web_security import csrf_for_session, session_token
 from service.alerts import lifecycle
-from service.db import session_scope
+from service.db import end_read, session_scope
 from service.errors import Forbidden
 from service.models import Clinic, PortalSession, Role, SessionStage, Severity, Staff
 from service.security import staff_auth
@@ -109,6 +109,8 @@ def _resolve(request: Request, session: Session, *, touch: bool = True) -> Signe
     signed_in = SignedIn.of(staff, clinic, portal_session, token, counts)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
+    # The page runs on another thread: hand the connection back while it waits for one.
+    end_read(session)
     return signed_in
 
 

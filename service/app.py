@@ -14,9 +14,11 @@ from sqlalchemy import text
 from client_api.app import create_client_api
 from client_api.webapp import create_web_app, root_redirect
 from clinician_portal.app import create_portal
+from service.admission import AdmissionMiddleware, install_thread_limiter
 from service.config import get_settings
 from service.db import get_engine
 from service.http import RequestContextMiddleware
+from service.logs import configure_logging
 from service.notify.events import PostgresListener
 from service.scheduler import Leadership, create_scheduler
 
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the scheduler and, on PostgreSQL, the live-event listener; stop them on shutdown."""
     settings = get_settings()
+    # Sync routes and dependencies run on this many threads (plus a few kept for crisis requests);
+    # the pool has a connection for each.
+    install_thread_limiter(settings.request_threads)
     scheduler = leadership = listener = None
     if settings.scheduler_enabled:
         leadership = Leadership(settings.database_url)
@@ -77,5 +82,13 @@ def create_app() -> FastAPI:
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
+    # Outermost last: request ids, body limits and logs wrap admission, which wraps both faces.
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `tandem serve --workers N` process, with the same logging as a single process."""
+    configure_logging()
+    return create_app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import sys
@@ -40,6 +41,7 @@ console = Console()
 err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 CLI_ACTOR = Actor.system("cli")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _emit(as_json: bool, data: Any, human: str) -> None:
@@ -64,18 +66,49 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    migrate: bool = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only; SQLite has one writer, one process).")
+    ] = 1,
+) -> None:
     """Run the app: client API, clinician portal and scheduler."""
     import uvicorn
 
-    from service.app import create_app
     from service.logs import configure_logging
     from service.models.migrate import upgrade
 
     configure_logging()
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        err_console.print("[red]error:[/red] --workers needs PostgreSQL; the embedded SQLite database runs one process")
+        raise typer.Exit(code=2)
     if migrate:
-        upgrade(get_settings().database_url)
-    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+        upgrade(settings.database_url)
+    if workers == 1:
+        from service.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+        return
+    # Each worker builds its own app, engine and pool (request threads + spares); the scheduler runs
+    # in every worker but only the holder of the PostgreSQL advisory lock executes jobs.
+    options: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # A busy machine can take longer than uvicorn's 5 s to start a worker or answer its ping;
+        # a worker killed for that would be restarted in a loop.
+        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
+    uvicorn.run(
+        "service.app:create_worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        **options,
+    )
 
 
 @app.command()

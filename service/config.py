@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEV
     database_url: str = DEFAULT_DATABASE_URL
     database_echo: bool = False
+    # Threads that run requests in each worker process; the connection pool is sized from it so a
+    # request that has a thread never waits for a connection (see service/db.py).
+    request_threads: int = Field(default=20, ge=1, le=200)
+    # Requests admitted at once per worker; beyond it the service answers 503 with Retry-After
+    # rather than queueing work it cannot finish in time. A request carrying a crisis signal is
+    # always admitted.
+    max_in_flight: int = Field(default=160, ge=1)
+    # Seconds a request waits for a database connection before it is answered 503.
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)
     # Comma-separated "key_id:base64url(32 bytes)"; the first one encrypts, all of them decrypt.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -14,16 +16,57 @@ from service.config import get_settings
 
 _engine: Engine | None = None
 
+# Connections beyond the request threads: the scheduler's jobs, readiness checks, the live feed's
+# short look-ups. With at least one connection per request thread, a request that got a thread
+# never waits for a connection; requests queue for a thread instead, holding nothing.
+SPARE_CONNECTIONS = 6
+OVERFLOW_CONNECTIONS = 10
+# Seconds SQLite waits on a lock held by another process (a CLI command, a second server).
+SQLITE_BUSY_SECONDS = 30
+
+# SQLite admits one writer at a time. Writers of this process take turns on this lock, in order,
+# before they write, instead of racing for SQLite's lock (whose busy handler sleeps and retries,
+# unfairly, until a timeout turns into an error): under load the embedded default gets slower,
+# never fails.
+_sqlite_writer = threading.RLock()
+
+
+class DatabaseBusy(Exception):
+    """No database connection or write turn came in time: the service is saturated, try again."""
+
+
+# What a saturated pool or an unreachable database raises: answered 503 with Retry-After, not 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseBusy,
+    sa_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+)
+
+
+def pool_size_for(request_threads: int) -> int:
+    return request_threads + SPARE_CONNECTIONS
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
+    settings = get_settings()
+    pool = {
+        "pool_size": pool_size_for(settings.request_threads),
+        "max_overflow": OVERFLOW_CONNECTIONS,
+        "pool_timeout": settings.pool_timeout_seconds,
+    }
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+            connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+            engine = create_engine(url, echo=echo, connect_args=connect_args, **pool)
+        else:
+            engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +74,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cursor.close()
 
 
@@ -73,6 +116,9 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     function and both writes still commit (or roll back) as one.
     """
     depth = session.info.get("uow_depth", 0)
+    writer = _sqlite_writer if depth == 0 and _is_sqlite(session) else None
+    if writer is not None and not writer.acquire(timeout=get_settings().pool_timeout_seconds * 3):
+        raise DatabaseBusy("the database is busy")
     session.info["uow_depth"] = depth + 1
     try:
         yield session
@@ -84,3 +130,17 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         raise
     finally:
         session.info["uow_depth"] = depth
+        if writer is not None:
+            writer.release()
+
+
+def end_read(session: Session) -> None:
+    """End the read-only transaction a dependency opened, so its connection goes back to the pool
+    before the request waits for a thread to run the endpoint (loaded rows stay usable)."""
+    if session.in_transaction() and session.info.get("uow_depth", 0) == 0:
+        session.commit()
+
+
+def _is_sqlite(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose. The message is safe to show."""
@@ -29,3 +31,17 @@ class Invalid(DomainError):
 
 class Unauthenticated(DomainError):
     """Credentials are missing or wrong. The message never says which part was wrong."""
+
+
+class Unavailable(DomainError):
+    """The service cannot finish this now (saturated, or the database is unreachable): try again.
+
+    ``extra`` goes into the answer beside the detail, so a request that carried a crisis signal
+    still gets its crisis lines.
+    """
+
+    retry_after_seconds = 2
+
+    def __init__(self, detail: str, *, extra: Mapping[str, object] | None = None) -> None:
+        super().__init__(detail)
+        self.extra = dict(extra or {})

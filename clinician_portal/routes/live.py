@@ -18,13 +18,15 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from clinician_portal.deps import QuietStaff, SessionDep
 from clinician_portal.messages import N_
@@ -49,6 +51,18 @@ router = APIRouter()
 # feed notices a session that ended without any event.
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 5000
+# The feed's short database look-ups run on threads of their own, so a new alert reaches open pages
+# without queueing behind the requests that saturate the worker (the pool keeps spares for them).
+LIVE_THREADS = 4
+_live_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+async def run_in_live_thread(func: Any, *args: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    limiter = _live_limiters.get(loop)
+    if limiter is None:
+        limiter = _live_limiters[loop] = CapacityLimiter(LIVE_THREADS)
+    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
 
 
 @dataclass(frozen=True)
@@ -177,14 +191,14 @@ async def _feed(viewer: Viewer, subscription: Subscription) -> AsyncIterator[str
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), timeout=HEARTBEAT_SECONDS)
             except TimeoutError:
-                if not await run_in_threadpool(_still_open, viewer):
+                if not await run_in_live_thread(_still_open, viewer):
                     yield _ended(viewer)
                     return
                 yield f": heartbeat {int(time.time())}\n\n"
                 continue
             for kind, alert_id in await _batch(subscription, event):
                 try:
-                    facts = await run_in_threadpool(_facts_for, viewer, alert_id)
+                    facts = await run_in_live_thread(_facts_for, viewer, alert_id)
                 except SessionEnded:
                     yield _ended(viewer)
                     return
@@ -197,7 +211,7 @@ async def _feed(viewer: Viewer, subscription: Subscription) -> AsyncIterator[str
 @router.get("/alerts/stream", name="alert_stream")
 async def alert_stream(request: Request) -> Response:
     """``text/event-stream`` of the alerts this staff member may see; 204 (do not reconnect) when signed out."""
-    viewer = await run_in_threadpool(_viewer, request)
+    viewer = await run_in_live_thread(_viewer, request)
     if viewer is None:
         return Response(status_code=204)
     # Subscribed before the first byte goes out, so nothing committed after this moment is missed.

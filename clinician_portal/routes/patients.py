@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -49,9 +50,10 @@ def home(
     measures: str = "",
     checkins: str = "",
     exercises: str = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The caseload: a clinician's own patients, or the whole clinic for an administrator, with
-    each patient's last check-in, mood, latest questionnaires and open alerts."""
+    each patient's last check-in, mood, latest questionnaires and open alerts, a page at a time."""
     filters = OverviewFilters(
         name=name[:200],
         status=status if status in set(PatientStatus) else None,
@@ -61,12 +63,19 @@ def home(
         exercises=exercises if exercises in overview.EXERCISE_FILTERS else None,
     )
     sort = sort if sort in overview.SORTS else "name"
-    rows = overview.overview(session, current.staff, filters, sort=sort)
+    shown = overview.overview_page(session, current.staff, filters, sort=sort, page=page_number)
+    rows = shown.rows
+    chosen = {"name": filters.name, "status": filters.status, "sort": sort, "alerts": filters.alerts}
+    chosen |= {"measures": filters.measures, "checkins": filters.checkins, "exercises": filters.exercises}
+    query = {key: str(value) for key, value in chosen.items() if value}
     return page(
         request,
         "caseload.html",
         signed_in=current,
         rows=rows,
+        paging=shown,
+        previous_query=urlencode({**query, "page": shown.page - 1}),
+        next_query=urlencode({**query, "page": shown.page + 1}),
         sparklines={row.patient.id: charts.sparkline(row.mood) for row in rows},
         filters={
             "name": filters.name or "",

@@ -9,6 +9,7 @@ from service.alerts.service import (
     level_named,
     respond_to_risk,
     support_block,
+    unavailable_with_lines,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "level_named",
     "respond_to_risk",
     "support_block",
+    "unavailable_with_lines",
 ]

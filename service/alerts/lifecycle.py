@@ -7,8 +7,10 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -18,7 +20,18 @@ from service.alerts.policy import deadline, policy, reason_for, severity_for
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.kit.context import Actor
-from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Clinic, Patient, Role, Severity, Staff
+from service.models import (
+    Alert,
+    AlertEvent,
+    AlertSignal,
+    AlertStatus,
+    Clinic,
+    Patient,
+    Role,
+    Severity,
+    Staff,
+    WebhookEndpoint,
+)
 from service.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -54,13 +67,40 @@ def raise_for(
         return None
     now = now or utcnow()
     reason = reason_for(primary_category(result))
-    alert = _open_alert(session, patient.id, reason)
+    clinic, alert = _clinic_and_open_alert(session, patient, reason)
     if alert is None:
-        alert = _create(session, patient=patient, reason=reason, severity=severity, now=now)
+        alert = _create(session, patient=patient, clinic=clinic, reason=reason, severity=severity, now=now)
     _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now)
     if alert.severity != severity and severity.rank > Severity(alert.severity).rank:
         _raise_severity(session, alert, severity, now)
     return alert
+
+
+def _clinic_and_open_alert(session: Session, patient: Patient, reason: str) -> tuple[Clinic, Alert | None]:
+    """The patient's clinic and their open alert for this reason, if any, in one query.
+
+    The clinic is held for the rest of the transaction: the client's crisis block reads it again.
+    """
+    row = session.exec(
+        select(Clinic, Alert)
+        .select_from(Clinic)
+        .outerjoin(
+            Alert,
+            (col(Alert.patient_id) == patient.id)
+            & (col(Alert.reason) == reason)
+            & (col(Alert.status) != AlertStatus.RESOLVED),
+        )
+        .where(Clinic.id == patient.clinic_id)
+    ).first()
+    assert row is not None  # foreign key
+    hold(session, row[0])
+    return row[0], row[1]
+
+
+def hold(session: Session, row: object) -> None:
+    """Keep a loaded row for the rest of the session: the identity map only keeps rows something
+    refers to, and a later ``session.get`` of a forgotten one goes back to the database."""
+    session.info.setdefault("held_rows", []).append(row)
 
 
 def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
@@ -71,9 +111,10 @@ def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
     ).first()
 
 
-def _create(session: Session, *, patient: Patient, reason: str, severity: Severity, now: datetime) -> Alert:
-    clinic = session.get(Clinic, patient.clinic_id)
-    assert clinic is not None
+def _create(
+    session: Session, *, patient: Patient, clinic: Clinic, reason: str, severity: Severity, now: datetime
+) -> Alert:
+    clinician, endpoints = _clinician_and_endpoints(session, patient)
     alert = Alert(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
@@ -84,27 +125,49 @@ def _create(session: Session, *, patient: Patient, reason: str, severity: Severi
         updated_at=now,
         ack_deadline_at=now + deadline(clinic, severity),
     )
-    if session.get_bind().dialect.name == "sqlite":
-        # No savepoint: pysqlite commits a savepoint opened as a transaction's first statement when
-        # it is released, which would split this unit of work. SQLite admits one writer at a time,
-        # so after the caller's first write nobody can open the same alert; a rare race before it
-        # fails on the unique index and the whole unit of work rolls back (nothing half-written).
-        session.add(alert)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():  # a concurrent request may have opened the same alert
-                session.add(alert)
-                session.flush()
-        except IntegrityError:
+    if session.get_bind().dialect.name == "postgresql":
+        # A concurrent request may open the same alert: the partial unique index decides, in one
+        # statement (no savepoint), and the loser joins the winner's alert.
+        values = {column.name: getattr(alert, column.name) for column in Alert.__table__.columns}  # type: ignore[attr-defined]
+        table = Alert.__table__  # type: ignore[attr-defined]
+        inserted = session.execute(
+            pg_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["patient_id", "reason"], index_where=text("status <> 'resolved'"))
+            .returning(table.c.id)
+        ).scalar()
+        if inserted is None:
             existing = _open_alert(session, patient.id, reason)
             if existing is None:
-                raise
+                raise Conflict("this alert changed at the same moment; please try again")
             return existing
+        make_transient_to_detached(alert)
+        for name, value in values.items():  # as stored: nothing to reload
+            set_committed_value(alert, name, value)
+        session.add(alert)  # persistent already: nothing more to insert
+    else:
+        # SQLite admits one writer at a time (service.db makes writers take turns), so nobody can
+        # open the same alert meanwhile; the insert goes out with the rest of the transaction.
+        session.add(alert)
     _history(session, alert, "created", SYSTEM, {"severity": str(severity), "reason": reason}, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
-    notifications.alert_opened(session, alert, clinic)
+    notifications.alert_opened(session, alert, clinic, new=True, endpoints=endpoints, clinician=clinician)
     return alert
+
+
+def _clinician_and_endpoints(session: Session, patient: Patient) -> tuple[Staff | None, list[WebhookEndpoint]]:
+    """Who a new alert's email goes to and the clinic's active webhook endpoints, in one query."""
+    rows = session.exec(
+        select(Staff, WebhookEndpoint)
+        .select_from(Staff)
+        .outerjoin(
+            WebhookEndpoint,
+            (col(WebhookEndpoint.clinic_id) == patient.clinic_id) & col(WebhookEndpoint.active).is_(True),
+        )
+        .where(Staff.id == patient.clinician_id)
+    ).all()
+    clinician = rows[0][0] if rows else None
+    return clinician, [row[1] for row in rows if row[1] is not None]
 
 
 def _attach(

@@ -3,14 +3,14 @@ the alert's own transaction. Emails and webhooks carry no client text: the sever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session
 
 from service import notify
 from service.config import get_settings
 from service.kit.i18n import gettext
-from service.models import Alert, Clinic, Staff
+from service.models import Alert, Clinic, Staff, WebhookEndpoint
 
 SUBJECTS = {
     "urgent": "[Tandem] Urgent alert: please look now",
@@ -50,9 +50,22 @@ def _facts(alert: Alert) -> dict[str, object]:
     }
 
 
-def alert_opened(session: Session, alert: Alert, clinic: Clinic) -> None:
-    """A new alert, or one whose severity went up: tell the assigned clinician and the clinic's systems."""
-    clinician = session.get(Staff, alert.assigned_to)
+def alert_opened(
+    session: Session,
+    alert: Alert,
+    clinic: Clinic,
+    *,
+    new: bool = False,
+    endpoints: Sequence[WebhookEndpoint] | None = None,
+    clinician: Staff | None = None,
+) -> None:
+    """A new alert, or one whose severity went up: tell the assigned clinician and the clinic's systems.
+
+    ``new``: the alert was created in this transaction, so nothing can have been queued for it yet;
+    ``endpoints`` and ``clinician``: what the caller has just read, to save reading it again.
+    """
+    if clinician is None or clinician.id != alert.assigned_to:
+        clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active:
         locale = clinic.locale
         notify.enqueue_email(
@@ -62,6 +75,7 @@ def alert_opened(session: Session, alert: Alert, clinic: Clinic) -> None:
             text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
             dedup_key=f"alert:{alert.id}:{alert.severity}",
             clinic_id=alert.clinic_id,
+            fresh=new,
         )
     notify.enqueue_webhooks(
         session,
@@ -69,6 +83,8 @@ def alert_opened(session: Session, alert: Alert, clinic: Clinic) -> None:
         event_type="alert.created" if alert.escalation_level == 0 else "alert.severity_raised",
         data=_facts(alert),
         dedup_key=f"alert:{alert.id}:opened:{alert.severity}",
+        fresh=new,
+        endpoints=endpoints,
     )
     notify.publish(session, clinic_id=alert.clinic_id, kind="alert.created", data=_facts(alert))
 

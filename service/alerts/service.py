@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from service import audit
 from service.alerts import lifecycle
+from service.errors import Unavailable
 from service.kit.context import Actor
 from service.kit.i18n import pick_locale
 from service.models import CheckIn, Clinic, MeasureResponse, Patient
@@ -39,7 +40,13 @@ _SOURCE_MODELS: dict[str, type[Any]] = {"checkin": CheckIn, "measure_response": 
 
 
 def respond_to_risk(
-    session: Session, *, patient: Patient, source_type: str, source_id: str, result: RiskResult
+    session: Session,
+    *,
+    patient: Patient,
+    source_type: str,
+    source_id: str,
+    result: RiskResult,
+    row: ScreenedRow | None = None,
 ) -> dict[str, Any] | None:
     """Record `result` for the source, raise or update the alert, and return what the client must see now.
 
@@ -47,7 +54,7 @@ def respond_to_risk(
     transaction; moderate or high: the crisis block (message, resources, clinic instructions,
     care-team notice); low: a gentle support block with the support lines; none: None.
     """
-    _record(session, patient=patient, source_type=source_type, source_id=source_id, result=result)
+    _record(session, patient=patient, source_type=source_type, source_id=source_id, result=result, row=row)
     lifecycle.raise_for(session, patient=patient, source_type=source_type, source_id=source_id, result=result)
     return client_notice(session, patient, result.level)
 
@@ -59,6 +66,20 @@ def client_notice(session: Session, patient: Patient, level: RiskLevel) -> dict[
     if level == RiskLevel.LOW:
         return support_block(session, patient)
     return None
+
+
+def unavailable_with_lines(patient: Patient, level: RiskLevel) -> Unavailable:
+    """The 503 for a write that could not complete: at low risk and above it still carries the
+    lines for the client's country and language (no database needed), and says honestly that the
+    care team has not seen it."""
+    block: dict[str, Any] | None = None
+    if level >= RiskLevel.LOW:
+        locale = pick_locale(patient.locale)
+        block = crisis_resources(patient.country, locale).to_dict()
+        block["care_team_notice"] = _message("not_saved", locale)
+        if level == RiskLevel.LOW:
+            block["resources_url"] = CRISIS_RESOURCES_PATH
+    return Unavailable(_message("busy", patient.locale), extra=crisis_or_support(level, block))
 
 
 def crisis_or_support(level: RiskLevel, notice: dict[str, Any] | None) -> dict[str, dict[str, Any] | None]:
@@ -106,9 +127,18 @@ def _clinic_instructions(clinic: Clinic | None, locale: str) -> str | None:
     return clinic.crisis_instructions.get(locale) or clinic.crisis_instructions.get(clinic.locale)
 
 
-def _record(session: Session, *, patient: Patient, source_type: str, source_id: str, result: RiskResult) -> None:
-    model = _SOURCE_MODELS.get(source_type)
-    row: ScreenedRow | None = session.get(model, source_id) if model is not None else None
+def _record(
+    session: Session,
+    *,
+    patient: Patient,
+    source_type: str,
+    source_id: str,
+    result: RiskResult,
+    row: ScreenedRow | None = None,
+) -> None:
+    if row is None:  # the caller's row, when given, may not be in the database yet
+        model = _SOURCE_MODELS.get(source_type)
+        row = session.get(model, source_id) if model is not None else None
     if row is not None:
         row.risk_level = result.level.label
         row.risk_categories = list(result.categories)

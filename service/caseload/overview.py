@@ -2,9 +2,15 @@
 the last four weeks, the latest PHQ-9 and GAD-7 with reliable change, open alerts and adherence to
 the exercises of the last four weeks.
 
-The figures of the whole caseload come from one grouped query per kind of data (check-ins,
-questionnaires, alerts, assignments, sessions), never one per patient. Showing them is a read of each patient's health
-data, so each patient on the page gets an audit row in the same transaction.
+The caseload is paged. Which patients match, and in which order, is decided over the whole caseload
+in one query: filters run in SQL, and the figures a sort or filter needs come from
+``PatientFigures`` (the last check-in, the first and latest PHQ-9 and GAD-7, kept current by the
+database as they are written) or, for the week's mood, an index range of seven days: never a scan
+of a year of rows. Names are encrypted at rest, so the name filter and the name order are
+applied to the decrypted names of that one query's rows. Only the page shown then gets its full
+figures, in one grouped query per kind of data (check-ins, questionnaires, alerts, assignments,
+sessions). Showing the page is a read of those patients' health data: one audit row records it,
+naming every patient shown.
 """
 
 from __future__ import annotations
@@ -12,25 +18,41 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Text, and_, exists, func, not_, or_, type_coerce
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
 
 from service import audit
 from service.alerts import lifecycle
 from service.caseload.service import SORTS as BASE_SORTS
-from service.caseload.service import CaseloadEntry, caseload
+from service.caseload.service import CaseloadEntry, invitation_states
 from service.checkins import trends
+from service.crypto import get_cipher
 from service.db import unit_of_work
-from service.errors import Invalid
+from service.errors import Forbidden, Invalid
 from service.exercises import assignments
 from service.exercises.assignments import CaseloadAdherence
 from service.kit import timing
 from service.kit.context import Actor
+from service.kit.text import fold
 from service.measures.change import Change, assess_change
-from service.models import Alert, AlertStatus, CheckIn, MeasureResponse, Patient, PatientStatus, Severity, Staff
+from service.measures.instruments import get_instrument
+from service.models import (
+    Alert,
+    AlertStatus,
+    CheckIn,
+    MeasureResponse,
+    Patient,
+    PatientFigures,
+    PatientStatus,
+    Role,
+    Severity,
+    Staff,
+)
 from service.models.base import utcnow
 
 MOOD_DAYS = 28
@@ -43,6 +65,9 @@ MEASURE_FILTERS = ("case", "deteriorated", "improved")
 CHECKIN_FILTERS = ("quiet",)
 EXERCISE_FILTERS = ("low", "unassigned")
 LOW_ADHERENCE = 0.5
+PAGE_SIZE = 50
+NAME_CONTEXT = "patient.display_name"  # the associated data Patient.display_name is encrypted with
+MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -116,30 +141,302 @@ class OverviewFilters:
         )
 
 
-def overview(
-    session: Session, staff: Staff, filters: OverviewFilters | None = None, *, sort: str = "name"
-) -> list[PatientOverview]:
-    """The caseload (``caseload.caseload``: same visibility) with each patient's figures, filtered and sorted."""
+@dataclass(frozen=True)
+class OverviewPage:
+    """One page of the caseload, and how many patients matched in all."""
+
+    rows: list[PatientOverview]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last_number(self) -> int:
+        return (self.page - 1) * self.page_size + len(self.rows)
+
+
+@dataclass
+class _Candidate:
+    """A patient who may be on the page, with what sorting and filtering need, not yet their figures."""
+
+    id: str
+    name: str  # folded (case- and accent-blind), for matching and ordering
+    status: str
+    next_appointment_at: datetime | None
+    created_at: datetime
+    last_checkin_at: datetime | None = None
+    mood_week: float | None = None
+    latest: dict[str, int | None] = field(default_factory=dict)
+    open_alerts: dict[Severity, int] = field(default_factory=dict)
+    adherence_rate: float | None = None
+
+
+def overview_page(
+    session: Session,
+    staff: Staff,
+    filters: OverviewFilters | None = None,
+    *,
+    sort: str = "name",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> OverviewPage:
+    """One page of the caseload (same visibility as ``caseload.caseload``), filtered and sorted over
+    the whole caseload, with the page's figures and one audit row naming the patients shown."""
     filters = filters or OverviewFilters()
     filters.check()
     if sort not in SORTS:
         raise Invalid(f"sort must be one of {', '.join(SORTS)}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(f"a page shows from 1 to {MAX_PAGE_SIZE} patients")
+    if page < 1:
+        raise Invalid("pages are numbered from 1")
+    return _overview(session, staff, filters, sort=sort, page=page, page_size=page_size)
+
+
+def _overview(
+    session: Session, staff: Staff, filters: OverviewFilters, *, sort: str, page: int, page_size: int | None
+) -> OverviewPage:
+    if not staff.active:
+        raise Forbidden("this account is deactivated")
     with unit_of_work(session):
-        entries = caseload(
+        candidates = _candidates(session, staff, filters, sort)
+        total = len(candidates)
+        page_size = page_size or max(total, 1)
+        start = (page - 1) * page_size
+        shown = candidates[start : start + page_size]
+        rows = _page_rows(session, staff, [c.id for c in shown])
+        audit.record(
             session,
-            staff,
-            name=filters.name,
-            status=filters.status or None,
-            sort=sort if sort in BASE_SORTS else "name",
+            actor=Actor.staff(staff),
+            action="patient.list",
+            entity_type="caseload",
+            entity_id=staff.id,
+            detail={
+                "patient_ids": [row.patient.id for row in rows],
+                "matched": total,
+                "page": page,
+                "sort": sort,
+                "filters": _filters_used(filters),
+            },
         )
-        rows = figures(session, staff, entries)
-        rows = [row for row in rows if _matches(row, filters)]
-        if sort not in BASE_SORTS:
-            rows.sort(key=_SORT_KEYS[sort])  # stable: ties stay in name order
-        audit.record_reads(
-            session, actor=Actor.staff(staff), action="patient.list", patient_ids=[r.patient.id for r in rows]
+    return OverviewPage(rows, total, page, page_size)
+
+
+def _filters_used(filters: OverviewFilters) -> dict[str, str | bool]:
+    # Which filters were on, never the name typed: that is a patient's name.
+    used: dict[str, str | bool] = {"name": bool(filters.name and filters.name.strip())}
+    for key in ("status", "alerts", "measures", "checkins", "exercises"):
+        value = getattr(filters, key)
+        if value:
+            used[key] = str(value)
+    return used
+
+
+def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: str) -> list[_Candidate]:
+    """Every patient of the caseload that matches, in order: one query, then the decrypted names."""
+    now = utcnow()
+    query = sa_select(
+        col(Patient.id),
+        type_coerce(col(Patient.display_name), Text),  # the ciphertext: decrypted through the cache
+        col(Patient.status),
+        col(Patient.next_appointment_at),
+        col(Patient.created_at),
+    ).where(col(Patient.clinic_id) == staff.clinic_id)
+    if staff.role != Role.ADMIN:
+        query = query.where(col(Patient.clinician_id) == staff.id)
+    if filters.status:
+        query = query.where(col(Patient.status) == PatientStatus(filters.status))
+    extra: list[str] = []
+    # The figures kept current by the database (PatientFigures): one row per patient, no history read.
+    query = query.outerjoin(PatientFigures, col(PatientFigures.patient_id) == col(Patient.id))
+    last = col(PatientFigures.last_checkin_at)
+    if sort == "last_checkin":
+        query, extra = query.add_columns(last), [*extra, "last_checkin_at"]
+    if filters.checkins == "quiet":
+        query = query.where(or_(last.is_(None), last < now - timedelta(days=QUIET_DAYS)))
+    if sort == "mood":
+        query, extra = query.add_columns(_mood_week_of_patient(now).label("mood_week")), [*extra, "mood_week"]
+    if sort in INSTRUMENTS:
+        query, extra = query.add_columns(_figure(sort, "latest")), [*extra, f"latest_{sort}"]
+    if filters.measures:
+        query = query.where(_measures_filter(filters.measures))
+    if filters.alerts:
+        query = query.where(_open_alert_exists(urgent_only=filters.alerts == "urgent"))
+
+    found = []
+    for row in session.execute(query).all():
+        candidate = _Candidate(
+            id=row[0], name=_folded_name(row[1]), status=row[2], next_appointment_at=row[3], created_at=row[4]
         )
-    return rows
+        for index, name in enumerate(extra, start=5):
+            value = row[index]
+            if name == "last_checkin_at":
+                candidate.last_checkin_at = _aware(value) if value is not None else None
+            elif name == "mood_week":
+                candidate.mood_week = float(value) if value is not None else None
+            else:
+                candidate.latest[name.removeprefix("latest_")] = value
+        found.append(candidate)
+    if filters.name and filters.name.strip():
+        needle = fold(filters.name)
+        found = [c for c in found if needle in c.name]
+    if sort == "alerts":
+        counts = _open_alerts_in_caseload(session, staff)
+        for candidate in found:
+            candidate.open_alerts = counts.get(candidate.id, {})
+    if sort == "adherence" or filters.exercises:
+        found = _with_adherence(session, found, filters.exercises)
+    return _sorted(found, sort)
+
+
+@lru_cache(maxsize=100_000)
+def _folded_name(ciphertext: str) -> str:
+    """A patient's name, decrypted and folded for matching and ordering. Cached by ciphertext: a
+    renamed patient has a new ciphertext, and an admin's caseload of 10,000 does not pay 10,000
+    decryptions on every page. Held in memory only, as the names on any page are."""
+    return fold(get_cipher().decrypt(ciphertext, NAME_CONTEXT))
+
+
+def _open_alerts_in_caseload(session: Session, staff: Staff) -> dict[str, dict[Severity, int]]:
+    """Open alerts by patient and severity over the whole caseload: one grouped query, no id list."""
+    query = (
+        sa_select(col(Alert.patient_id), col(Alert.severity), func.count())
+        .join(Patient, col(Patient.id) == col(Alert.patient_id))
+        .where(col(Patient.clinic_id) == staff.clinic_id, col(Alert.status) != AlertStatus.RESOLVED)
+        .group_by(col(Alert.patient_id), col(Alert.severity))
+    )
+    if staff.role != Role.ADMIN:
+        query = query.where(col(Patient.clinician_id) == staff.id)
+    found: dict[str, dict[Severity, int]] = {}
+    for patient_id, severity, count in session.execute(query).all():
+        found.setdefault(patient_id, {})[Severity(severity)] = int(count)
+    return found
+
+
+def _figure(code: str, which: str) -> Any:
+    """``phq9_latest``, ``gad7_first``...: a questionnaire total kept in PatientFigures."""
+    return getattr(PatientFigures, f"{code}_{which}")
+
+
+def _mood_week_of_patient(now: datetime) -> Any:
+    # The last 7 days of the (patient_id, local_date) index; "today" in UTC (the page shows each
+    # patient's own calendar, at most a day apart).
+    since = now.date() - timedelta(days=QUIET_DAYS - 1)
+    return (
+        sa_select(func.avg(col(CheckIn.mood)))
+        .where(col(CheckIn.patient_id) == col(Patient.id), col(CheckIn.local_date) >= since)
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+
+
+def _measures_filter(wanted: str) -> ColumnElement[bool]:
+    """The questionnaire filters in SQL, with each instrument's thresholds (as ``assess_change``)."""
+    case, worse, better = [], [], []
+    for code in INSTRUMENTS:
+        rules = get_instrument(code).change_rules
+        assert rules is not None
+        latest, first = _figure(code, "latest"), _figure(code, "first")
+        case.append(latest >= rules.caseness)
+        worse.append(latest - first >= rules.reliable_change)
+        better.append(latest - first <= -rules.reliable_change)
+    if wanted == "case":
+        return or_(*case)
+    if wanted == "deteriorated":
+        return or_(*worse)
+    return and_(or_(*better), not_(or_(*(func.coalesce(w, False) for w in worse))))
+
+
+def _open_alert_exists(*, urgent_only: bool) -> ColumnElement[bool]:
+    # A staff member sees every alert of the patients in their caseload (lifecycle.visible_to).
+    conditions = [col(Alert.patient_id) == col(Patient.id), col(Alert.status) != AlertStatus.RESOLVED]
+    if urgent_only:
+        conditions.append(col(Alert.severity) == Severity.URGENT)
+    return exists().where(*conditions).correlate(Patient)
+
+
+def _with_adherence(session: Session, found: list[_Candidate], wanted: str | None) -> list[_Candidate]:
+    """Adherence of the exercises due in the last weeks, for the candidates (when asked for)."""
+    patients = _patients(session, [c.id for c in found])
+    adherence = assignments.adherence_by_patient(session, list(patients.values()))
+    kept = []
+    for candidate in found:
+        summary = adherence.get(candidate.id)
+        candidate.adherence_rate = summary.summary.rate if summary is not None else None
+        if wanted == "unassigned" and not (summary is None or summary.open_assignments == 0):
+            continue
+        if wanted == "low" and not (candidate.adherence_rate is not None and candidate.adherence_rate < LOW_ADHERENCE):
+            continue
+        kept.append(candidate)
+    return kept
+
+
+def _patients(session: Session, ids: list[str]) -> dict[str, Patient]:
+    found: dict[str, Patient] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update({p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(chunk))).all()})
+    return found
+
+
+def _sorted(found: list[_Candidate], sort: str) -> list[_Candidate]:
+    by_name = sorted(found, key=lambda c: c.name)
+    if sort == "name":
+        return by_name
+    return sorted(by_name, key=_CANDIDATE_KEYS[sort])  # stable: ties stay in name order
+
+
+_CANDIDATE_KEYS: dict[str, Callable[[_Candidate], Any]] = {
+    "status": lambda c: _STATUS_ORDER.get(c.status, 99),
+    "appointment": lambda c: c.next_appointment_at or _FAR_FUTURE,
+    "created": lambda c: c.created_at,
+    "last_checkin": lambda c: c.last_checkin_at or _NEVER,
+    "mood": lambda c: (c.mood_week is None, c.mood_week if c.mood_week is not None else 0.0),
+    "phq9": lambda c: (c.latest.get("phq9") is None, -(c.latest.get("phq9") or 0)),
+    "gad7": lambda c: (c.latest.get("gad7") is None, -(c.latest.get("gad7") or 0)),
+    "alerts": lambda c: (
+        -max((s.rank + 1 for s, n in c.open_alerts.items() if n), default=0),
+        -sum(c.open_alerts.values()),
+    ),
+    "adherence": lambda c: (c.adherence_rate is None, c.adherence_rate or 0.0),
+}
+
+
+def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOverview]:
+    """The full figures of the patients on the page, in the page's order."""
+    patients = _patients(session, ids)
+    clinicians = {
+        s.id: s
+        for s in session.exec(select(Staff).where(col(Staff.id).in_({p.clinician_id for p in patients.values()}))).all()
+    }
+    states = invitation_states(session, ids)
+    entries = [
+        CaseloadEntry(patients[i], clinicians[patients[i].clinician_id], states[i]) for i in ids if i in patients
+    ]
+    return figures(session, staff, entries)
+
+
+def overview(
+    session: Session, staff: Staff, filters: OverviewFilters | None = None, *, sort: str = "name"
+) -> list[PatientOverview]:
+    """The whole caseload at once (small caseloads, exports); the portal pages through ``overview_page``."""
+    return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
 def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
@@ -283,7 +580,9 @@ def _adherence_rate(row: PatientOverview) -> float | None:
     return row.adherence.summary.rate if row.adherence is not None else None
 
 
-_NEVER = datetime.min.replace(tzinfo=utcnow().tzinfo)
+_NEVER: datetime = datetime.min.replace(tzinfo=utcnow().tzinfo)
+_STATUS_ORDER: dict[str, int] = {s: i for i, s in enumerate(PatientStatus)}
+_FAR_FUTURE: datetime = datetime.max.replace(tzinfo=utcnow().tzinfo)
 
 
 def _score_key(code: str) -> Callable[[PatientOverview], tuple[bool, int]]:

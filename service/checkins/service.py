@@ -19,13 +19,13 @@ from service import alerts, audit
 from service.checkins import trends
 from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, CheckinOut, TrendPoint, TrendsOut
 from service.checkins.tags import check_tags
-from service.db import unit_of_work
+from service.db import UNAVAILABLE_ERRORS, unit_of_work
 from service.errors import Invalid, NotFound
 from service.kit import idempotency, pagination, timing
 from service.kit.context import Actor
 from service.measures import schedules
 from service.models import CheckIn, Patient
-from service.risk import screen_text
+from service.risk import RiskResult, screen_text
 
 SCOPE = "checkin"
 DEFAULT_PAGE = 30
@@ -47,16 +47,28 @@ def submit(
     """Record a check-in, screen its note, and answer with the risk and any crisis or support block.
 
     With an Idempotency-Key, a retry of the same request returns the first answer and writes nothing.
+    The note is screened before anything waits on the database: should the database fail or be
+    saturated, the answer is a 503 that still carries the crisis (or support) lines.
     """
+    result = screen_text(clean_note(data.note) or "", patient.locale)
+    try:
+        return _submit(session, patient, data, result, idempotency_key)
+    except UNAVAILABLE_ERRORS as exc:
+        raise alerts.unavailable_with_lines(patient, result.level) from exc
+
+
+def _submit(
+    session: Session, patient: Patient, data: CheckinIn, result: RiskResult, idempotency_key: str | None
+) -> CheckinCreated:
     if idempotency_key is None:
-        return _create(session, patient, data, key=None, request_hash=None)
+        return _create(session, patient, data, result, key=None, request_hash=None)
     key = idempotency.check_key(idempotency_key)
     request_hash = idempotency.fingerprint(data.model_dump(mode="json"))
     first = idempotency.lookup(session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash)
     if first is not None:
         return _replay(session, patient, first)
     try:
-        return _create(session, patient, data, key=key, request_hash=request_hash)
+        return _create(session, patient, data, result, key=key, request_hash=request_hash)
     except IntegrityError:
         # A twin request with the same key committed first: answer as it did.
         first = idempotency.lookup(session, patient=patient, key=key, scope=SCOPE, request_hash=request_hash)
@@ -66,12 +78,19 @@ def submit(
 
 
 def _create(
-    session: Session, patient: Patient, data: CheckinIn, *, key: str | None, request_hash: str | None
+    session: Session,
+    patient: Patient,
+    data: CheckinIn,
+    result: RiskResult,
+    *,
+    key: str | None,
+    request_hash: str | None,
 ) -> CheckinCreated:
     recorded_at = timing.client_moment(data.recorded_at, patient, field="recorded_at")
     note = clean_note(data.note)
     tags = check_tags(data.tags)
-    with unit_of_work(session):
+    # Reads first, writes together: the rows of this check-in go out in one batch at commit.
+    with unit_of_work(session), session.no_autoflush:
         checkin = CheckIn(
             patient_id=patient.id,
             recorded_at=recorded_at,
@@ -82,12 +101,13 @@ def _create(
             energy=data.energy,
             note=note,
             tags=tags,
+            risk_level=result.level.label,
+            risk_categories=list(result.categories),
+            risk_engine_version=result.engine_version,
         )
         session.add(checkin)
-        session.flush()
-        result = screen_text(note or "", patient.locale)
         notice = alerts.respond_to_risk(
-            session, patient=patient, source_type=SCOPE, source_id=checkin.id, result=result
+            session, patient=patient, source_type=SCOPE, source_id=checkin.id, result=result, row=checkin
         )
         follow_up = _start_follow_ups(session, patient, result.categories)
         if key is not None and request_hash is not None:

@@ -220,7 +220,6 @@ def request_now(session: Session, *, patient: Patient, instrument: str, reason: 
         _request(row, reason=reason)
         row.updated_at = timing.now()
         session.add(row)
-        session.flush()
         audit.record(
             session,
             actor=actor,

@@ -15,7 +15,7 @@ from service.models.exercise import (
 )
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
-from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
+from service.models.patient import ConsentRecord, Invitation, Patient, PatientFigures, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
 from service.models.staff import Role, Staff
@@ -44,6 +44,7 @@ __all__ = [
     "OutboxStatus",
     "PasswordResetToken",
     "Patient",
+    "PatientFigures",
     "PatientStatus",
     "PatientSummary",
     "PortalSession",

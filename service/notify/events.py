@@ -70,16 +70,25 @@ broker = Broker()
 def publish(session: Session, *, clinic_id: str, kind: str, data: dict[str, Any]) -> None:
     """Announce ``kind`` to the clinic's open pages once the caller's transaction commits."""
     event = {"clinic_id": clinic_id, "kind": kind, "data": data}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(event)}
-        )
-        return
     pending: list[dict[str, Any]] = session.info.setdefault("live_events", [])
     if not pending:
-        sa_event.listen(session, "after_commit", _dispatch_pending, once=True)
+        if session.get_bind().dialect.name == "postgresql":
+            # NOTIFY inside the transaction (delivered only if it commits), all events in one statement.
+            sa_event.listen(session, "before_commit", _notify_pending, once=True)
+        else:
+            sa_event.listen(session, "after_commit", _dispatch_pending, once=True)
         sa_event.listen(session, "after_rollback", _drop_pending, once=True)
     pending.append(event)
+
+
+def _notify_pending(session: Session) -> None:
+    events = session.info.pop("live_events", [])
+    if not events:
+        return
+    calls = ", ".join(f"pg_notify(:channel, :payload{i})" for i in range(len(events)))
+    params: dict[str, Any] = {"channel": CHANNEL}
+    params.update({f"payload{i}": json.dumps(e) for i, e in enumerate(events)})
+    session.execute(text(f"SELECT {calls}"), params)
 
 
 def _dispatch_pending(session: Session) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,10 +30,15 @@ def enqueue_email(
     dedup_key: str,
     clinic_id: str | None = None,
     html: str | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage | None:
-    """Queue an email in the caller's transaction. Never put client text in it: ids and links only."""
+    """Queue an email in the caller's transaction. Never put client text in it: ids and links only.
+
+    ``fresh``: the dedup key names a row made in this transaction, so it cannot be queued already.
+    """
     return _enqueue(
         session,
+        fresh=fresh,
         kind="email",
         dedup_key=f"email:{dedup_key}:{to}",
         recipient=to,
@@ -56,12 +61,23 @@ def enqueue_push(
 
 
 def enqueue_webhooks(
-    session: Session, *, clinic_id: str, event_type: str, data: dict[str, Any], dedup_key: str
+    session: Session,
+    *,
+    clinic_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    dedup_key: str,
+    fresh: bool = False,
+    endpoints: Sequence[WebhookEndpoint] | None = None,
 ) -> list[OutboxMessage]:
-    """Queue one signed delivery per active endpoint of the clinic subscribed to ``event_type``."""
-    endpoints = session.exec(
-        select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == clinic_id, col(WebhookEndpoint.active).is_(True))
-    ).all()
+    """Queue one signed delivery per active endpoint of the clinic subscribed to ``event_type``.
+
+    ``endpoints``: the clinic's active endpoints when the caller has just read them.
+    """
+    if endpoints is None:
+        endpoints = session.exec(
+            select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == clinic_id, col(WebhookEndpoint.active).is_(True))
+        ).all()
     queued = []
     for endpoint in endpoints:
         if endpoint.events and event_type not in endpoint.events:
@@ -69,6 +85,7 @@ def enqueue_webhooks(
         event_id = f"{dedup_key}:{endpoint.id}"
         message = _enqueue(
             session,
+            fresh=fresh,
             kind="webhook",
             dedup_key=f"webhook:{event_id}",
             recipient=endpoint.url,
@@ -92,10 +109,11 @@ def _event_id(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _enqueue(session: Session, **values: Any) -> OutboxMessage | None:
-    existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == values["dedup_key"])).first()
-    if existing is not None:
-        return None  # already queued (or sent): a notification goes out once per recipient
+def _enqueue(session: Session, *, fresh: bool = False, **values: Any) -> OutboxMessage | None:
+    if not fresh:
+        existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == values["dedup_key"])).first()
+        if existing is not None:
+            return None  # already queued (or sent): a notification goes out once per recipient
     message = OutboxMessage(**values)
     session.add(message)
     return message

@@ -32,6 +32,7 @@ from service.models import (
     Invitation,
     MeasureSchedule,
     Patient,
+    PatientFigures,
     PatientSummary,
     RefreshToken,
 )
@@ -56,6 +57,7 @@ EXPORT_SECTIONS: dict[str, str] = {
     "idempotency_key": "request_keys",
     "audit_event": "access_log",
     "patient_summary": "summaries",
+    "patient_figures": "caseload_figures",
     "assignment": "assignments",
     "exercise_session": "exercise_sessions",  # each with its transcript (exercise_message rows)
     "reminder_preference": "reminders",
@@ -79,6 +81,7 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["summaries"] = _summaries(session, patient)
     data.update(reminders.export_rows(session, patient))
     data["password_resets"] = password_reset.export_rows(session, patient)
+    data["caseload_figures"] = _figures(session, patient)
     data["access_log"] = _access_log(session, patient)
     export = ClientExport.model_validate(data)
     with unit_of_work(session):
@@ -88,6 +91,28 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _figures(session: Session, patient: Patient) -> list[dict[str, Any]]:
+    """What the care team's caseload list shows of the client, derived from their check-ins and questionnaires."""
+    row = session.get(PatientFigures, patient.id)
+    if row is None:
+        return []
+    return [
+        {
+            "last_checkin_at": _iso(row.last_checkin_at),
+            **{
+                f"{code}_{which}": getattr(row, f"{code}_{which}")
+                for code in ("phq9", "gad7")
+                for which in ("latest", "first")
+            },
+            **{
+                f"{code}_{which}_at": _iso(getattr(row, f"{code}_{which}_at"))
+                for code in ("phq9", "gad7")
+                for which in ("latest", "first")
+            },
+        }
+    ]
 
 
 def _schedules(session: Session, patient: Patient) -> list[dict[str, Any]]:

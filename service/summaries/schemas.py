@@ -127,6 +127,18 @@ class ExportedPasswordReset(_Exact):
     used_at: datetime | None
 
 
+class ExportedCaseloadFigures(_Exact):
+    last_checkin_at: datetime | None
+    phq9_latest: int | None
+    phq9_first: int | None
+    gad7_latest: int | None
+    gad7_first: int | None
+    phq9_latest_at: datetime | None
+    phq9_first_at: datetime | None
+    gad7_latest_at: datetime | None
+    gad7_first_at: datetime | None
+
+
 class ExportedSummary(_Exact):
     id: str
     reason: str
@@ -163,4 +175,5 @@ class ClientExport(_Exact):
     reminders: list[ExportedReminders]
     push_devices: list[ExportedPushDevice]
     password_resets: list[ExportedPasswordReset]
+    caseload_figures: list[ExportedCaseloadFigures]
     access_log: list[AccessLogEntry]

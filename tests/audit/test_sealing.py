@@ -55,7 +55,8 @@ def test_a_row_that_commits_late_is_sealed_by_the_next_run(session: Session, che
     _postgres_only(session)
     slow = new_session()
     try:
-        early = audit.record(slow, actor=SYSTEM, action="patient.view", entity_id="slow")  # id taken, not committed
+        early = audit.record(slow, actor=SYSTEM, action="patient.view", entity_id="slow")
+        slow.flush()  # id taken, not committed (record() leaves the flush to the transaction's batch)
         later = write_rows(session, 3)
         assert early.id is not None and early.id < later[0]
         assert audit.seal(session).sealed == 3  # the open transaction's row is not visible yet

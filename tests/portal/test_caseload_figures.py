@@ -107,11 +107,32 @@ def test_listing_the_caseload_audits_each_patient_shown(
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     portal.get("/portal/?alerts=open")
     listed = session.exec(
-        select(AuditEvent.patient_id).where(
-            AuditEvent.action == "patient.list", AuditEvent.actor_id == clinic.clinician.id
-        )
+        select(AuditEvent).where(AuditEvent.action == "patient.list", AuditEvent.actor_id == clinic.clinician.id)
     ).all()
-    assert sorted(listed) == sorted([caseload["amelie"].id, caseload["bruno"].id])  # only those on the page
+    # One row for the page (not one per patient), naming exactly the patients shown on it.
+    assert len(listed) == 1
+    assert sorted(listed[0].detail["patient_ids"]) == sorted([caseload["amelie"].id, caseload["bruno"].id])
+    assert listed[0].detail["matched"] == 2 and listed[0].detail["filters"] == {"name": False, "alerts": "open"}
+
+
+def test_the_caseload_is_paged_in_the_order_chosen_and_each_page_audited(
+    portal: Portal, clinic: ClinicSetup, caseload: dict, session: Session
+) -> None:
+    from service.caseload.overview import overview_page
+
+    everyone = [row.patient.id for row in overview_page(session, clinic.clinician, sort="name").rows]
+    first = overview_page(session, clinic.clinician, sort="name", page=1, page_size=2)
+    second = overview_page(session, clinic.clinician, sort="name", page=2, page_size=2)
+    assert first.total == second.total == len(everyone) == 4 and first.pages == 2
+    assert [row.patient.id for row in first.rows + second.rows] == everyone
+    assert first.has_next and not second.has_next and second.has_previous
+    listed = session.exec(select(AuditEvent).where(AuditEvent.action == "patient.list")).all()
+    assert [sorted(row.detail["patient_ids"]) for row in listed[-2:]] == [
+        sorted(everyone[:2]),
+        sorted(everyone[2:]),
+    ]
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    assert portal.get("/portal/?page=0").status_code == 422
 
 
 def test_an_administrator_sees_every_clinicians_patients_with_their_figures(
