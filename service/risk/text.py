@@ -27,7 +27,8 @@ def screen_text(
     """Screen one message written in `lang` ("en", "fr", or a tag such as "fr-CA").
 
     A message in a language without its own rules is screened with every rule set and model, so
-    nothing a client writes goes unscreened. `models` replaces the packaged models (evaluation);
+    nothing a client writes goes unscreened; in a known language, the other languages' rules (not
+    their models) read it as well. `models` replaces the packaged models (evaluation);
     `gate=False` lets the model read a text without any warning-sign concept (conversations use it
     to weigh signs together, never to raise a single message).
     """
@@ -35,8 +36,15 @@ def screen_text(
         raise Invalid("The text to screen must be a string.")
     use = MODELS if models is None else models
     evidence: list[Evidence] = []
-    for book in rulebooks_for(lang):
+    books = rulebooks_for(lang)
+    for book in books:
         evidence.extend(screen_with(book, text, use.get(book.lang), gate))
+    # Clients switch languages ("I want to kill myself tonight" from a French-speaking client): the
+    # other languages' rules read every message too. Their models do not: a model reading a language
+    # it was not trained on only adds noise.
+    for book in RULEBOOKS.values():
+        if book not in books:
+            evidence.extend(screen_with(book, text, None, gate))
     return RiskResult.from_evidence(evidence)
 
 

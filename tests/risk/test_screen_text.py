@@ -132,3 +132,16 @@ def test_a_signal_on_a_later_line_is_found():
 def test_a_long_message_is_screened_in_full():
     filler = "Work was long and the bus was late again. " * 200
     assert screen_text(filler + "I have a plan to kill myself.", "en").level is RiskLevel.HIGH
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I want to kill myself tonight.", "fr"),
+        ("I've written my goodbye letters", "fr-CA"),
+        ("j'ai envie de me tuer ce soir", "en"),
+    ],
+)
+def test_a_message_in_the_other_language_is_still_screened(text, lang):
+    """A French-speaking client who writes in English (or the reverse) still gets the crisis block."""
+    assert screen_text(text, lang).level is RiskLevel.HIGH
