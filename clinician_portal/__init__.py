@@ -20,7 +20,9 @@ Adding a page (the alert queue, charts, exercise sessions...):
    to ``static/portal.css`` and behaviour to ``static/portal.js``.
 3. A menu entry: append ``NavItem("alerts", "Alerts")`` to ``pages.NAVIGATION`` and mark the
    label with ``N_`` in ``messages.py``.
-4. A section of the patient's page: ``panels.register_patient_panel(PatientPanel(...))``.
+4. A section of the patient's page: ``panels.register_patient_panel(PatientPanel(...))``. Its
+   loader shapes the patient's record (``service.caseload.patient_record``), which the page reads
+   in one call, one transaction and one audit row: data it needs goes into that record.
 5. Raise ``service.errors`` exceptions in services; ``app.py`` turns them into HTML error pages
    (404/403/409/422) or a redirect to the sign-in page (Unauthenticated). Every page is sent with
    ``Cache-Control: no-store`` and the security headers.

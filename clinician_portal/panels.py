@@ -1,7 +1,8 @@
 """Sections of a patient's page contributed by other capabilities (check-ins, measures, alerts...).
 
-A capability registers a panel: a template under ``templates/panels/`` and a loader that returns
-the template's values, or None when the panel has nothing to show for this patient. The patient
+A capability registers a panel: a template under ``templates/panels/`` and a loader that builds
+the template's values from the patient's record (``caseload.patient_record``, read once for the
+whole page, in one transaction), or None when the panel has nothing to show for this patient. The patient
 page renders the registered panels in order, below the profile; with none registered it shows
 nothing (no empty placeholders).
 """
@@ -12,11 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from service.caseload import PatientRecord
 
-from service.models import Patient, Staff
-
-PanelLoader = Callable[[Session, Staff, Patient], dict[str, Any] | None]
+PanelLoader = Callable[[PatientRecord], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -47,10 +46,10 @@ def register_patient_panel(panel: PatientPanel) -> None:
     PATIENT_PANELS.sort(key=lambda p: (p.order, p.key))
 
 
-def load_patient_panels(session: Session, staff: Staff, patient: Patient) -> list[LoadedPanel]:
+def load_patient_panels(record: PatientRecord) -> list[LoadedPanel]:
     loaded = []
     for panel in PATIENT_PANELS:
-        values = panel.load(session, staff, patient)
+        values = panel.load(record)
         if values is not None:
             loaded.append(LoadedPanel(panel.key, panel.template, values, panel.title))
     return loaded

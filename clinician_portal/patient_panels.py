@@ -1,28 +1,25 @@
 """The sections of a patient's page that show their care: alerts, check-ins and questionnaires.
 
-Each loader calls one service function that checks the staff member may see the patient and
-audits the read; the charts are drawn here (``charts``), their words in the templates.
+Each loader shapes part of the patient's record (``caseload.patient_record``: read once, checked
+and audited once for the whole page); the charts are drawn here (``charts``), their words in the
+templates.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
-
 from clinician_portal import charts
 from clinician_portal.messages import N_
 from clinician_portal.panels import PATIENT_PANELS, PatientPanel, register_patient_panel
-from service.alerts import review as alert_review
-from service.checkins import review as checkin_review
+from service.caseload import PatientRecord
 from service.checkins.schemas import TrendPoint
 from service.checkins.tags import all_tags
 from service.exercises import assignments, catalog
-from service.exercises import review as exercise_review
 from service.kit.i18n import SUPPORTED_LOCALES
 from service.measures import review as measure_review
 from service.measures.instruments import get_instrument
-from service.models import Patient, PatientStatus, Staff
+from service.models import PatientStatus
 from service.models.base import utcnow
 
 SLEEP_AXIS_HOURS = 12
@@ -32,12 +29,12 @@ MIN_CHART_DAYS = 14
 RECENT_SHOWN = 10  # check-ins listed before "show earlier check-ins"
 
 
-def alerts_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    return {"rows": alert_review.for_patient(session, staff, patient), "now": utcnow()}
+def alerts_panel(record: PatientRecord) -> dict[str, Any]:
+    return {"rows": record.alerts, "now": utcnow()}
 
 
-def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    found = checkin_review.review(session, staff, patient.id)
+def checkins_panel(record: PatientRecord) -> dict[str, Any]:
+    found = record.checkins
     metrics = _from_first_checkin(found.trend.metrics)
     return {
         "review": found,
@@ -53,16 +50,15 @@ def checkins_panel(session: Session, staff: Staff, patient: Patient) -> dict[str
     }
 
 
-def exercises_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    listed = assignments.assignments_for_staff(session, staff, patient.id)
+def exercises_panel(record: PatientRecord) -> dict[str, Any]:
     return {
-        "assignments": listed,
-        "sessions": exercise_review.sessions_for_staff(session, staff, patient.id),
-        "adherence": assignments.adherence(session, patient) if listed else None,
+        "assignments": record.assignments,
+        "sessions": record.sessions,
+        "adherence": record.adherence,
         "exercises": catalog.load_catalog(),
         "choices": {lang: catalog.list_exercises(lang) for lang in SUPPORTED_LOCALES},
         "max_every_days": assignments.MAX_EVERY_DAYS,
-        "can_assign": patient.status != PatientStatus.DISCHARGED,
+        "can_assign": record.patient.status != PatientStatus.DISCHARGED,
     }
 
 
@@ -73,8 +69,8 @@ def _from_first_checkin(metrics: dict[str, list[TrendPoint]]) -> dict[str, list[
     return {metric: points[start:] for metric, points in metrics.items()}
 
 
-def questionnaires_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    found = measure_review.review(session, staff, patient.id)
+def questionnaires_panel(record: PatientRecord) -> dict[str, Any]:
+    found = record.questionnaires
     instruments = {code: get_instrument(code) for code in measure_review.CHARTED}
     return {
         "review": found,

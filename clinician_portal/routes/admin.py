@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from clinician_portal.deps import SessionDep, SignedIn, require_role
 from clinician_portal.forms import day_bounds, parse_day
@@ -15,9 +15,8 @@ from clinician_portal.pages import page, see_other
 from service import caseload
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
 from service.errors import Invalid
-from service.models import AuditEvent, Role, Staff
+from service.models import AuditEvent, Role
 from service.onboarding import team
-from service.onboarding.patients import visible_to
 
 router = APIRouter(dependencies=[Depends(require_role(Role.ADMIN))])
 Admin = Annotated[SignedIn, Depends(require_role(Role.ADMIN))]
@@ -152,8 +151,7 @@ def _audit_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    staff = session.exec(select(Staff).where(Staff.clinic_id == current.clinic.id)).all()
-    patients = session.exec(visible_to(current.staff)).all()
+    names = team.directory(session, staff=current.staff)
     events: list[AuditEvent] = found.events if found else []
     return page(
         request,
@@ -165,8 +163,8 @@ def _audit_page(
         filters=filters,
         error=error,
         actions=actions_in_clinic(session, current.clinic.id),
-        staff_names={s.id: s.name for s in sorted(staff, key=lambda s: s.name.casefold())},
-        patient_names={p.id: p.display_name for p in sorted(patients, key=lambda p: p.display_name.casefold())},
+        staff_names=names.staff,
+        patient_names=names.patients,
         page_query=lambda number: _page_query(filters, number),
     )
 

@@ -12,9 +12,8 @@ from clinician_portal.deps import CurrentStaff, SessionDep, require_role
 from clinician_portal.forms import parse_day
 from clinician_portal.pages import page, portal_path
 from clinician_portal.routes.patients import patient_page_response
-from service import caseload
 from service.errors import Conflict, Invalid
-from service.exercises import assignments, catalog
+from service.exercises import assignments
 from service.exercises import review as exercise_review
 from service.exercises.coach.traps import thinking_traps
 from service.models import Role
@@ -36,14 +35,10 @@ def _back_to_exercises(request: Request, patient_id: str, saved: str) -> Redirec
     return RedirectResponse(f"{path}?saved={saved}#exercises", status_code=303)
 
 
-def _every_days(value: str) -> int:
-    try:
-        days = int(value.strip())
-    except ValueError:
-        days = 0
-    if not 1 <= days <= assignments.MAX_EVERY_DAYS:
-        raise Invalid("choose how often: every 1 to 90 days")
-    return days
+def _whole_number(value: str) -> int:
+    """The form's text as a number; anything else is 0, which the service refuses with its reason."""
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 @router.post("/patients/{patient_id}/assignments", name="assignment_create", response_class=HTMLResponse)
@@ -66,23 +61,20 @@ def assign_exercise(
         "ends_on": ends_on,
     }
     try:
-        if exercise_code not in catalog.load_catalog():
-            raise Invalid("choose an exercise")
         assignments.create_assignment(
             session,
             staff=current.staff,
             patient_id=patient_id,
             exercise_code=exercise_code,
-            every_days=_every_days(every_days),
+            every_days=_whole_number(every_days),
             instructions=instructions,
             starts_on=parse_day(starts_on),
             ends_on=parse_day(ends_on),
         )
     except (Invalid, Conflict) as exc:
-        patient = caseload.open_patient(session, current.staff, patient_id)
         status = 409 if isinstance(exc, Conflict) else 422
         return patient_page_response(
-            request, current, session, patient, error=exc.detail, status=status, assignment_form=values
+            request, current, session, patient_id, error=exc.detail, status=status, assignment_form=values
         )
     return _back_to_exercises(request, patient_id, "assigned")
 
@@ -99,8 +91,7 @@ def change_assignment(
     try:
         action(session, staff=current.staff, assignment_id=assignment_id)
     except Conflict as exc:
-        patient = caseload.open_patient(session, current.staff, assignment.patient_id)
-        return patient_page_response(request, current, session, patient, error=exc.detail, status=409)
+        return patient_page_response(request, current, session, assignment.patient_id, error=exc.detail, status=409)
     return _back_to_exercises(request, assignment.patient_id, saved)
 
 

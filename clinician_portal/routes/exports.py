@@ -11,14 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.forms import parse_day
 from clinician_portal.pages import page, portal_path
 from clinician_portal.panels import PatientPanel, register_patient_panel
+from service.caseload import PatientRecord
 from service.errors import Invalid
-from service.models import Patient, Role, Staff
+from service.models import Role
 from service.summaries import fhir, research
 from service.summaries import service as summaries
 from service.summaries.content import MAX_DAYS
@@ -85,8 +85,8 @@ def clinic_csv(request: Request, current: Admin, session: SessionDep, since: str
     return _download(document)
 
 
-def _summaries_panel(session: Session, staff: Staff, patient: Patient) -> dict[str, Any]:
-    return {"stored": summaries.stored_summaries(session, patient), "max_days": MAX_DAYS}
+def _summaries_panel(record: PatientRecord) -> dict[str, Any]:
+    return {"stored": record.summaries, "max_days": MAX_DAYS}
 
 
 register_patient_panel(PatientPanel("summaries", "panels/summaries.html", _summaries_panel, order=900))

@@ -27,7 +27,7 @@ from service.config import get_settings
 from service.errors import Invalid
 from service.exercises.assignments import ADHERENCE_WEEKS
 from service.measures.instruments import get_instrument
-from service.models import Patient, PatientStatus, Role, Staff
+from service.models import PatientStatus, Role
 from service.models.base import utcnow
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
@@ -148,7 +148,7 @@ def create_patient(
         "clinician_id": clinician_id,
     }
     try:
-        made = caseload.enrol_patient(
+        issued = caseload.enrol_patient(
             session,
             current.staff,
             display_name=display_name,
@@ -159,20 +159,15 @@ def create_patient(
         )
     except Invalid as exc:
         return _enrolment_form(request, current, session, values=values, error=exc.detail, status=422)
-    issued = IssuedInvitation(made.patient, made.invitation, made.invite_code)
-    return _invitation_page(request, current, session, issued, created=True)
+    return _invitation_page(request, current, issued, created=True)
 
 
-def _invitation_page(
-    request: Request, current: SignedIn, session: Session, issued: IssuedInvitation, *, created: bool
-) -> Response:
+def _invitation_page(request: Request, current: SignedIn, issued: IssuedInvitation, *, created: bool) -> Response:
     patient = issued.patient
-    clinician = session.get(Staff, patient.clinician_id)
-    assert clinician is not None  # foreign key
     letter = invitation_letter(
         locale=patient.locale,
         patient_name=patient.display_name,
-        clinician_name=clinician.name,
+        clinician_name=issued.clinician_name,
         clinic_name=current.clinic.name,
         server=get_settings().base_url,
         code=issued.invite_code,
@@ -197,37 +192,37 @@ def _invitation_page(
 def patient_page(
     request: Request, patient_id: str, current: CurrentStaff, session: SessionDep, saved: str | None = None
 ) -> Response:
-    patient = caseload.open_patient(session, current.staff, patient_id)
-    return patient_page_response(request, current, session, patient, saved=saved)
+    return patient_page_response(request, current, session, patient_id, saved=saved)
 
 
 def patient_page_response(
     request: Request,
     current: SignedIn,
     session: Session,
-    patient: Patient,
+    patient_id: str,
     *,
     saved: str | None = None,
     error: str | None = None,
     status: int = 200,
     assignment_form: dict[str, str] | None = None,
 ) -> Response:
-    """The patient's page, with a message (``saved``), a refused form's ``error`` and its values."""
-    clinic = current.clinic
-    clinician = session.get(Staff, patient.clinician_id)
+    """The patient's page, with a message (``saved``), a refused form's ``error`` and its values.
+    Everything on it comes from one service call, in one transaction, audited once."""
+    record = caseload.patient_record(session, staff=current.staff, patient_id=patient_id)
+    patient = record.patient
     return page(
         request,
         "patient.html",
         signed_in=current,
         status=status,
         patient=patient,
-        clinician=clinician,
-        invitation=caseload.invitation_states(session, [patient.id])[patient.id],
-        appointment_value=local_input_value(patient.next_appointment_at, clinic.timezone),
-        clinicians=caseload.assignable_clinicians(session, current.staff) if current.is_admin else [],
+        clinician=record.clinician,
+        invitation=record.invitation,
+        appointment_value=local_input_value(patient.next_appointment_at, current.clinic.timezone),
+        clinicians=record.assignable_clinicians,
         languages=LANGUAGE_NAMES,
         countries=dict(country_choices(current.locale)),
-        panels=load_patient_panels(session, current.staff, patient),
+        panels=load_patient_panels(record),
         # The summary's route belongs to the exports; its address is part of the outside contract.
         summary_path=portal_path(request, "patient", patient_id=patient.id) + f"/summary.pdf?days={SUMMARY_DAYS}",
         saved=saved,
@@ -249,8 +244,7 @@ def set_appointment(
         when = None if clear else parse_local_datetime(next_appointment, current.clinic.timezone)
         caseload.set_next_appointment(session, current.staff, patient_id, when)
     except Invalid as exc:
-        patient = caseload.open_patient(session, current.staff, patient_id)
-        return patient_page_response(request, current, session, patient, error=exc.detail, status=422)
+        return patient_page_response(request, current, session, patient_id, error=exc.detail, status=422)
     return see_other(request, "patient", query="saved=appointment", patient_id=patient_id)
 
 
@@ -258,7 +252,7 @@ def set_appointment(
 def resend_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """A new code (the previous one stops working), shown once with a fresh letter."""
     issued = caseload.resend_invitation(session, current.staff, patient_id)
-    return _invitation_page(request, current, session, issued, created=False)
+    return _invitation_page(request, current, issued, created=False)
 
 
 @router.post("/patients/{patient_id}/invitation/revoke", name="invitation_revoke")

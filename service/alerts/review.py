@@ -127,14 +127,12 @@ def recently_resolved(
     return rows
 
 
-def for_patient(session: Session, staff: Staff, patient: Patient) -> list[AlertRow]:
-    """One patient's alerts the staff member may see: unresolved first, then the newest."""
-    with unit_of_work(session):
-        alerts = session.exec(lifecycle.visible_to(staff).where(Alert.patient_id == patient.id)).all()
-        ordered = sorted(alerts, key=lambda a: (a.status == AlertStatus.RESOLVED, -a.created_at.timestamp()))
-        rows = _rows(session, staff, ordered)
-        _audit_list(session, staff, rows, view="patient")
-    return rows
+def patient_rows(session: Session, *, staff: Staff, patient: Patient) -> list[AlertRow]:
+    """One patient's alerts the staff member may see, unresolved first, then the newest. Not audited
+    here: the caller audits the page it builds (``caseload.patient_record``)."""
+    alerts = session.exec(lifecycle.visible_to(staff).where(Alert.patient_id == patient.id)).all()
+    ordered = sorted(alerts, key=lambda a: (a.status == AlertStatus.RESOLVED, -a.created_at.timestamp()))
+    return _rows(session, staff, ordered)
 
 
 def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:

@@ -4,6 +4,7 @@ Read models that join onboarding, check-ins, questionnaires, exercises and alert
 the capabilities, so that no capability imports another one's views.
 """
 
+from service.caseload.record import PatientRecord, StoredSummary, patient_record
 from service.caseload.service import (
     CaseloadEntry,
     InvitationState,
@@ -15,7 +16,6 @@ from service.caseload.service import (
     change_clinician,
     enrol_patient,
     invitation_states,
-    open_patient,
     resend_invitation,
     revoke_invitation,
     set_next_appointment,
@@ -26,13 +26,15 @@ __all__ = [
     "InvitationState",
     "InvitationStatus",
     "IssuedInvitation",
+    "PatientRecord",
+    "StoredSummary",
     "assignable_clinician",
     "assignable_clinicians",
     "caseload",
     "change_clinician",
     "enrol_patient",
     "invitation_states",
-    "open_patient",
+    "patient_record",
     "resend_invitation",
     "revoke_invitation",
     "set_next_appointment",

@@ -1,6 +1,6 @@
-"""What staff do with their patients: the caseload list, opening a patient's record, enrolment,
-invitations, the next appointment and reassignment. Every function checks what the staff member
-may see through ``patients.visible_to``; reading a patient's record is audited like a write."""
+"""What staff do with their patients: the caseload list, enrolment, invitations, the next
+appointment and reassignment (reading one patient's record: ``record.py``). Every function checks
+what the staff member may see through ``patients.visible_to``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from service.kit.text import fold
 from service.models import Invitation, Patient, PatientStatus, Role, Staff
 from service.models.base import utcnow
 from service.onboarding import invitations
-from service.onboarding.patients import NewPatient, get_for_staff, onboard_patient, visible_to
+from service.onboarding.patients import get_for_staff, onboard_patient, visible_to
 
 
 class InvitationState(StrEnum):
@@ -133,12 +133,12 @@ def _state(invitation: Invitation | None, now: datetime) -> InvitationStatus:
     return InvitationStatus(InvitationState.PENDING, invitation)
 
 
-def open_patient(session: Session, staff: Staff, patient_id: str) -> Patient:
-    """A patient's record for a staff member who may see it, with a ``patient.view`` audit row."""
-    with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
-        audit.record(session, actor=Actor.staff(staff), action="patient.view", entity=patient)
-    return patient
+@dataclass(frozen=True)
+class IssuedInvitation:
+    patient: Patient
+    invitation: Invitation
+    invite_code: str  # shown once
+    clinician_name: str  # for the letter
 
 
 def enrol_patient(
@@ -150,7 +150,7 @@ def enrol_patient(
     timezone: str | None = None,
     country: str | None = None,
     clinician_id: str | None = None,
-) -> NewPatient:
+) -> IssuedInvitation:
     """Enrol a patient with an invitation. Clinicians enrol into their own caseload; admins choose."""
     if not staff.active:
         raise Forbidden("this account is deactivated")
@@ -162,7 +162,7 @@ def enrol_patient(
         if clinician_id and clinician_id != staff.id:
             raise Forbidden("clinicians enrol patients into their own caseload")
         clinician = staff
-    return onboard_patient(
+    made = onboard_patient(
         session,
         clinic_id=staff.clinic_id,
         clinician=clinician,
@@ -172,6 +172,7 @@ def enrol_patient(
         timezone=timezone or None,
         country=country or None,
     )
+    return IssuedInvitation(made.patient, made.invitation, made.invite_code, clinician.name)
 
 
 def assignable_clinicians(session: Session, staff: Staff) -> list[Staff]:
@@ -189,13 +190,6 @@ def assignable_clinician(session: Session, staff: Staff, clinician_id: str) -> S
     return clinician
 
 
-@dataclass(frozen=True)
-class IssuedInvitation:
-    patient: Patient
-    invitation: Invitation
-    invite_code: str  # shown once
-
-
 def resend_invitation(session: Session, staff: Staff, patient_id: str) -> IssuedInvitation:
     """A new invitation code for a patient who has not activated yet; the earlier code stops working."""
     with unit_of_work(session):
@@ -206,7 +200,9 @@ def resend_invitation(session: Session, staff: Staff, patient_id: str) -> Issued
         for pending in _pending_invitations(session, patient.id):
             invitations.revoke(session, invitation_id=pending.id, actor=actor)
         invitation, code = invitations.issue(session, patient=patient, actor=actor)
-    return IssuedInvitation(patient, invitation, code)
+        clinician = session.get(Staff, patient.clinician_id)
+        assert clinician is not None  # foreign key
+    return IssuedInvitation(patient, invitation, code, clinician.name)
 
 
 def revoke_invitation(session: Session, staff: Staff, patient_id: str) -> Patient:

@@ -77,10 +77,12 @@ def create_assignment(
 ) -> Assignment:
     """Assign an exercise of the catalog to a patient this staff member may see."""
     now = now or utcnow()
+    if not exercise_code:
+        raise Invalid("choose an exercise")
     exercise = catalog.get_exercise(exercise_code)
     instructions = _clean_instructions(instructions)
     if not 1 <= every_days <= MAX_EVERY_DAYS:
-        raise Invalid(f"every_days must be between 1 and {MAX_EVERY_DAYS}")
+        raise Invalid("choose how often: every 1 to 90 days")
     with unit_of_work(session):
         patient = patients.get_for_staff(session, staff, patient_id)
         if patient.status == PatientStatus.DISCHARGED:
@@ -236,9 +238,15 @@ def assignments_for_staff(
     """Every assignment of a patient this staff member may see, ended ones included, newest first."""
     with unit_of_work(session):
         patient = patients.get_for_staff(session, staff, patient_id)
-        rows = _assignments(session, patient.id, tuple(AssignmentStatus))
-        if rows:  # nothing assigned, nothing read
+        views = staff_views(session, patient=patient, now=now)
+        if views:  # nothing assigned, nothing read
             audit.record(session, actor=Actor.staff(staff), action="assignment.list", entity=patient)
+    return views
+
+
+def staff_views(session: Session, *, patient: Patient, now: datetime | None = None) -> list[StaffAssignmentOut]:
+    """``assignments_for_staff`` of a patient the caller has already checked, without its audit row."""
+    rows = _assignments(session, patient.id, tuple(AssignmentStatus))
     views = [_view(session, patient, a, now, StaffAssignmentOut) for a in rows]
     return sorted(views, key=lambda v: v.created_at, reverse=True)
 

@@ -38,13 +38,19 @@ def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[
     """A patient's guided sessions, newest first, for a staff member who may see the patient."""
     with unit_of_work(session):
         patient = patients.get_for_staff(session, staff, patient_id)
-        rows = session.exec(
-            select(ExerciseSession)
-            .where(ExerciseSession.patient_id == patient.id)
-            .order_by(col(ExerciseSession.started_at).desc())
-        ).all()
-        if rows:  # no session, nothing read
+        found = summaries_of(session, patient=patient)
+        if found:  # no session, nothing read
             audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
+    return found
+
+
+def summaries_of(session: Session, *, patient: Patient) -> list[SessionSummary]:
+    """``sessions_for_staff`` of a patient the caller has already checked, without its audit row."""
+    rows = session.exec(
+        select(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id)
+        .order_by(col(ExerciseSession.started_at).desc())
+    ).all()
     lang = _staff_locale(session, patient)
     return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
 
@@ -127,19 +133,7 @@ def _comparison(
 
 
 def _staff_line(line: ExerciseMessage) -> StaffTranscriptLine:
-    return StaffTranscriptLine(
-        role=line.role,
-        text=line.text,
-        created_at=line.created_at,
-        step_index=line.step_index,
-        engine=line.engine,
-        fallback_reason=line.fallback_reason,
-        guardrail_reasons=list(line.guardrail_reasons),
-        traps=list(line.traps),
-        risk_level=line.risk_level,
-        risk_categories=list(line.risk_categories),
-        risk_engine_version=line.risk_engine_version,
-    )
+    return StaffTranscriptLine.model_validate(line, from_attributes=True)
 
 
 def _staff_locale(session: Session, patient: Patient) -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -177,24 +178,58 @@ def session_for_client(session: Session, *, patient: Patient, session_id: str) -
         started_at=row.started_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
-        transcript=[
-            TranscriptLine(role=m.role, text=m.text, created_at=m.created_at) for m in transcript_of(session, row)
-        ],
+        transcript=[TranscriptLine.model_validate(m, from_attributes=True) for m in transcript_of(session, row)],
     )
 
 
 # ---------------------------------------------------------------- handling one message
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """What the first, read-only transaction of a message found: the state it was read in."""
+
+    revision: int
+    ctx: CoachContext
+    result: RiskResult
+
+
 def _handle_message(session: Session, patient: Patient, session_id: str, text: str, now: datetime) -> MessageOut:
+    """Three steps, so that no transaction (no row lock, no pooled connection) waits on the engine,
+    which may be a language model a network away: read the session and screen the text in one short
+    transaction; ask the engine outside any transaction; write the two lines in a second transaction
+    that first claims the session at the revision it was read in. A message that came in meanwhile
+    changed the revision, and this one is handled again on the new state (``_LostRace``)."""
+    turn = _read_turn(session, patient, session_id, text, now)
+    stopping = turn.result.level >= RiskLevel.MODERATE
+    # Screened before any engine sees the text, and whatever the engine would make of it.
+    reply = _safety_stop(turn.ctx) if stopping else _coach_reply(turn.ctx, text)
     with unit_of_work(session):
         row = _client_session(session, patient, session_id, lock=True)
-        if row.status != ExerciseSessionStatus.IN_PROGRESS:
-            raise Conflict(_refusal(patient, str(row.status)))
-        assignment = session.get(Assignment, row.assignment_id)
-        assert assignment is not None  # foreign key
-        if assignment.status != AssignmentStatus.ACTIVE:
-            raise Conflict(_refusal(patient, str(assignment.status)))
+        if row.revision != turn.revision:
+            raise _LostRace
+        _check_open(session, patient, row)
+        _claim(session, row)
+        seq, step = _next_seq(session, row), turn.ctx.step_index
+        client_line = _append(
+            session, row, MessageRole.CLIENT, text, seq=seq, step_index=step, risk=turn.result, now=now
+        )
+        coach_line = _append(
+            session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
+        )
+        notice = _respond(session, patient, client_line, turn.result)
+        if stopping:
+            _stop_for_safety(session, patient, row, turn.result, now)
+        else:
+            _advance(row, reply, now)
+            _record_outcome(session, patient, row, coach_line, reply)
+    return MessageOut(message=reply.message, done=reply.done, status=str(row.status), **notice)
+
+
+def _read_turn(session: Session, patient: Patient, session_id: str, text: str, now: datetime) -> _Turn:
+    with unit_of_work(session):
+        row = _client_session(session, patient, session_id)
+        assignment = _check_open(session, patient, row)
         exercise = catalog.get_exercise(row.exercise_code)
         if row.exercise_version != exercise.version:
             _claim(session, row)
@@ -202,24 +237,19 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
             if _owns_transaction(session, inside=True):
                 session.commit()  # closed for good, even though this request fails
             raise Conflict(_refusal(patient, "updated"))
-        # Screened before any engine sees the text, and whatever the engine would make of it.
         result = screen_text(text, pick_locale(patient.locale))
-        ctx = _context(patient, assignment, row, exercise)
-        stopping = result.level >= RiskLevel.MODERATE
-        reply = _safety_stop(ctx) if stopping else _coach_reply(ctx, text)
-        _claim(session, row)
-        seq, step = _next_seq(session, row), ctx.step_index
-        client_line = _append(session, row, MessageRole.CLIENT, text, seq=seq, step_index=step, risk=result, now=now)
-        coach_line = _append(
-            session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
-        )
-        notice = _respond(session, patient, client_line, result)
-        if stopping:
-            _stop_for_safety(session, patient, row, result, now)
-        else:
-            _advance(row, reply, now)
-            _record_outcome(session, patient, row, coach_line, reply)
-    return MessageOut(message=reply.message, done=reply.done, status=str(row.status), **notice)
+        return _Turn(row.revision, _context(patient, assignment, row, exercise), result)
+
+
+def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Assignment:
+    """The session's assignment, if the session and the assignment still take messages."""
+    if row.status != ExerciseSessionStatus.IN_PROGRESS:
+        raise Conflict(_refusal(patient, str(row.status)))
+    assignment = session.get(Assignment, row.assignment_id, populate_existing=True)
+    assert assignment is not None  # foreign key
+    if assignment.status != AssignmentStatus.ACTIVE:
+        raise Conflict(_refusal(patient, str(assignment.status)))
+    return assignment
 
 
 def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:

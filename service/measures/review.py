@@ -1,7 +1,8 @@
 """A clinician reviewing a patient's questionnaires: progress over the episode, the totals over
 time, and each response answer by answer.
 
-The patient must be visible to the staff member, and the read is audited in the same transaction.
+The caller (``caseload.patient_record``) has checked that the patient is visible to the staff
+member, and audits the read in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from service import audit
-from service.db import unit_of_work
-from service.kit.context import Actor
 from service.measures.instruments import Instrument, Item, Option, get_instrument
 from service.measures.service import Progress, progress
-from service.models import MeasureResponse, Staff
-from service.onboarding.patients import get_for_staff
+from service.models import MeasureResponse, Patient
 
 RECENT_RESPONSES = 20
 CHARTED = ("phq9", "gad7")
@@ -49,31 +46,25 @@ class MeasureReview:
     """Every PHQ-9 and GAD-7 total of the patient, oldest first, for the charts."""
     responses: list[ReviewedResponse]
     """The latest responses to every questionnaire, newest first."""
+    answered: int = 0
+    """Every response the patient ever gave."""
 
 
-def review(session: Session, staff: Staff, patient_id: str, *, limit: int = RECENT_RESPONSES) -> MeasureReview:
-    with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
-        rows = session.exec(
-            select(MeasureResponse)
-            .where(MeasureResponse.patient_id == patient.id)
-            .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
-        ).all()
-        summary = progress(session, patient)
-        if rows:  # nothing answered, nothing read
-            audit.record(
-                session,
-                actor=Actor.staff(staff),
-                action="measure_response.view",
-                entity=patient,
-                detail={"responses": min(len(rows), limit)},
-            )
+def read(session: Session, *, patient: Patient, limit: int = RECENT_RESPONSES) -> MeasureReview:
+    """The review of a patient the caller has already checked the staff member may see; the caller
+    audits the read and owns the transaction."""
+    rows = session.exec(
+        select(MeasureResponse)
+        .where(MeasureResponse.patient_id == patient.id)
+        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
+    ).all()
+    summary = progress(session, patient)
     totals: dict[str, list[tuple[datetime, int]]] = {code: [] for code in CHARTED}
     for row in rows:
         if row.instrument in totals and row.total is not None:
             totals[row.instrument].append((row.completed_at, row.total))
     recent = [answered(row) for row in reversed(rows[-limit:])] if limit else []
-    return MeasureReview(progress=summary, totals=totals, responses=recent)
+    return MeasureReview(progress=summary, totals=totals, responses=recent, answered=len(rows))
 
 
 def answered(response: MeasureResponse) -> ReviewedResponse:

@@ -11,7 +11,9 @@ from service import audit
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid, NotFound
 from service.kit.context import Actor
+from service.kit.text import fold
 from service.models import Patient, PatientStatus, Role, Staff
+from service.onboarding.patients import visible_to
 from service.onboarding.staff import NewStaff, add_staff, normalize_email
 from service.security import staff_auth
 
@@ -27,6 +29,24 @@ class TeamMember:
         if self.staff.oidc_subject:
             return "sso"
         return "password_totp" if self.staff.totp_confirmed_at else "password"
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Names by id, ordered by name: what turns the ids of an audit page back into people."""
+
+    staff: dict[str, str]
+    patients: dict[str, str]
+
+
+def directory(session: Session, *, staff: Staff) -> Directory:
+    """The clinic's staff, and the patients this staff member may see."""
+    members = session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id)).all()
+    patients = session.exec(visible_to(staff)).all()
+    return Directory(
+        staff={s.id: s.name for s in sorted(members, key=lambda s: fold(s.name))},
+        patients={p.id: p.display_name for p in sorted(patients, key=lambda p: fold(p.display_name))},
+    )
 
 
 def _require_admin(staff: Staff) -> None:

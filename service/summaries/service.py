@@ -11,8 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from service import audit
 from service.db import unit_of_work
@@ -35,19 +34,6 @@ class SummaryFile:
     filename: str
     content: bytes
     media_type: str
-
-
-@dataclass(frozen=True)
-class StoredSummary:
-    """What the portal lists about a stored summary, read without decrypting the PDF."""
-
-    id: str
-    reason: str
-    appointment_at: datetime | None
-    period_start: date
-    period_end: date
-    created_at: datetime
-    pdf_size: int
 
 
 def check_lang(lang: str | None) -> str | None:
@@ -138,26 +124,6 @@ def generate_and_store(
             session, actor=actor, action="summary.generate", entity=row, detail={**_describe(view), "reason": reason}
         )
     return row, pdf
-
-
-def stored_summaries(session: Session, patient: Patient, *, limit: int = 20) -> list[StoredSummary]:
-    """The patient's stored summaries, newest first. The caller has already checked who may see them."""
-    columns = [
-        col(PatientSummary.id),
-        col(PatientSummary.reason),
-        col(PatientSummary.appointment_at),
-        col(PatientSummary.period_start),
-        col(PatientSummary.period_end),
-        col(PatientSummary.created_at),
-        col(PatientSummary.pdf_size),
-    ]
-    rows = session.execute(
-        sa_select(*columns)
-        .where(col(PatientSummary.patient_id) == patient.id)
-        .order_by(col(PatientSummary.created_at).desc())
-        .limit(limit)
-    ).all()
-    return [StoredSummary(*row) for row in rows]
 
 
 def stored_summary_for_staff(session: Session, staff: Staff, patient_id: str, summary_id: str) -> SummaryFile:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from service.db import new_session
+from service.db import get_engine, new_session
 from service.exercises import sessions
 from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
 from service.exercises.schemas import MessageOut, SessionStartOut
@@ -131,3 +131,37 @@ def test_two_starts_at_once_open_one_session_and_the_other_resumes_it(
     assert len({r.session_id for r in started}) == 1
     assert sorted(r.resumed for r in started) == [False, True]
     assert len(session.exec(select(ExerciseSession)).all()) == 1
+
+
+@dataclasses.dataclass
+class WatchingCoach:
+    """The scripted coach, noting whether a transaction or a pooled connection is held while it works."""
+
+    watched: Session
+    seen: list[tuple[bool, int]] = dataclasses.field(default_factory=list)
+    name: str = "scripted"
+
+    def opening(self, ctx: CoachContext) -> CoachReply:
+        return ScriptedCoach().opening(ctx)
+
+    def reply(self, ctx: CoachContext, message: str) -> CoachReply:
+        self.seen.append((self.watched.in_transaction(), get_engine().pool.checkedout()))  # type: ignore[attr-defined]
+        return ScriptedCoach().reply(ctx, message)
+
+
+def test_no_transaction_or_connection_is_held_while_the_coach_engine_works(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine may be a language model seconds away: the session row stays unlocked and the
+    connection goes back to the pool while it answers."""
+    coach = WatchingCoach(session)
+    monkeypatch.setattr(sessions, "coach_engine", lambda: coach)
+    enrolled = enrol(session)
+    assignment = assign(session, enrolled, "breathing")
+    started = sessions.start_session(session, patient=enrolled.patient, assignment_id=assignment.id)
+    answer = sessions.send_message(session, patient=enrolled.patient, session_id=started.session_id, text="4")
+    assert coach.seen == [(False, 0)]
+    assert answer.status == "in_progress" and answer.message
+    row = session.exec(select(ExerciseSession).execution_options(populate_existing=True)).one()
+    lines = session.exec(select(ExerciseMessage).where(ExerciseMessage.session_id == row.id)).all()
+    assert len(lines) == 3  # the opening, then the client's line and the reply

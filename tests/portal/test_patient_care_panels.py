@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
+from service.db import get_engine
 from service.models import AuditEvent, Patient
 from tests.factories import ClinicSetup, active_patient, create_clinic, invite_patient
 from tests.portal.clinical import add_checkin, add_response, raise_alert
@@ -69,12 +71,13 @@ def test_the_check_in_notes_are_shown_decrypted_and_the_read_is_audited(
     checkins = _section(portal.get(f"/portal/patients/{zoe.id}").text, "checkins")
     assert "Hard day at work" in checkins and "Walked by the river with Sam" in checkins
     assert '<span class="chip">Work</span>' in checkins and "3 check-ins in all." in checkins
+    # One audit row for the whole page, saying how much of each kind of data it showed.
     read = session.exec(
-        select(AuditEvent).where(AuditEvent.action == "checkin.view", AuditEvent.patient_id == zoe.id)
+        select(AuditEvent).where(AuditEvent.action == "patient.view", AuditEvent.patient_id == zoe.id)
     ).one()
-    assert read.actor_id == clinic.clinician.id and read.detail["notes"] == 3
+    assert read.actor_id == clinic.clinician.id and read.detail["notes"] == 3 and read.detail["responses"] == 5
     assert "Walked" not in str(read.detail)  # the audit log keeps facts, never the patient's words
-    assert {"patient.view", "checkin.view", "measure_response.view"} <= set(actions(session, patient_id=zoe.id))
+    assert actions(session, patient_id=zoe.id, actor_id=clinic.clinician.id) == ["patient.view"]
 
 
 def test_progress_over_the_episode_is_summarised(portal: Portal, clinic: ClinicSetup, zoe: Patient) -> None:
@@ -143,3 +146,39 @@ def test_the_patient_page_speaks_french_with_the_questionnaires_french_texts(ses
     assert "Peu d&#39;intérêt ou de plaisir à faire les choses" in page and "Presque tous les jours" in page
     assert "Modérément sévère" in page and "Famille" in page and "6,5" in page
     assert "Synthèse PDF (28 derniers jours)" in page and "Tableau des données : Humeur" in page
+
+
+def test_the_patient_page_is_read_in_one_transaction_with_one_commit_and_one_audit_row(
+    portal: Portal, clinic: ClinicSetup, zoe: Patient, session: Session
+) -> None:
+    raise_alert(session, zoe)
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    portal.get(f"/portal/patients/{zoe.id}")  # warm caches (catalog, templates) so the count is the page's own
+    engine = get_engine()
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def on_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    def on_commit(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        page = portal.get(f"/portal/patients/{zoe.id}")
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+    assert page.status_code == 200 and "Walked by the river with Sam" in page.text
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    print(f"\npatient page: {len(statements)} statements, {len(commits)} commit, writes: {writes}")
+    assert len(commits) == 1
+    assert len(writes) == 1 and "audit_event" in writes[0]
+    assert len(statements) <= 30  # 20 measured on SQLite: one query per kind of data, not one per row
+    views = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "patient.view", AuditEvent.patient_id == zoe.id)
+    ).all()
+    assert len(views) == 2  # the warm-up view and this one: one row per page view
+    assert views[-1].detail == {"alerts": 1, "notes": 4, "responses": 5}  # raise_alert adds a check-in
