@@ -1,0 +1,95 @@
+"""What a client's turn is, before the exercise step uses it as an answer.
+
+Deterministic rules from ``data/turns.toml``, per language, in the manner of the risk rules. Risk
+itself is screened by the caller with ``service.risk`` and passed in: a disclosure at any level is
+never read as exercise data.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from functools import cache
+
+from service.exercises.catalog import Step, StepKind
+from service.exercises.coach.texts import data_file
+from service.kit.i18n import pick_locale
+from service.kit.text import fold
+from service.risk import RiskLevel
+
+# A turn longer than this is an answer that happens to contain "I don't know" or "nothing".
+_SHORT_WORDS = 12
+
+
+class TurnKind(enum.StrEnum):
+    ANSWER = "answer"
+    DISCLOSURE = "disclosure"  # risk at low level (moderate and above never reach the engine)
+    MEDICATION = "medication"
+    STOP = "stop"
+    AUTOMATED = "automated"  # "are you a real person?"
+    SKIP = "skip"
+    QUESTION = "question"  # about the exercise
+    OFF_TOPIC = "off_topic"
+    HOSTILE = "hostile"
+    DONT_KNOW = "dont_know"
+    FILLER = "filler"  # "ok", "k": no answer yet
+    READY = "ready"  # "ok ready": about to do a timed step, not done yet
+    ROUND_DONE = "round_done"
+    ROUND_NOT_DONE = "round_not_done"
+    GO_ON = "go_on"
+
+
+def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> TurnKind:
+    lang = pick_locale(locale)
+    folded = fold(text)
+    if risk_level >= RiskLevel.LOW:
+        return TurnKind.DISCLOSURE
+    if _is(lang, "medication_words", folded) and _is(lang, "asking", folded):
+        return TurnKind.MEDICATION
+    if _is(lang, "stop", folded):
+        return TurnKind.STOP
+    timer = step is not None and step.kind is StepKind.TIMER
+    if timer:
+        if _is(lang, "round_not_done", folded):
+            return TurnKind.ROUND_NOT_DONE
+        if _is(lang, "round_done", folded):
+            return TurnKind.ROUND_DONE
+    if _is(lang, "human", folded):
+        return TurnKind.AUTOMATED
+    if _is(lang, "skip", folded):
+        return TurnKind.SKIP
+    if "?" in folded and _is(lang, "exercise_words", folded) and not _is(lang, "addressed", folded):
+        return TurnKind.QUESTION
+    if "?" in folded and _is(lang, "addressed", folded):
+        return TurnKind.OFF_TOPIC
+    if _is(lang, "hostile", folded):
+        return TurnKind.HOSTILE
+    short = len(folded.split()) <= _SHORT_WORDS
+    if short and _is(lang, "dont_know", folded):
+        return TurnKind.DONT_KNOW
+    if _is(lang, "go_on", folded) and short:
+        return TurnKind.GO_ON
+    if (timer or (step is not None and step.kind is StepKind.SCALE)) and _is(lang, "ready", folded) and not re.search(r"\d", folded):
+        return TurnKind.READY
+    if step is not None and step.kind not in (StepKind.CONFIRM, StepKind.CHOICE) and _is(lang, "filler", folded):
+        return TurnKind.FILLER
+    return TurnKind.ANSWER
+
+
+def strip_label(text: str, locale: str) -> str:
+    """ "The thought was: she doesn't trust me" -> "she doesn't trust me"."""
+    match = _pattern(pick_locale(locale), "label_prefix").match(fold(text))
+    if not match:
+        return text
+    # The folded prefix has the same number of characters up to the colon in nearly every text.
+    colon = text.find(":")
+    return text[colon + 1 :].strip() if colon >= 0 else text
+
+
+def _is(lang: str, key: str, folded: str) -> bool:
+    return _pattern(lang, key).search(folded) is not None
+
+
+@cache
+def _pattern(lang: str, key: str) -> re.Pattern[str]:
+    return re.compile(str(data_file("turns.toml")[lang][key]))
