@@ -21,6 +21,7 @@ from typing import Any
 
 from service.exercises import catalog
 from service.exercises.coach import CoachContext, CoachEngine, CoachReply
+from service.exercises.coach.classify import coach_concern
 from service.exercises.coach.texts import data_file
 from service.exercises.coach.traps import thinking_traps
 from service.kit.i18n import pick_locale
@@ -184,7 +185,7 @@ def run_persona(
     for index, turn in enumerate(persona.turns, start=1):
         before = dataclasses.replace(state, answers=dict(state.answers))
         ctx = dataclasses.replace(ctx, step_index=state.step_index, answers=dict(state.answers), **_risk_kw(ctx))
-        result = screen(turn.client, lang)
+        result = RiskResult.combine(screen(turn.client, lang), coach_concern(turn.client, lang))
         if result.level >= RiskLevel.MODERATE:
             reply = safety_stop(ctx)
             after = _State(state.step_index, dict(state.answers), stopped=True)

@@ -15,7 +15,7 @@ from service.exercises.catalog import Step, StepKind
 from service.exercises.coach.texts import data_file
 from service.kit.i18n import pick_locale
 from service.kit.text import fold
-from service.risk import RiskLevel
+from service.risk import Evidence, RiskLevel, RiskResult
 
 # A turn longer than this is an answer that happens to contain "I don't know" or "nothing".
 _SHORT_WORDS = 12
@@ -49,9 +49,9 @@ def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> 
     if _is(lang, "stop", folded):
         return TurnKind.STOP
     timer = step is not None and step.kind is StepKind.TIMER
-    if timer:
+    if timer or (step is not None and step.kind is StepKind.SCALE and not re.search(r"\d", folded)):
         if _is(lang, "round_not_done", folded):
-            return TurnKind.ROUND_NOT_DONE
+            return TurnKind.ROUND_NOT_DONE if timer else TurnKind.ANSWER
         if _is(lang, "round_done", folded):
             return TurnKind.ROUND_DONE
     if _is(lang, "human", folded):
@@ -77,13 +77,35 @@ def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> 
 
 
 def strip_label(text: str, locale: str) -> str:
-    """ "The thought was: she doesn't trust me" -> "she doesn't trust me"."""
-    match = _pattern(pick_locale(locale), "label_prefix").match(fold(text))
-    if not match:
-        return text
-    # The folded prefix has the same number of characters up to the colon in nearly every text.
-    colon = text.find(":")
-    return text[colon + 1 :].strip() if colon >= 0 else text
+    """ "The thought was: she doesn't trust me" -> "she doesn't trust me"; "ok. Maybe: ..." -> "..."."""
+    lang = pick_locale(locale)
+    lead = _pattern(lang, "lead_filler").match(fold(text))
+    if lead and lead.end() < len(text):
+        # Folding keeps the length of these plain words: cut the original at the same place.
+        text = text[lead.end() :].lstrip(" :")
+    if _pattern(lang, "label_prefix").match(fold(text)):
+        colon = text.find(":")
+        return text[colon + 1 :].strip() if colon >= 0 else text
+    return text
+
+
+def reframes(text: str, locale: str) -> bool:
+    """The answer names a thought in order to question it ("that doesn't mean they thought...")."""
+    return _is(pick_locale(locale), "reframe", fold(text))
+
+
+def coach_concern(text: str, locale: str) -> RiskResult:
+    """A low-level concern the coach's own phrases catch when the risk screen found nothing
+    ("I just want to disappear"), unless the same message explains it away ("not like that, I mean
+    from work"). It is combined with the screen's result by the caller, so it raises the same
+    support block and alert as a low-risk screen."""
+    lang = pick_locale(locale)
+    folded = fold(text)
+    match = _pattern(lang, "concern").search(folded)
+    if match is None or _is(lang, "concern_explained", folded):
+        return RiskResult.none()
+    evidence = Evidence(rule="coach.concern", category="passive_wish", text=match.group(0), level=RiskLevel.LOW)
+    return RiskResult.from_evidence([evidence])
 
 
 def _is(lang: str, key: str, folded: str) -> bool:

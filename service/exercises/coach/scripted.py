@@ -9,6 +9,7 @@ this engine for state and only rephrases the acknowledgement.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from service.exercises.catalog import (
     Step,
     StepKind,
 )
-from service.exercises.coach.classify import TurnKind, classify, strip_label
+from service.exercises.coach.classify import TurnKind, classify, reframes, strip_label
 from service.exercises.coach.engine import CoachContext, CoachReply
 from service.exercises.coach.reflect import second_person
 from service.exercises.coach.texts import coach_texts, paragraphs, render
@@ -30,7 +31,7 @@ from service.kit.text import fold
 
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
-_QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT)
+_QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
 # A breathing step is done in rounds, each counted only when the client says it is done.
 BREATHING_ROUNDS = 3
 
@@ -121,14 +122,22 @@ class ScriptedCoach:
             return ScriptedTurn("", paragraphs(*shown), index, dict(ctx.answers), done, "presented")
         kind = classify(step, message, ctx.lang, ctx.risk_level)
         texts = coach_texts(ctx.lang)
-        if kind is TurnKind.ANSWER or (kind is TurnKind.READY and step.kind is not StepKind.SCALE):
+        timer_ahead = step.kind is StepKind.SCALE and any(
+            s.kind is StepKind.TIMER for s in ctx.exercise.steps[ctx.step_index :]
+        )
+        if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and step.kind is StepKind.SCALE and not timer_ahead:
+            kind = TurnKind.ANSWER
+        if kind is TurnKind.ANSWER:
             return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
-        if kind is TurnKind.READY:
-            if not any(s.kind is StepKind.TIMER for s in ctx.exercise.steps[ctx.step_index :]):
-                return self._answer(ctx, step, message, kind)
-            # "ok ready" before a breathing round: the rating can wait, the client wants to start.
+        if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
+            # "ok ready" (or "did one") before the breathing: the rating can wait, the client wants to start.
             turn = self._accept(ctx, step, None)
-            return dataclasses.replace(turn, acknowledgement=texts["skip_rating"], turn=str(kind))
+            turn = dataclasses.replace(turn, acknowledgement=texts["skip_rating"], turn=str(kind))
+            if kind is TurnKind.READY:
+                return turn
+            timer = ctx.exercise.steps[turn.step_index]
+            later = dataclasses.replace(ctx, step_index=turn.step_index, answers=turn.answers)
+            return self._round_done(later, timer, message)
         if kind is TurnKind.STOP:
             return self._stay(ctx, kind, texts["stop"], prompt=False, paused=True)
         if kind is TurnKind.SKIP:
@@ -171,7 +180,7 @@ class ScriptedCoach:
     def _answer(self, ctx: CoachContext, step: Step, message: str, kind: TurnKind) -> ScriptedTurn:
         result = parse_answer(step, message, ctx.lang)
         if not result.ok:
-            guidance = result.reask or ""
+            guidance = _reflect_quotes(result.reask or "", ctx.lang)
             if result.problem == "help":
                 guidance = paragraphs(guidance, self.prompt(ctx))
             return ScriptedTurn("", guidance, ctx.step_index, dict(ctx.answers), False, "reask")
@@ -181,7 +190,7 @@ class ScriptedCoach:
         if step.kind is StepKind.TIMER:
             return self._round_done(ctx, step, message)
         if step.kind is StepKind.TEXT and not step.detect_traps and _challenges(ctx, step) and isinstance(result.value, str):
-            traps = detect_traps(result.value, ctx.lang)
+            traps = [] if reframes(result.value, ctx.lang) else detect_traps(result.value, ctx.lang)
             if traps:
                 # A trap in the answer that should weigh it: name it and ask, before moving on.
                 note = paragraphs(_trap_note(traps, ctx.lang), coach_texts(ctx.lang)["trap_stay"])
@@ -365,3 +374,17 @@ def _example(step: Step, lang: str) -> str:
         if marker in prompt:
             return prompt.split(marker, 1)[1].strip()
     return examples["example_default"]
+
+
+_QUOTES = re.compile(r"“([^”]*)”|« ([^»]*) »")
+
+
+def _reflect_quotes(text: str, lang: str) -> str:
+    """The client's words quoted in a question asked again, in the second person."""
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return "“" + second_person(match.group(1), lang) + "”"
+        return "« " + second_person(match.group(2), lang) + " »"
+
+    return _QUOTES.sub(swap, text)
