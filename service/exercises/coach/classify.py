@@ -58,6 +58,8 @@ def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> 
         return TurnKind.AUTOMATED
     if _is(lang, "skip", folded):
         return TurnKind.SKIP
+    if "?" in folded and _is(lang, "help_question", folded):
+        return TurnKind.QUESTION
     if "?" in folded and _is(lang, "exercise_words", folded) and not _is(lang, "addressed", folded):
         return TurnKind.QUESTION
     if "?" in folded and _is(lang, "addressed", folded):

@@ -32,8 +32,8 @@ from service.kit.text import fold
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
 _QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
-# A breathing step is done in rounds, each counted only when the client says it is done.
-BREATHING_ROUNDS = 3
+# A breathing step is one round of the catalog's cycles, counted only when the client says it is done.
+BREATHING_ROUNDS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,12 +80,15 @@ class ScriptedCoach:
         texts = coach_texts(ctx.lang)
         name = (ctx.first_name or "").strip()
         greeting = render(texts["greeting_named"], {"first_name": name}) if name else texts["greeting"]
-        parts = [greeting + " " + render(texts["disclosure_short"], {"emergency": _emergency(ctx, texts)})]
+        resumed = ctx.step_index > 0 or bool(ctx.answers)
+        # The disclosure is said once per session, short: not again when the client comes back to it.
+        disclosure = "" if resumed else " " + render(texts["disclosure_short"], {"emergency": _emergency(ctx, texts)})
+        parts = [greeting + disclosure]
         if ctx.done:
             turn = self._finished(ctx)
             return dataclasses.replace(turn, guidance=paragraphs(*parts, turn.guidance)).as_reply(self.name)
         exercise = ctx.exercise
-        if ctx.step_index > 0 or ctx.answers:
+        if resumed:
             parts.append(texts["resume"])
         else:
             parts.append(
@@ -190,7 +193,8 @@ class ScriptedCoach:
         if step.kind is StepKind.TIMER:
             return self._round_done(ctx, step, message)
         if step.kind is StepKind.TEXT and not step.detect_traps and _challenges(ctx, step) and isinstance(result.value, str):
-            traps = [] if reframes(result.value, ctx.lang) else detect_traps(result.value, ctx.lang)
+            # Only phrases of two words or more: "always" alone in an answer that weighs the thought is no trap.
+            traps = [] if reframes(result.value, ctx.lang) else detect_traps(result.value, ctx.lang, min_words=2)
             if traps:
                 # A trap in the answer that should weigh it: name it and ask, before moving on.
                 note = paragraphs(_trap_note(traps, ctx.lang), coach_texts(ctx.lang)["trap_stay"])
