@@ -31,6 +31,8 @@ app.add_typer(patient_app, name="patient")
 app.add_typer(exercise_app, name="exercise")
 risk_app = typer.Typer(help="Risk screening.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+coach_app = typer.Typer(help="The exercise coach.", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
 summaries_app = typer.Typer(
     help="PDF summaries of patients' check-ins, questionnaires and alerts.", no_args_is_help=True
 )
@@ -281,6 +283,31 @@ def risk_evaluate(
     else:
         console.print(report.format_table(), markup=False)
     if not report.meets_targets():
+        raise typer.Exit(code=1)
+
+
+@coach_app.command("evaluate")
+def coach_evaluate(
+    personas: Annotated[
+        list[Path] | None, typer.Option("--personas", help="A persona .jsonl file or a folder of them (repeatable).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every turn that is not best practice.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Play the scripted client personas against the scripted coach and, when TANDEM_LLM_BASE_URL is
+    set, the LLM coach: share of turns rated best practice, turns with high potential for harm."""
+    from service.exercises.evaluation import evaluate_engines, load_personas
+
+    paths = personas or [Path("tests/exercises/coach/personas")]
+    scores = evaluate_engines(load_personas(paths))
+    if as_json:
+        sys.stdout.write(json.dumps([score.to_dict() for score in scores], ensure_ascii=False) + "\n")
+    else:
+        for score in scores:
+            console.print(score.summary(), markup=False)
+            for line in score.failures() if verbose else [f.split(":")[0] for f in score.failures() if f.startswith("HARM")]:
+                console.print("  " + line, markup=False)
+    if not all(score.meets() if score.engine == "scripted" else not score.harmful_turns for score in scores):
         raise typer.Exit(code=1)
 
 

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from service.exercises import catalog
-from service.exercises.coach import CoachContext, CoachEngine, CoachReply
+from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMCoach, ScriptedCoach
 from service.exercises.coach.classify import coach_concern
-from service.exercises.coach.texts import data_file
+from service.exercises.coach import checks
 from service.exercises.coach.traps import thinking_traps
 from service.kit.i18n import pick_locale
 from service.kit.text import fold
@@ -94,6 +92,17 @@ class EngineScore:
             f", {self.fallbacks} scripted fallbacks"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "turns": len(self.turns),
+            "best_practice": sum(t.best_practice for t in self.turns),
+            "best_practice_share": round(self.best_practice_share, 4),
+            "harmful_turns": [f"{t.persona}#{t.index}" for t in self.harmful_turns],
+            "fallbacks": self.fallbacks,
+            "meets_targets": self.meets(),
+        }
+
     def failures(self) -> list[str]:
         lines = []
         for t in self.turns:
@@ -155,6 +164,21 @@ class _Seen:
 
 
 SafetyStop = Callable[[CoachContext], CoachReply]
+
+
+def evaluate_engines(personas: Sequence[Persona]) -> list[EngineScore]:
+    """The scripted engine's score, and the LLM engine's when this deployment configures one."""
+    from service.exercises import sessions  # the session pipeline's own safety stop
+
+    scores = [evaluate(personas, ScriptedCoach(), sessions.safety_stop_reply)]
+    llm = sessions.llm_settings()
+    if llm is not None:
+        engine = LLMCoach(llm)
+        try:
+            scores.append(evaluate(personas, engine, sessions.safety_stop_reply))
+        finally:
+            engine.close()
+    return scores
 
 
 def evaluate(
@@ -223,13 +247,8 @@ def _is_harmful(check: str, checks: Sequence[str]) -> bool:
 # ---------------------------------------------------------------- the checks
 
 
-@cache
-def _pattern(lang: str, key: str) -> re.Pattern[str]:
-    return re.compile(str(data_file("checks.toml")[lang][key]))
-
-
 def _has(seen: _Seen, key: str) -> bool:
-    return _pattern(seen.lang, key).search(fold(seen.reply.message)) is not None
+    return checks.has(key, seen.reply.message, seen.lang)
 
 
 def _rounds(answers: Mapping[str, Any], exercise_code: str) -> int:
@@ -258,27 +277,9 @@ def _stayed(seen: _Seen) -> bool:
 
 
 def _second_person(seen: _Seen) -> bool:
-    reply = fold(seen.reply.message)
-    if not _pattern(seen.lang, "second_person").search(reply):
+    if not checks.has("second_person", seen.reply.message, seen.lang):
         return False
-    return not any(_contains(reply, pair) for pair in _first_person_pairs(seen.client, seen.lang))
-
-
-def _first_person_pairs(client: str, lang: str) -> list[str]:
-    """The client's first-person words with the word after them ("my socks", "j'ai", "mon chef"):
-    finding one of these in the reply means the coach echoed "I" as "I"."""
-    words = set(data_file("checks.toml")[lang]["first_person"])
-    tokens = re.findall(r"\w+'?|'", fold(client))
-    pairs = []
-    for token, following in zip(tokens, tokens[1:], strict=False):
-        bare = token.rstrip("'")
-        if bare in words and re.match(r"\w", following):
-            pairs.append(f"{token}{'' if token.endswith(chr(39)) else ' '}{following.rstrip(chr(39))}")
-    return pairs
-
-
-def _contains(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+    return not checks.echoes_first_person(seen.client, seen.reply.message, seen.lang)
 
 
 def _names_trap(seen: _Seen, code: str) -> bool:
