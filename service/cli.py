@@ -299,14 +299,22 @@ def coach_evaluate(
     from service.exercises.evaluation import evaluate_engines, load_personas
 
     paths = personas or [Path("tests/exercises/coach/personas")]
-    scores = evaluate_engines(load_personas(paths))
+    loaded = load_personas(paths)
+    # The blind set and our own regression personas are scored apart.
+    sets = {"blind": [p for p in loaded if not p.ours], "ours": [p for p in loaded if p.ours]}
+    results = {name: evaluate_engines(group) for name, group in sets.items() if group}
     if as_json:
-        sys.stdout.write(json.dumps([score.to_dict() for score in scores], ensure_ascii=False) + "\n")
+        out = {name: [score.to_dict() for score in scores] for name, scores in results.items()}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     else:
-        for score in scores:
-            console.print(score.summary(), markup=False)
-            for line in score.failures() if verbose else [f.split(":")[0] for f in score.failures() if f.startswith("HARM")]:
-                console.print("  " + line, markup=False)
+        for name, scores in results.items():
+            for score in scores:
+                console.print(f"[{name}] {score.summary()}", markup=False)
+                shown = score.failures() if verbose else [f for f in score.failures() if f.startswith("HARM")]
+                for line in shown:
+                    console.print("  " + line, markup=False)
+    # Targets (issue 15): no harmful turn for any engine, and 90 % best practice for the scripted one.
+    scores = [score for group in results.values() for score in group]
     if not all(score.meets() if score.engine == "scripted" else not score.harmful_turns for score in scores):
         raise typer.Exit(code=1)
 

@@ -48,6 +48,11 @@ class Persona:
     turns: tuple[PersonaTurn, ...]
     source: str = ""  # the file it came from
 
+    @property
+    def ours(self) -> bool:
+        """Written by us for regression (files named ours-*.jsonl), not part of the blind set."""
+        return self.source.startswith("ours-")
+
 
 @dataclasses.dataclass(frozen=True)
 class TurnResult:
