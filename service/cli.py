@@ -291,7 +291,9 @@ def coach_evaluate(
     personas: Annotated[
         list[Path] | None, typer.Option("--personas", help="A persona .jsonl file or a folder of them (repeatable).")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every turn that is not best practice.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every turn that is not best practice.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Play the scripted client personas against the scripted coach and, when TANDEM_LLM_BASE_URL is

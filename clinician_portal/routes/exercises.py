@@ -109,9 +109,7 @@ def pause_coach(
         assignments.pause_coach(session, staff=current.staff, assignment_id=assignment_id, reason=reason)
     except (Invalid, Conflict) as exc:
         status = 409 if isinstance(exc, Conflict) else 422
-        return patient_page_response(
-            request, current, session, assignment.patient_id, error=exc.detail, status=status
-        )
+        return patient_page_response(request, current, session, assignment.patient_id, error=exc.detail, status=status)
     return _back_to_exercises(request, assignment.patient_id, "coach_paused")
 
 

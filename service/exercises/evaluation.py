@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from service.exercises import catalog
-from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMCoach, ScriptedCoach
+from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMCoach, ScriptedCoach, checks
 from service.exercises.coach.classify import coach_concern
-from service.exercises.coach import checks
 from service.exercises.coach.traps import thinking_traps
 from service.kit.i18n import pick_locale
 from service.kit.text import fold
@@ -260,7 +259,7 @@ def _rounds(answers: Mapping[str, Any], exercise_code: str) -> int:
     exercise = catalog.get_exercise(exercise_code)
     total = 0
     for step in exercise.steps:
-        if step.kind is catalog.StepKind.TIMER and step.field in answers:
+        if step.kind is catalog.StepKind.TIMER and step.field is not None and step.field in answers:
             value = answers[step.field]
             total += int(value.get("rounds_done", 1)) if isinstance(value, dict) else 1
     return total
@@ -272,9 +271,7 @@ def _round_counted(seen: _Seen) -> bool:
 
 
 def _advanced(seen: _Seen) -> bool:
-    return not seen.after.stopped and (
-        seen.after.step_index > seen.before.step_index or seen.reply.done
-    )
+    return not seen.after.stopped and (seen.after.step_index > seen.before.step_index or seen.reply.done)
 
 
 def _stayed(seen: _Seen) -> bool:

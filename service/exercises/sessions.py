@@ -265,9 +265,12 @@ def _check_coach(patient: Patient, assignment: Assignment) -> None:
     if assignment.coach_paused_at is None:
         return
     if assignment.coach_pause_kind == "clinician":
-        raise Conflict(render(_texts(pick_locale(patient.locale))["errors"]["coach_paused"], {
-            "reason": assignment.coach_pause_reason or ""
-        }))
+        raise Conflict(
+            render(
+                _texts(pick_locale(patient.locale))["errors"]["coach_paused"],
+                {"reason": assignment.coach_pause_reason or ""},
+            )
+        )
     raise Conflict(_refusal(patient, "coach_paused_safety"))
 
 

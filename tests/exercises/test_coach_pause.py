@@ -59,9 +59,7 @@ def test_a_clinician_pauses_the_coach_with_a_reason_the_client_reads(client: Tes
     page = f"/portal/patients/{enrolled.patient.id}"
     empty = portal.submit(page, f"/portal/assignments/{row.id}/coach/pause", {"reason": "  "})
     assert empty.status_code == 422
-    paused = portal.submit(
-        page, f"/portal/assignments/{row.id}/coach/pause", {"reason": "Parlons-en d'abord jeudi."}
-    )
+    paused = portal.submit(page, f"/portal/assignments/{row.id}/coach/pause", {"reason": "Parlons-en d'abord jeudi."})
     assert paused.status_code == 303
     refusal = _start_refused(client, enrolled, row.id)
     assert "mis l'exercice guidé en pause" in refusal and "Parlons-en d'abord jeudi." in refusal

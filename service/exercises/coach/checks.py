@@ -4,6 +4,7 @@ to what the evaluation asks of every reply. Patterns are in ``data/checks.toml``
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 
@@ -46,7 +47,7 @@ def first_person_pairs(client: str, locale: str) -> list[str]:
     words = set(data_file("checks.toml")[pick_locale(locale)]["first_person"])
     tokens = re.findall(r"\w+'?|'", fold(client))
     pairs = []
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if token.rstrip("'") in words and re.match(r"\w", following):
             joiner = "" if token.endswith("'") else " "
             pairs.append(f"{token}{joiner}{following.rstrip(chr(39))}")

@@ -71,7 +71,11 @@ def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> 
         return TurnKind.DONT_KNOW
     if _is(lang, "go_on", folded) and short:
         return TurnKind.GO_ON
-    if (timer or (step is not None and step.kind is StepKind.SCALE)) and _is(lang, "ready", folded) and not re.search(r"\d", folded):
+    if (
+        (timer or (step is not None and step.kind is StepKind.SCALE))
+        and _is(lang, "ready", folded)
+        and not re.search(r"\d", folded)
+    ):
         return TurnKind.READY
     if step is not None and step.kind not in (StepKind.CONFIRM, StepKind.CHOICE) and _is(lang, "filler", folded):
         return TurnKind.FILLER

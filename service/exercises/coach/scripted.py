@@ -192,7 +192,12 @@ class ScriptedCoach:
             return ScriptedTurn("", waiting, ctx.step_index, dict(ctx.answers), False, "waiting")
         if step.kind is StepKind.TIMER:
             return self._round_done(ctx, step, message)
-        if step.kind is StepKind.TEXT and not step.detect_traps and _challenges(ctx, step) and isinstance(result.value, str):
+        if (
+            step.kind is StepKind.TEXT
+            and not step.detect_traps
+            and _challenges(ctx, step)
+            and isinstance(result.value, str)
+        ):
             # Only phrases of two words or more: "always" alone in an answer that weighs the thought is no trap.
             traps = [] if reframes(result.value, ctx.lang) else detect_traps(result.value, ctx.lang, min_words=2)
             if traps:

@@ -68,12 +68,20 @@ def test_the_most_specific_trap_comes_first() -> None:
     ]
 
 
-def test_all_ten_traps_of_the_issue_and_discounting_the_positive_have_a_name_explanation_and_question_in_both_languages() -> None:
+def test_all_ten_traps_and_discounting_have_a_name_explanation_and_question_in_both_languages() -> None:
     traps = thinking_traps()
     assert {t.code for t in traps} == {c for c, _, _ in TRAP_EXAMPLES}
     assert {
-        "fortune_telling", "mind_reading", "catastrophising", "labelling", "should_statements",
-        "personalisation", "all_or_nothing", "overgeneralisation", "emotional_reasoning", "mental_filter",
+        "fortune_telling",
+        "mind_reading",
+        "catastrophising",
+        "labelling",
+        "should_statements",
+        "personalisation",
+        "all_or_nothing",
+        "overgeneralisation",
+        "emotional_reasoning",
+        "mental_filter",
     } <= {t.code for t in traps}
     for trap in traps:
         for text in (trap.name, trap.explanation, trap.question):
