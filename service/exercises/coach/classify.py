@@ -51,8 +51,9 @@ def classify(step: Step | None, text: str, locale: str, risk_level: int = 0) -> 
     timer = step is not None and step.kind is StepKind.TIMER
     if timer or (step is not None and step.kind is StepKind.SCALE and not re.search(r"\d", folded)):
         if _is(lang, "round_not_done", folded):
-            return TurnKind.ROUND_NOT_DONE if timer else TurnKind.ANSWER
-        if _is(lang, "round_done", folded):
+            if timer:
+                return TurnKind.ROUND_NOT_DONE
+        elif _is(lang, "round_done", folded):
             return TurnKind.ROUND_DONE
     if _is(lang, "human", folded):
         return TurnKind.AUTOMATED

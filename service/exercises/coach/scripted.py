@@ -130,6 +130,14 @@ class ScriptedCoach:
         )
         if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and step.kind is StepKind.SCALE and not timer_ahead:
             kind = TurnKind.ANSWER
+        if kind is TurnKind.ANSWER and self._answers_next(ctx, step, message):
+            # A rating left out for the next question's answer ("I see the sofa, the TV, the cat..."):
+            # the rating is skipped, and the answer goes to the step it answers.
+            skipped = self._accept(ctx, step, None)
+            later = dataclasses.replace(ctx, step_index=skipped.step_index, answers=skipped.answers)
+            nxt = later.current_step
+            assert nxt is not None
+            return self._answer(later, nxt, strip_label(message, ctx.lang), kind)
         if kind is TurnKind.ANSWER:
             return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
         if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
@@ -171,6 +179,15 @@ class ScriptedCoach:
         if kind is TurnKind.MEDICATION:
             turn = dataclasses.replace(turn, note="medication_question")
         return turn
+
+    def _answers_next(self, ctx: CoachContext, step: Step, message: str) -> bool:
+        """Whether a message at a rating step, with no number in it, is a list the next step asks for."""
+        if step.kind is not StepKind.SCALE or re.search(r"\d", message):
+            return False
+        later = [s for s in ctx.exercise.steps[ctx.step_index + 1 :] if s.kind is not StepKind.INFO]
+        if not later or later[0].kind is not StepKind.MULTI_TEXT:
+            return False
+        return parse_answer(later[0], message, ctx.lang).ok
 
     def _stay(
         self, ctx: CoachContext, kind: TurnKind, words: str, *, prompt: bool, paused: bool = False
