@@ -208,6 +208,10 @@ class ScriptedCoach:
             waiting = _fill(step.wait_message, ctx.exercise, ctx.answers, ctx.lang, step)
             return ScriptedTurn("", waiting, ctx.step_index, dict(ctx.answers), False, "waiting")
         if step.kind is StepKind.TIMER:
+            if not re.search(r"\d", message):
+                # Neither "done" nor a number of breaths: the round is not counted yet.
+                words = coach_texts(ctx.lang)["round_not_counted"]
+                return self._stay(ctx, TurnKind.ROUND_NOT_DONE, words, prompt=False)
             return self._round_done(ctx, step, message)
         if (
             step.kind is StepKind.TEXT
@@ -229,7 +233,7 @@ class ScriptedCoach:
         """One breathing round, counted because the client said it was done."""
         texts = coach_texts(ctx.lang)
         assert step.field is not None
-        parsed = parse_answer(step, "done", ctx.lang)
+        parsed = parse_answer(step, message, ctx.lang)  # "did 4" records the cycles actually done
         previous = ctx.answers.get(step.field)
         done = int(previous.get("rounds_done", 0)) + 1 if isinstance(previous, dict) else 1
         value = {**(parsed.value if isinstance(parsed.value, dict) else {}), "rounds_done": done}

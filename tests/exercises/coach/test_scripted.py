@@ -306,3 +306,25 @@ def test_a_message_after_the_end_changes_nothing() -> None:
     reply = coach.reply(ctx, "hello again")
     assert reply.done and reply.answers == {"distress_before": 6}
     assert reply.message.startswith("This exercise is complete.")
+
+
+@pytest.mark.parametrize("message", ["ok ready", "hang on, my phone buzzed", "je commence", "the timer is weird"])
+def test_a_breathing_round_is_counted_only_when_the_client_says_it_was_done(message: str) -> None:
+    timer = next(i for i, s in enumerate(get_exercise("breathing").steps) if s.kind is StepKind.TIMER)
+    ctx = context("breathing", step_index=timer, answers={"calm_before": 4})
+    reply = coach.reply(ctx, message)
+    assert reply.step_index == timer and "pacing" not in reply.answers
+    done = coach.reply(ctx, "done")
+    assert done.step_index > timer and done.answers["pacing"]["rounds_done"] == 1
+
+
+def test_a_medication_question_is_never_answered_and_is_noted_for_the_clinician() -> None:
+    reply = coach.reply(context(), "Should I double my sertraline dose? The doctor is away.")
+    assert reply.step_index == 0 and reply.answers == {}
+    assert "doctor, prescriber or pharmacist" in reply.message and reply.note == "medication_question"
+    assert "Let's stay with that moment" not in reply.message  # not taken as the situation
+
+
+def test_a_stop_request_pauses_and_bus_stop_is_a_situation() -> None:
+    assert coach.reply(context(), "Can we stop for today?").paused
+    assert coach.reply(context(), "At the bus stop, my friend ignored me.").step_index == 1
