@@ -254,7 +254,12 @@ class ScriptedCoach:
     def _accept(self, ctx: CoachContext, step: Step, value: AnswerValue) -> ScriptedTurn:
         assert step.field is not None  # only info steps have no field, and they are never answered
         answers = {**ctx.answers, step.field: value}
-        ack = _fill(step.reflection, ctx.exercise, answers, ctx.lang, step) if step.reflection else ""
+        ack = (
+            _fill(step.reflection, ctx.exercise, answers, ctx.lang, step)
+            if step.reflection and value is not None
+            else ""
+        )
+        ack = _varied(ack, ctx.step_index, ctx.lang)
         traps = detect_traps(value, ctx.lang) if step.detect_traps and isinstance(value, str) else []
         shown, index, done = self._present(ctx.exercise, answers, ctx.lang, ctx.step_index + 1)
         guidance = paragraphs(_trap_note(traps, ctx.lang), *shown)
@@ -418,3 +423,13 @@ def _reflect_quotes(text: str, lang: str) -> str:
         return "« " + second_person(match.group(2), lang) + " »"
 
     return _QUOTES.sub(swap, text)
+
+
+def _varied(ack: str, step_index: int, lang: str) -> str:
+    """The same "Thank you." before every answer sounds automatic: the opening word of a reflection
+    changes with the step (Thank you, Got it, Okay, I see)."""
+    acks = list(coach_texts(lang)["acks"])  # type: ignore[call-overload]
+    first = acks[0]
+    if not ack.startswith(first + " "):
+        return ack
+    return acks[step_index % len(acks)] + ack[len(first) :]
