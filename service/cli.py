@@ -32,6 +32,8 @@ app.add_typer(patient_app, name="patient")
 app.add_typer(exercise_app, name="exercise")
 risk_app = typer.Typer(help="Risk screening.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+coach_app = typer.Typer(help="The exercise coach.", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
 summaries_app = typer.Typer(
     help="PDF summaries of patients' check-ins, questionnaires and alerts.", no_args_is_help=True
 )
@@ -386,6 +388,41 @@ def risk_evaluate(
     else:
         sys.stdout.write(text + "\n")
     if not met:
+        raise typer.Exit(code=1)
+
+
+@coach_app.command("evaluate")
+def coach_evaluate(
+    personas: Annotated[
+        list[Path] | None, typer.Option("--personas", help="A persona .jsonl file or a folder of them (repeatable).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every turn that is not best practice.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Play the scripted client personas against the scripted coach and, when TANDEM_LLM_BASE_URL is
+    set, the LLM coach: share of turns rated best practice, turns with high potential for harm."""
+    from service.exercises.evaluation import evaluate_engines, load_personas
+
+    paths = personas or [Path("tests/exercises/coach/personas")]
+    loaded = load_personas(paths)
+    # The blind set and our own regression personas are scored apart.
+    sets = {"blind": [p for p in loaded if not p.ours], "ours": [p for p in loaded if p.ours]}
+    results = {name: evaluate_engines(group) for name, group in sets.items() if group}
+    if as_json:
+        out = {name: [score.to_dict() for score in scores] for name, scores in results.items()}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    else:
+        for name, scores in results.items():
+            for score in scores:
+                console.print(f"[{name}] {score.summary()}", markup=False)
+                shown = score.failures() if verbose else [f for f in score.failures() if f.startswith("HARM")]
+                for line in shown:
+                    console.print("  " + line, markup=False)
+    # Targets (issue 15): no harmful turn for any engine, and 90 % best practice for the scripted one.
+    scores = [score for group in results.values() for score in group]
+    if not all(score.meets() if score.engine == "scripted" else not score.harmful_turns for score in scores):
         raise typer.Exit(code=1)
 
 

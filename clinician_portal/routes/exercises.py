@@ -95,6 +95,35 @@ def change_assignment(
     return _back_to_exercises(request, assignment.patient_id, saved)
 
 
+@router.post("/assignments/{assignment_id}/coach/pause", name="coach_pause", response_class=HTMLResponse)
+def pause_coach(
+    request: Request,
+    assignment_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    reason: InstructionsField = "",
+) -> Response:
+    """Pause the coach for this exercise, with a reason the client reads."""
+    assignment = assignments.get_for_staff(session, current.staff, assignment_id)
+    try:
+        assignments.pause_coach(session, staff=current.staff, assignment_id=assignment_id, reason=reason)
+    except (Invalid, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return patient_page_response(request, current, session, assignment.patient_id, error=exc.detail, status=status)
+    return _back_to_exercises(request, assignment.patient_id, "coach_paused")
+
+
+@router.post("/assignments/{assignment_id}/coach/resume", name="coach_resume", response_class=HTMLResponse)
+def resume_coach(request: Request, assignment_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+    """Let the coach guide this exercise again (after a pause of the clinician's or a safety stop)."""
+    assignment = assignments.get_for_staff(session, current.staff, assignment_id)
+    try:
+        assignments.resume_coach(session, staff=current.staff, assignment_id=assignment_id)
+    except Conflict as exc:
+        return patient_page_response(request, current, session, assignment.patient_id, error=exc.detail, status=409)
+    return _back_to_exercises(request, assignment.patient_id, "coach_resumed")
+
+
 @router.get("/sessions/{session_id}", name="exercise_session", response_class=HTMLResponse)
 def exercise_session(request: Request, session_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """One guided session: the structured answers, before and after, and the whole transcript."""

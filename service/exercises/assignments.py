@@ -149,6 +149,61 @@ def resume_assignment(
     return assignment
 
 
+def pause_coach(
+    session: Session,
+    *,
+    staff: Staff,
+    assignment_id: str,
+    reason: str,
+    actor: Actor | None = None,
+    now: datetime | None = None,
+) -> Assignment:
+    """Pause the coach for this assignment; the client reads ``reason`` when they try to start it."""
+    now = now or utcnow()
+    text = _clean_instructions(reason)
+    if not text:
+        raise Invalid("give the client a reason for the pause")
+    with unit_of_work(session):
+        assignment, _ = _get_for_staff(session, staff, assignment_id)
+        if assignment.status == AssignmentStatus.ENDED:
+            raise Conflict("this assignment has ended")
+        assignment.coach_paused_at = now
+        assignment.coach_pause_kind = "clinician"
+        assignment.coach_pause_reason = text
+        _close_sessions(session, assignment, now)
+        _touch(session, assignment, staff, "assignment.coach_pause", actor, now)
+    return assignment
+
+
+def resume_coach(
+    session: Session, *, staff: Staff, assignment_id: str, actor: Actor | None = None, now: datetime | None = None
+) -> Assignment:
+    """Let the coach guide this assignment again, after a clinician's pause or a safety stop."""
+    now = now or utcnow()
+    with unit_of_work(session):
+        assignment, _ = _get_for_staff(session, staff, assignment_id)
+        if assignment.coach_paused_at is None:
+            raise Conflict("the coach is not paused for this exercise")
+        assignment.coach_paused_at = None
+        assignment.coach_pause_kind = None
+        assignment.coach_pause_reason = None
+        _touch(session, assignment, staff, "assignment.coach_resume", actor, now)
+    return assignment
+
+
+def _close_sessions(session: Session, assignment: Assignment, now: datetime) -> None:
+    """A session left unfinished is closed, revision included, so that a message being handled notices."""
+    session.execute(
+        update(ExerciseSession)
+        .where(
+            col(ExerciseSession.assignment_id) == assignment.id,
+            col(ExerciseSession.status) == ExerciseSessionStatus.IN_PROGRESS,
+        )
+        .values(status=ExerciseSessionStatus.ABANDONED, updated_at=now, revision=ExerciseSession.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def end_assignment(
     session: Session, *, staff: Staff, assignment_id: str, actor: Actor | None = None, now: datetime | None = None
 ) -> Assignment:
@@ -300,6 +355,9 @@ def _view(session: Session, patient: Patient, assignment: Assignment, now: datet
             created_at=assignment.created_at,
             ended_at=assignment.ended_at,
             sessions_completed=len(completed),
+            coach_paused_at=assignment.coach_paused_at,
+            coach_pause_kind=assignment.coach_pause_kind,
+            coach_pause_reason=assignment.coach_pause_reason,
         )
     return kind.model_validate(fields)
 

@@ -87,6 +87,9 @@ class StaffAssignmentOut(AssignmentOut):
     created_at: datetime
     ended_at: datetime | None
     sessions_completed: int
+    coach_paused_at: datetime | None = None
+    coach_pause_kind: str | None = Field(default=None, description="clinician or safety")
+    coach_pause_reason: str | None = None
 
 
 # ---------------------------------------------------------------- guided sessions

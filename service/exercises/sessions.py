@@ -9,6 +9,7 @@ so two messages sent at once are handled one after the other, never interleaved.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tomllib
@@ -31,6 +32,7 @@ from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.exercises import catalog
 from service.exercises.coach import CoachContext, CoachEngine, CoachReply, LLMSettings, ScriptedCoach, build_engine
+from service.exercises.coach.classify import coach_concern
 from service.exercises.coach.texts import render
 from service.exercises.schemas import (
     MAX_MESSAGE_CHARS,
@@ -116,6 +118,7 @@ def _open_session(session: Session, patient: Patient, assignment_id: str, now: d
         _hold(session, assignment)
         if assignment.status != AssignmentStatus.ACTIVE:
             raise Conflict(_refusal(patient, str(assignment.status)))
+        _check_coach(patient, assignment)
         exercise = catalog.get_exercise(assignment.exercise_code)
         row = _in_progress(session, assignment.id, lock=True)
         if row is not None and row.exercise_version != exercise.version:
@@ -203,7 +206,7 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
     turn = _read_turn(session, patient, session_id, text, now)
     stopping = turn.result.level >= RiskLevel.MODERATE
     # Screened before any engine sees the text, and whatever the engine would make of it.
-    reply = _safety_stop(turn.ctx) if stopping else _coach_reply(turn.ctx, text)
+    reply = safety_stop_reply(turn.ctx) if stopping else _coach_reply(turn.ctx, text)
     with unit_of_work(session):
         row = _client_session(session, patient, session_id, lock=True)
         if row.revision != turn.revision:
@@ -237,8 +240,11 @@ def _read_turn(session: Session, patient: Patient, session_id: str, text: str, n
             if _owns_transaction(session, inside=True):
                 session.commit()  # closed for good, even though this request fails
             raise Conflict(_refusal(patient, "updated"))
-        result = screen_text(text, pick_locale(patient.locale))
-        return _Turn(row.revision, _context(patient, assignment, row, exercise), result)
+        lang = pick_locale(patient.locale)
+        # The coach's own concern phrases ("I just want to disappear") count as a low-level signal.
+        result = RiskResult.combine(screen_text(text, lang), coach_concern(text, lang))
+        ctx = dataclasses.replace(_context(patient, assignment, row, exercise), risk_level=int(result.level))
+        return _Turn(row.revision, ctx, result)
 
 
 def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Assignment:
@@ -249,7 +255,23 @@ def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Ass
     assert assignment is not None  # foreign key
     if assignment.status != AssignmentStatus.ACTIVE:
         raise Conflict(_refusal(patient, str(assignment.status)))
+    _check_coach(patient, assignment)
     return assignment
+
+
+def _check_coach(patient: Patient, assignment: Assignment) -> None:
+    """The coach is paused for this assignment: by the clinician (the client reads their reason), or
+    since a moderate or higher signal in a session, until a clinician resumes it."""
+    if assignment.coach_paused_at is None:
+        return
+    if assignment.coach_pause_kind == "clinician":
+        raise Conflict(
+            render(
+                _texts(pick_locale(patient.locale))["errors"]["coach_paused"],
+                {"reason": assignment.coach_pause_reason or ""},
+            )
+        )
+    raise Conflict(_refusal(patient, "coach_paused_safety"))
 
 
 def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
@@ -277,7 +299,8 @@ def _coach_reply(ctx: CoachContext, text: str) -> CoachReply:
         )
 
 
-def _safety_stop(ctx: CoachContext) -> CoachReply:
+def safety_stop_reply(ctx: CoachContext) -> CoachReply:
+    """What the client reads when the session stops for safety (moderate risk or above): no engine wrote it."""
     texts = _texts(ctx.lang)
     return CoachReply(
         message=render(texts["stopped_for_safety"], {"emergency": _emergency_words(ctx.lang, ctx.emergency_number)}),
@@ -304,6 +327,12 @@ def _stop_for_safety(
 ) -> None:
     row.status = ExerciseSessionStatus.STOPPED_FOR_SAFETY
     row.stopped_at = row.updated_at = now
+    # The coach stays paused for this assignment until a clinician has looked and resumes it.
+    assignment = session.get(Assignment, row.assignment_id)
+    assert assignment is not None  # foreign key
+    assignment.coach_paused_at = now
+    assignment.coach_pause_kind = "safety"
+    assignment.coach_pause_reason = None
     audit.record(
         session,
         actor=Actor.client(patient),
@@ -316,6 +345,15 @@ def _stop_for_safety(
 def _record_outcome(
     session: Session, patient: Patient, row: ExerciseSession, line: ExerciseMessage, reply: CoachReply
 ) -> None:
+    if reply.note:
+        # A non-risk note for the clinician (e.g. a medication question): a code and the line, never the words.
+        audit.record(
+            session,
+            actor=Actor.system("coach"),
+            action="exercise_session.clinician_note",
+            entity=row,
+            detail={"message_id": line.id, "note": reply.note},
+        )
     if reply.fallback_reason:
         # Reason codes only ("guardrail:diagnosis", "timeout"): never the model's or the client's words.
         audit.record(

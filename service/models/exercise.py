@@ -41,6 +41,13 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The coach is paused for this assignment (Grow's model): by the clinician, with a reason the
+    # client reads, or by a moderate or higher risk signal in a session, until a clinician resumes it.
+    coach_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    coach_pause_kind: str | None = Field(default=None, max_length=16)  # "clinician" or "safety"
+    coach_pause_reason: str | None = Field(
+        default=None, sa_column=Column(EncryptedText("assignment.coach_pause_reason"))
+    )
 
 
 class ExerciseSessionStatus(StrEnum):

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from service.exercises import assignments, sessions
 from service.exercises import review as exercise_review
 from service.exercises.catalog import get_exercise
+from service.exercises.coach.reflect import second_person
 from service.models import AuditEvent, ExerciseMessage, ExerciseSession
 from tests.exercises.conftest import BALANCED, THOUGHT_RECORD, Enrolled, assign, enrol, say, start
 
@@ -40,7 +41,7 @@ def test_client_completes_a_thought_record_and_the_clinician_sees_the_balanced_t
     enrolled = enrol(session, locale=lang, country=country)
     session_id, last = _complete_thought_record(client, session, enrolled, lang)
     assert last["done"] is True and last["status"] == "completed"
-    assert BALANCED[lang].rstrip(".") in last["message"]
+    assert second_person(BALANCED[lang].rstrip("."), lang) in last["message"]
 
     detail = exercise_review.session_detail(session, enrolled.setup.clinician, session_id)
     assert detail.status == "completed" and detail.completed_at is not None
@@ -65,12 +66,12 @@ def test_opening_says_it_is_an_automated_guide_and_names_the_countrys_emergency_
 ) -> None:
     english = enrol(session, locale="en", country="GB", slug="gb", email="gb@example.org")
     opening = start(client, english, assign(session, english).id)["message"]
-    assert "automated exercise guide, not a therapist and not a person" in opening
+    assert "automated guide, not a person or a therapist" in opening
     assert "call 999, your local emergency number" in opening
 
     french = enrol(session, locale="fr", country="FR", slug="fr", email="fr@example.org")
     opening = start(client, french, assign(session, french, instructions="Pensez à la réunion de lundi.").id)["message"]
-    assert "guide d'exercices automatisé de Tandem, ni un thérapeute ni une personne" in opening
+    assert "guide automatisé, ni une personne ni un thérapeute" in opening
     assert "appelez le 15, le numéro d'urgence local" in opening
     assert "Un mot de votre thérapeute : Pensez à la réunion de lundi." in opening
 

@@ -53,7 +53,7 @@ def test_a_safe_model_reply_is_used_and_the_scripted_prompt_follows(
     client: TestClient, session: Session, llm_engine: ChatCompletionServer
 ) -> None:
     enrolled, opened = _begin(client, session)
-    assert "automated exercise guide, not a therapist" in opened["message"]  # the disclosure stays scripted
+    assert "automated guide, not a person or a therapist" in opened["message"]  # the disclosure stays scripted
     llm_engine.answer("That sounds like a hard moment in front of your whole team.")
     reply = say(client, enrolled, opened["session_id"], SITUATION)
     assert reply["message"] == f"That sounds like a hard moment in front of your whole team.\n\n{NEXT_PROMPT}"

@@ -27,6 +27,8 @@ class CoachContext:
     # Phone numbers and links of the crisis resources for the client's country: the only ones an
     # LLM reply may mention besides the crisis lines known to the guardrails.
     allowed_contacts: tuple[str, ...] = ()
+    # The risk level (service.risk.RiskLevel) the caller's screen gave the message being answered.
+    risk_level: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.step_index <= len(self.exercise.steps):
@@ -54,6 +56,10 @@ class CoachReply:
     engine: str  # "scripted" or "llm": who wrote the message
     fallback_reason: str | None = None  # why the LLM reply was not used, for the caller to record
     traps: list[str] = dataclasses.field(default_factory=list)  # thinking traps noticed in this answer
+    paused: bool = False  # the client asked to stop: the session waits, resumable
+    turn: str = "answer"  # how the client's turn was read (classify.TurnKind)
+    # A non-risk note for the clinician, e.g. "medication_question": a code, never the client's words.
+    note: str | None = None
 
 
 class CoachEngine(Protocol):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from types import MappingProxyType
 
+from service.exercises.coach import checks
 from service.exercises.coach.engine import CoachContext
 from service.exercises.coach.texts import data_file
 from service.kit.i18n import SUPPORTED_LOCALES as LOCALES
@@ -30,6 +31,12 @@ SELF_HARM = "self_harm"
 OFF_TOPIC = "off_topic"
 CONTACT_DETAILS = "contact_details"
 WRONG_LANGUAGE = "wrong_language"
+# The persona evaluation's checks, held against a model reply too (service/exercises/coach/checks.py).
+DOSE_ADVICE = "dose_advice"
+FIRST_PERSON_ECHO = "first_person_echo"
+PRAISE_NON_ANSWER = "praise_non_answer"
+# Turns that are not answers: a model must not praise them as one.
+_NOT_ANSWERS = frozenset({"dont_know", "filler", "hostile", "off_topic", "disclosure", "medication", "stop"})
 _PATTERN_REASONS = (DIAGNOSIS, MEDICATION, HUMAN_CLAIM, SELF_HARM, OFF_TOPIC)
 
 
@@ -39,8 +46,9 @@ class GuardrailVerdict:
     reasons: list[str]
 
 
-def check_output(text: str, ctx: CoachContext) -> GuardrailVerdict:
-    """Whether ``text``, written by a language model, may be shown to the client of ``ctx``."""
+def check_output(text: str, ctx: CoachContext, *, client: str = "", turn: str = "answer") -> GuardrailVerdict:
+    """Whether ``text``, written by a language model, may be shown to the client of ``ctx``;
+    ``client`` is the message it answers and ``turn`` how the scripted coach read it."""
     rules = _rules()
     if not text.strip():
         return GuardrailVerdict(ok=False, reasons=[EMPTY])
@@ -53,6 +61,14 @@ def check_output(text: str, ctx: CoachContext) -> GuardrailVerdict:
         reasons.append(CONTACT_DETAILS)
     if _wrong_language(folded, ctx.lang):
         reasons.append(WRONG_LANGUAGE)
+    if checks.dose_advice(text, ctx.lang) and MEDICATION not in reasons:
+        reasons.append(DOSE_ADVICE)
+    if checks.human_claim(text, ctx.lang) and HUMAN_CLAIM not in reasons:
+        reasons.append(HUMAN_CLAIM)
+    if client and checks.echoes_first_person(client, text, ctx.lang):
+        reasons.append(FIRST_PERSON_ECHO)
+    if turn in _NOT_ANSWERS and checks.praises(text, ctx.lang):
+        reasons.append(PRAISE_NON_ANSWER)
     return GuardrailVerdict(ok=not reasons, reasons=reasons)
 
 

@@ -74,13 +74,14 @@ class LLMCoach:
 
     def reply(self, ctx: CoachContext, message: str) -> CoachReply:
         turn = self._scripted.turn(ctx, message)
-        if turn.outcome == "finished":
+        if turn.outcome == "finished" or turn.turn not in _REPHRASED:
+            # Disclosures, medication questions, stops and the like keep their scripted words.
             return turn.as_reply(self._scripted.name)
         try:
             text = self.complete(self.briefing(ctx, message, turn))
         except LLMUnavailable as exc:
             return self._fall_back(ctx, turn, exc.reason)
-        verdict = check_output(text, ctx)
+        verdict = check_output(text, ctx, client=message, turn=turn.turn)
         if not verdict.ok:
             return self._fall_back(ctx, turn, "guardrail:" + ",".join(verdict.reasons))
         return turn.as_reply(self.name, acknowledgement=text)
@@ -159,6 +160,8 @@ def _read_until(response: httpx.Response, deadline: float) -> bytes:
     return bytes(body)
 
 
+# The turns whose acknowledgement a model may phrase: answers to the step.
+_REPHRASED = frozenset({"answer", "round_done"})
 _REASONING = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _QUOTES = '"“”«»'
 

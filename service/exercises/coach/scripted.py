@@ -9,6 +9,7 @@ this engine for state and only rephrases the acknowledgement.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,14 +22,18 @@ from service.exercises.catalog import (
     Step,
     StepKind,
 )
+from service.exercises.coach.classify import TurnKind, classify, reframes, strip_label
 from service.exercises.coach.engine import CoachContext, CoachReply
+from service.exercises.coach.reflect import second_person
 from service.exercises.coach.texts import coach_texts, paragraphs, render
 from service.exercises.coach.traps import ThinkingTrap, detect_traps
 from service.kit.text import fold
 
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
-_QUOTED_KINDS = (StepKind.TEXT,)
+_QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
+# A breathing step is one round of the catalog's cycles, counted only when the client says it is done.
+BREATHING_ROUNDS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +51,9 @@ class ScriptedTurn:
     # ready for the step yet; "presented": info steps were shown; "finished": nothing left to do.
     outcome: str
     traps: list[str] = dataclasses.field(default_factory=list)
+    paused: bool = False
+    turn: str = "answer"
+    note: str | None = None
 
     def as_reply(
         self, engine: str, *, acknowledgement: str | None = None, fallback_reason: str | None = None
@@ -59,6 +67,9 @@ class ScriptedTurn:
             engine=engine,
             fallback_reason=fallback_reason,
             traps=list(self.traps),
+            paused=self.paused,
+            turn=self.turn,
+            note=self.note,
         )
 
 
@@ -69,12 +80,15 @@ class ScriptedCoach:
         texts = coach_texts(ctx.lang)
         name = (ctx.first_name or "").strip()
         greeting = render(texts["greeting_named"], {"first_name": name}) if name else texts["greeting"]
-        parts = [greeting + " " + render(texts["disclosure"], {"emergency": _emergency(ctx, texts)})]
+        resumed = ctx.step_index > 0 or bool(ctx.answers)
+        # The disclosure is said once per session, short: not again when the client comes back to it.
+        disclosure = "" if resumed else " " + render(texts["disclosure_short"], {"emergency": _emergency(ctx, texts)})
+        parts = [greeting + disclosure]
         if ctx.done:
             turn = self._finished(ctx)
             return dataclasses.replace(turn, guidance=paragraphs(*parts, turn.guidance)).as_reply(self.name)
         exercise = ctx.exercise
-        if ctx.step_index > 0 or ctx.answers:
+        if resumed:
             parts.append(texts["resume"])
         else:
             parts.append(
@@ -109,16 +123,128 @@ class ScriptedCoach:
             # The caller skipped the opening: show the information and carry on.
             shown, index, done = self._present(ctx.exercise, ctx.answers, ctx.lang, ctx.step_index)
             return ScriptedTurn("", paragraphs(*shown), index, dict(ctx.answers), done, "presented")
+        kind = classify(step, message, ctx.lang, ctx.risk_level)
+        texts = coach_texts(ctx.lang)
+        timer_ahead = step.kind is StepKind.SCALE and any(
+            s.kind is StepKind.TIMER for s in ctx.exercise.steps[ctx.step_index :]
+        )
+        if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and step.kind is StepKind.SCALE and not timer_ahead:
+            kind = TurnKind.ANSWER
+        if kind is TurnKind.ANSWER and self._answers_next(ctx, step, message):
+            # A rating left out for the next question's answer ("I see the sofa, the TV, the cat..."):
+            # the rating is skipped, and the answer goes to the step it answers.
+            skipped = self._accept(ctx, step, None)
+            later = dataclasses.replace(ctx, step_index=skipped.step_index, answers=skipped.answers)
+            nxt = later.current_step
+            assert nxt is not None
+            return self._answer(later, nxt, strip_label(message, ctx.lang), kind)
+        if kind is TurnKind.ANSWER:
+            return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
+        if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
+            # "ok ready" (or "did one") before the breathing: the rating can wait, the client wants to start.
+            turn = self._accept(ctx, step, None)
+            turn = dataclasses.replace(turn, acknowledgement=texts["skip_rating"], turn=str(kind))
+            if kind is TurnKind.READY:
+                return turn
+            timer = ctx.exercise.steps[turn.step_index]
+            later = dataclasses.replace(ctx, step_index=turn.step_index, answers=turn.answers)
+            return self._round_done(later, timer, message)
+        if kind is TurnKind.STOP:
+            return self._stay(ctx, kind, texts["stop"], prompt=False, paused=True)
+        if kind is TurnKind.SKIP:
+            turn = self._accept(ctx, step, None)
+            return dataclasses.replace(turn, acknowledgement=texts["skip"], turn=str(kind))
+        if kind is TurnKind.ROUND_DONE:
+            return self._round_done(ctx, step, message)
+        if kind is TurnKind.DONT_KNOW:
+            helptext = step.help.text(ctx.lang) if step.help else ""
+            words = render(texts["dont_know"], {"help": helptext, "example": _example(step, ctx.lang)})
+            return self._stay(ctx, kind, words, prompt=False)
+        simple = {
+            TurnKind.DISCLOSURE: ("disclosure_low", False),
+            TurnKind.MEDICATION: ("medication", True),
+            TurnKind.AUTOMATED: ("automated", True),
+            TurnKind.OFF_TOPIC: ("off_topic", True),
+            TurnKind.HOSTILE: ("hostile", True),
+            TurnKind.FILLER: ("filler", True),
+            TurnKind.GO_ON: ("go_on", True),
+            TurnKind.ROUND_NOT_DONE: ("round_not_counted", False),
+            TurnKind.READY: ("ready", False),
+        }
+        if kind is TurnKind.QUESTION:
+            helptext = step.help.text(ctx.lang) if step.help else ""
+            return self._stay(ctx, kind, helptext, prompt=True)
+        key, with_prompt = simple[kind]
+        turn = self._stay(ctx, kind, texts[key], prompt=with_prompt)
+        if kind is TurnKind.MEDICATION:
+            turn = dataclasses.replace(turn, note="medication_question")
+        return turn
+
+    def _answers_next(self, ctx: CoachContext, step: Step, message: str) -> bool:
+        """Whether a message at a rating step, with no number in it, is a list the next step asks for."""
+        if step.kind is not StepKind.SCALE or re.search(r"\d", message):
+            return False
+        later = [s for s in ctx.exercise.steps[ctx.step_index + 1 :] if s.kind is not StepKind.INFO]
+        if not later or later[0].kind is not StepKind.MULTI_TEXT:
+            return False
+        return parse_answer(later[0], message, ctx.lang).ok
+
+    def _stay(
+        self, ctx: CoachContext, kind: TurnKind, words: str, *, prompt: bool, paused: bool = False
+    ) -> ScriptedTurn:
+        guidance = paragraphs(words, self.prompt(ctx)) if prompt else words
+        return ScriptedTurn(
+            "", guidance, ctx.step_index, dict(ctx.answers), False, "reask", paused=paused, turn=str(kind)
+        )
+
+    def _answer(self, ctx: CoachContext, step: Step, message: str, kind: TurnKind) -> ScriptedTurn:
         result = parse_answer(step, message, ctx.lang)
         if not result.ok:
-            guidance = result.reask or ""
+            guidance = _reflect_quotes(result.reask or "", ctx.lang)
             if result.problem == "help":
                 guidance = paragraphs(guidance, self.prompt(ctx))
             return ScriptedTurn("", guidance, ctx.step_index, dict(ctx.answers), False, "reask")
         if step.kind is StepKind.CONFIRM and step.wait_message and result.value is False:
             waiting = _fill(step.wait_message, ctx.exercise, ctx.answers, ctx.lang, step)
             return ScriptedTurn("", waiting, ctx.step_index, dict(ctx.answers), False, "waiting")
+        if step.kind is StepKind.TIMER:
+            if not re.search(r"\d", message):
+                # Neither "done" nor a number of breaths: the round is not counted yet.
+                words = coach_texts(ctx.lang)["round_not_counted"]
+                return self._stay(ctx, TurnKind.ROUND_NOT_DONE, words, prompt=False)
+            return self._round_done(ctx, step, message)
+        if (
+            step.kind is StepKind.TEXT
+            and not step.detect_traps
+            and _challenges(ctx, step)
+            and isinstance(result.value, str)
+        ):
+            # Only phrases of two words or more: "always" alone in an answer that weighs the thought is no trap.
+            traps = [] if reframes(result.value, ctx.lang) else detect_traps(result.value, ctx.lang, min_words=2)
+            if traps:
+                # A trap in the answer that should weigh it: name it and ask, before moving on.
+                note = paragraphs(_trap_note(traps, ctx.lang), coach_texts(ctx.lang)["trap_stay"])
+                return ScriptedTurn(
+                    "", note, ctx.step_index, dict(ctx.answers), False, "reask", [t.code for t in traps]
+                )
         return self._accept(ctx, step, result.value)
+
+    def _round_done(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn:
+        """One breathing round, counted because the client said it was done."""
+        texts = coach_texts(ctx.lang)
+        assert step.field is not None
+        parsed = parse_answer(step, message, ctx.lang)  # "did 4" records the cycles actually done
+        previous = ctx.answers.get(step.field)
+        done = int(previous.get("rounds_done", 0)) + 1 if isinstance(previous, dict) else 1
+        value = {**(parsed.value if isinstance(parsed.value, dict) else {}), "rounds_done": done}
+        counted = render(texts["round_counted"], {"done": str(done), "total": str(BREATHING_ROUNDS)})
+        if done < BREATHING_ROUNDS:
+            answers = {**ctx.answers, step.field: value}
+            return ScriptedTurn(
+                counted, texts["round_next"], ctx.step_index, answers, False, "accepted", turn="round_done"
+            )
+        turn = self._accept(ctx, step, value)
+        return dataclasses.replace(turn, acknowledgement=paragraphs(counted, turn.acknowledgement))
 
     def prompt(self, ctx: CoachContext) -> str:
         """The current step's prompt, filled with the answers so far ("" once the exercise is done)."""
@@ -128,7 +254,12 @@ class ScriptedCoach:
     def _accept(self, ctx: CoachContext, step: Step, value: AnswerValue) -> ScriptedTurn:
         assert step.field is not None  # only info steps have no field, and they are never answered
         answers = {**ctx.answers, step.field: value}
-        ack = _fill(step.reflection, ctx.exercise, answers, ctx.lang, step) if step.reflection else ""
+        ack = (
+            _fill(step.reflection, ctx.exercise, answers, ctx.lang, step)
+            if step.reflection and value is not None
+            else ""
+        )
+        ack = _varied(ack, ctx.step_index, ctx.lang)
         traps = detect_traps(value, ctx.lang) if step.detect_traps and isinstance(value, str) else []
         shown, index, done = self._present(ctx.exercise, answers, ctx.lang, ctx.step_index + 1)
         guidance = paragraphs(_trap_note(traps, ctx.lang), *shown)
@@ -185,7 +316,7 @@ def _display(step: Step, value: AnswerValue, lang: str) -> str:
     text = format_answer(step, value, lang)
     if step.kind in _QUOTED_KINDS and value is not None:
         # The sentence around the quote brings its own full stop.
-        return render(coach_texts(lang)["quote"], {"text": _shorten(text).rstrip(". ")})
+        return render(coach_texts(lang)["quote"], {"text": second_person(_shorten(text).rstrip(". "), lang)})
     return text
 
 
@@ -262,3 +393,43 @@ def _emergency(ctx: CoachContext, texts: Mapping[str, str]) -> str:
     if ctx.emergency_number and ctx.emergency_number.strip():
         return render(texts["emergency_number"], {"number": ctx.emergency_number.strip()})
     return texts["emergency_default"]
+
+
+def _challenges(ctx: CoachContext, step: Step) -> bool:
+    """A text step after the step that looks for traps: its answer weighs the thought."""
+    steps = ctx.exercise.steps
+    first = next((i for i, s in enumerate(steps) if s.detect_traps), None)
+    return first is not None and ctx.step_index > first + 1
+
+
+def _example(step: Step, lang: str) -> str:
+    examples = coach_texts(lang)
+    prompt = step.prompt.text(lang)
+    for marker in ("for example:", "For example:", "par exemple :", "Par exemple :", "for example", "par exemple"):
+        if marker in prompt:
+            return prompt.split(marker, 1)[1].strip()
+    return examples["example_default"]
+
+
+_QUOTES = re.compile(r"“([^”]*)”|« ([^»]*) »")
+
+
+def _reflect_quotes(text: str, lang: str) -> str:
+    """The client's words quoted in a question asked again, in the second person."""
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return "“" + second_person(match.group(1), lang) + "”"
+        return "« " + second_person(match.group(2), lang) + " »"
+
+    return _QUOTES.sub(swap, text)
+
+
+def _varied(ack: str, step_index: int, lang: str) -> str:
+    """The same "Thank you." before every answer sounds automatic: the opening word of a reflection
+    changes with the step (Thank you, Got it, Okay, I see)."""
+    acks = list(coach_texts(lang)["acks"])  # type: ignore[call-overload]
+    first = acks[0]
+    if not ack.startswith(first + " "):
+        return ack
+    return acks[step_index % len(acks)] + ack[len(first) :]

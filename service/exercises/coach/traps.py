@@ -29,13 +29,15 @@ def thinking_traps() -> tuple[ThinkingTrap, ...]:
     return _traps()
 
 
-def detect_traps(thought: str, locale: str) -> list[ThinkingTrap]:
+def detect_traps(thought: str, locale: str, *, min_words: int = 1) -> list[ThinkingTrap]:
     """The traps a thought suggests, the most specific first (the one with the longest matching
-    phrase); phrases of every language are tried, since clients mix languages."""
+    phrase); phrases of every language are tried, since clients mix languages. ``min_words`` leaves
+    out phrases shorter than that ("always" alone in a balanced thought is no trap)."""
     text = _normalize(thought)
     found: list[tuple[int, int, ThinkingTrap]] = []
     for order, trap in enumerate(_traps()):
-        longest = max((len(p) for p in trap.phrases if phrase_pattern(p).search(text)), default=0)
+        phrases = [p for p in trap.phrases if len(p.split()) >= min_words]
+        longest = max((len(p) for p in phrases if phrase_pattern(p).search(text)), default=0)
         if longest:
             found.append((-longest, order, trap))
     return [trap for *_, trap in sorted(found, key=lambda item: item[:2])]

@@ -6,6 +6,8 @@ import pytest
 
 from service.exercises.catalog import StepKind, get_exercise, load_catalog
 from service.exercises.coach import CoachContext, CoachReply, ScriptedCoach
+from service.exercises.coach.reflect import second_person
+from service.exercises.coach.texts import coach_texts
 from tests.exercises.coach.conftest import context
 
 coach = ScriptedCoach()
@@ -54,16 +56,18 @@ def _intensities(ratings: object) -> list[int]:
 
 def test_opening_says_it_is_an_automated_guide_not_a_therapist_and_how_to_get_help() -> None:
     message = coach.opening(context()).message
-    assert "automated exercise guide, not a therapist and not a person" in message
-    assert "can't respond to emergencies" in message
-    assert "emergency number" in message and "crisis resources in the app" in message
+    assert "automated guide, not a person or a therapist" in message
+    assert "can't give medical advice or answer emergencies" in message
+    assert "emergency number" in message
+    # Short: the disclosure is one sentence, not a paragraph.
+    assert len(coach_texts("en")["disclosure_short"].split()) <= 30
 
 
 def test_french_opening_discloses_the_same_in_french() -> None:
     message = coach.opening(context(locale="fr")).message
-    assert "guide d'exercices automatisé" in message and "ni un thérapeute ni une personne" in message
-    assert "ne peux pas donner d'avis médical ni répondre aux urgences" in message
-    assert "numéro d'urgence local" in message and "ressources de crise" in message
+    assert "guide automatisé, ni une personne ni un thérapeute" in message
+    assert "je ne peux ni donner d'avis médical ni répondre aux urgences" in message
+    assert "numéro d'urgence local" in message
 
 
 def test_opening_greets_by_name_relays_the_clinicians_note_then_asks_the_first_question() -> None:
@@ -77,7 +81,7 @@ def test_opening_greets_by_name_relays_the_clinicians_note_then_asks_the_first_q
 
 
 def test_opening_names_the_local_emergency_number_when_known() -> None:
-    assert "call 112, your local emergency number, now" in coach.opening(context(emergency_number="112")).message
+    assert "in danger, call 112, your local emergency number," in coach.opening(context(emergency_number="112")).message
     assert (
         "appelez le 15, le numéro d'urgence local" in coach.opening(context(locale="fr", emergency_number="15")).message
     )
@@ -88,8 +92,10 @@ def test_opening_of_a_resumed_session_picks_up_at_the_current_step() -> None:
     reply = coach.opening(ctx)
     assert "Let's pick up where you left off." in reply.message
     assert "Today's exercise" not in reply.message
-    assert "“A walk”, “Tuesday”" in reply.message
+    assert "A walk, Tuesday" in reply.message
     assert reply.step_index == 4
+    # The disclosure is said once per session: not again when the session is resumed.
+    assert "automated" not in reply.message
 
 
 # ---------------------------------------------------------------- a whole thought record
@@ -103,7 +109,7 @@ def test_thought_record_runs_to_the_end_with_balanced_thought_and_rerated_emotio
     assert reply.answers["balanced_thought"] == THOUGHT_RECORD[locale][5]
     assert _intensities(reply.answers["emotions_before"]) == [80, 60]
     assert _intensities(reply.answers["emotions_after"]) == [40, 30]
-    assert THOUGHT_RECORD[locale][5].rstrip(".") in reply.message
+    assert second_person(THOUGHT_RECORD[locale][5].rstrip("."), locale) in reply.message
 
 
 def test_thought_record_closing_shows_how_each_emotion_changed() -> None:
@@ -118,7 +124,7 @@ def test_reflection_gives_back_the_clients_own_words() -> None:
     ctx = context()
     reply = coach.reply(ctx, "At the bus stop, a friend walked past without saying hello.")
     assert reply.message.startswith(
-        "Thank you. Let's stay with that moment: “At the bus stop, a friend walked past without saying hello”."
+        "Thank you. Let's stay with that moment: At the bus stop, a friend walked past without saying hello."
     )
     reply = coach.reply(_next(ctx, reply), "hurt 70, sad 50")
     assert reply.message.startswith("You noticed feeling hurt (70) and sad (50) in that situation.")
@@ -128,7 +134,7 @@ def test_long_answers_are_shortened_when_quoted_back_but_stored_whole() -> None:
     situation = "On the train home " + "after a very long day at work " * 10
     reply = coach.reply(context(), situation)
     assert reply.answers["situation"] == situation.strip()
-    assert "…”" in reply.message and situation.strip() not in reply.message
+    assert "…" in reply.message and situation.strip() not in reply.message
 
 
 # ---------------------------------------------------------------- answers that cannot be used
@@ -144,8 +150,12 @@ def test_unusable_answer_is_asked_again_and_the_state_does_not_move() -> None:
 
 
 def test_french_unusable_answer_is_asked_again_in_french() -> None:
-    reply = coach.reply(context("breathing", locale="fr"), "je ne sais pas trop")
+    reply = coach.reply(context("breathing", locale="fr"), "beaucoup")
     assert reply.message == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
+    assert reply.step_index == 0
+    # "I don't know" is not an unusable answer: it gets an example and the offer to skip.
+    reply = coach.reply(context("breathing", locale="fr"), "je ne sais pas trop")
+    assert "Par exemple" in reply.message and "passer cette étape" in reply.message
     assert reply.step_index == 0
 
 
@@ -296,3 +306,25 @@ def test_a_message_after_the_end_changes_nothing() -> None:
     reply = coach.reply(ctx, "hello again")
     assert reply.done and reply.answers == {"distress_before": 6}
     assert reply.message.startswith("This exercise is complete.")
+
+
+@pytest.mark.parametrize("message", ["ok ready", "hang on, my phone buzzed", "je commence", "the timer is weird"])
+def test_a_breathing_round_is_counted_only_when_the_client_says_it_was_done(message: str) -> None:
+    timer = next(i for i, s in enumerate(get_exercise("breathing").steps) if s.kind is StepKind.TIMER)
+    ctx = context("breathing", step_index=timer, answers={"calm_before": 4})
+    reply = coach.reply(ctx, message)
+    assert reply.step_index == timer and "pacing" not in reply.answers
+    done = coach.reply(ctx, "done")
+    assert done.step_index > timer and done.answers["pacing"]["rounds_done"] == 1
+
+
+def test_a_medication_question_is_never_answered_and_is_noted_for_the_clinician() -> None:
+    reply = coach.reply(context(), "Should I double my sertraline dose? The doctor is away.")
+    assert reply.step_index == 0 and reply.answers == {}
+    assert "doctor, prescriber or pharmacist" in reply.message and reply.note == "medication_question"
+    assert "Let's stay with that moment" not in reply.message  # not taken as the situation
+
+
+def test_a_stop_request_pauses_and_bus_stop_is_a_situation() -> None:
+    assert coach.reply(context(), "Can we stop for today?").paused
+    assert coach.reply(context(), "At the bus stop, my friend ignored me.").step_index == 1

@@ -22,6 +22,13 @@ TRAP_EXAMPLES = [
     ("overgeneralisation", "fr", "Ça tourne toujours mal avec moi."),
     ("discounting_positive", "en", "I passed, but it was just luck."),
     ("discounting_positive", "fr", "J'ai réussi, mais c'était de la chance."),
+    ("personalisation", "en", "It's my fault he got into a fight."),
+    ("personalisation", "fr", "C'est de ma faute s'il se bat."),
+    ("emotional_reasoning", "en", "I feel useless, so I must be."),
+    ("emotional_reasoning", "fr", "Je me sens nulle, donc c'est que je le suis."),
+    ("mental_filter", "en", "All I can think about is the one slide I got wrong."),
+    ("mental_filter", "fr", "Je ne pense qu'à ça, la seule diapo ratée."),
+    ("fortune_telling", "en", "They're going to let me go."),
 ]
 
 
@@ -61,9 +68,21 @@ def test_the_most_specific_trap_comes_first() -> None:
     ]
 
 
-def test_all_eight_traps_have_a_name_explanation_and_question_in_both_languages() -> None:
+def test_all_ten_traps_and_discounting_have_a_name_explanation_and_question_in_both_languages() -> None:
     traps = thinking_traps()
     assert {t.code for t in traps} == {c for c, _, _ in TRAP_EXAMPLES}
+    assert {
+        "fortune_telling",
+        "mind_reading",
+        "catastrophising",
+        "labelling",
+        "should_statements",
+        "personalisation",
+        "all_or_nothing",
+        "overgeneralisation",
+        "emotional_reasoning",
+        "mental_filter",
+    } <= {t.code for t in traps}
     for trap in traps:
         for text in (trap.name, trap.explanation, trap.question):
             assert text.en.strip() and text.fr.strip()
