@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions
+from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, safety_plan, sessions
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
@@ -22,7 +22,7 @@ def create_client_api() -> FastAPI:
         description="Check-ins, questionnaires, assigned exercises and crisis resources for Tandem clients.",
     )
     v1 = APIRouter(prefix="/v1")
-    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis):
+    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis, safety_plan):
         v1.include_router(module.router)
     api.include_router(v1)
 

@@ -21,6 +21,7 @@ from service.kit.i18n import pick_locale
 from service.models import CheckIn, Clinic, MeasureResponse, Patient
 from service.risk import RiskLevel, RiskResult
 from service.risk.crisis import crisis_resources
+from service.safety_plan.service import crisis_block_plan
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
 CRISIS_RESOURCES_PATH = "/api/v1/crisis-resources"
@@ -76,6 +77,7 @@ def level_named(label: str) -> RiskLevel:
 
 def crisis_block(session: Session, patient: Patient) -> dict[str, Any]:
     block = crisis_resources_for(session, patient)
+    _add_safety_plan(session, patient, block)
     block["care_team_notice"] = _message("care_team_notice", patient.locale)
     return block
 
@@ -85,7 +87,15 @@ def support_block(session: Session, patient: Patient) -> dict[str, Any]:
     block = crisis_resources_for(session, patient)
     block["message"] = _message("support", patient.locale)
     block["resources_url"] = CRISIS_RESOURCES_PATH
+    _add_safety_plan(session, patient, block)
     return block
+
+
+def _add_safety_plan(session: Session, patient: Patient, block: dict[str, Any]) -> None:
+    """The client's own plan goes in every crisis and support block: in a crisis it is what people use."""
+    plan = crisis_block_plan(session, patient)
+    if plan is not None:
+        block["safety_plan"] = plan
 
 
 def crisis_resources_for(session: Session, patient: Patient) -> dict[str, Any]:

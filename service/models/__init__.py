@@ -17,6 +17,7 @@ from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
+from service.models.safety_plan import SafetyPlanVersion
 from service.models.staff import Role, Staff
 from service.models.summary import PatientSummary
 
@@ -47,6 +48,7 @@ __all__ = [
     "PortalSession",
     "RefreshToken",
     "Role",
+    "SafetyPlanVersion",
     "SessionStage",
     "Severity",
     "Staff",
