@@ -13,6 +13,10 @@ def N_(message: str) -> str:  # the gettext convention for "translate later"
 
 
 SERVICE_MESSAGES = [
+    # service.safety_plan
+    N_("a section holds at most 20 items"),
+    N_("an item must be at most 500 characters"),
+    N_("an item must not contain control characters"),
     # service.onboarding.patients / caseload
     N_("no such patient"),
     N_("this account is deactivated"),

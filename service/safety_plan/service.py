@@ -127,12 +127,13 @@ def clean_sections(sections: Iterable[tuple[str, Iterable[str]]]) -> dict[str, l
         kept = [" ".join(item.split()) for item in items]
         kept = [item for item in kept if item]
         if len(kept) > MAX_ITEMS:
-            raise Invalid(f"a section holds at most {MAX_ITEMS} items")
+            raise Invalid("a section holds at most 20 items")
         if any(len(item) > MAX_ITEM_CHARS for item in kept):
-            raise Invalid(f"an item must be at most {MAX_ITEM_CHARS} characters")
+            raise Invalid("an item must be at most 500 characters")
         if any(not item.isprintable() for item in kept):
             raise Invalid("an item must not contain control characters")
         cleaned[code] = kept
+    assert (MAX_ITEMS, MAX_ITEM_CHARS) == (20, 500), "update the messages above"
     return cleaned
 
 
