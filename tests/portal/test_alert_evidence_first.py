@@ -4,6 +4,7 @@ weaker one; an overdue alert names who it was escalated to; rule ids sit in a de
 from __future__ import annotations
 
 import re
+
 from sqlmodel import Session
 
 from service.alerts import escalation
