@@ -278,6 +278,21 @@ def strongest_first(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(evidence, key=lambda e: -_level_rank(str(e.get("level", "none"))))
 
 
+def leading_words(session: Session, alert_ids: list[str]) -> dict[str, list[str]]:
+    """For each alert, the client's words (or facts) of its strongest signal, strongest first.
+
+    For the PDF summary; the caller audits the read with the rest of the summary."""
+    if not alert_ids:
+        return {}
+    words: dict[str, list[str]] = {}
+    for alert_id, own in _signals_by_alert(session, alert_ids).items():
+        lead = strongest(own)
+        if lead is not None:
+            texts = [str(e.get("text", "")) for e in strongest_first(json.loads(lead.evidence_json))]
+            words[alert_id] = list(dict.fromkeys(t for t in texts if t))
+    return words
+
+
 def _latest_escalations(session: Session, alert_ids: list[str]) -> dict[str, tuple[list[str], datetime | None]]:
     """For each escalated alert, the staff ids its latest escalation went to, and when it first escalated."""
     if not alert_ids:
