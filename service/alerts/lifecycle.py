@@ -4,7 +4,7 @@ resolved by a person, every step kept in the alert's history."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -14,7 +14,15 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from service import audit
 from service.alerts import notifications
-from service.alerts.policy import deadline, policy, reason_for, severity_for
+from service.alerts.policy import (
+    SignalFacts,
+    combination_window_days,
+    combined_severity,
+    deadline,
+    policy,
+    reason_for,
+    severity_for,
+)
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.kit.context import Actor
@@ -53,14 +61,45 @@ def raise_for(
     if severity is None:
         return None
     now = now or utcnow()
+    combined = _combination(session, patient, source_type=source_type, result=result, now=now)
+    if combined is not None and combined[0].rank > severity.rank:
+        severity = combined[0]
+    combination = combined[1] if combined is not None and combined[0] == severity else None
     reason = reason_for(primary_category(result))
     alert = _open_alert(session, patient.id, reason)
     if alert is None:
-        alert = _create(session, patient=patient, reason=reason, severity=severity, now=now)
+        alert = _create(session, patient=patient, reason=reason, severity=severity, now=now, combination=combination)
     _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now)
     if alert.severity != severity and severity.rank > Severity(alert.severity).rank:
-        _raise_severity(session, alert, severity, now)
+        _raise_severity(session, alert, severity, now, combination=combination)
     return alert
+
+
+def _combination(
+    session: Session, patient: Patient, *, source_type: str, result: RiskResult, now: datetime
+) -> tuple[Severity, str] | None:
+    """A combination of this signal with the patient's recent ones that calls for more (policy file)."""
+    days = combination_window_days()
+    if not days:
+        return None
+    rows = session.exec(
+        select(AlertSignal.categories, AlertSignal.level, AlertSignal.source_type, AlertSignal.created_at)
+        .join(Alert, col(Alert.id) == AlertSignal.alert_id)
+        .where(Alert.patient_id == patient.id, col(AlertSignal.created_at) >= now - timedelta(days=days))
+    ).all()
+    recent = [
+        (SignalFacts(tuple(categories or ()), level, source), (now - at).days) for categories, level, source, at in rows
+    ]
+    new = SignalFacts(tuple(result.categories), result.level.label, source_type)
+    return combined_severity(recent, new)
+
+
+def highest_open_severity(session: Session, patient_id: str) -> Severity | None:
+    """The most severe of the patient's unresolved alerts (flushed ones included), or None."""
+    found = session.exec(
+        select(Alert.severity).where(Alert.patient_id == patient_id, col(Alert.status) != AlertStatus.RESOLVED)
+    ).all()
+    return max((Severity(s) for s in found), key=lambda s: s.rank, default=None)
 
 
 def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
@@ -71,7 +110,15 @@ def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
     ).first()
 
 
-def _create(session: Session, *, patient: Patient, reason: str, severity: Severity, now: datetime) -> Alert:
+def _create(
+    session: Session,
+    *,
+    patient: Patient,
+    reason: str,
+    severity: Severity,
+    now: datetime,
+    combination: str | None = None,
+) -> Alert:
     clinic = session.get(Clinic, patient.clinic_id)
     assert clinic is not None
     alert = Alert(
@@ -101,7 +148,10 @@ def _create(session: Session, *, patient: Patient, reason: str, severity: Severi
             if existing is None:
                 raise
             return existing
-    _history(session, alert, "created", SYSTEM, {"severity": str(severity), "reason": reason}, now)
+    created = {"severity": str(severity), "reason": reason}
+    if combination:
+        created["combination"] = combination
+    _history(session, alert, "created", SYSTEM, created, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
     notifications.alert_opened(session, alert, clinic)
     return alert
@@ -130,7 +180,9 @@ def _attach(
     notifications.alert_changed(session, alert)
 
 
-def _raise_severity(session: Session, alert: Alert, severity: Severity, now: datetime) -> None:
+def _raise_severity(
+    session: Session, alert: Alert, severity: Severity, now: datetime, *, combination: str | None = None
+) -> None:
     clinic = session.get(Clinic, alert.clinic_id)
     assert clinic is not None
     previous = alert.severity
@@ -140,7 +192,10 @@ def _raise_severity(session: Session, alert: Alert, severity: Severity, now: dat
         # A stronger signal needs a fresh look from a person, so it must be acknowledged again.
         alert.status = AlertStatus.OPEN
         alert.ack_deadline_at = now + deadline(clinic, severity)
-    _history(session, alert, "severity_raised", SYSTEM, {"from": str(previous), "to": str(severity)}, now)
+    raised = {"from": str(previous), "to": str(severity)}
+    if combination:
+        raised["combination"] = combination
+    _history(session, alert, "severity_raised", SYSTEM, raised, now)
     audit.record(session, actor=SYSTEM, action="alert.severity_raise", entity=alert, detail={"to": str(severity)})
     notifications.alert_opened(session, alert, clinic)
 
