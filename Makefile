@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# JavaScript the browser tests inject (axe-core), pinned by package-lock.json; the app itself needs no build.
+NODE_STAMP := node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint serve system-deps clean
@@ -16,7 +18,12 @@ $(STAMP): pyproject.toml
 system-deps:
 	bash infra/scripts/system-deps.sh
 
-## make demo: a fresh SQLite database with seeded clinics, the logins printed, then the service on :8000
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+## make demo: a fresh SQLite database with seeded clinics, the logins printed (with the client app's
+## and the portal's addresses), then the service on :8000
 demo: $(STAMP) system-deps
 	$(BIN)/tandem demo
 
@@ -25,7 +32,7 @@ serve: $(STAMP)
 
 ## make test: lint and architecture rules, then the whole test suite (PostgreSQL when
 ## TANDEM_TEST_DATABASE_URL is set, SQLite otherwise)
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps $(NODE_STAMP) lint
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
+from swagger_ui_bundle import swagger_ui_path
 
-from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, safety_plan, sessions
+from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, safety_plan, sessions
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
@@ -17,14 +20,26 @@ def create_client_api() -> FastAPI:
         title="Tandem client API",
         version="1",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from the package's own Swagger UI files: works offline, no CDN
         redoc_url=None,
         description="Check-ins, questionnaires, assigned exercises and crisis resources for Tandem clients.",
     )
     v1 = APIRouter(prefix="/v1")
-    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis, safety_plan):
+    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis, push, safety_plan):
         v1.include_router(module.router)
     api.include_router(v1)
+    api.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="Tandem client API",
+            swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs-assets/favicon-32x32.png",
+        )
 
     @api.exception_handler(DomainError)
     def domain_error(_: Request, exc: DomainError) -> JSONResponse:

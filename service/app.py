@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from client_api.app import create_client_api
+from client_api.webapp import create_web_app, root_redirect
 from clinician_portal.app import create_portal
 from service.config import get_settings
 from service.db import get_engine
@@ -52,6 +53,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Tandem", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.mount("/api", create_client_api())
     app.mount("/portal", create_portal())
+    app.mount("/app", create_web_app())
+    app.add_api_route("/", root_redirect, include_in_schema=False, methods=["GET"])
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

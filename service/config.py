@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Tandem <no-reply@tandem.invalid>"
 
+    # Web Push (VAPID, RFC 8292): a base64url P-256 private key (raw 32 bytes or DER). Unset, a key
+    # derived from TANDEM_SECRET_KEY is used, so subscriptions survive restarts without extra setup.
+    vapid_private_key: str | None = Field(default=None, repr=False)
+    vapid_subject: str = "mailto:no-reply@tandem.invalid"
+    password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # A reminder is sent at most this long after its local time (the job may run late, never twice).
+    reminder_window_minutes: int = Field(default=30, ge=1, le=180)
+
     llm_base_url: str | None = None
     llm_api_key: str | None = Field(default=None, repr=False)
     llm_model: str = "gpt-4o-mini"

@@ -1,39 +1,133 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from client_api.deps import SessionDep
-from service.onboarding import activation
+from service.config import Environment, get_settings
+from service.errors import Unauthenticated
+from service.onboarding import activation, password_reset
 from service.onboarding.schemas import ActivationIn, LoginIn, RefreshIn, TokensOut
 from service.security import client_sessions
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+# The web app never sees its refresh token: the browser keeps it in this cookie, sent only to the
+# refresh path. Native apps keep using the token in the body.
+REFRESH_COOKIE = "tandem_refresh"
+REFRESH_PATH = "/api/v1/auth/refresh"
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+
+
+class RefreshBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The refresh token; may be left out when the browser sends the refresh cookie.",
+    )
+
+
+class PasswordResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"email": "alex@example.org"}})
+
+    email: str = Field(min_length=1, max_length=320, description="The account's email address.")
+
+
+class PasswordResetConfirmIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"token": "from-the-emailed-link", "password": "a long phrase of my own"}},
+    )
+
+    token: str = Field(min_length=1, max_length=200, description="The token from the emailed link.")
+    password: str = Field(min_length=1, max_length=256, description="The new password (same rules as activation).")
+
+
+class AcceptedOut(BaseModel):
+    detail: str
+
+
+def _with_cookie(response: Response, tokens: client_sessions.Tokens) -> dict[str, object]:
+    settings = get_settings()
+    response.set_cookie(
+        REFRESH_COOKIE,
+        tokens.refresh_token,
+        max_age=settings.refresh_token_ttl_days * 86400,
+        path=REFRESH_PATH,
+        httponly=True,
+        secure=settings.uses_https or settings.env is Environment.PROD,
+        samesite="strict",
+    )
+    return tokens.to_dict()
+
+
+def _forget_cookie(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, samesite="strict")
+
 
 @router.post("/activate", status_code=201, response_model=TokensOut)
-def activate(body: ActivationIn, session: SessionDep) -> dict[str, object]:
+def activate(body: ActivationIn, response: Response, session: SessionDep) -> dict[str, object]:
     """Turn an invitation into an account: email, password and acceptance of the current consent."""
-    return activation.activate(
+    tokens = activation.activate(
         session,
         invite_code=body.invite_code,
         email=body.email,
         password=body.password,
         consent_version=body.consent_version,
-    ).to_dict()
+    )
+    return _with_cookie(response, tokens)
 
 
 @router.post("/token", response_model=TokensOut)
-def token(body: LoginIn, session: SessionDep) -> dict[str, object]:
-    return client_sessions.login(session, email=body.email, password=body.password).to_dict()
+def token(body: LoginIn, response: Response, session: SessionDep) -> dict[str, object]:
+    """Sign in with email and password. The refresh token also comes as an HttpOnly cookie for web apps."""
+    return _with_cookie(response, client_sessions.login(session, email=body.email, password=body.password))
 
 
 @router.post("/refresh", response_model=TokensOut)
-def refresh(body: RefreshIn, session: SessionDep) -> dict[str, object]:
-    """New tokens for a refresh token; the old one stops working, and reusing it signs out everywhere."""
-    return client_sessions.refresh(session, refresh_token=body.refresh_token).to_dict()
+def refresh(
+    response: Response, session: SessionDep, body: RefreshBody | None = None, cookie: RefreshCookie = None
+) -> dict[str, object]:
+    """New tokens for a refresh token (from the body, or else the cookie); the old one stops working,
+    and reusing it signs out everywhere."""
+    presented = (body.refresh_token if body else None) or cookie
+    if not presented:
+        raise Unauthenticated(client_sessions.BAD_REFRESH)
+    return _with_cookie(response, client_sessions.refresh(session, refresh_token=presented))
+
+
+@router.delete("/refresh", status_code=204)
+def forget_refresh(session: SessionDep, cookie: RefreshCookie = None) -> Response:
+    """Sign this browser out: the cookie's refresh token and its family stop working, the cookie is cleared."""
+    if cookie:
+        client_sessions.logout(session, refresh_token=cookie)
+    response = Response(status_code=204)
+    _forget_cookie(response)
+    return response
 
 
 @router.post("/logout", status_code=204)
 def logout(body: RefreshIn, session: SessionDep) -> Response:
+    """Sign out the device holding this refresh token."""
     client_sessions.logout(session, refresh_token=body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post("/password-reset", status_code=202, response_model=AcceptedOut)
+def request_password_reset(body: PasswordResetIn, session: SessionDep) -> AcceptedOut:
+    """Email a single-use link to choose a new password, valid 30 minutes. The answer is the same
+    whether or not the address has an account."""
+    password_reset.request_reset(session, email=body.email)
+    return AcceptedOut(detail="if this address has an account, a link to choose a new password is on its way")
+
+
+@router.post("/password-reset/confirm", status_code=204)
+def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
+    """Set the new password; every refresh token of the account stops working."""
+    password_reset.confirm_reset(session, token=body.token, password=body.password)
     return Response(status_code=204)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages Tandem needs beyond Python: WeasyPrint's Pango, fonts, poppler-utils (PDF
-# checks), Chromium (portal browser tests) and the PostgreSQL server (the CI's PostgreSQL run).
+# checks), Chromium (portal and client-app browser tests), npm (axe-core for the accessibility
+# checks) and the PostgreSQL server (the CI's PostgreSQL run).
 # Installs only what is missing; needs root or sudo the first time.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm may come with a Node.js installed another way; Debian's package only when there is none.
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing Debian packages: ${missing[*]}"

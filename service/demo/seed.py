@@ -73,15 +73,16 @@ class DemoSummary:
     def __str__(self) -> str:
         lines = [
             "[bold]Tandem demo[/bold]",
-            f"  client API docs:   {self.base_url}/api/docs",
+            f"  client app:        {self.base_url}/app/",
             f"  clinician portal:  {self.base_url}/portal/login",
+            f"  client API docs:   {self.base_url}/api/docs",
             "",
             "[bold]Staff logins[/bold] (portal; TOTP is off for the demo clinics)",
         ]
         lines += [f"  {c:28} {r:10} {e:42} {p}" for c, r, e, p in self.staff_logins]
-        lines += ["", "[bold]Client logins[/bold] (POST /api/v1/auth/token)"]
+        lines += ["", "[bold]Client logins[/bold] (the client app's Sign in, or POST /api/v1/auth/token)"]
         lines += [f"  {n:16} {e:40} {p}" for n, e, p in self.client_logins]
-        lines += ["", "[bold]Invitation codes[/bold] (GET /api/v1/consent?invite_code=..., then activate)"]
+        lines += ["", "[bold]Invitation codes[/bold] (the client app's “I have an invitation code”, or the API)"]
         lines += [f"  {n:16} {c}" for n, c in self.invitations]
         return "\n".join(lines)
 

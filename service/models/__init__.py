@@ -17,6 +17,7 @@ from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
+from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
 from service.models.safety_plan import SafetyPlanVersion
 from service.models.staff import Role, Staff
 from service.models.summary import PatientSummary
@@ -42,11 +43,14 @@ __all__ = [
     "MessageRole",
     "OutboxMessage",
     "OutboxStatus",
+    "PasswordResetToken",
     "Patient",
     "PatientStatus",
     "PatientSummary",
     "PortalSession",
+    "PushSubscription",
     "RefreshToken",
+    "ReminderPreference",
     "Role",
     "SafetyPlanVersion",
     "SessionStage",

@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.db import new_session
-from service.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from service.models import OutboxMessage, OutboxStatus, PushSubscription, WebhookEndpoint
 from service.models.base import utcnow
-from service.notify import email, webhooks
+from service.notify import email, push, webhooks
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -39,6 +39,19 @@ def enqueue_email(
         recipient=to,
         clinic_id=clinic_id,
         payload={"subject": subject, "text": text, "html": html},
+    )
+
+
+def enqueue_push(
+    session: Session, *, subscription: PushSubscription, title: str, text: str, dedup_key: str, url: str = "/app/"
+) -> OutboxMessage | None:
+    """Queue one Web Push notification to one subscription. A short text only, never client data."""
+    return _enqueue(
+        session,
+        kind="push",
+        dedup_key=f"push:{dedup_key}:{subscription.id}",
+        recipient=f"push-subscription:{subscription.id}",
+        payload={"subscription_id": subscription.id, "title": title, "text": text, "url": url},
     )
 
 
@@ -112,6 +125,16 @@ def _send(session: Session, message: OutboxMessage) -> None:
         if endpoint is None or not endpoint.active:
             raise webhooks.WebhookError("endpoint removed or deactivated")
         webhooks.deliver(endpoint.url, endpoint.secret, json.dumps(message.payload["body"], sort_keys=True).encode())
+    elif message.kind == "push":
+        subscription = session.get(PushSubscription, message.payload["subscription_id"])
+        if subscription is None:
+            raise push.SubscriptionGone("subscription removed")
+        target = push.PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth)
+        try:
+            push.send(target, title=message.payload["title"], text=message.payload["text"], url=message.payload["url"])
+        except push.SubscriptionGone:
+            session.delete(subscription)  # the browser unsubscribed: stop pushing to it
+            raise
     else:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
@@ -139,6 +162,11 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100, sender: Sender
                 break
             try:
                 sender(session, message)
+            except push.SubscriptionGone as exc:
+                message.status = OutboxStatus.DEAD  # nobody left to deliver it to; retrying cannot help
+                message.attempts += 1
+                message.last_error = str(exc)[:500]
+                report.dead.append(message.id)
             except Exception as exc:  # any delivery failure is retried, then given up loudly
                 _schedule_retry(message, exc, moment, report)
             else:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from service import audit
 from service.db import unit_of_work
 from service.kit.context import Actor
-from service.kit.i18n import gettext
+from service.kit.i18n import check_locale, check_timezone, gettext
 from service.models import Clinic, ConsentRecord, Patient, Staff
 from service.models.base import utcnow
 from service.onboarding.schemas import ClinicianOut, ClinicOut, ErasureOut, ProfileOut
@@ -78,3 +78,15 @@ def request_erasure(session: Session, patient: Patient) -> ErasureOut:
             "anything the law requires them to keep.",
         ),
     )
+
+
+def update_profile(session: Session, patient: Patient, *, locale: str | None, timezone: str | None) -> ProfileOut:
+    """The client changes their language or time zone (reminders and dates follow the time zone)."""
+    with unit_of_work(session):
+        if locale is not None:
+            patient.locale = check_locale(locale)
+        if timezone is not None:
+            patient.timezone = check_timezone(timezone)
+        session.add(patient)
+        audit.record(session, actor=Actor.client(patient), action="client.profile_update", entity=patient)
+    return profile(session, patient)

@@ -70,3 +70,13 @@ class ErasureOut(BaseModel):
     status: str
     requested_at: datetime
     detail: str
+
+
+class ProfileUpdateIn(Strict):
+    locale: str | None = Field(default=None, min_length=2, max_length=8, description="en or fr.")
+    timezone: str | None = Field(default=None, min_length=1, max_length=64, description="IANA time zone.")
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256, description="Same rules as at activation.")

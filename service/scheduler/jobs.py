@@ -10,6 +10,7 @@ from service import notify
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
+from service.reminders import service as reminders
 from service.summaries import scheduled
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,16 @@ def screen_trends() -> None:
         log.info("trend rules raised or updated %d alert(s)", len(raised))
 
 
+def send_reminders() -> None:
+    """Check-in reminders at each client's chosen local times; the outbox then delivers them."""
+    with session_scope() as session:
+        queued = reminders.queue_due_reminders(session)
+    if queued:
+        log.info("queued %d reminder(s)", queued)
+
+
 JOBS: list[Job] = [
+    Job("send_reminders", send_reminders, every_seconds=60),
     Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
