@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # derived from TANDEM_SECRET_KEY is used, so subscriptions survive restarts without extra setup.
     vapid_private_key: str | None = Field(default=None, repr=False)
     vapid_subject: str = "mailto:no-reply@tandem.invalid"
+    # SMS for staff alerts through Twilio's Messages API (or any server speaking it).
+    sms_api_base: str = "https://api.twilio.com"
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     # A reminder is sent at most this long after its local time (the job may run late, never twice).
     reminder_window_minutes: int = Field(default=30, ge=1, le=180)

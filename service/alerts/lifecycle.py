@@ -26,7 +26,18 @@ from service.alerts.policy import (
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.kit.context import Actor
-from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Clinic, Patient, Role, Severity, Staff
+from service.models import (
+    Alert,
+    AlertEvent,
+    AlertSignal,
+    AlertStatus,
+    Clinic,
+    OnCallShift,
+    Patient,
+    Role,
+    Severity,
+    Staff,
+)
 from service.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -219,7 +230,13 @@ def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
     mine = (col(Alert.assigned_to) == staff.id) | col(Alert.patient_id).in_(caseload)
     if staff.on_call:
         return query.where(mine | (col(Alert.escalation_level) > 0))
-    return query.where(mine)
+    # On the rota now, or lately: escalated alerts reach them, and stay readable after the shift.
+    on_rota = (
+        select(OnCallShift.id)
+        .where(OnCallShift.staff_id == staff.id, col(OnCallShift.ends_at) > utcnow() - timedelta(days=1))
+        .exists()
+    )
+    return query.where(mine | ((col(Alert.escalation_level) > 0) & on_rota))
 
 
 def get_for_staff(session: Session, staff: Staff, alert_id: str) -> Alert:

@@ -15,6 +15,7 @@ from service.models.exercise import (
 )
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
+from service.models.oncall import AlertFeedback, OnCallShift, StaffChannels, StaffPushSubscription
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
@@ -25,6 +26,7 @@ from service.models.summary import PatientSummary
 __all__ = [
     "Alert",
     "AlertEvent",
+    "AlertFeedback",
     "AlertSignal",
     "AlertStatus",
     "Assignment",
@@ -41,6 +43,7 @@ __all__ = [
     "MeasureResponse",
     "MeasureSchedule",
     "MessageRole",
+    "OnCallShift",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
@@ -56,5 +59,7 @@ __all__ = [
     "SessionStage",
     "Severity",
     "Staff",
+    "StaffChannels",
+    "StaffPushSubscription",
     "WebhookEndpoint",
 ]
