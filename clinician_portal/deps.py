@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from clinician_portal.web_security import csrf_for_session, session_token
-from service.alerts import lifecycle
+from service.alerts import delivery, lifecycle
 from service.db import session_scope
 from service.errors import Forbidden
 from service.models import Clinic, PortalSession, Role, SessionStage, Severity, Staff
@@ -51,6 +51,8 @@ class SignedIn:
     stage: SessionStage
     # Unresolved alerts this staff member may see, by severity: the badge of the menu.
     open_alerts: dict[Severity, int] = field(default_factory=dict)
+    # For admins: outgoing channels (email, staff_push) failing now: the banner on every page.
+    failing_channels: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -60,6 +62,7 @@ class SignedIn:
         portal_session: PortalSession,
         token: str,
         open_alerts: dict[Severity, int] | None = None,
+        failing_channels: tuple[str, ...] = (),
     ) -> SignedIn:
         return cls(
             staff=staff,
@@ -75,6 +78,7 @@ class SignedIn:
             locale=portal_session.locale or clinic.locale,
             stage=SessionStage(portal_session.stage),
             open_alerts=open_alerts or {},
+            failing_channels=failing_channels,
         )
 
     @property
@@ -105,8 +109,10 @@ def _resolve(request: Request, session: Session, *, touch: bool = True) -> Signe
     staff, portal_session = staff_auth.resolve(session, token, touch=touch)
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
-    counts = lifecycle.open_counts(session, staff) if portal_session.stage == SessionStage.ACTIVE else None
-    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts)
+    active = portal_session.stage == SessionStage.ACTIVE
+    counts = lifecycle.open_counts(session, staff) if active else None
+    failing = tuple(delivery.failing_channels(session, clinic.id)) if active and staff.role == Role.ADMIN else ()
+    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts, failing)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
     return signed_in

@@ -54,9 +54,11 @@ def open_alerts_badge(signed_in: SignedIn) -> Badge | None:
 NAVIGATION: list[NavItem] = [
     NavItem("home", "Caseload", also=("/patients",)),
     NavItem("alerts", "Alerts", badge=open_alerts_badge),
+    NavItem("oncall", "On call", (Role.ADMIN,)),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
     NavItem("exports", "Exports", (Role.ADMIN,)),
+    NavItem("account", "Notifications"),
 ]
 
 

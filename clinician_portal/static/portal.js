@@ -3,6 +3,45 @@
 (function () {
   "use strict";
 
+  // Push notifications: the account page's form subscribes this browser (VAPID key from the page),
+  // fills in the subscription and posts it with the form's CSRF token.
+  function b64urlToBytes(value) {
+    var padded = (value + "===".slice((value.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    var raw = window.atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+  function bytesToB64url(buffer) {
+    var text = String.fromCharCode.apply(null, new Uint8Array(buffer));
+    return window.btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-push-subscribe")) { return; }
+    event.preventDefault();
+    var status = form.querySelector("[data-push-status]");
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+      status.textContent = "This browser cannot receive push notifications.";
+      return;
+    }
+    navigator.serviceWorker.register(form.getAttribute("data-worker"), { scope: form.getAttribute("data-worker").replace(/sw\.js$/, "") })
+      .then(function (registration) { return navigator.serviceWorker.ready.then(function () { return registration; }); })
+      .then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: b64urlToBytes(form.getAttribute("data-vapid-key")),
+        });
+      })
+      .then(function (subscription) {
+        form.elements.endpoint.value = subscription.endpoint;
+        form.elements.p256dh.value = bytesToB64url(subscription.getKey("p256dh"));
+        form.elements.auth.value = bytesToB64url(subscription.getKey("auth"));
+        form.submit();
+      })
+      .catch(function (error) { status.textContent = String(error && error.message || error); });
+  });
+
   // Forms that need a second thought (revoke, deactivate) ask before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

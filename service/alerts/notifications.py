@@ -11,7 +11,7 @@ from service import notify
 from service.alerts import oncall
 from service.config import get_settings
 from service.kit.i18n import gettext
-from service.models import Alert, Clinic, Staff
+from service.models import Alert, Clinic, Staff, StaffChannels
 
 SUBJECTS = {
     "urgent": "[Tandem] Urgent alert: please look now",
@@ -30,6 +30,10 @@ ESCALATION_BODY = (
     "This email deliberately contains no patient information."
 )
 SEVERITY_WORDS = {"urgent": "urgent", "priority": "priority", "routine": "routine"}
+
+
+def alert_link(alert: Alert) -> str:
+    return _link(alert)
 
 
 def _link(alert: Alert) -> str:
@@ -52,17 +56,32 @@ def _facts(alert: Alert) -> dict[str, object]:
 
 
 def reach(
-    session: Session, person: Staff, alert: Alert, *, subject: str, text: str, dedup_key: str, digestible: bool = False
+    session: Session,
+    person: Staff,
+    alert: Alert,
+    *,
+    subject: str,
+    text: str,
+    dedup_key: str,
+    digestible: bool = False,
+    skip_channel: str | None = None,
 ) -> None:
     """Queue the notice on every channel the person chose: email, Web Push to each portal browser,
     SMS. No client data on any of them: the severity and a link. ``digestible``: a routine notice
-    that waits for the daily digest when the person asked for one (no email now)."""
+    that waits for the daily digest when the person asked for one (no email now). ``skip_channel``:
+    the channel that is failing, when this notice is the fallback for it (email is then replaced
+    by push and SMS, and push by email and SMS, whatever the person chose)."""
     chosen = oncall.channels(session, person.id)
-    if chosen.email and not (digestible and chosen.routine_digest):
+    if skip_channel is not None:
+        fallback = StaffChannels(
+            staff_id=person.id, email=True, push=True, sms=bool(chosen.sms_number), sms_number=chosen.sms_number
+        )
+        chosen = fallback
+    if chosen.email and skip_channel != "email" and not (digestible and chosen.routine_digest):
         notify.enqueue_email(
             session, to=person.email, subject=subject, text=text, dedup_key=dedup_key, clinic_id=alert.clinic_id
         )
-    if chosen.push:
+    if chosen.push and skip_channel != "staff_push":
         for subscription in oncall.push_subscriptions(session, person.id):
             notify.enqueue_staff_push(
                 session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service import audit
-from service.alerts import lifecycle
+from service.alerts import delivery, lifecycle
 from service.db import unit_of_work
 from service.errors import Invalid
 from service.kit.context import Actor
@@ -98,6 +98,8 @@ class AlertDetail:
     row: AlertRow
     signals: list[dict[str, Any]]
     history: list[HistoryEntry]
+    deliveries: list[delivery.Delivery] = field(default_factory=list)
+    """Every notice about the alert (email, push, SMS): to whom, attempts, failures."""
 
     @property
     def alert(self) -> Alert:
@@ -184,7 +186,7 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
         for signal in signals:
             signal["evidence"] = strongest_first(signal["evidence"])
         audit.record(session, actor=Actor.staff(staff), action="alert.view", entity=alert)
-    return AlertDetail(row=row, signals=signals, history=history)
+    return AlertDetail(row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert))
 
 
 def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
