@@ -92,13 +92,14 @@ def reach(
                 url=f"/portal/alerts/{alert.id}",
                 clinic_id=alert.clinic_id,
             )
-    if chosen.sms and chosen.sms_number:
+    if chosen.sms and chosen.sms_number and skip_channel != "sms":
         notify.enqueue_sms(
             session,
             to=chosen.sms_number,
             text=f"{subject} {_link(alert)}",
             dedup_key=dedup_key,
             clinic_id=alert.clinic_id,
+            staff_id=person.id,
         )
 
 

@@ -77,7 +77,7 @@ def enqueue_staff_push(
 
 
 def enqueue_sms(
-    session: Session, *, to: str, text: str, dedup_key: str, clinic_id: str | None = None
+    session: Session, *, to: str, text: str, dedup_key: str, clinic_id: str | None = None, staff_id: str | None = None
 ) -> OutboxMessage | None:
     """Queue one text message (the number is kept in the payload only until it is sent)."""
     return _enqueue(
@@ -86,7 +86,7 @@ def enqueue_sms(
         dedup_key=f"sms:{dedup_key}:{hashlib.sha256(to.encode()).hexdigest()[:16]}",
         recipient="sms",
         clinic_id=clinic_id,
-        payload={"to": to, "text": text},
+        payload={"to": to, "text": text, "staff_id": staff_id},
     )
 
 
