@@ -13,6 +13,10 @@ def N_(message: str) -> str:  # the gettext convention for "translate later"
 
 
 SERVICE_MESSAGES = [
+    # service.alerts.feedback
+    N_("say whether the concern was confirmed or not"),
+    N_("say why it was not a concern"),
+    N_("only a clinic administrator can read the screening figures"),
     # service.alerts.oncall
     N_("only a clinic administrator can change the on-call rota"),
     N_("choose an active member of this clinic"),

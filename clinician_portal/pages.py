@@ -58,6 +58,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
     NavItem("exports", "Exports", (Role.ADMIN,)),
+    NavItem("screening", "Screening", (Role.ADMIN,)),
     NavItem("account", "Notifications"),
 ]
 

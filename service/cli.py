@@ -284,6 +284,32 @@ def risk_evaluate(
         raise typer.Exit(code=1)
 
 
+@risk_app.command("feedback")
+def risk_feedback(
+    export: Annotated[bool, typer.Option("--export", help="Write the labelled, de-identified examples.")] = False,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Alerts labelled in the last N days.")] = 90,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Clinicians' verdicts on alerts as training examples: one JSON object per line, the client's
+    words with names removed, every id hashed. For the screener's next training round."""
+    from service.alerts.feedback import export_examples
+
+    if not export:
+        err_console.print("[red]error:[/red] say --export (the only action for now)")
+        raise typer.Exit(code=2)
+    target = out.open("w", encoding="utf-8") if out else sys.stdout
+    count = 0
+    try:
+        with session_scope() as session:
+            for example in export_examples(session, days=days):
+                target.write(json.dumps(example, ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        if out:
+            target.close()
+    err_console.print(f"{count} labelled example(s)")
+
+
 @summaries_app.command("generate")
 def summaries_generate(
     clinic: Annotated[str | None, typer.Option(help="Clinic id (default: every clinic).")] = None,

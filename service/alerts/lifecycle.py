@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service import audit
-from service.alerts import notifications
+from service.alerts import feedback, notifications
 from service.alerts.policy import (
     SignalFacts,
     combination_window_days,
@@ -311,9 +311,14 @@ def resolve(
     resolution: str,
     note: str | None = None,
     now: datetime | None = None,
+    verdict: str | None = None,
+    verdict_reason: str | None = None,
 ) -> Alert:
+    """Close the alert; ``verdict`` ("confirmed" or "not_a_concern" with a reason) labels it for
+    the screener's figures and training."""
     now = now or utcnow()
     note = (note or "").strip() or None
+    labelled = feedback.check(verdict, verdict_reason)
     if resolution not in policy().resolutions:
         raise Invalid(f"unknown resolution {resolution!r}; use one of {', '.join(policy().resolutions)}")
     if resolution == "other" and not note:
@@ -331,8 +336,12 @@ def resolve(
         alert.status = AlertStatus.RESOLVED
         alert.resolved_by, alert.resolved_at, alert.updated_at = staff.id, now, now
         alert.resolution, alert.resolution_note = resolution, note
-        _history(session, alert, "resolved", actor, {"resolution": resolution}, now)
-        audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail={"resolution": resolution})
+        resolved: dict[str, Any] = {"resolution": resolution}
+        if labelled is not None:
+            feedback.record(session, alert=alert, staff=staff, verdict=labelled[0], reason=labelled[1], now=now)
+            resolved["verdict"] = labelled[0]
+        _history(session, alert, "resolved", actor, resolved, now)
+        audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail=resolved)
         notifications.alert_changed(session, alert, webhook_event="alert.resolved")
     return alert
 
