@@ -25,6 +25,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 Checkbox = Annotated[str, Form(max_length=8)]
 Short = Annotated[str, Form(max_length=40)]
 Long = Annotated[str, Form(max_length=2000)]
+Key = Annotated[str, Form(max_length=200)]
 
 
 @public.get("/sw.js", name="portal_worker", include_in_schema=False)
@@ -108,8 +109,8 @@ def subscribe_push(
     current: CurrentStaff,
     session: SessionDep,
     endpoint: Long = "",
-    p256dh: Short = "",
-    auth: Short = "",
+    p256dh: Key = "",
+    auth: Key = "",
 ) -> Response:
     """This browser's push subscription, posted by portal.js after the person allows notifications."""
     try:
