@@ -53,6 +53,8 @@ class SignedIn:
     open_alerts: dict[Severity, int] = field(default_factory=dict)
     # For admins: outgoing channels (email, staff_push) failing now: the banner on every page.
     failing_channels: tuple[str, ...] = ()
+    # Urgent alerts nobody acknowledged: the tab's title and icon say so until someone does.
+    urgent_unacknowledged: int = 0
 
     @classmethod
     def of(
@@ -63,6 +65,7 @@ class SignedIn:
         token: str,
         open_alerts: dict[Severity, int] | None = None,
         failing_channels: tuple[str, ...] = (),
+        urgent_unacknowledged: int = 0,
     ) -> SignedIn:
         return cls(
             staff=staff,
@@ -79,6 +82,7 @@ class SignedIn:
             stage=SessionStage(portal_session.stage),
             open_alerts=open_alerts or {},
             failing_channels=failing_channels,
+            urgent_unacknowledged=urgent_unacknowledged,
         )
 
     @property
@@ -112,7 +116,8 @@ def _resolve(request: Request, session: Session, *, touch: bool = True) -> Signe
     active = portal_session.stage == SessionStage.ACTIVE
     counts = lifecycle.open_counts(session, staff) if active else None
     failing = tuple(delivery.failing_channels(session, clinic.id)) if active and staff.role == Role.ADMIN else ()
-    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts, failing)
+    urgent = lifecycle.unacknowledged_urgent(session, staff) if active and counts and counts.get(Severity.URGENT) else 0
+    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts, failing, urgent)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
     return signed_in

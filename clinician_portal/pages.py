@@ -116,6 +116,7 @@ def page(
         "static_url": lambda name: f"{portal_path(request, 'static', path=name)}?v={static_version(name)}",
         "current_path": request.url.path + query,
         "sso_enabled": get_settings().oidc_configured,
+        "idle_seconds": get_settings().portal_idle_timeout_minutes * 60,
         **context,
     }
     country = signed_in.country if signed_in is not None else None

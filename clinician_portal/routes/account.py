@@ -120,6 +120,12 @@ def subscribe_push(
     return see_other(request, "account", query="saved=push")
 
 
+@router.post("/session/keepalive", name="keepalive")
+def keep_alive(current: CurrentStaff) -> Response:
+    """ "Stay signed in": the person answered the idle warning, which counts as activity."""
+    return Response(status_code=204)
+
+
 # --- the on-call rota (admins) ----------------------------------------------------------------
 
 

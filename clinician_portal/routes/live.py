@@ -112,8 +112,15 @@ def _payload(viewer: Viewer, kind: str, facts: LiveFacts) -> dict[str, Any]:
             "open_total": facts.open_total,
             "open_top": str(top) if top else None,
             "badge_label": _count_label(viewer.locale, facts.open_total),
-            "notice": translate(_notice(kind, facts)),
+            "notice": _with_patient(translate(_notice(kind, facts)), facts),
+            "patient": facts.patient_name,
+            "urgent_unacknowledged": facts.urgent_unacknowledged,
         }
+
+
+def _with_patient(notice: str, facts: LiveFacts) -> str:
+    """The notice names the patient and so says who the alert is about at a glance."""
+    return f"{notice}: {facts.patient_name}" if facts.patient_name else notice
 
 
 def _count_label(locale: str, count: int) -> str:

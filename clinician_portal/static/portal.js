@@ -72,6 +72,68 @@
     }
   });
 
+  // --- Idle warning: two minutes before the session's idle timeout, offer to stay signed in. -----
+  // A page that only listens to the live feed does not keep the session alive by itself.
+  (function () {
+    var body = document.body;
+    var idleSeconds = Number(body.getAttribute("data-idle-seconds") || 0);
+    var warning = document.getElementById("idle-warning");
+    if (!idleSeconds || !warning || !window.fetch) {
+      return;
+    }
+    var timer = null;
+    function arm() {
+      if (timer) { window.clearTimeout(timer); }
+      warning.hidden = true;
+      timer = window.setTimeout(function () { warning.hidden = false; }, Math.max(idleSeconds - 120, 5) * 1000);
+    }
+    warning.querySelector("[data-stay-signed-in]").addEventListener("click", function () {
+      var form = new window.FormData();
+      form.append("csrf_token", body.getAttribute("data-csrf"));
+      window.fetch(body.getAttribute("data-keepalive"), { method: "POST", body: form, credentials: "same-origin" })
+        .then(function (answer) { if (answer.ok) { arm(); } });
+    });
+    arm();
+  })();
+
+  // --- Urgent alerts nobody acknowledged: the tab's title and icon say so; an optional sound. ----
+  var originalTitle = document.title;
+  var iconLink = document.querySelector("link[rel='icon']");
+  var originalIcon = iconLink ? iconLink.getAttribute("href") : null;
+  function showUrgent(count) {
+    var body = document.body;
+    if (count > 0) {
+      document.title = "(" + count + ") " + body.getAttribute("data-urgent-title") + " · " + originalTitle;
+      if (iconLink) { iconLink.setAttribute("href", body.getAttribute("data-urgent-icon")); }
+    } else {
+      document.title = originalTitle;
+      if (iconLink && originalIcon) { iconLink.setAttribute("href", originalIcon); }
+    }
+  }
+  showUrgent(Number(document.body.getAttribute("data-urgent-open") || 0));
+  var soundBox = document.querySelector("[data-alert-sound]");
+  if (soundBox && window.localStorage) {
+    soundBox.checked = window.localStorage.getItem("tandem-alert-sound") === "on";
+    soundBox.addEventListener("change", function () {
+      window.localStorage.setItem("tandem-alert-sound", soundBox.checked ? "on" : "off");
+    });
+  }
+  function chime() {
+    if (!window.localStorage || window.localStorage.getItem("tandem-alert-sound") !== "on") { return; }
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) { return; }
+    var audio = new Context();
+    var tone = audio.createOscillator();
+    var gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+    tone.connect(gain);
+    gain.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.6);
+  }
+
   // --- The live alert feed ---------------------------------------------------------------------
   // Every signed-in page listens to /portal/alerts/stream (server-sent events). The server tells
   // this page only about alerts its viewer may see, with the menu badge's count and a notice
@@ -158,6 +220,10 @@
   source.addEventListener("alert", function (event) {
     var data = JSON.parse(event.data);
     updateBadge(data);
+    showUrgent(Number(data.urgent_unacknowledged || 0));
+    if (data.kind === "alert.created" && data.severity === "urgent") {
+      chime();
+    }
     if (rowsUrl) {
       refreshRows(data.alert_id);
     }

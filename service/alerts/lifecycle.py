@@ -262,6 +262,12 @@ def open_counts(session: Session, staff: Staff) -> dict[Severity, int]:
     return counts
 
 
+def unacknowledged_urgent(session: Session, staff: Staff) -> int:
+    """Urgent alerts this staff member may see that nobody has acknowledged yet."""
+    visible = visible_to(staff).where(Alert.status == AlertStatus.OPEN, Alert.severity == Severity.URGENT).subquery()
+    return int(session.execute(select(func.count()).select_from(visible)).scalar_one())
+
+
 def reassign_open(session: Session, *, patient: Patient, clinician: Staff, actor: Actor) -> list[Alert]:
     """The patient's unresolved alerts follow them to their new clinician, who is told about each.
 

@@ -116,6 +116,9 @@ class LiveFacts:
     open_counts: dict[Severity, int]
     is_new: bool
     """Just raised, rather than raised in severity or changed by someone."""
+    patient_name: str = ""
+    urgent_unacknowledged: int = 0
+    """Urgent alerts nobody has acknowledged yet: the tab title and icon change while there are any."""
 
     @property
     def open_total(self) -> int:
@@ -190,11 +193,17 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
 
 
 def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
-    """The alert's severity and status if this staff member may see it (else None), with their
-    open counts. Ids and facts only, so nothing here is audited: the page fetches the rows."""
-    found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
-    if found is None:
-        return None
+    """The alert's severity, status and patient if this staff member may see it (else None), with
+    their open counts. The patient's name goes into the live notice, so the read is audited."""
+    with unit_of_work(session):
+        found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
+        if found is None:
+            return None
+        patient = session.get(Patient, found.patient_id)
+        audit.record_reads(
+            session, actor=Actor.staff(staff), action="alert.live_notice", patient_ids=[found.patient_id]
+        )
+        urgent = lifecycle.unacknowledged_urgent(session, staff)
     return LiveFacts(
         alert_id=found.id,
         severity=Severity(found.severity),
@@ -202,6 +211,8 @@ def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | Non
         open_counts=lifecycle.open_counts(session, staff),
         # A new alert's first signal is attached at the moment it is created; anything later moves updated_at.
         is_new=found.updated_at == found.created_at,
+        patient_name=patient.display_name if patient is not None else "",
+        urgent_unacknowledged=urgent,
     )
 
 

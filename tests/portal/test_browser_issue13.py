@@ -100,7 +100,14 @@ def test_issue_13_done_when(database_url: str, session: Session, tab: Tab, tmp_p
         zoe_headers = _client(base, "zoe@example.org")
         plan = {"sections": [{"code": "people_to_ask", "items": ["My sister Lou 07700 900123"]}]}
         assert httpx.put(f"{base}/api/v1/safety-plan", json=plan, headers=zoe_headers, timeout=10).status_code == 200
+        page.goto(f"{base}/portal/alerts")
+        page.wait_for_timeout(500)  # the live feed is open
+        title_before = page.title()
         high = httpx.post(f"{base}/api/v1/checkins", json={"mood": 2, "note": GOODBYE}, headers=zoe_headers, timeout=20)
+        # The live banner names the patient and the severity; the tab's title and icon change.
+        expect(page.locator("#live-notice")).to_contain_text("New urgent alert: Zoé Zimmer", timeout=15_000)
+        expect(page).to_have_title(f"(1) Urgent alert · {title_before}")
+        assert "favicon-urgent.svg" in (page.locator("link[rel='icon']").get_attribute("href") or "")
         assert high.status_code == 201 and high.json()["risk"]["level"] == "high"
         crisis = high.json()["crisis"]
         assert crisis["safety_plan"]["sections"][0]["items"] == ["My sister Lou 07700 900123"]
