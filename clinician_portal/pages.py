@@ -36,6 +36,8 @@ class NavItem:
     also: tuple[str, ...] = ()
     # A count shown beside the label (open alerts), read from the signed-in staff member.
     badge: Callable[[SignedIn], Badge | None] | None = None
+    # Shown only when this says so (the demo's page).
+    shown: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("exports", "Exports", (Role.ADMIN,)),
     NavItem("screening", "Screening", (Role.ADMIN,)),
     NavItem("account", "Notifications"),
+    NavItem("demo_messages", "Messages sent (demo)", shown=lambda: get_settings().demo_mode),
 ]
 
 
@@ -71,7 +74,7 @@ def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
     home = portal_path(request, "home")
     items = []
     for item in NAVIGATION:
-        if signed_in.role not in item.roles:
+        if signed_in.role not in item.roles or (item.shown is not None and not item.shown()):
             continue
         path = portal_path(request, item.route)
         current = (

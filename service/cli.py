@@ -90,15 +90,34 @@ def scheduler() -> None:
 
 @app.command()
 def demo(
-    port: int = 8000, host: str = "127.0.0.1", serve_after: bool = typer.Option(True, "--serve/--no-serve")
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    serve_after: bool = typer.Option(True, "--serve/--no-serve"),
+    smtp_sink: bool = typer.Option(True, "--smtp-sink/--no-smtp-sink", help="Run a local SMTP server for the emails."),
 ) -> None:
     """A fresh demo database with seeded clinics; prints the logins, then serves."""
+    import os
+
     from service.demo.seed import seed_demo
 
     summary = seed_demo(base_url=f"http://{host}:{port}")
     console.print(str(summary), soft_wrap=True)
     if serve_after:
-        serve(host=host, port=port, migrate=False)
+        sink = None
+        os.environ["TANDEM_DEMO_MODE"] = "true"
+        if smtp_sink:
+            from service.demo.mail_sink import start_sink
+
+            sink, sink_port = start_sink()
+            os.environ["TANDEM_SMTP_HOST"], os.environ["TANDEM_SMTP_PORT"] = "127.0.0.1", str(sink_port)
+            console.print(f"Emails go to a local SMTP server on port {sink_port}.")
+        get_settings.cache_clear()
+        console.print(f"Emails and push messages sent: http://{host}:{port}/portal/demo/messages")
+        try:
+            serve(host=host, port=port, migrate=False)
+        finally:
+            if sink is not None:
+                sink.stop()
 
 
 @clinic_app.command("create")

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
 
     scheduler_enabled: bool = True
+    # `tandem demo` sets it: a page in the portal lists the emails and push messages sent.
+    demo_mode: bool = False
     # How long before each appointment its summary is made and the clinician told it is ready.
     summary_hours_before_appointment: int = Field(default=24, ge=1, le=24 * 14)
 

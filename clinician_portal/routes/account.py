@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.pages import page, see_other
-from service.alerts import oncall
-from service.errors import Forbidden, Invalid
+from service.alerts import delivery, oncall
+from service.config import get_settings
+from service.errors import Forbidden, Invalid, NotFound
 from service.models import Role, Staff
 from service.notify.push import application_server_key
 
@@ -124,6 +125,15 @@ def subscribe_push(
 def keep_alive(current: CurrentStaff) -> Response:
     """ "Stay signed in": the person answered the idle warning, which counts as activity."""
     return Response(status_code=204)
+
+
+@router.get("/demo/messages", name="demo_messages", response_class=HTMLResponse)
+def demo_messages(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    """Demo only (`tandem demo`): the emails and push messages Tandem sent, so the chain is visible."""
+    if not get_settings().demo_mode:
+        raise NotFound("this page exists only in the demo")
+    messages = delivery.messages_of_clinic(session, current.staff.clinic_id)
+    return page(request, "demo_messages.html", signed_in=current, messages=messages)
 
 
 # --- the on-call rota (admins) ----------------------------------------------------------------

@@ -95,6 +95,42 @@ def for_alert(session: Session, alert: Alert) -> list[Delivery]:
     return found
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    kind: str
+    recipient: str
+    title: str
+    text: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def messages_of_clinic(session: Session, clinic_id: str, *, limit: int = 200) -> list[SentMessage]:
+    """The emails and push messages queued for the clinic, newest first (the demo's page): they
+    carry no client data by design, only severities and links."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.clinic_id == clinic_id, col(OutboxMessage.kind).in_(STAFF_CHANNELS))
+        .order_by(col(OutboxMessage.created_at).desc())
+        .limit(limit)
+    ).all()
+    return [
+        SentMessage(
+            kind=row.kind,
+            recipient=row.recipient if row.kind == "email" else "",
+            title=str(row.payload.get("subject") or row.payload.get("title") or ""),
+            text=str(row.payload.get("text") or ""),
+            status=str(row.status),
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+        for row in rows
+    ]
+
+
 def failing_channels(session: Session, clinic_id: str, *, now: datetime | None = None) -> list[str]:
     """Email or push while it is failing for this clinic: a notice waiting for a retry, or one given
     up on in the last hour. Shown to admins as a banner; it goes once deliveries succeed again."""
