@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service import notify
-from service.alerts import delivery
+from service.alerts import delivery, digest
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
@@ -45,6 +45,14 @@ def page_admins_for_undelivered() -> None:
         log.error("%d alert notice(s) undelivered past their deadline; admins paged", len(paged))
 
 
+def send_routine_digests() -> None:
+    """Each morning, one email of routine alerts for the staff who chose the daily digest."""
+    with session_scope() as session:
+        queued = digest.send_due(session)
+    if queued:
+        log.info("queued %d routine digest(s)", queued)
+
+
 def prepare_summaries() -> None:
     """Summaries for appointments coming up within TANDEM_SUMMARY_HOURS_BEFORE_APPOINTMENT hours."""
     with session_scope() as session:
@@ -73,6 +81,7 @@ JOBS: list[Job] = [
     Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("page_admins_for_undelivered", page_admins_for_undelivered, every_seconds=60),
+    Job("send_routine_digests", send_routine_digests, every_seconds=900),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
 ]
