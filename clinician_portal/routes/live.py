@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from clinician_portal.deps import QuietStaff, SessionDep
@@ -112,15 +112,9 @@ def _payload(viewer: Viewer, kind: str, facts: LiveFacts) -> dict[str, Any]:
             "open_total": facts.open_total,
             "open_top": str(top) if top else None,
             "badge_label": _count_label(viewer.locale, facts.open_total),
-            "notice": _with_patient(translate(_notice(kind, facts)), facts),
-            "patient": facts.patient_name,
+            "notice": translate(_notice(kind, facts)),
             "urgent_unacknowledged": facts.urgent_unacknowledged,
         }
-
-
-def _with_patient(notice: str, facts: LiveFacts) -> str:
-    """The notice names the patient and so says who the alert is about at a glance."""
-    return f"{notice}: {facts.patient_name}" if facts.patient_name else notice
 
 
 def _count_label(locale: str, count: int) -> str:
@@ -214,6 +208,13 @@ async def alert_stream(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},  # proxies must pass events on at once
     )
+
+
+@router.get("/alerts/{alert_id}/patient", name="alert_patient")
+def alert_patient(alert_id: str, current: QuietStaff, session: SessionDep) -> JSONResponse:
+    """Who a live notice is about: fetched by the page (audited), never carried on the feed itself."""
+    name = alert_review.live_patient_name(session, current.staff, alert_id)
+    return JSONResponse({"patient": name}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/alerts/rows", name="alert_rows", response_class=HTMLResponse)

@@ -146,6 +146,7 @@
   var rowsUrl = rows ? rows.getAttribute("data-rows") : null;
   var count = document.getElementById("alert-count");
   var notice = document.getElementById("live-notice");
+  var patientUrl = document.body.getAttribute("data-alert-patient");
 
   function updateBadge(data) {
     var badges = document.querySelectorAll("[data-alert-badge]");
@@ -169,8 +170,22 @@
     // A new urgent alert interrupts a screen reader; anything else waits for a pause.
     notice.setAttribute("aria-live", urgent ? "assertive" : "polite");
     notice.className = "live-notice no-print" + (urgent ? " urgent" : "");
-    notice.querySelector("[data-notice-text]").textContent = data.notice;
+    var text = notice.querySelector("[data-notice-text]");
+    text.textContent = data.notice;
     notice.hidden = false;
+    // The feed carries ids only; who the alert is about is an audited read of its own.
+    if (data.kind === "alert.created" && patientUrl) {
+      window.fetch(patientUrl.replace("ALERT_ID", encodeURIComponent(data.alert_id)), {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      })
+        .then(function (answer) { return answer.ok && !answer.redirected ? answer.json() : null; })
+        .then(function (found) {
+          if (found && found.patient && text.textContent === data.notice) {
+            text.textContent = data.notice + ": " + found.patient;
+          }
+        })
+        .catch(function () { /* the notice without the name is still true */ });
+    }
   }
 
   function refreshRows(arrivedId) {

@@ -116,7 +116,6 @@ class LiveFacts:
     open_counts: dict[Severity, int]
     is_new: bool
     """Just raised, rather than raised in severity or changed by someone."""
-    patient_name: str = ""
     urgent_unacknowledged: int = 0
     """Urgent alerts nobody has acknowledged yet: the tab title and icon change while there are any."""
 
@@ -193,17 +192,12 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
 
 
 def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
-    """The alert's severity, status and patient if this staff member may see it (else None), with
-    their open counts. The patient's name goes into the live notice, so the read is audited."""
-    with unit_of_work(session):
-        found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
-        if found is None:
-            return None
-        patient = session.get(Patient, found.patient_id)
-        audit.record_reads(
-            session, actor=Actor.staff(staff), action="alert.live_notice", patient_ids=[found.patient_id]
-        )
-        urgent = lifecycle.unacknowledged_urgent(session, staff)
+    """The alert's severity and status if this staff member may see it (else None), with their
+    open counts. Ids and facts only, so nothing here is audited: the page fetches the rows, and
+    the patient's name through ``live_patient_name``."""
+    found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
+    if found is None:
+        return None
     return LiveFacts(
         alert_id=found.id,
         severity=Severity(found.severity),
@@ -211,9 +205,17 @@ def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | Non
         open_counts=lifecycle.open_counts(session, staff),
         # A new alert's first signal is attached at the moment it is created; anything later moves updated_at.
         is_new=found.updated_at == found.created_at,
-        patient_name=patient.display_name if patient is not None else "",
-        urgent_unacknowledged=urgent,
+        urgent_unacknowledged=lifecycle.unacknowledged_urgent(session, staff),
     )
+
+
+def live_patient_name(session: Session, staff: Staff, alert_id: str) -> str:
+    """The patient an alert is about, for the live notice of a page (an audited read)."""
+    with unit_of_work(session):
+        alert = lifecycle.get_for_staff(session, staff, alert_id)
+        patient = session.get(Patient, alert.patient_id)
+        audit.record(session, actor=Actor.staff(staff), action="alert.live_notice", entity=alert)
+    return patient.display_name if patient is not None else ""
 
 
 def _staff_mentioned(event: AlertEvent) -> list[str]:
