@@ -4,7 +4,7 @@ import { h, field, markdown } from './dom.js';
 import { loadLocale, locale, savedLocale, t } from './i18n.js';
 import * as outbox from './queue.js';
 import { moodChart } from './chart.js';
-import { crisisView, cacheHelp, cachedHelp, helpView } from './crisis.js';
+import { crisisView, cacheHelp, cachedHelp, forgetPlan, helpView } from './crisis.js';
 
 const main = () => document.getElementById('main');
 const state = { me: null, crisis: null, notice: null, resetToken: null, consent: null };
@@ -330,11 +330,10 @@ async function checkinScreen() {
         mood: Number(mood.value),
         anxiety: Number(anxiety.value),
         tags: [...form.querySelectorAll('input[name=tags]:checked')].map((box) => box.value),
-        recorded_at: new Date().toISOString(),
       };
       if (sleep.value !== '') body.sleep_hours = Number(sleep.value);
       if (note.value.trim()) body.note = note.value;
-      const answer = await outbox.submit(state.me.id, '/checkins', body);
+      const answer = await outbox.submit(state.me.id, '/checkins', body, 'recorded_at');
       afterAnswer(answer, t('checkin.saved'));
     });
   });
@@ -418,9 +417,8 @@ async function measureScreen(code) {
         const shown = new Set(visible().map((entry) => entry.id));
         const body = {
           answers: definition.items.map((entry, n) => (shown.has(entry.id) ? answers[n] : 0)),
-          completed_at: new Date().toISOString(),
         };
-        const answer = await outbox.submit(state.me.id, `/measures/${code}/responses`, body);
+        const answer = await outbox.submit(state.me.id, `/measures/${code}/responses`, body, 'completed_at');
         afterAnswer(answer, t('measure.saved'));
       });
     });
@@ -515,6 +513,7 @@ async function dataScreen() {
     try {
       const answer = await API.api('/me', { method: 'DELETE' });
       await API.signOut();
+      forgetPlan();
       state.me = null;
       notify(answer.detail);
       go('welcome');
@@ -523,6 +522,7 @@ async function dataScreen() {
 
   const signOut = h('button', { type: 'button', class: 'secondary', text: t('data.signout'), onclick: async () => {
     await API.signOut().catch(() => {});
+    forgetPlan();
     state.me = null;
     notify(t('data.signed_out'));
     go('welcome');

@@ -17,8 +17,10 @@ export function cachedHelp(me) {
   }
 }
 
-export function forgetHelp() {
-  localStorage.removeItem(KEY);
+// On sign-out the personal safety plan leaves the device; the public crisis lines stay for "Get help now".
+export function forgetPlan() {
+  const help = cachedHelp(null);
+  if (help) localStorage.setItem(KEY, JSON.stringify({ ...help, safety_plan: null }));
 }
 
 const dial = (phone) => phone.replace(/[^\d+]/g, '');

@@ -21,20 +21,23 @@ export function waiting(owner) {
 }
 
 // Send now when possible; keep it for later when the network is not there. Returns the answer, or
-// {queued: true}.
-export async function submit(owner, path, body) {
-  const item = { owner, path, body, key: crypto.randomUUID(), made: new Date().toISOString() };
-  if (!navigator.onLine) {
+// {queued: true}. `stamp` names the body's field for when it was made: set only on what waits, so
+// the server's clock dates what arrives at once, and the phone's dates what was made offline.
+export async function submit(owner, path, body, stamp) {
+  const item = { owner, path, body, key: crypto.randomUUID() };
+  const keep = () => {
     write([...read(), item]);
     return { queued: true };
+  };
+  if (!navigator.onLine) {
+    item.body = { ...body, [stamp]: new Date().toISOString() };
+    return keep();
   }
   try {
     return await post(item);
   } catch (error) {
-    if (error instanceof NetworkError) {
-      write([...read(), item]);
-      return { queued: true };
-    }
+    // It may have reached the server: the retry must be the same request, under the same key.
+    if (error instanceof NetworkError) return keep();
     throw error;
   }
 }

@@ -109,3 +109,20 @@ def change_password(session: Session, *, patient: Patient, current: str, new: st
             audit.record(session, actor=Actor.client(patient), action="client.password_change", entity=patient)
     if failed:
         raise Unauthenticated(WRONG_PASSWORD)
+
+
+def export_rows(session: Session, patient: Patient) -> list[dict[str, object]]:
+    """When the client asked for a password reset link and whether it was used (never the token)."""
+    rows = session.exec(
+        select(PasswordResetToken)
+        .where(PasswordResetToken.patient_id == patient.id)
+        .order_by(col(PasswordResetToken.created_at))
+    ).all()
+    return [
+        {
+            "requested_at": row.created_at.isoformat(),
+            "expires_at": row.expires_at.isoformat(),
+            "used_at": row.used_at.isoformat() if row.used_at else None,
+        }
+        for row in rows
+    ]

@@ -225,3 +225,18 @@ def _queue_for(session: Session, patient: Patient, pref: ReminderPreference, slo
 
 def application_server_key() -> str:
     return push.application_server_key()
+
+
+def export_rows(session: Session, patient: Patient) -> dict[str, list[dict[str, object]]]:
+    """The client's reminder settings and the devices that receive them, for their data export."""
+    pref = session.get(ReminderPreference, patient.id)
+    subscriptions = session.exec(
+        select(PushSubscription)
+        .where(PushSubscription.patient_id == patient.id)
+        .order_by(col(PushSubscription.created_at))
+    ).all()
+    return {
+        "reminders": [pref.model_dump(mode="json", exclude={"patient_id"})] if pref else [],
+        # Where pushes go, not the keys that decrypt them.
+        "push_devices": [{"endpoint": s.endpoint, "created_at": s.created_at.isoformat()} for s in subscriptions],
+    }

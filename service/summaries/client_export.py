@@ -36,7 +36,9 @@ from service.models import (
     RefreshToken,
 )
 from service.models.base import utcnow
+from service.onboarding import password_reset
 from service.onboarding.profile import account_export
+from service.reminders import service as reminders
 from service.safety_plan.service import versions as safety_plan_versions
 
 FORMAT = "tandem-export/2"
@@ -57,6 +59,9 @@ EXPORT_SECTIONS: dict[str, str] = {
     "safety_plan_version": "safety_plan_versions",
     "assignment": "assignments",
     "exercise_session": "exercise_sessions",  # each with its transcript (exercise_message rows)
+    "reminder_preference": "reminders",
+    "push_subscription": "push_devices",
+    "password_reset_token": "password_resets",
 }
 
 
@@ -74,6 +79,8 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["sign_ins"] = _sign_ins(session, patient)
     data["request_keys"] = _request_keys(session, patient)
     data["summaries"] = _summaries(session, patient)
+    data.update(reminders.export_rows(session, patient))
+    data["password_resets"] = password_reset.export_rows(session, patient)
     data["access_log"] = _access_log(session, patient)
     with unit_of_work(session):
         audit.record(session, actor=actor or Actor.client(patient), action="patient.export", entity=patient)

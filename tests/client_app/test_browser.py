@@ -308,6 +308,7 @@ def test_every_action_is_reachable_with_the_keyboard_alone(world: World, context
 
 
 def _axe(page: Page, screen: str) -> list[str]:
+    expect(page.locator('a[href="#/help"]')).to_have_count(1)  # "Get help now" on every screen
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [

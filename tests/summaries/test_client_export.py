@@ -49,6 +49,15 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
     )
     generate_and_store(session, patient, reason="batch", actor=SYSTEM)
     seed_exercises(session, [patient])  # assignments and guided sessions, through the real services
+    # What the client app writes: reminder settings, a device for Web Push, a password reset request.
+    reminders = {"enabled": True, "times": ["08:30"]}
+    assert client.put("/api/v1/me/reminders", json=reminders, headers=headers).status_code == 200
+    device = {
+        "endpoint": "https://push.example.net/wpush/robin",
+        "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+    }
+    assert client.post("/api/v1/push/subscriptions", json=device, headers=headers).status_code == 201
+    assert client.post("/api/v1/auth/password-reset", json={"email": "robin@example.org"}).status_code == 202
 
     session.expire_all()
     before = {name: _count(session, table, patient.id) for name, table in patient_tables().items()}
