@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 
-from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, sessions
+from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, safety_plan, sessions
 from service.db import UNAVAILABLE_ERRORS
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 
@@ -31,7 +31,7 @@ def create_client_api() -> FastAPI:
         description="Check-ins, questionnaires, assigned exercises and crisis resources for Tandem clients.",
     )
     v1 = APIRouter(prefix="/v1")
-    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis, push):
+    for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis, push, safety_plan):
         v1.include_router(module.router)
     api.include_router(v1)
     api.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")

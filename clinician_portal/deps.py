@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from clinician_portal.web_security import csrf_for_session, session_token
-from service.alerts import lifecycle
+from service.alerts import delivery, lifecycle
 from service.db import end_read, session_scope
 from service.errors import Forbidden
 from service.models import Clinic, PortalSession, Role, SessionStage, Severity, Staff
@@ -51,6 +51,10 @@ class SignedIn:
     stage: SessionStage
     # Unresolved alerts this staff member may see, by severity: the badge of the menu.
     open_alerts: dict[Severity, int] = field(default_factory=dict)
+    # For admins: outgoing channels (email, staff_push) failing now: the banner on every page.
+    failing_channels: tuple[str, ...] = ()
+    # Urgent alerts nobody acknowledged: the tab's title and icon say so until someone does.
+    urgent_unacknowledged: int = 0
 
     @classmethod
     def of(
@@ -60,6 +64,8 @@ class SignedIn:
         portal_session: PortalSession,
         token: str,
         open_alerts: dict[Severity, int] | None = None,
+        failing_channels: tuple[str, ...] = (),
+        urgent_unacknowledged: int = 0,
     ) -> SignedIn:
         return cls(
             staff=staff,
@@ -75,6 +81,8 @@ class SignedIn:
             locale=portal_session.locale or clinic.locale,
             stage=SessionStage(portal_session.stage),
             open_alerts=open_alerts or {},
+            failing_channels=failing_channels,
+            urgent_unacknowledged=urgent_unacknowledged,
         )
 
     @property
@@ -105,8 +113,11 @@ def _resolve(request: Request, session: Session, *, touch: bool = True) -> Signe
     staff, portal_session = staff_auth.resolve(session, token, touch=touch)
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
-    counts = lifecycle.open_counts(session, staff) if portal_session.stage == SessionStage.ACTIVE else None
-    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts)
+    active = portal_session.stage == SessionStage.ACTIVE
+    counts = lifecycle.open_counts(session, staff) if active else None
+    failing = tuple(delivery.failing_channels(session, clinic.id)) if active and staff.role == Role.ADMIN else ()
+    urgent = lifecycle.unacknowledged_urgent(session, staff) if active and counts and counts.get(Severity.URGENT) else 0
+    signed_in = SignedIn.of(staff, clinic, portal_session, token, counts, failing, urgent)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in
     # The page runs on another thread: hand the connection back while it waits for one.

@@ -13,6 +13,26 @@ def N_(message: str) -> str:  # the gettext convention for "translate later"
 
 
 SERVICE_MESSAGES = [
+    # service.alerts.feedback
+    N_("say whether the concern was confirmed or not"),
+    N_("say why it was not a concern"),
+    N_("only a clinic administrator can read the screening figures"),
+    # service.alerts.oncall
+    N_("only a clinic administrator can change the on-call rota"),
+    N_("choose an active member of this clinic"),
+    N_("a shift must end after it starts"),
+    N_("a shift lasts at most 14 days"),
+    N_("no such shift"),
+    N_("the phone number must be in international format, such as +447700900123"),
+    N_("give a phone number to receive text messages"),
+    N_("choose at least one way to be reached"),
+    N_("the push endpoint must be an https URL"),
+    N_("the subscription keys are missing or too long"),
+    N_("give the start and end of the shift as a date and time"),
+    # service.safety_plan
+    N_("a section holds at most 20 items"),
+    N_("an item must be at most 500 characters"),
+    N_("an item must not contain control characters"),
     # service.onboarding.patients / caseload
     N_("no such patient"),
     N_("this account is deactivated"),
@@ -59,7 +79,15 @@ SERVICE_MESSAGES = [
     N_("The two passwords are not the same."),
 ]
 
-MENU_LABELS = [N_("Caseload"), N_("Alerts"), N_("Staff"), N_("Audit log"), N_("Exports")]
+MENU_LABELS = [
+    N_("Caseload"),
+    N_("Alerts"),
+    N_("On call"),
+    N_("Staff"),
+    N_("Audit log"),
+    N_("Exports"),
+    N_("Notifications"),
+]
 
 ALERT_MESSAGES = [
     # service.alerts.lifecycle and the alert pages

@@ -36,6 +36,8 @@ class NavItem:
     also: tuple[str, ...] = ()
     # A count shown beside the label (open alerts), read from the signed-in staff member.
     badge: Callable[[SignedIn], Badge | None] | None = None
+    # Shown only when this says so (the demo's page).
+    shown: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,13 @@ def open_alerts_badge(signed_in: SignedIn) -> Badge | None:
 NAVIGATION: list[NavItem] = [
     NavItem("home", "Caseload", also=("/patients",)),
     NavItem("alerts", "Alerts", badge=open_alerts_badge),
+    NavItem("oncall", "On call", (Role.ADMIN,)),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
     NavItem("exports", "Exports", (Role.ADMIN,)),
+    NavItem("screening", "Screening", (Role.ADMIN,)),
+    NavItem("account", "Notifications"),
+    NavItem("demo_messages", "Messages sent (demo)", shown=lambda: get_settings().demo_mode),
 ]
 
 
@@ -68,7 +74,7 @@ def _menu(request: Request, signed_in: SignedIn | None) -> list[dict[str, Any]]:
     home = portal_path(request, "home")
     items = []
     for item in NAVIGATION:
-        if signed_in.role not in item.roles:
+        if signed_in.role not in item.roles or (item.shown is not None and not item.shown()):
             continue
         path = portal_path(request, item.route)
         current = (
@@ -113,6 +119,7 @@ def page(
         "static_url": lambda name: f"{portal_path(request, 'static', path=name)}?v={static_version(name)}",
         "current_path": request.url.path + query,
         "sso_enabled": get_settings().oidc_configured,
+        "idle_seconds": get_settings().portal_idle_timeout_minutes * 60,
         **context,
     }
     country = signed_in.country if signed_in is not None else None

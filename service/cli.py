@@ -125,15 +125,34 @@ def scheduler() -> None:
 
 @app.command()
 def demo(
-    port: int = 8000, host: str = "127.0.0.1", serve_after: bool = typer.Option(True, "--serve/--no-serve")
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    serve_after: bool = typer.Option(True, "--serve/--no-serve"),
+    smtp_sink: bool = typer.Option(True, "--smtp-sink/--no-smtp-sink", help="Run a local SMTP server for the emails."),
 ) -> None:
     """A fresh demo database with seeded clinics; prints the logins, then serves."""
+    import os
+
     from service.demo.seed import seed_demo
 
     summary = seed_demo(base_url=f"http://{host}:{port}")
     console.print(str(summary), soft_wrap=True)
     if serve_after:
-        serve(host=host, port=port, migrate=False)
+        sink = None
+        os.environ["TANDEM_DEMO_MODE"] = "true"
+        if smtp_sink:
+            from service.demo.mail_sink import start_sink
+
+            sink, sink_port = start_sink()
+            os.environ["TANDEM_SMTP_HOST"], os.environ["TANDEM_SMTP_PORT"] = "127.0.0.1", str(sink_port)
+            console.print(f"Emails go to a local SMTP server on port {sink_port}.")
+        get_settings.cache_clear()
+        console.print(f"Emails and push messages sent: http://{host}:{port}/portal/demo/messages")
+        try:
+            serve(host=host, port=port, migrate=False)
+        finally:
+            if sink is not None:
+                sink.stop()
 
 
 @clinic_app.command("create")
@@ -424,6 +443,32 @@ def coach_evaluate(
     scores = [score for group in results.values() for score in group]
     if not all(score.meets() if score.engine == "scripted" else not score.harmful_turns for score in scores):
         raise typer.Exit(code=1)
+
+
+@risk_app.command("feedback")
+def risk_feedback(
+    export: Annotated[bool, typer.Option("--export", help="Write the labelled, de-identified examples.")] = False,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Alerts labelled in the last N days.")] = 90,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Clinicians' verdicts on alerts as training examples: one JSON object per line, the client's
+    words with names removed, every id hashed. For the screener's next training round."""
+    from service.alerts.feedback import export_examples
+
+    if not export:
+        err_console.print("[red]error:[/red] say --export (the only action for now)")
+        raise typer.Exit(code=2)
+    target = out.open("w", encoding="utf-8") if out else sys.stdout
+    count = 0
+    try:
+        with session_scope() as session:
+            for example in export_examples(session, days=days):
+                target.write(json.dumps(example, ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        if out:
+            target.close()
+    err_console.print(f"{count} labelled example(s)")
 
 
 @summaries_app.command("generate")

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     audit_checkpoint_sink: str = "file"
     audit_checkpoint_path: Path | None = None  # default: beside the SQLite file, or var/ named after the database
     audit_checkpoint_seconds: int = Field(default=60, ge=1)
+
+    # `tandem demo` sets it: a page in the portal lists the emails and push messages sent.
+    demo_mode: bool = False
     # How long before each appointment its summary is made and the clinician told it is ready.
     summary_hours_before_appointment: int = Field(default=24, ge=1, le=24 * 14)
 
@@ -97,6 +100,11 @@ class Settings(BaseSettings):
     # derived from TANDEM_SECRET_KEY is used, so subscriptions survive restarts without extra setup.
     vapid_private_key: str | None = Field(default=None, repr=False)
     vapid_subject: str = "mailto:no-reply@tandem.invalid"
+    # SMS for staff alerts through Twilio's Messages API (or any server speaking it).
+    sms_api_base: str = "https://api.twilio.com"
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     # A reminder is sent at most this long after its local time (the job may run late, never twice).
     reminder_window_minutes: int = Field(default=30, ge=1, le=180)

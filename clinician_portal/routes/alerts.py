@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.pages import page, see_other
-from service.alerts import lifecycle
+from service.alerts import feedback, lifecycle
 from service.alerts import review as alert_review
 from service.alerts.policy import resolution_choices
 from service.errors import Conflict, Invalid
@@ -45,6 +45,13 @@ def resolved_alerts(request: Request, current: CurrentStaff, session: SessionDep
     )
 
 
+@router.get("/screening", name="screening", response_class=HTMLResponse)
+def screening_figures(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    """Admins: per rule and for the model, alerts raised, confirmed, and PPV over the last 90 days."""
+    figures = feedback.ppv_by_rule(session, current.staff)
+    return page(request, "screening.html", signed_in=current, figures=figures, days=feedback.WINDOW_DAYS)
+
+
 @router.get("/alerts/{alert_id}", name="alert", response_class=HTMLResponse)
 def alert_page(
     request: Request, alert_id: str, current: CurrentStaff, session: SessionDep, done: str | None = None
@@ -76,7 +83,9 @@ def _alert_page(
         resolutions=resolution_choices(current.locale),
         done=done if done in ("acknowledged", "resolved") else None,
         error=error,
-        values=values or {"resolution": "", "note": ""},
+        values=values or {"resolution": "", "note": "", "verdict": "", "verdict_reason": ""},
+        verdicts=feedback.verdict_choices(current.locale),
+        verdict_reasons=feedback.reason_choices(current.locale),
     )
 
 
@@ -97,12 +106,22 @@ def resolve_alert(
     session: SessionDep,
     resolution: CodeField = "",
     note: NoteField = "",
+    verdict: CodeField = "",
+    verdict_reason: CodeField = "",
 ) -> Response:
-    values = {"resolution": resolution, "note": note}
+    values = {"resolution": resolution, "note": note, "verdict": verdict, "verdict_reason": verdict_reason}
     try:
         if not resolution:
             raise Invalid("choose how the alert was resolved")
-        lifecycle.resolve(session, alert_id=alert_id, staff=current.staff, resolution=resolution, note=note)
+        lifecycle.resolve(
+            session,
+            alert_id=alert_id,
+            staff=current.staff,
+            resolution=resolution,
+            note=note,
+            verdict=verdict or None,
+            verdict_reason=verdict_reason or None,
+        )
     except Invalid as exc:
         return _alert_page(request, current, session, alert_id, error=exc.detail, values=values, status=422)
     except Conflict as exc:

@@ -26,7 +26,7 @@ from typing import Any
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from clinician_portal.deps import QuietStaff, SessionDep
 from clinician_portal.messages import N_
@@ -127,6 +127,7 @@ def _payload(viewer: Viewer, kind: str, facts: LiveFacts) -> dict[str, Any]:
             "open_top": str(top) if top else None,
             "badge_label": _count_label(viewer.locale, facts.open_total),
             "notice": translate(_notice(kind, facts)),
+            "urgent_unacknowledged": facts.urgent_unacknowledged,
         }
 
 
@@ -221,6 +222,13 @@ async def alert_stream(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},  # proxies must pass events on at once
     )
+
+
+@router.get("/alerts/{alert_id}/patient", name="alert_patient")
+def alert_patient(alert_id: str, current: QuietStaff, session: SessionDep) -> JSONResponse:
+    """Who a live notice is about: fetched by the page (audited), never carried on the feed itself."""
+    name = alert_review.live_patient_name(session, current.staff, alert_id)
+    return JSONResponse({"patient": name}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/alerts/rows", name="alert_rows", response_class=HTMLResponse)

@@ -3,6 +3,45 @@
 (function () {
   "use strict";
 
+  // Push notifications: the account page's form subscribes this browser (VAPID key from the page),
+  // fills in the subscription and posts it with the form's CSRF token.
+  function b64urlToBytes(value) {
+    var padded = (value + "===".slice((value.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    var raw = window.atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+  function bytesToB64url(buffer) {
+    var text = String.fromCharCode.apply(null, new Uint8Array(buffer));
+    return window.btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-push-subscribe")) { return; }
+    event.preventDefault();
+    var status = form.querySelector("[data-push-status]");
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+      status.textContent = "This browser cannot receive push notifications.";
+      return;
+    }
+    navigator.serviceWorker.register(form.getAttribute("data-worker"), { scope: form.getAttribute("data-worker").replace(/sw\.js$/, "") })
+      .then(function (registration) { return navigator.serviceWorker.ready.then(function () { return registration; }); })
+      .then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: b64urlToBytes(form.getAttribute("data-vapid-key")),
+        });
+      })
+      .then(function (subscription) {
+        form.elements.endpoint.value = subscription.endpoint;
+        form.elements.p256dh.value = bytesToB64url(subscription.getKey("p256dh"));
+        form.elements.auth.value = bytesToB64url(subscription.getKey("auth"));
+        form.submit();
+      })
+      .catch(function (error) { status.textContent = String(error && error.message || error); });
+  });
+
   // Forms that need a second thought (revoke, deactivate) ask before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -33,6 +72,68 @@
     }
   });
 
+  // --- Idle warning: two minutes before the session's idle timeout, offer to stay signed in. -----
+  // A page that only listens to the live feed does not keep the session alive by itself.
+  (function () {
+    var body = document.body;
+    var idleSeconds = Number(body.getAttribute("data-idle-seconds") || 0);
+    var warning = document.getElementById("idle-warning");
+    if (!idleSeconds || !warning || !window.fetch) {
+      return;
+    }
+    var timer = null;
+    function arm() {
+      if (timer) { window.clearTimeout(timer); }
+      warning.hidden = true;
+      timer = window.setTimeout(function () { warning.hidden = false; }, Math.max(idleSeconds - 120, 5) * 1000);
+    }
+    warning.querySelector("[data-stay-signed-in]").addEventListener("click", function () {
+      var form = new window.FormData();
+      form.append("csrf_token", body.getAttribute("data-csrf"));
+      window.fetch(body.getAttribute("data-keepalive"), { method: "POST", body: form, credentials: "same-origin" })
+        .then(function (answer) { if (answer.ok) { arm(); } });
+    });
+    arm();
+  })();
+
+  // --- Urgent alerts nobody acknowledged: the tab's title and icon say so; an optional sound. ----
+  var originalTitle = document.title;
+  var iconLink = document.querySelector("link[rel='icon']");
+  var originalIcon = iconLink ? iconLink.getAttribute("href") : null;
+  function showUrgent(count) {
+    var body = document.body;
+    if (count > 0) {
+      document.title = "(" + count + ") " + body.getAttribute("data-urgent-title") + " · " + originalTitle;
+      if (iconLink) { iconLink.setAttribute("href", body.getAttribute("data-urgent-icon")); }
+    } else {
+      document.title = originalTitle;
+      if (iconLink && originalIcon) { iconLink.setAttribute("href", originalIcon); }
+    }
+  }
+  showUrgent(Number(document.body.getAttribute("data-urgent-open") || 0));
+  var soundBox = document.querySelector("[data-alert-sound]");
+  if (soundBox && window.localStorage) {
+    soundBox.checked = window.localStorage.getItem("tandem-alert-sound") === "on";
+    soundBox.addEventListener("change", function () {
+      window.localStorage.setItem("tandem-alert-sound", soundBox.checked ? "on" : "off");
+    });
+  }
+  function chime() {
+    if (!window.localStorage || window.localStorage.getItem("tandem-alert-sound") !== "on") { return; }
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) { return; }
+    var audio = new Context();
+    var tone = audio.createOscillator();
+    var gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+    tone.connect(gain);
+    gain.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.6);
+  }
+
   // --- The live alert feed ---------------------------------------------------------------------
   // Every signed-in page listens to /portal/alerts/stream (server-sent events). The server tells
   // this page only about alerts its viewer may see, with the menu badge's count and a notice
@@ -45,6 +146,7 @@
   var rowsUrl = rows ? rows.getAttribute("data-rows") : null;
   var count = document.getElementById("alert-count");
   var notice = document.getElementById("live-notice");
+  var patientUrl = document.body.getAttribute("data-alert-patient");
 
   function updateBadge(data) {
     var badges = document.querySelectorAll("[data-alert-badge]");
@@ -68,8 +170,22 @@
     // A new urgent alert interrupts a screen reader; anything else waits for a pause.
     notice.setAttribute("aria-live", urgent ? "assertive" : "polite");
     notice.className = "live-notice no-print" + (urgent ? " urgent" : "");
-    notice.querySelector("[data-notice-text]").textContent = data.notice;
+    var text = notice.querySelector("[data-notice-text]");
+    text.textContent = data.notice;
     notice.hidden = false;
+    // The feed carries ids only; who the alert is about is an audited read of its own.
+    if (data.kind === "alert.created" && patientUrl) {
+      window.fetch(patientUrl.replace("ALERT_ID", encodeURIComponent(data.alert_id)), {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      })
+        .then(function (answer) { return answer.ok && !answer.redirected ? answer.json() : null; })
+        .then(function (found) {
+          if (found && found.patient && text.textContent === data.notice) {
+            text.textContent = data.notice + ": " + found.patient;
+          }
+        })
+        .catch(function () { /* the notice without the name is still true */ });
+    }
   }
 
   function refreshRows(arrivedId) {
@@ -119,6 +235,10 @@
   source.addEventListener("alert", function (event) {
     var data = JSON.parse(event.data);
     updateBadge(data);
+    showUrgent(Number(data.urgent_unacknowledged || 0));
+    if (data.kind === "alert.created" && data.severity === "urgent") {
+      chime();
+    }
     if (rowsUrl) {
       refreshRows(data.alert_id);
     }

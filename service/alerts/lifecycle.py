@@ -4,7 +4,7 @@ resolved by a person, every step kept in the alert's history."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, text
@@ -15,8 +15,16 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service import audit
-from service.alerts import notifications
-from service.alerts.policy import deadline, policy, reason_for, severity_for
+from service.alerts import feedback, notifications
+from service.alerts.policy import (
+    SignalFacts,
+    combination_window_days,
+    combined_severity,
+    deadline,
+    policy,
+    reason_for,
+    severity_for,
+)
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
 from service.kit.context import Actor
@@ -26,6 +34,7 @@ from service.models import (
     AlertSignal,
     AlertStatus,
     Clinic,
+    OnCallShift,
     Patient,
     Role,
     Severity,
@@ -66,13 +75,19 @@ def raise_for(
     if severity is None:
         return None
     now = now or utcnow()
+    combined = _combination(session, patient, source_type=source_type, result=result, now=now)
+    if combined is not None and combined[0].rank > severity.rank:
+        severity = combined[0]
+    combination = combined[1] if combined is not None and combined[0] == severity else None
     reason = reason_for(primary_category(result))
     clinic, alert = _clinic_and_open_alert(session, patient, reason)
     if alert is None:
-        alert = _create(session, patient=patient, clinic=clinic, reason=reason, severity=severity, now=now)
+        alert = _create(
+            session, patient=patient, clinic=clinic, reason=reason, severity=severity, now=now, combination=combination
+        )
     _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now)
     if alert.severity != severity and severity.rank > Severity(alert.severity).rank:
-        _raise_severity(session, alert, severity, now)
+        _raise_severity(session, alert, severity, now, combination=combination)
     return alert
 
 
@@ -103,6 +118,33 @@ def hold(session: Session, row: object) -> None:
     session.info.setdefault("held_rows", []).append(row)
 
 
+def _combination(
+    session: Session, patient: Patient, *, source_type: str, result: RiskResult, now: datetime
+) -> tuple[Severity, str] | None:
+    """A combination of this signal with the patient's recent ones that calls for more (policy file)."""
+    days = combination_window_days()
+    if not days:
+        return None
+    rows = session.exec(
+        select(AlertSignal.categories, AlertSignal.level, AlertSignal.source_type, AlertSignal.created_at)
+        .join(Alert, col(Alert.id) == AlertSignal.alert_id)
+        .where(Alert.patient_id == patient.id, col(AlertSignal.created_at) >= now - timedelta(days=days))
+    ).all()
+    recent = [
+        (SignalFacts(tuple(categories or ()), level, source), (now - at).days) for categories, level, source, at in rows
+    ]
+    new = SignalFacts(tuple(result.categories), result.level.label, source_type)
+    return combined_severity(recent, new)
+
+
+def highest_open_severity(session: Session, patient_id: str) -> Severity | None:
+    """The most severe of the patient's unresolved alerts (flushed ones included), or None."""
+    found = session.exec(
+        select(Alert.severity).where(Alert.patient_id == patient_id, col(Alert.status) != AlertStatus.RESOLVED)
+    ).all()
+    return max((Severity(s) for s in found), key=lambda s: s.rank, default=None)
+
+
 def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
     return session.exec(
         select(Alert).where(
@@ -112,7 +154,14 @@ def _open_alert(session: Session, patient_id: str, reason: str) -> Alert | None:
 
 
 def _create(
-    session: Session, *, patient: Patient, clinic: Clinic, reason: str, severity: Severity, now: datetime
+    session: Session,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    reason: str,
+    severity: Severity,
+    now: datetime,
+    combination: str | None = None,
 ) -> Alert:
     clinician, endpoints = _clinician_and_endpoints(session, patient)
     alert = Alert(
@@ -149,7 +198,10 @@ def _create(
         # SQLite admits one writer at a time (service.db makes writers take turns), so nobody can
         # open the same alert meanwhile; the insert goes out with the rest of the transaction.
         session.add(alert)
-    _history(session, alert, "created", SYSTEM, {"severity": str(severity), "reason": reason}, now)
+    created = {"severity": str(severity), "reason": reason}
+    if combination:
+        created["combination"] = combination
+    _history(session, alert, "created", SYSTEM, created, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
     notifications.alert_opened(session, alert, clinic, new=True, endpoints=endpoints, clinician=clinician)
     return alert
@@ -193,7 +245,9 @@ def _attach(
     notifications.alert_changed(session, alert)
 
 
-def _raise_severity(session: Session, alert: Alert, severity: Severity, now: datetime) -> None:
+def _raise_severity(
+    session: Session, alert: Alert, severity: Severity, now: datetime, *, combination: str | None = None
+) -> None:
     clinic = session.get(Clinic, alert.clinic_id)
     assert clinic is not None
     previous = alert.severity
@@ -203,7 +257,10 @@ def _raise_severity(session: Session, alert: Alert, severity: Severity, now: dat
         # A stronger signal needs a fresh look from a person, so it must be acknowledged again.
         alert.status = AlertStatus.OPEN
         alert.ack_deadline_at = now + deadline(clinic, severity)
-    _history(session, alert, "severity_raised", SYSTEM, {"from": str(previous), "to": str(severity)}, now)
+    raised = {"from": str(previous), "to": str(severity)}
+    if combination:
+        raised["combination"] = combination
+    _history(session, alert, "severity_raised", SYSTEM, raised, now)
     audit.record(session, actor=SYSTEM, action="alert.severity_raise", entity=alert, detail={"to": str(severity)})
     notifications.alert_opened(session, alert, clinic)
 
@@ -227,7 +284,13 @@ def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
     mine = (col(Alert.assigned_to) == staff.id) | col(Alert.patient_id).in_(caseload)
     if staff.on_call:
         return query.where(mine | (col(Alert.escalation_level) > 0))
-    return query.where(mine)
+    # On the rota now, or lately: escalated alerts reach them, and stay readable after the shift.
+    on_rota = (
+        select(OnCallShift.id)
+        .where(OnCallShift.staff_id == staff.id, col(OnCallShift.ends_at) > utcnow() - timedelta(days=1))
+        .exists()
+    )
+    return query.where(mine | ((col(Alert.escalation_level) > 0) & on_rota))
 
 
 def get_for_staff(session: Session, staff: Staff, alert_id: str) -> Alert:
@@ -251,6 +314,12 @@ def open_counts(session: Session, staff: Staff) -> dict[Severity, int]:
     for severity, count in rows:
         counts[Severity(severity)] = int(count)
     return counts
+
+
+def unacknowledged_urgent(session: Session, staff: Staff) -> int:
+    """Urgent alerts this staff member may see that nobody has acknowledged yet."""
+    visible = visible_to(staff).where(Alert.status == AlertStatus.OPEN, Alert.severity == Severity.URGENT).subquery()
+    return int(session.execute(select(func.count()).select_from(visible)).scalar_one())
 
 
 def reassign_open(session: Session, *, patient: Patient, clinician: Staff, actor: Actor) -> list[Alert]:
@@ -302,9 +371,14 @@ def resolve(
     resolution: str,
     note: str | None = None,
     now: datetime | None = None,
+    verdict: str | None = None,
+    verdict_reason: str | None = None,
 ) -> Alert:
+    """Close the alert; ``verdict`` ("confirmed" or "not_a_concern" with a reason) labels it for
+    the screener's figures and training."""
     now = now or utcnow()
     note = (note or "").strip() or None
+    labelled = feedback.check(verdict, verdict_reason)
     if resolution not in policy().resolutions:
         raise Invalid(f"unknown resolution {resolution!r}; use one of {', '.join(policy().resolutions)}")
     if resolution == "other" and not note:
@@ -322,8 +396,12 @@ def resolve(
         alert.status = AlertStatus.RESOLVED
         alert.resolved_by, alert.resolved_at, alert.updated_at = staff.id, now, now
         alert.resolution, alert.resolution_note = resolution, note
-        _history(session, alert, "resolved", actor, {"resolution": resolution}, now)
-        audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail={"resolution": resolution})
+        resolved: dict[str, Any] = {"resolution": resolution}
+        if labelled is not None:
+            feedback.record(session, alert=alert, staff=staff, verdict=labelled[0], reason=labelled[1], now=now)
+            resolved["verdict"] = labelled[0]
+        _history(session, alert, "resolved", actor, resolved, now)
+        audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail=resolved)
         notifications.alert_changed(session, alert, webhook_event="alert.resolved")
     return alert
 

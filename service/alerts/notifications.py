@@ -8,9 +8,10 @@ from collections.abc import Iterable, Sequence
 from sqlmodel import Session
 
 from service import notify
+from service.alerts import oncall
 from service.config import get_settings
 from service.kit.i18n import gettext
-from service.models import Alert, Clinic, Staff, WebhookEndpoint
+from service.models import Alert, Clinic, Staff, StaffChannels, WebhookEndpoint
 
 SUBJECTS = {
     "urgent": "[Tandem] Urgent alert: please look now",
@@ -29,6 +30,10 @@ ESCALATION_BODY = (
     "This email deliberately contains no patient information."
 )
 SEVERITY_WORDS = {"urgent": "urgent", "priority": "priority", "routine": "routine"}
+
+
+def alert_link(alert: Alert) -> str:
+    return _link(alert)
 
 
 def _link(alert: Alert) -> str:
@@ -50,6 +55,67 @@ def _facts(alert: Alert) -> dict[str, object]:
     }
 
 
+def reach(
+    session: Session,
+    person: Staff,
+    alert: Alert,
+    *,
+    subject: str,
+    text: str,
+    dedup_key: str,
+    digestible: bool = False,
+    skip_channel: str | None = None,
+    fresh: bool = False,
+) -> None:
+    """Queue the notice on every channel the person chose: email, Web Push to each portal browser,
+    SMS. No client data on any of them: the severity and a link. ``digestible``: a routine notice
+    that waits for the daily digest when the person asked for one (no email now). ``skip_channel``:
+    the channel that is failing, when this notice is the fallback for it (email is then replaced
+    by push and SMS, and push by email and SMS, whatever the person chose). ``fresh``: the alert was
+    made in this transaction, so nothing can be queued for it yet (no duplicate check needed)."""
+    chosen = oncall.channels(session, person.id)
+    if skip_channel is not None:
+        fallback = StaffChannels(
+            staff_id=person.id, email=True, push=True, sms=bool(chosen.sms_number), sms_number=chosen.sms_number
+        )
+        chosen = fallback
+    if chosen.email and skip_channel != "email" and not (digestible and chosen.routine_digest):
+        notify.enqueue_email(
+            session,
+            to=person.email,
+            subject=subject,
+            text=text,
+            dedup_key=dedup_key,
+            clinic_id=alert.clinic_id,
+            fresh=fresh,
+        )
+    if chosen.push and skip_channel != "staff_push":
+        for subscription in oncall.push_subscriptions(session, person.id):
+            notify.enqueue_staff_push(
+                session,
+                subscription=subscription,
+                title=subject,
+                text=gettext_short(text),
+                dedup_key=dedup_key,
+                url=f"/portal/alerts/{alert.id}",
+                clinic_id=alert.clinic_id,
+            )
+    if chosen.sms and chosen.sms_number and skip_channel != "sms":
+        notify.enqueue_sms(
+            session,
+            to=chosen.sms_number,
+            text=f"{subject} {_link(alert)}",
+            dedup_key=dedup_key,
+            clinic_id=alert.clinic_id,
+            staff_id=person.id,
+        )
+
+
+def gettext_short(text: str) -> str:
+    """The first paragraph of an email body: what a push notification has room for."""
+    return text.split("\n\n", 1)[0]
+
+
 def alert_opened(
     session: Session,
     alert: Alert,
@@ -68,13 +134,14 @@ def alert_opened(
         clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active:
         locale = clinic.locale
-        notify.enqueue_email(
+        reach(
             session,
-            to=clinician.email,
+            clinician,
+            alert,
             subject=gettext(locale, SUBJECTS[str(alert.severity)]),
             text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
             dedup_key=f"alert:{alert.id}:{alert.severity}",
-            clinic_id=alert.clinic_id,
+            digestible=alert.severity == "routine",
             fresh=new,
         )
     notify.enqueue_webhooks(
@@ -94,13 +161,13 @@ def alert_reassigned(session: Session, alert: Alert, clinic: Clinic) -> None:
     clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active and alert.status != "resolved":
         locale = clinic.locale
-        notify.enqueue_email(
+        reach(
             session,
-            to=clinician.email,
+            clinician,
+            alert,
             subject=gettext(locale, SUBJECTS[str(alert.severity)]),
             text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
             dedup_key=f"alert:{alert.id}:{alert.severity}",
-            clinic_id=alert.clinic_id,
         )
     alert_changed(session, alert, webhook_event="alert.reassigned")
 
@@ -120,9 +187,10 @@ def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None =
 def alert_escalated(session: Session, alert: Alert, clinic: Clinic, recipients: Iterable[Staff]) -> None:
     locale = clinic.locale
     for person in recipients:
-        notify.enqueue_email(
+        reach(
             session,
-            to=person.email,
+            person,
+            alert,
             subject=gettext(locale, ESCALATION_SUBJECT, severity=_severity_word(alert, locale)),
             text=gettext(
                 locale,
@@ -132,7 +200,6 @@ def alert_escalated(session: Session, alert: Alert, clinic: Clinic, recipients: 
                 link=_link(alert),
             ),
             dedup_key=f"alert:{alert.id}:escalation:{alert.escalation_level}",
-            clinic_id=alert.clinic_id,
         )
     notify.enqueue_webhooks(
         session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,12 +18,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service import audit
-from service.alerts import lifecycle
+from service.alerts import delivery, lifecycle
 from service.db import unit_of_work
+from service.errors import Invalid
 from service.kit.context import Actor
 from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Patient, Severity, Staff
 from service.models.base import utcnow
 from service.onboarding.patients import visible_to as patients_visible_to
+from service.risk import RiskLevel
 
 RECENT_DAYS = 30
 RESOLVED_LIMIT = 200
@@ -49,16 +51,37 @@ class AlertRow:
     resolved_name: str | None
     signal_count: int
     evidence: list[dict[str, Any]]
-    """The latest signal's evidence: rule, category, text (the words that matched), level."""
+    """The strongest signal's evidence, strongest first: rule, category, text (the words that
+    matched), level. The strongest signal is the one that set the alert's severity (highest level,
+    then newest): a later, weaker signal never hides it."""
     categories: list[str]
     """Every category seen on the alert's signals, first seen first."""
+    lead_level: str = "none"
+    lead_source: str | None = None
+    lead_at: datetime | None = None
+    escalated_to: tuple[str, ...] = ()
+    """Names of the staff the latest escalation went to."""
+    first_escalated_at: datetime | None = None
+
+    @property
+    def more_signals(self) -> int:
+        """How many signals the row does not show (the queue shows the strongest one)."""
+        return max(self.signal_count - 1, 0)
 
     def deadline(self, now: datetime | None = None) -> Deadline:
         if self.alert.status == AlertStatus.RESOLVED:
             return Deadline.RESOLVED
         if self.alert.status == AlertStatus.ACKNOWLEDGED:
             return Deadline.ACKNOWLEDGED
+        if self.alert.escalation_level:  # escalation moves the deadline on; the alert stays overdue
+            return Deadline.OVERDUE
         return Deadline.OVERDUE if self.alert.ack_deadline_at <= (now or utcnow()) else Deadline.DUE
+
+    def overdue_since(self) -> datetime:
+        """When the alert first went past its deadline (its first escalation, if any)."""
+        if self.first_escalated_at is None:
+            return self.alert.ack_deadline_at
+        return min(self.first_escalated_at, self.alert.ack_deadline_at)
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,8 @@ class AlertDetail:
     row: AlertRow
     signals: list[dict[str, Any]]
     history: list[HistoryEntry]
+    deliveries: list[delivery.Delivery] = field(default_factory=list)
+    """Every notice about the alert (email, push, SMS): to whom, attempts, failures."""
 
     @property
     def alert(self) -> Alert:
@@ -91,6 +116,8 @@ class LiveFacts:
     open_counts: dict[Severity, int]
     is_new: bool
     """Just raised, rather than raised in severity or changed by someone."""
+    urgent_unacknowledged: int = 0
+    """Urgent alerts nobody has acknowledged yet: the tab title and icon change while there are any."""
 
     @property
     def open_total(self) -> int:
@@ -153,14 +180,19 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
             )
             for event in events
         ]
-        signals = lifecycle.signals(session, alert)
+        signals = sorted(
+            lifecycle.signals(session, alert), key=lambda sig: (_level_rank(sig["level"]), sig["at"]), reverse=True
+        )
+        for signal in signals:
+            signal["evidence"] = strongest_first(signal["evidence"])
         audit.record(session, actor=Actor.staff(staff), action="alert.view", entity=alert)
-    return AlertDetail(row=row, signals=signals, history=history)
+    return AlertDetail(row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert))
 
 
 def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
     """The alert's severity and status if this staff member may see it (else None), with their
-    open counts. Ids and facts only, so nothing here is audited: the page fetches the rows."""
+    open counts. Ids and facts only, so nothing here is audited: the page fetches the rows, and
+    the patient's name through ``live_patient_name``."""
     found = session.exec(lifecycle.visible_to(staff).where(Alert.id == alert_id)).first()
     if found is None:
         return None
@@ -171,7 +203,17 @@ def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | Non
         open_counts=lifecycle.open_counts(session, staff),
         # A new alert's first signal is attached at the moment it is created; anything later moves updated_at.
         is_new=found.updated_at == found.created_at,
+        urgent_unacknowledged=lifecycle.unacknowledged_urgent(session, staff),
     )
+
+
+def live_patient_name(session: Session, staff: Staff, alert_id: str) -> str:
+    """The patient an alert is about, for the live notice of a page (an audited read)."""
+    with unit_of_work(session):
+        alert = lifecycle.get_for_staff(session, staff, alert_id)
+        patient = session.get(Patient, alert.patient_id)
+        audit.record(session, actor=Actor.staff(staff), action="alert.live_notice", entity=alert)
+    return patient.display_name if patient is not None else ""
 
 
 def _staff_mentioned(event: AlertEvent) -> list[str]:
@@ -202,10 +244,13 @@ def _rows(session: Session, staff: Staff, alerts: Sequence[Alert]) -> list[Alert
     people |= {sid for a in alerts for sid in (a.acknowledged_by, a.resolved_by) if sid}
     names = _staff_names(session, people)
     signals = _signals_by_alert(session, [a.id for a in alerts])
+    escalated = _latest_escalations(session, [a.id for a in alerts if a.escalation_level])
+    names.update(_staff_names(session, {sid for ids, _ in escalated.values() for sid in ids} - set(names)))
     rows = []
     for alert in alerts:
         own = signals.get(alert.id, [])
         categories = list(dict.fromkeys(c for signal in own for c in signal.categories))
+        lead = strongest(own)
         rows.append(
             AlertRow(
                 alert=alert,
@@ -215,11 +260,66 @@ def _rows(session: Session, staff: Staff, alerts: Sequence[Alert]) -> list[Alert
                 acknowledged_name=names.get(alert.acknowledged_by) if alert.acknowledged_by else None,
                 resolved_name=names.get(alert.resolved_by) if alert.resolved_by else None,
                 signal_count=len(own),
-                evidence=json.loads(own[-1].evidence_json) if own else [],
+                evidence=strongest_first(json.loads(lead.evidence_json)) if lead else [],
                 categories=categories,
+                lead_level=lead.level if lead else "none",
+                lead_source=lead.source_type if lead else None,
+                lead_at=lead.created_at if lead else None,
+                escalated_to=tuple(names[sid] for sid in escalated.get(alert.id, ((), None))[0] if sid in names),
+                first_escalated_at=escalated.get(alert.id, ((), None))[1],
             )
         )
     return rows
+
+
+def _level_rank(label: str) -> int:
+    try:
+        return int(RiskLevel.parse(label))
+    except Invalid:
+        return 0
+
+
+def strongest(signals: Sequence[AlertSignal]) -> AlertSignal | None:
+    """The signal that set the alert's severity: the highest level, and the newest among equals."""
+    if not signals:
+        return None
+    return max(signals, key=lambda s: (_level_rank(s.level), s.created_at))
+
+
+def strongest_first(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evidence with the highest level first, keeping the screener's order among equals."""
+    return sorted(evidence, key=lambda e: -_level_rank(str(e.get("level", "none"))))
+
+
+def leading_words(session: Session, alert_ids: list[str]) -> dict[str, list[str]]:
+    """For each alert, the client's words (or facts) of its strongest signal, strongest first.
+
+    For the PDF summary; the caller audits the read with the rest of the summary."""
+    if not alert_ids:
+        return {}
+    words: dict[str, list[str]] = {}
+    for alert_id, own in _signals_by_alert(session, alert_ids).items():
+        lead = strongest(own)
+        if lead is not None:
+            texts = [str(e.get("text", "")) for e in strongest_first(json.loads(lead.evidence_json))]
+            words[alert_id] = list(dict.fromkeys(t for t in texts if t))
+    return words
+
+
+def _latest_escalations(session: Session, alert_ids: list[str]) -> dict[str, tuple[list[str], datetime | None]]:
+    """For each escalated alert, the staff ids its latest escalation went to, and when it first escalated."""
+    if not alert_ids:
+        return {}
+    events = session.exec(
+        select(AlertEvent)
+        .where(col(AlertEvent.alert_id).in_(alert_ids), AlertEvent.kind == "escalated")
+        .order_by(col(AlertEvent.id))
+    ).all()
+    latest: dict[str, tuple[list[str], datetime | None]] = {}
+    for event in events:
+        first = latest[event.alert_id][1] if event.alert_id in latest else event.at
+        latest[event.alert_id] = ([str(sid) for sid in (event.detail or {}).get("to", [])], first)
+    return latest
 
 
 def _signals_by_alert(session: Session, alert_ids: list[str]) -> dict[str, list[AlertSignal]]:

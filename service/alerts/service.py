@@ -16,12 +16,16 @@ from sqlmodel import Session
 
 from service import audit
 from service.alerts import lifecycle
+from service.alerts.policy import severity_for
+from service.alerts.timing import care_team_timing
 from service.errors import Unavailable
 from service.kit.context import Actor
 from service.kit.i18n import pick_locale
-from service.models import CheckIn, Clinic, MeasureResponse, Patient
+from service.models import CheckIn, Clinic, MeasureResponse, Patient, Severity
+from service.models.base import utcnow
 from service.risk import RiskLevel, RiskResult
 from service.risk.crisis import crisis_resources
+from service.safety_plan.service import crisis_block_plan
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
 CRISIS_RESOURCES_PATH = "/api/v1/crisis-resources"
@@ -59,13 +63,20 @@ def respond_to_risk(
     return client_notice(session, patient, result.level)
 
 
-def client_notice(session: Session, patient: Patient, level: RiskLevel) -> dict[str, Any] | None:
-    """What the client sees for a risk level; also rebuilds the answer of a replayed request."""
+def client_notice(
+    session: Session, patient: Patient, level: RiskLevel, *, severity: Severity | None = None
+) -> dict[str, Any] | None:
+    """What the client sees for a risk level; also rebuilds the answer of a replayed request.
+
+    When the team will see it follows the actual severity: the highest of the patient's unresolved
+    alerts (a combination, or an urgent alert already open, may be more than this level alone)."""
+    if level < RiskLevel.LOW:
+        return None
+    own = severity_for(level.label) or Severity.ROUTINE
+    severity = max((s for s in (severity, lifecycle.highest_open_severity(session, patient.id), own) if s), key=_rank)
     if level >= RiskLevel.MODERATE:
-        return crisis_block(session, patient)
-    if level == RiskLevel.LOW:
-        return support_block(session, patient)
-    return None
+        return crisis_block(session, patient, severity=severity)
+    return support_block(session, patient, severity=severity)
 
 
 def unavailable_with_lines(patient: Patient, level: RiskLevel) -> Unavailable:
@@ -95,18 +106,39 @@ def level_named(label: str) -> RiskLevel:
     return RiskLevel.parse(label)
 
 
-def crisis_block(session: Session, patient: Patient) -> dict[str, Any]:
+def crisis_block(session: Session, patient: Patient, *, severity: Severity = Severity.PRIORITY) -> dict[str, Any]:
     block = crisis_resources_for(session, patient)
-    block["care_team_notice"] = _message("care_team_notice", patient.locale)
+    _add_safety_plan(session, patient, block)
+    block["care_team_notice"] = " ".join(
+        (
+            _message("care_team_notice", patient.locale),
+            _timing(session, patient, severity),
+            _message("danger", patient.locale),
+        )
+    )
     return block
 
 
-def support_block(session: Session, patient: Patient) -> dict[str, Any]:
+def support_block(session: Session, patient: Patient, *, severity: Severity = Severity.ROUTINE) -> dict[str, Any]:
     """The support message, with the lines themselves: a person at low risk may still need them tonight."""
     block = crisis_resources_for(session, patient)
-    block["message"] = _message("support", patient.locale)
+    block["message"] = " ".join(
+        (
+            _message("support", patient.locale),
+            _timing(session, patient, severity),
+            _message("support_lines", patient.locale),
+        )
+    )
     block["resources_url"] = CRISIS_RESOURCES_PATH
+    _add_safety_plan(session, patient, block)
     return block
+
+
+def _add_safety_plan(session: Session, patient: Patient, block: dict[str, Any]) -> None:
+    """The client's own plan goes in every crisis and support block: in a crisis it is what people use."""
+    plan = crisis_block_plan(session, patient)
+    if plan is not None:
+        block["safety_plan"] = plan
 
 
 def crisis_resources_for(session: Session, patient: Patient) -> dict[str, Any]:
@@ -161,10 +193,22 @@ def _record(
         )
 
 
+def _rank(severity: Severity) -> int:
+    return severity.rank
+
+
+def _timing(session: Session, patient: Patient, severity: Severity) -> str:
+    """The sentence saying when the care team will see it, for this severity and the clinic's hours now."""
+    clinic = session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # foreign key
+    key, values = care_team_timing(clinic, patient, severity, utcnow())
+    return str(_messages()["timing"][key][pick_locale(patient.locale)]).format(**values)
+
+
 @cache
-def _messages() -> dict[str, dict[str, str]]:
+def _messages() -> dict[str, Any]:
     return tomllib.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
 
 
 def _message(key: str, locale: str) -> str:
-    return _messages()[key][pick_locale(locale)]
+    return str(_messages()[key][pick_locale(locale)])

@@ -15,15 +15,18 @@ from service.models.exercise import (
 )
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
+from service.models.oncall import AlertFeedback, OnCallShift, StaffChannels, StaffPushSubscription
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientFigures, PatientStatus
 from service.models.portal import PortalSession, SessionStage
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
+from service.models.safety_plan import SafetyPlanVersion
 from service.models.staff import Role, Staff
 from service.models.summary import PatientSummary
 
 __all__ = [
     "Alert",
     "AlertEvent",
+    "AlertFeedback",
     "AlertSignal",
     "AlertStatus",
     "Assignment",
@@ -40,6 +43,7 @@ __all__ = [
     "MeasureResponse",
     "MeasureSchedule",
     "MessageRole",
+    "OnCallShift",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
@@ -52,8 +56,11 @@ __all__ = [
     "RefreshToken",
     "ReminderPreference",
     "Role",
+    "SafetyPlanVersion",
     "SessionStage",
     "Severity",
     "Staff",
+    "StaffChannels",
+    "StaffPushSubscription",
     "WebhookEndpoint",
 ]

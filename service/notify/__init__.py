@@ -1,7 +1,25 @@
 """Notifications: an outbox written with the change that causes it, delivered after commit by email
-(SMTP), Web Push, signed webhooks, and live events for open portal pages."""
+(SMTP), Web Push, SMS, signed webhooks, and live events for open portal pages."""
 
 from service.notify.events import broker, publish
-from service.notify.outbox import DeliveryReport, deliver_due, enqueue_email, enqueue_push, enqueue_webhooks
+from service.notify.outbox import (
+    DeliveryReport,
+    deliver_due,
+    enqueue_email,
+    enqueue_push,
+    enqueue_sms,
+    enqueue_staff_push,
+    enqueue_webhooks,
+)
 
-__all__ = ["DeliveryReport", "broker", "deliver_due", "enqueue_email", "enqueue_push", "enqueue_webhooks", "publish"]
+__all__ = [
+    "DeliveryReport",
+    "broker",
+    "deliver_due",
+    "enqueue_email",
+    "enqueue_push",
+    "enqueue_sms",
+    "enqueue_staff_push",
+    "enqueue_webhooks",
+    "publish",
+]

@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.db import new_session
-from service.models import OutboxMessage, OutboxStatus, PushSubscription, WebhookEndpoint
+from service.models import OutboxMessage, OutboxStatus, PushSubscription, StaffPushSubscription, WebhookEndpoint
 from service.models.base import utcnow
-from service.notify import email, push, webhooks
+from service.notify import email, push, sms, webhooks
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -57,6 +57,41 @@ def enqueue_push(
         dedup_key=f"push:{dedup_key}:{subscription.id}",
         recipient=f"push-subscription:{subscription.id}",
         payload={"subscription_id": subscription.id, "title": title, "text": text, "url": url},
+    )
+
+
+def enqueue_staff_push(
+    session: Session,
+    *,
+    subscription: StaffPushSubscription,
+    title: str,
+    text: str,
+    dedup_key: str,
+    url: str,
+    clinic_id: str | None = None,
+) -> OutboxMessage | None:
+    """Queue one Web Push notification to a staff member's portal browser. No client data in it."""
+    return _enqueue(
+        session,
+        kind="staff_push",
+        dedup_key=f"staff_push:{dedup_key}:{subscription.id}",
+        recipient=f"staff-push:{subscription.id}",
+        clinic_id=clinic_id,
+        payload={"subscription_id": subscription.id, "title": title, "text": text, "url": url},
+    )
+
+
+def enqueue_sms(
+    session: Session, *, to: str, text: str, dedup_key: str, clinic_id: str | None = None, staff_id: str | None = None
+) -> OutboxMessage | None:
+    """Queue one text message (the number is kept in the payload only until it is sent)."""
+    return _enqueue(
+        session,
+        kind="sms",
+        dedup_key=f"sms:{dedup_key}:{hashlib.sha256(to.encode()).hexdigest()[:16]}",
+        recipient="sms",
+        clinic_id=clinic_id,
+        payload={"to": to, "text": text, "staff_id": staff_id},
     )
 
 
@@ -153,6 +188,20 @@ def _send(session: Session, message: OutboxMessage) -> None:
         except push.SubscriptionGone:
             session.delete(subscription)  # the browser unsubscribed: stop pushing to it
             raise
+    elif message.kind == "staff_push":
+        staff_subscription = session.get(StaffPushSubscription, message.payload["subscription_id"])
+        if staff_subscription is None:
+            raise push.SubscriptionGone("subscription removed")
+        staff_target = push.PushTarget(staff_subscription.endpoint, staff_subscription.p256dh, staff_subscription.auth)
+        try:
+            push.send(
+                staff_target, title=message.payload["title"], text=message.payload["text"], url=message.payload["url"]
+            )
+        except push.SubscriptionGone:
+            session.delete(staff_subscription)
+            raise
+    elif message.kind == "sms":
+        sms.send(to=message.payload["to"], body=message.payload["text"])
     else:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 

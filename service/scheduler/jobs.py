@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service import audit, notify
+from service.alerts import delivery, digest
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
@@ -34,6 +35,22 @@ def escalate_alerts() -> None:
         escalated = escalate_due(session)
     if escalated:
         log.warning("escalated %d unacknowledged alert(s)", len(escalated))
+
+
+def page_admins_for_undelivered() -> None:
+    """A notice failing past its alert's deadline: the clinic's admins hear through another channel."""
+    with session_scope() as session:
+        paged = delivery.page_admins_for_undelivered(session)
+    if paged:
+        log.error("%d alert notice(s) undelivered past their deadline; admins paged", len(paged))
+
+
+def send_routine_digests() -> None:
+    """Each morning, one email of routine alerts for the staff who chose the daily digest."""
+    with session_scope() as session:
+        queued = digest.send_due(session)
+    if queued:
+        log.info("queued %d routine digest(s)", queued)
 
 
 def prepare_summaries() -> None:
@@ -73,6 +90,8 @@ JOBS: list[Job] = [
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
+    Job("page_admins_for_undelivered", page_admins_for_undelivered, every_seconds=60),
+    Job("send_routine_digests", send_routine_digests, every_seconds=900),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
     Job("seal_audit", seal_audit, every_seconds=5),

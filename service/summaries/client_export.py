@@ -40,6 +40,7 @@ from service.models.base import utcnow
 from service.onboarding import password_reset
 from service.onboarding.profile import account_export
 from service.reminders import service as reminders
+from service.safety_plan.service import versions as safety_plan_versions
 from service.summaries.schemas import ClientExport
 
 FORMAT = "tandem-export/2"
@@ -58,6 +59,7 @@ EXPORT_SECTIONS: dict[str, str] = {
     "audit_event": "access_log",
     "patient_summary": "summaries",
     "patient_figures": "caseload_figures",
+    "safety_plan_version": "safety_plan_versions",
     "assignment": "assignments",
     "exercise_session": "exercise_sessions",  # each with its transcript (exercise_message rows)
     "reminder_preference": "reminders",
@@ -75,6 +77,7 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data.update(exercise_sessions.client_export(session, patient))
     data["questionnaire_schedules"] = _schedules(session, patient)
     data["alerts"] = _alerts(session, patient)
+    data["safety_plan_versions"] = _safety_plan_versions(session, patient)
     data["invitations"] = _invitations(session, patient)
     data["sign_ins"] = _sign_ins(session, patient)
     data["request_keys"] = _request_keys(session, patient)
@@ -168,6 +171,20 @@ def _alerts(session: Session, patient: Patient) -> list[dict[str, Any]]:
             "signals": by_alert.get(alert.id, []),
         }
         for alert in alerts
+    ]
+
+
+def _safety_plan_versions(session: Session, patient: Patient) -> list[dict[str, Any]]:
+    """Every version of the client's safety plan, newest first, with who wrote it (client or staff)."""
+    return [
+        {
+            "version": plan.version,
+            "saved_at": _iso(plan.created_at),
+            "written_by": plan.author_type,
+            "sections_changed": plan.changed,
+            "sections": {code: items for code, items in plan.items.items()},
+        }
+        for plan in safety_plan_versions(session, patient.id)
     ]
 
 

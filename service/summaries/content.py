@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from service.alerts import review as alert_review
 from service.checkins import service as checkins
 from service.checkins.trends import DailyPoint
 from service.errors import Invalid
@@ -22,6 +23,9 @@ from service.measures.instruments import get_instrument
 from service.measures.service import Progress
 from service.models import Alert, CheckIn, Clinic, MeasureResponse, Patient, PatientSummary, Staff
 from service.models.base import utcnow
+from service.safety_plan.service import EMPTY as EMPTY_PLAN
+from service.safety_plan.service import Plan
+from service.safety_plan.service import current as current_safety_plan
 from service.summaries.exercises import ExerciseSummary, exercise_summary
 
 DEFAULT_DAYS = 28
@@ -72,6 +76,8 @@ class AlertRow:
     alert: Alert
     acknowledged_by: str | None
     resolved_by: str | None
+    words: tuple[str, ...] = ()
+    """The client's words that raised it: the strongest signal's evidence, strongest first."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class SummaryView:
     alerts: list[AlertRow]
     topics: list[FlaggedTopic]
     exercises: ExerciseSummary
+    safety_plan: Plan = EMPTY_PLAN
 
     @property
     def alerts_raised(self) -> int:
@@ -142,6 +149,7 @@ def build_summary(
         alerts=_alerts(session, patient, period, clinic.timezone),
         topics=_flagged_topics(session, patient, period),
         exercises=exercise_summary(session, patient, start=start, end=end, days=period.days, lang=lang, now=now),
+        safety_plan=current_safety_plan(session, patient.id),
     )
 
 
@@ -299,8 +307,15 @@ def _alerts(session: Session, patient: Patient, period: Period, timezone: str) -
         .order_by(col(Alert.created_at))
     ).all()
     names = _staff_names(session, {a.acknowledged_by for a in found} | {a.resolved_by for a in found})
+    words = alert_review.leading_words(session, [a.id for a in found])
     return [
-        AlertRow(alert, names.get(alert.acknowledged_by or ""), names.get(alert.resolved_by or "")) for alert in found
+        AlertRow(
+            alert,
+            names.get(alert.acknowledged_by or ""),
+            names.get(alert.resolved_by or ""),
+            tuple(words.get(alert.id, ())),
+        )
+        for alert in found
     ]
 
 

@@ -6,6 +6,8 @@
 - Observation per total score (LOINC, derived from its QuestionnaireResponse).
 - Observation per check-in: mood as the value, anxiety, energy and sleep duration (LOINC 93832-4)
   as components.
+- CarePlan: the client's current safety plan (Stanley-Brown), one activity per item, each coded by
+  its section; the plan is written with and for the client's care, so it travels with the record.
 
 Check-in notes are not exported: a record system needs the measures, and the client's free text
 stays where it was written, readable by their care team in Tandem (the minimum necessary).
@@ -32,6 +34,8 @@ from service.measures.instruments import Instrument, get_instrument
 from service.models import CheckIn, Clinic, MeasureResponse, Patient, PatientStatus, Staff
 from service.models.base import utcnow
 from service.onboarding.patients import get_for_staff
+from service.safety_plan.service import Plan, section_title
+from service.safety_plan.service import current as current_safety_plan
 from service.summaries.service import SummaryFile
 
 CODES_FILE = Path(__file__).with_name("fhir.toml")
@@ -41,6 +45,7 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 LOINC_QUESTIONNAIRE = "http://loinc.org/q/"
 FHIR_JSON = "application/fhir+json"
 EXPORTED_INSTRUMENTS = ("phq9", "gad7")
+SAFETY_PLAN_SECTIONS = "urn:tandem:safety-plan-section"
 # Derived resource ids (total-score Observations) are stable UUIDs, so re-exports replace, not duplicate.
 _CHECKIN_COLUMNS = ("id", "recorded_at", "mood", "anxiety", "energy", "sleep_hours")
 _NAMESPACE = uuid.UUID("6f1d6a52-9c0e-4d7e-9a55-3f3c1d2b8e41")
@@ -74,6 +79,9 @@ def patient_bundle(session: Session, patient: Patient, *, now: datetime | None =
         .order_by(col(CheckIn.recorded_at))
     ).all()
     resources.extend(_checkin_observation(patient, row) for row in checkins)
+    plan = current_safety_plan(session, patient.id)
+    if not plan.is_empty:
+        resources.append(_care_plan(patient, plan))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -81,6 +89,39 @@ def patient_bundle(session: Session, patient: Patient, *, now: datetime | None =
         "timestamp": _instant(now or utcnow()),
         "entry": [{"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource} for resource in resources],
     }
+
+
+def _care_plan(patient: Patient, plan: Plan) -> dict[str, Any]:
+    """The client's current safety plan as a CarePlan: one activity per item, coded by its section."""
+    lang = pick_locale(patient.locale)
+    activities = [
+        {
+            "detail": {
+                "code": {"coding": [{"system": SAFETY_PLAN_SECTIONS, "code": code}], "text": section_title(code, lang)},
+                "status": "in-progress",
+                "description": item,
+            }
+        }
+        for code, items in plan.items.items()
+        for item in items
+    ]
+    return {
+        "resourceType": "CarePlan",
+        # One resource per version: a re-export of the same version replaces it, a new version adds one.
+        "id": str(uuid.uuid5(_NAMESPACE, f"safety-plan:{patient.id}:{plan.version}")),
+        "status": "active",
+        "intent": "plan",
+        "category": [{"text": "Safety plan (Stanley-Brown)"}],
+        "title": section_title_plan(lang),
+        "subject": ref(patient.id),
+        "created": _instant(plan.created_at or utcnow()),
+        "note": [{"text": f"version {plan.version}"}],
+        "activity": activities,
+    }
+
+
+def section_title_plan(lang: str) -> str:
+    return {"en": "Safety plan", "fr": "Plan de sécurité"}[lang]
 
 
 def _instant(moment: datetime) -> str:

@@ -27,6 +27,7 @@ from service.exercises.schemas import AdherenceSummary
 from service.kit.i18n import pick_locale
 from service.measures.change import Change
 from service.measures.instruments import get_instrument
+from service.safety_plan.service import section_title
 from service.summaries.charts import Panel, checkin_chart, panel_scale
 from service.summaries.content import AlertRow, MetricSummary, PeriodResponse, SummaryView
 from service.summaries.exercises import ExerciseSummary
@@ -148,6 +149,7 @@ def _context(view: SummaryView) -> dict[str, Any]:
         "alert_rows": [_alert_row(row, fmt, t, lang) for row in view.alerts],
         "topic_rows": [_topic_row(topic, fmt, t) for topic in view.topics],
         "exercises": _exercises(view.exercises, fmt, t),
+        "safety_plan": _safety_plan(view, fmt, t),
         "tag_label": _tag_label,
     }
 
@@ -345,6 +347,21 @@ def _alert_row(row: AlertRow, fmt: Formatter, t: Any, lang: str) -> dict[str, st
         "outcome": outcome,
         "note": alert.resolution_note or "",
         "escalated": t("alerts.escalated", count=alert.escalation_level) if alert.escalation_level else "",
+        "words": list(row.words),
+    }
+
+
+def _safety_plan(view: SummaryView, fmt: Formatter, t: Any) -> dict[str, Any] | None:
+    """The client's current safety plan: the sections that hold something, in the plan's order."""
+    plan = view.safety_plan
+    if plan.is_empty:
+        return None
+    sections = [
+        {"title": section_title(code, view.lang), "entries": items} for code, items in plan.items.items() if items
+    ]
+    return {
+        "sections": sections,
+        "updated": t("safety_plan.updated", version=plan.version, date=fmt.moment(plan.created_at)),
     }
 
 

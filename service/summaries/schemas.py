@@ -139,6 +139,14 @@ class ExportedCaseloadFigures(_Exact):
     gad7_first_at: datetime | None
 
 
+class ExportedSafetyPlanVersion(_Exact):
+    version: int
+    saved_at: datetime
+    written_by: str
+    sections_changed: list[str]
+    sections: dict[str, list[str]]
+
+
 class ExportedSummary(_Exact):
     id: str
     reason: str
@@ -176,4 +184,5 @@ class ClientExport(_Exact):
     push_devices: list[ExportedPushDevice]
     password_resets: list[ExportedPasswordReset]
     caseload_figures: list[ExportedCaseloadFigures]
+    safety_plan_versions: list[ExportedSafetyPlanVersion]
     access_log: list[AccessLogEntry]

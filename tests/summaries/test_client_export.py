@@ -42,6 +42,8 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
         "/api/v1/measures/phq9/responses", json={"answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}, headers=headers
     )
     assert answer.status_code == 201 and answer.json()["follow_up"] == ["cssrs"]
+    plan = {"sections": [{"code": "reasons_for_living", "items": ["My garden"]}]}
+    assert client.put("/api/v1/safety-plan", json=plan, headers=headers).status_code == 200
     lifecycle.resolve(
         session, alert_id=story.alerts[1].id, staff=setup.clinician, resolution="other", note=CLINICIAN_NOTE
     )

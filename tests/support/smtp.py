@@ -17,6 +17,20 @@ from tests.support.server import free_port
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.controller: Controller | None = None
+        self.port = 0
+
+    def stop(self) -> None:
+        """The mail server goes down (connections refused) until ``restart``."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def restart(self) -> None:
+        """The mail server comes back on the same port, keeping what it received."""
+        if self.controller is None:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -34,9 +48,9 @@ class Mailbox:
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    mailbox.port = port
+    mailbox.restart()
     try:
         yield mailbox, port
     finally:
-        controller.stop()
+        mailbox.stop()

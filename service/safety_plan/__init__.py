@@ -1,0 +1,1 @@
+"""The client's safety plan (Stanley-Brown), versioned: see service.py."""
