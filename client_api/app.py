@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from client_api import openapi
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions
-from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
+from service.kit.hygiene import reject_unsafe_input
 
-_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401}
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401, RateLimited: 429}
 
 
 def create_client_api() -> FastAPI:
@@ -20,17 +27,38 @@ def create_client_api() -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         description="Check-ins, questionnaires, assigned exercises and crisis resources for Tandem clients.",
+        # Runs before any other dependency: bad text, numbers, dates or ids never reach the database.
+        dependencies=[Depends(reject_unsafe_input)],
     )
     v1 = APIRouter(prefix="/v1")
     for module in (auth, consent, me, checkins, measures, assignments, sessions, crisis):
         v1.include_router(module.router)
     api.include_router(v1)
+    openapi.install(api)
+    api.add_middleware(NoStoreMiddleware)
 
     @api.exception_handler(DomainError)
     def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=status, headers=headers)
+        headers: dict[str, str] = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse({"detail": exc.detail}, status_code=status, headers=headers or None)
+
+    @api.exception_handler(RequestValidationError)
+    def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(error.get("loc", ("",))[0] == "path" for error in errors):
+            # A malformed id names nothing: the same answer as an id that does not exist.
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return JSONResponse({"detail": [_without_input(error) for error in errors]}, status_code=422)
+
+    @api.exception_handler(StarletteHTTPException)
+    def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @api.exception_handler(IntegrityError)
     def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -38,3 +66,41 @@ def create_client_api() -> FastAPI:
         return JSONResponse({"detail": "this conflicts with data that already exists"}, status_code=409)
 
     return api
+
+
+class NoStoreMiddleware:
+    """Every API answer is about one client (health data, tokens): no browser or proxy may keep it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"cache-control", b"pragma")]
+                message["headers"] = [*kept, (b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
+def _without_input(error: Any) -> dict[str, Any]:
+    """Where and why, never what: the client's value is not echoed (it may be health data, or unencodable)."""
+    location = [part if isinstance(part, int) or _plain(part) else "(key)" for part in error.get("loc", ())]
+    if error.get("type") == "extra_forbidden" and location:
+        location[-1] = "(unknown field)"  # the name is the client's own text
+    return {
+        "loc": location,
+        "msg": str(error.get("msg", "invalid value")),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+def _plain(part: object) -> bool:
+    if not isinstance(part, str) or len(part) > 64 or not part.isascii():
+        return False
+    return part.replace("_", "").replace("-", "").isalnum()

@@ -29,3 +29,11 @@ class Invalid(DomainError):
 
 class Unauthenticated(DomainError):
     """Credentials are missing or wrong. The message never says which part was wrong."""
+
+
+class RateLimited(DomainError):
+    """Too many attempts from this address or at this account for now; ``retry_after`` is in seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(int(retry_after), 1)

@@ -17,6 +17,7 @@ from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientStatus
 from service.models.portal import PortalSession, SessionStage
+from service.models.ratelimit import RateLimitBucket
 from service.models.staff import Role, Staff
 from service.models.summary import PatientSummary
 
@@ -45,6 +46,7 @@ __all__ = [
     "PatientStatus",
     "PatientSummary",
     "PortalSession",
+    "RateLimitBucket",
     "RefreshToken",
     "Role",
     "SessionStage",

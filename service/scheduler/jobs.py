@@ -10,6 +10,7 @@ from service import notify
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
+from service.security import rate_limits
 from service.summaries import scheduled
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,16 @@ def screen_trends() -> None:
         log.info("trend rules raised or updated %d alert(s)", len(raised))
 
 
+def purge_rate_limits() -> None:
+    purged = rate_limits.purge_expired()
+    if purged:
+        log.info("rate limits: forgot %d old window(s)", purged)
+
+
 JOBS: list[Job] = [
     Job("screen_trends", screen_trends, every_seconds=3600),
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
+    Job("purge_rate_limits", purge_rate_limits, every_seconds=3600),
 ]
