@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     portal_idle_timeout_minutes: int = 15
     portal_absolute_timeout_hours: int = 12
 
+    # Who may read /metrics: callers from these networks (comma-separated CIDRs), or with this bearer token.
+    metrics_allowed_networks: str = "127.0.0.1/32,::1/128"
+    metrics_token: str | None = Field(default=None, repr=False)
+
     # Rate limits, "N/PERIOD" with PERIOD in s, m or h (README, "Rate limits"). Counted in the database.
     rate_limit_client_login_ip: str = "30/5m"  # client sign-ins from one address
     rate_limit_client_login_ip_account: str = "10/15m"  # client sign-ins at one account from one address
@@ -95,6 +100,13 @@ class Settings(BaseSettings):
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
+        return value
+
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("database_url")
