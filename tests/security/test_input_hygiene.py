@@ -105,8 +105,14 @@ BAD_OTHER_BODIES = [
     ("/api/v1/auth/token", '{"email": "pat@example.org", "password": "\\ud800"}'),
     ("/api/v1/auth/refresh", '{"refresh_token": "\\ud800"}'),
     ("/api/v1/auth/refresh", '{"refresh_token": "\\u0000"}'),
-    ("/api/v1/auth/activate", '{"invite_code": "\\u0000", "email": "a@b.org", "password": "x", "consent_version": "1"}'),
-    ("/api/v1/auth/activate", '{"invite_code": "ABC", "email": "\\ud800@b.org", "password": "x", "consent_version": "1"}'),
+    (
+        "/api/v1/auth/activate",
+        '{"invite_code": "\\u0000", "email": "a@b.org", "password": "x", "consent_version": "1"}',
+    ),
+    (
+        "/api/v1/auth/activate",
+        '{"invite_code": "ABC", "email": "\\ud800@b.org", "password": "x", "consent_version": "1"}',
+    ),
 ]
 
 
