@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from client_api import openapi
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions
+from service.config import get_settings
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
 from service.kit.hygiene import reject_unsafe_input
 
@@ -68,6 +69,11 @@ def create_client_api() -> FastAPI:
     return api
 
 
+# JSON is never a document to render: no script, no frame, no sniffing. The interactive docs page
+# (Swagger UI) needs its own scripts and is left out.
+API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
 class NoStoreMiddleware:
     """Every API answer is about one client (health data, tokens): no browser or proxy may keep it."""
 
@@ -78,11 +84,17 @@ class NoStoreMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache"), (b"x-content-type-options", b"nosniff")]
+        if not scope["path"].removeprefix(scope.get("root_path", "")).startswith("/docs"):
+            headers.append((b"content-security-policy", API_CSP))
+        if get_settings().uses_https:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        names = {name for name, _ in headers}
 
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"cache-control", b"pragma")]
-                message["headers"] = [*kept, (b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = [*kept, *headers]
             await send(message)
 
         await self.app(scope, receive, send_no_store)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.models import Patient
 from tests.factories import ClinicSetup, active_patient, bearer, create_clinic
+from tests.portal.conftest import Portal
 
 
 @dataclass
@@ -32,3 +34,8 @@ def clinic(session: Session) -> ClinicSetup:
 def me(session: Session, clinic: ClinicSetup) -> Client:
     patient, tokens = active_patient(session, clinic)
     return Client(clinic, patient, tokens)
+
+
+@pytest.fixture
+def portal(client: TestClient) -> Portal:
+    return Portal(client)
