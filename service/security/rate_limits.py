@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 from starlette.requests import Request
 
 from service.config import get_settings, parse_rate
@@ -93,7 +94,7 @@ def hit(name: str, *parts: str, now: float | None = None) -> None:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     upsert = dialect.insert(RateLimitBucket).values(key=key, window_start=window, hits=1)
     upsert = upsert.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"hits": RateLimitBucket.__table__.c.hits + 1}
+        index_elements=["key", "window_start"], set_={"hits": col(RateLimitBucket.hits) + 1}
     )
     with engine.begin() as conn:
         conn.execute(upsert)
