@@ -15,7 +15,7 @@ from client_api import openapi
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, sessions
 from service.config import get_settings
 from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
-from service.kit.hygiene import reject_unsafe_input
+from service.kit.hygiene import reject_unsafe_input, without_echo
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Unauthenticated: 401, RateLimited: 429}
 
@@ -39,14 +39,14 @@ def create_client_api() -> FastAPI:
     api.add_middleware(NoStoreMiddleware)
 
     @api.exception_handler(DomainError)
-    def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
         headers: dict[str, str] = {}
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse({"detail": exc.detail}, status_code=status, headers=headers or None)
+        return JSONResponse({"detail": without_echo(exc.detail, request)}, status_code=status, headers=headers or None)
 
     @api.exception_handler(RequestValidationError)
     def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

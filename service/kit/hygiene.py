@@ -8,6 +8,7 @@ which field is wrong and why, never what the client wrote, so nothing sent comes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -120,19 +121,67 @@ def _safe_name(name: str) -> str:
 
 
 async def reject_unsafe_input(request: Request) -> None:
-    """A dependency of both faces, run before any other: the URL, then a JSON or form body."""
+    """A dependency of both faces, run before any other: the URL, then a JSON or form body.
+
+    What the client sent is remembered on the request (``request.state``), so error answers can
+    leave it out (``without_echo``).
+    """
+    sent = _remember(request)
+    sent.extend(str(value) for value in request.path_params.values())
+    sent.extend(value for _, value in request.query_params.multi_items())
     check_request_line(request)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
-        check_json_bytes(await request.body())
+        body = await request.body()
+        check_json_bytes(body)
+        sent.extend(_strings_in(body))
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         for name, value in form.multi_items():
             check_text(name, field="form field name", multiline=False)
             if isinstance(value, str):
                 check_text(value, field=f"form field {_safe_name(name)}")
+                sent.append(value)
+
+
+_SENT = "client_text"
+MIN_ECHO = 3  # shorter values ("en", "1") are too common in sentences to be an echo worth hiding
+
+
+def _remember(request: Request) -> list[str]:
+    sent: list[str] = []
+    setattr(request.state, _SENT, sent)
+    return sent
+
+
+def _strings_in(body: bytes) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                found.append(key)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    with contextlib.suppress(ValueError, RecursionError):
+        walk(json.loads(body))
+    return found
+
+
+def without_echo(detail: str, request: Request) -> str:
+    """An error message with anything the client sent taken out: some domain messages quote the
+    value they refuse (``unknown time zone 'X'``), and the client's text must not come back."""
+    sent: list[str] = getattr(request.state, _SENT, [])
+    for value in sorted({v for v in sent if len(v) >= MIN_ECHO}, key=len, reverse=True):
+        detail = detail.replace(repr(value), "(the value sent)").replace(value, "(the value sent)")
+    return detail
 
 
 # --- Pydantic types for schemas ------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -183,3 +185,28 @@ def test_portal_login_with_bad_characters_is_refused(client: TestClient, email: 
         follow_redirects=False,
     )
     assert answer.status_code in (401, 422), answer.status_code
+
+
+def test_domain_errors_do_not_quote_what_was_sent(client: TestClient, session: Session, clinic: ClinicSetup) -> None:
+    from tests.factories import invite_patient
+
+    _, code = invite_patient(session, clinic)
+    answer = client.post(
+        "/api/v1/auth/activate",
+        json={"invite_code": code, "email": "q@example.org", "password": "p" * 14, "consent_version": "VERSIONxyz"},
+    )
+    assert 400 <= answer.status_code < 500
+    assert "VERSIONxyz" not in answer.text
+
+
+def test_portal_errors_do_not_quote_what_was_sent(client: TestClient, clinic: ClinicSetup) -> None:
+    portal = Portal(client)
+    portal.login_ok(clinic.admin.email, clinic.admin_password)
+    answer = portal.submit(
+        "/portal/patients/new",
+        "/portal/patients",
+        {"display_name": "Quinn Q", "clinician_id": clinic.clinician.id, "timezone": "Mars/Olympus_Mons"},
+    )
+    assert answer.status_code == 422
+    errors = re.findall(r'class="[^"]*error[^"]*"[^>]*>(.*?)</', answer.text, flags=re.DOTALL)
+    assert errors and not any("Olympus" in error for error in errors), errors
