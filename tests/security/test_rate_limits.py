@@ -112,3 +112,15 @@ def test_the_window_slides(limits: None, database_url: str) -> None:
         rate_limits.hit("client_refresh_ip", "192.0.2.1", now=start + 90)
     rate_limits.check("client_refresh_ip", "192.0.2.2", now=start + 90)  # another address is untouched
     assert rate_limits.purge_expired(now=start + 3 * 86400) >= 2
+
+
+def test_single_sign_on_callbacks_are_limited_per_address(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TANDEM_RATE_LIMIT_PORTAL_LOGIN_IP", "3/5m")
+    get_settings.cache_clear()
+    http = _from(app, "203.0.113.70")
+    statuses = [
+        http.get("/portal/login/oidc/callback", params={"code": "x", "state": "y"}).status_code for _ in range(4)
+    ]
+    assert statuses[:3] == [400, 400, 400] and statuses[3] == 429
+    assert int(http.get("/portal/login/oidc/callback").headers["retry-after"]) > 0
+    get_settings.cache_clear()
