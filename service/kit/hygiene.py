@@ -36,6 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 def text_problem(value: str, *, multiline: bool = True) -> str | None:
@@ -179,7 +180,9 @@ def without_echo(detail: str, request: Request) -> str:
     """An error message with anything the client sent taken out: some domain messages quote the
     value they refuse (``unknown time zone 'X'``), and the client's text must not come back."""
     sent: list[str] = getattr(request.state, _SENT, [])
-    for value in sorted({v for v in sent if len(v) >= MIN_ECHO}, key=len, reverse=True):
+    # Codes picked from a list (a resolution, a role, a language) are the service's words, not the client's.
+    quoted = {v for v in sent if len(v) >= MIN_ECHO and not _CODE.match(v)}
+    for value in sorted(quoted, key=len, reverse=True):
         detail = detail.replace(repr(value), "(the value sent)").replace(value, "(the value sent)")
     return detail
 
