@@ -99,14 +99,19 @@ def check_json_bytes(body: bytes) -> None:
     check_json(decoded)
 
 
-def check_request_line(request: Request) -> None:
-    """Path ids must be UUIDs (else 404: nothing by that id); query names and values clean and bounded."""
+def check_request_line(request: Request, *, uuid_ids: bool = True) -> None:
+    """Path ids must be UUIDs (else 404: nothing by that id); query names and values clean and bounded.
+
+    With ``uuid_ids=False`` (the portal), a clean id of at most 36 characters goes on to the page,
+    which then answers as for any unknown id: the sign-in page when signed out, else a 404 in the
+    staff member's language.
+    """
     for name, value in request.path_params.items():
         if not isinstance(value, str):
             continue
         if text_problem(value, multiline=False) is not None:
             raise NotFound("not found")
-        if name.endswith("_id") and not is_uuid(value):
+        if name.endswith("_id") and not (is_uuid(value) if uuid_ids else len(value) <= 36):
             raise NotFound("not found")
     for name, value in request.query_params.multi_items():
         check_text(name, field="query parameter name", multiline=False)
@@ -121,7 +126,7 @@ def _safe_name(name: str) -> str:
     return name if len(name) <= 40 and name.replace("_", "").isalnum() and name.isascii() else "(unnamed)"
 
 
-async def reject_unsafe_input(request: Request) -> None:
+async def reject_unsafe_input(request: Request, *, uuid_ids: bool = True) -> None:
     """A dependency of both faces, run before any other: the URL, then a JSON or form body.
 
     What the client sent is remembered on the request (``request.state``), so error answers can
@@ -130,7 +135,7 @@ async def reject_unsafe_input(request: Request) -> None:
     sent = _remember(request)
     sent.extend(str(value) for value in request.path_params.values())
     sent.extend(value for _, value in request.query_params.multi_items())
-    check_request_line(request)
+    check_request_line(request, uuid_ids=uuid_ids)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

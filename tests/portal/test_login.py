@@ -15,8 +15,6 @@ from service.models.base import utcnow
 from tests.factories import ClinicSetup
 from tests.portal.conftest import Portal, actions, csrf_of, reload, sessions_of
 
-SOME_ID = "0b7e8d6a-1f7c-4c47-9a51-2f0f3c1d9e11"
-
 GENERIC = "Sign-in failed. Check your email, password and authentication code"
 
 
@@ -151,9 +149,9 @@ def test_an_idle_session_ends_after_15_minutes(portal: Portal, clinic: ClinicSet
     _age_session(session, clinic.clinician.id, last_seen_at=utcnow() - timedelta(minutes=14))
     assert portal.get("/portal/").status_code == 200  # 14 idle minutes: still open, and refreshed
     _age_session(session, clinic.clinician.id, last_seen_at=utcnow() - timedelta(minutes=15, seconds=5))
-    ended = portal.get(f"/portal/patients/{SOME_ID}")
+    ended = portal.get("/portal/patients/some-id")
     assert ended.status_code == 303
-    assert ended.headers["location"] == f"/portal/login?ended=1&next=%2Fportal%2Fpatients%2F{SOME_ID}"
+    assert ended.headers["location"] == "/portal/login?ended=1&next=%2Fportal%2Fpatients%2Fsome-id"
     login_page = portal.get(ended.headers["location"])
     assert "Your session has ended" in login_page.text
 
