@@ -127,7 +127,7 @@ UNSAFE_INPUT = "some of what was sent contains characters that cannot be accepte
 async def input_hygiene(request: Request) -> None:
     """The shared input check, run before anything else; its answer names no field and quotes nothing."""
     try:
-        await reject_unsafe_input(request, uuid_ids=False)
+        await reject_unsafe_input(request)
     except Invalid:
         raise Invalid(UNSAFE_INPUT) from None
 

