@@ -2,9 +2,9 @@
 
 Refused anywhere: NUL and other control characters (newline, carriage return and tab are allowed in
 free text only), lone UTF-16 surrogates (they cannot be stored or encoded), non-finite numbers, dates
-outside the years Tandem can store and compute with, and ids longer than an id (a 404). Id filters in
-query strings must be UUIDs. Error messages say
-which field is wrong and why, never what the client wrote, so nothing sent comes back or reaches a log.
+outside the years Tandem can store and compute with, and path ids longer than an id (a 404); id
+filters in query strings must be UUIDs. Error messages say which field is wrong and why, never what
+the client wrote, so nothing sent comes back or reaches a log.
 """
 
 from __future__ import annotations
