@@ -23,13 +23,23 @@ from clinician_portal.web_security import (
     SecurityHeadersMiddleware,
     clear_cookie,
     csrf_protect,
+    input_hygiene,
     session_token,
 )
 from service.db import UNAVAILABLE_ERRORS
-from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
+from service.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
-_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, RateLimited: 429}
 
 
 def create_portal() -> FastAPI:
@@ -39,7 +49,8 @@ def create_portal() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         # Every POST, PUT, PATCH or DELETE form must carry this browser's CSRF token.
-        dependencies=[Depends(csrf_protect)],
+        # Bad text or ids are refused first, before the form reaches the CSRF check or any query.
+        dependencies=[Depends(input_hygiene), Depends(csrf_protect)],
     )
     portal.mount("/static", StaticFiles(directory=STATIC), name="static")
     patient_panels.register()
@@ -92,7 +103,10 @@ def _map_errors(portal: FastAPI) -> None:
     @portal.exception_handler(DomainError)
     def domain_error(request: Request, exc: DomainError) -> Response:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        return page(request, "error.html", status=status, problem=str(status), detail=exc.detail)
+        response = page(request, "error.html", status=status, problem=str(status), detail=exc.detail)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @portal.exception_handler(IntegrityError)
     def integrity_error(request: Request, exc: IntegrityError) -> Response:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel import Locale
 
 from service.errors import Invalid
+from service.kit.hygiene import EARLIEST, LATEST
 from service.kit.i18n import SUPPORTED_LOCALES
 
 # Each language named in itself, so a French speaker finds "Français" on an English page.
@@ -60,9 +61,12 @@ def parse_day(value: str | None) -> date | None:
     if not value or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise Invalid("enter dates as YYYY-MM-DD") from exc
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid("enter dates as YYYY-MM-DD")
+    return day
 
 
 def day_bounds(since: date | None, until: date | None, timezone: str) -> tuple[datetime | None, datetime | None]:

@@ -115,4 +115,7 @@ EXERCISE_MESSAGES = [
     N_("only a paused assignment can be resumed; this one is ended"),
     N_("no such assignment"),
     N_("no such exercise session"),
+    # service.kit.hygiene and the portal's input check
+    N_("not found"),
+    N_("some of what was sent contains characters that cannot be accepted"),
 ]

@@ -13,6 +13,7 @@ from clinician_portal.deps import SignedIn
 from clinician_portal.templating import render_template, static_version
 from clinician_portal.web_security import SigninFlow, browser_locale
 from service.config import get_settings
+from service.kit.hygiene import without_echo
 from service.models import Role, SessionStage
 
 
@@ -102,6 +103,9 @@ def page(
     and set it when the browser has none yet.
     """
     signed_in = signed_in or getattr(request.state, "signed_in", None)
+    for key in ("error", "detail"):  # messages never quote back what was sent
+        if isinstance(context.get(key), str):
+            context[key] = without_echo(context[key], request)
     fresh_flow: SigninFlow | None = None
     if signed_in is not None:
         locale, csrf_token = signed_in.locale, signed_in.csrf_token

@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.crypto import DecryptionError, derive_key, get_cipher
+from service.errors import Invalid
+from service.kit.hygiene import reject_unsafe_input
 from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 SESSION_COOKIE = "tandem_portal_session"
@@ -117,6 +119,17 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfRejected
     if not any(hmac.compare_digest(supplied, expected) for expected in expected_csrf(request)):
         raise CsrfRejected
+
+
+UNSAFE_INPUT = "some of what was sent contains characters that cannot be accepted"
+
+
+async def input_hygiene(request: Request) -> None:
+    """The shared input check, run before anything else; its answer names no field and quotes nothing."""
+    try:
+        await reject_unsafe_input(request)
+    except Invalid:
+        raise Invalid(UNSAFE_INPUT) from None
 
 
 def browser_locale(request: Request) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -53,6 +55,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             listener.stop()
 
 
+def metrics_allowed(request: Request) -> bool:
+    """From a configured network (the scraper's), or carrying the configured token."""
+    settings = get_settings()
+    supplied = request.headers.get("authorization", "")
+    if settings.metrics_token and hmac.compare_digest(supplied.encode(), f"Bearer {settings.metrics_token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    networks = (part.strip() for part in settings.metrics_allowed_networks.split(","))
+    return any(address in ipaddress.ip_network(network, strict=False) for network in networks if network)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(title="Tandem", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -79,7 +95,9 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": "ready", "database": "ok"})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> Response:
+        if not metrics_allowed(request):
+            return PlainTextResponse("not found", status_code=404)  # the same answer as no such page
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     # Outermost last: request ids, body limits and logs wrap admission, which wraps both faces.

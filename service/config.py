@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -80,8 +81,22 @@ class Settings(BaseSettings):
     # Clinician portal sessions and sign-in.
     portal_idle_timeout_minutes: int = 15
     portal_absolute_timeout_hours: int = 12
-    portal_max_failed_logins: int = 5
-    portal_lockout_minutes: int = 15  # doubles with each further lockout, up to a day
+
+    # Who may read /metrics: callers from these networks (comma-separated CIDRs), or with this bearer token.
+    metrics_allowed_networks: str = "127.0.0.1/32,::1/128"
+    metrics_token: str | None = Field(default=None, repr=False)
+
+    # Rate limits, "N/PERIOD" with PERIOD in s, m or h (README, "Rate limits"). Counted in the database.
+    rate_limit_client_login_ip: str = "30/5m"  # client sign-ins from one address
+    rate_limit_client_login_ip_account: str = "10/15m"  # client sign-ins at one account from one address
+    rate_limit_client_login_account: str = "50/1h"  # client sign-ins at one account from anywhere
+    rate_limit_client_refresh_ip: str = "60/1m"  # token refreshes from one address
+    rate_limit_invite_ip: str = "20/15m"  # invitation-code look-ups and activations from one address
+    rate_limit_invite_code: str = "10/15m"  # activations tried with one invitation code
+    rate_limit_portal_login_ip: str = "30/5m"  # portal sign-ins (password or SSO) from one address
+    rate_limit_portal_login_failures: str = "5/15m"  # failed portal sign-ins at one account from one address
+    rate_limit_password_reset_ip: str = "10/15m"  # password-reset requests and confirmations from one address
+    rate_limit_password_reset_account: str = "3/15m"  # reset emails asked for one account (any address)
 
     # OpenID Connect single sign-on for staff (issuer discovery via .well-known); unset means off.
     oidc_issuer: str | None = None
@@ -113,6 +128,30 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, repr=False)
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = 8.0
+
+    @field_validator(
+        "rate_limit_client_login_ip",
+        "rate_limit_client_login_ip_account",
+        "rate_limit_client_login_account",
+        "rate_limit_client_refresh_ip",
+        "rate_limit_invite_ip",
+        "rate_limit_invite_code",
+        "rate_limit_portal_login_ip",
+        "rate_limit_portal_login_failures",
+        "rate_limit_password_reset_ip",
+        "rate_limit_password_reset_account",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -187,6 +226,19 @@ def parse_key_ring(spec: str) -> dict[str, bytes]:
     if not ring:
         raise ValueError("TANDEM_ENCRYPTION_KEYS is empty")
     return ring
+
+
+_PERIOD_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_rate(spec: str) -> tuple[int, int]:
+    """``"10/15m"`` -> (10 attempts, 900 seconds)."""
+    count, sep, period = spec.strip().partition("/")
+    unit = period[-1:] if period[-1:] in _PERIOD_UNITS else "s"
+    amount = period[:-1] if period[-1:] in _PERIOD_UNITS else period
+    if not sep or not count.isdigit() or not (amount or "1").isdigit() or int(count) < 1 or int(amount or 1) < 1:
+        raise ValueError(f"rate limit {spec!r} must look like 10/15m (attempts / period in s, m or h)")
+    return int(count), int(amount or 1) * _PERIOD_UNITS[unit]
 
 
 @lru_cache

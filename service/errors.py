@@ -45,3 +45,11 @@ class Unavailable(DomainError):
     def __init__(self, detail: str, *, extra: Mapping[str, object] | None = None) -> None:
         super().__init__(detail)
         self.extra = dict(extra or {})
+
+
+class RateLimited(DomainError):
+    """Too many attempts from this address or at this account for now; ``retry_after`` is in seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(int(retry_after), 1)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Response
+from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_api.deps import SessionDep
@@ -10,7 +10,7 @@ from service.config import Environment, get_settings
 from service.errors import Unauthenticated
 from service.onboarding import activation, password_reset
 from service.onboarding.schemas import ActivationIn, LoginIn, RefreshIn, TokensOut
-from service.security import client_sessions
+from service.security import client_sessions, rate_limits
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -71,8 +71,10 @@ def _forget_cookie(response: Response) -> None:
 
 
 @router.post("/activate", status_code=201, response_model=TokensOut)
-def activate(body: ActivationIn, response: Response, session: SessionDep) -> dict[str, object]:
+def activate(body: ActivationIn, request: Request, response: Response, session: SessionDep) -> dict[str, object]:
     """Turn an invitation into an account: email, password and acceptance of the current consent."""
+    rate_limits.hit("invite_ip", rate_limits.client_address(request))
+    rate_limits.hit("invite_code", body.invite_code)
     tokens = activation.activate(
         session,
         invite_code=body.invite_code,
@@ -84,17 +86,33 @@ def activate(body: ActivationIn, response: Response, session: SessionDep) -> dic
 
 
 @router.post("/token", response_model=TokensOut)
-def token(body: LoginIn, response: Response, session: SessionDep) -> dict[str, object]:
-    """Sign in with email and password. The refresh token also comes as an HttpOnly cookie for web apps."""
-    return _with_cookie(response, client_sessions.login(session, email=body.email, password=body.password))
+def token(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict[str, object]:
+    """Sign in with email and password. The refresh token also comes as an HttpOnly cookie for web apps.
+    Attempts are limited per address, per account from one address, and per account."""
+    address = rate_limits.client_address(request)
+    rate_limits.hit("client_login_ip", address)
+    rate_limits.check("client_login_ip_account", address, body.email)
+    rate_limits.check("client_login_account", body.email)
+    try:
+        tokens = client_sessions.login(session, email=body.email, password=body.password)
+    except Unauthenticated:
+        rate_limits.hit("client_login_ip_account", address, body.email)
+        rate_limits.hit("client_login_account", body.email)
+        raise
+    return _with_cookie(response, tokens)
 
 
 @router.post("/refresh", response_model=TokensOut)
 def refresh(
-    response: Response, session: SessionDep, body: RefreshBody | None = None, cookie: RefreshCookie = None
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    body: RefreshBody | None = None,
+    cookie: RefreshCookie = None,
 ) -> dict[str, object]:
     """New tokens for a refresh token (from the body, or else the cookie); the old one stops working,
     and reusing it signs out everywhere."""
+    rate_limits.hit("client_refresh_ip", rate_limits.client_address(request))
     presented = (body.refresh_token if body else None) or cookie
     if not presented:
         raise Unauthenticated(client_sessions.BAD_REFRESH)
@@ -113,21 +131,24 @@ def forget_refresh(session: SessionDep, cookie: RefreshCookie = None) -> Respons
 
 @router.post("/logout", status_code=204)
 def logout(body: RefreshIn, session: SessionDep) -> Response:
-    """Sign out the device holding this refresh token."""
+    """Sign out this device: its refresh token and every access token issued with it stop working."""
     client_sessions.logout(session, refresh_token=body.refresh_token)
     return Response(status_code=204)
 
 
 @router.post("/password-reset", status_code=202, response_model=AcceptedOut)
-def request_password_reset(body: PasswordResetIn, session: SessionDep) -> AcceptedOut:
+def request_password_reset(body: PasswordResetIn, request: Request, session: SessionDep) -> AcceptedOut:
     """Email a single-use link to choose a new password, valid 30 minutes. The answer is the same
-    whether or not the address has an account."""
+    whether or not the address has an account; requests are limited per address and per account."""
+    rate_limits.hit("password_reset_ip", rate_limits.client_address(request))
+    rate_limits.hit("password_reset_account", body.email.strip().lower())
     password_reset.request_reset(session, email=body.email)
     return AcceptedOut(detail="if this address has an account, a link to choose a new password is on its way")
 
 
 @router.post("/password-reset/confirm", status_code=204)
-def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
+def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, session: SessionDep) -> Response:
     """Set the new password; every refresh token of the account stops working."""
+    rate_limits.hit("password_reset_ip", rate_limits.client_address(request))
     password_reset.confirm_reset(session, token=body.token, password=body.password)
     return Response(status_code=204)

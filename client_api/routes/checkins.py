@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -10,6 +9,7 @@ from client_api.paging import add_next_page
 from service.checkins import service as checkins
 from service.checkins import tags
 from service.checkins.schemas import CheckinCreated, CheckinIn, CheckinOut, TagOut, TrendsOut
+from service.kit.hygiene import IsoDate
 
 router = APIRouter(prefix="/checkins", tags=["checkins"])
 
@@ -20,8 +20,8 @@ IdempotencyKey = Annotated[
         description="Any unique string (a UUID): a retry with the same key replays the first answer, writing nothing.",
     ),
 ]
-FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]
+FromDate = Annotated[IsoDate | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
+ToDate = Annotated[IsoDate | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]
 
 
 @router.post("", status_code=201, response_model=CheckinCreated)

@@ -21,7 +21,7 @@ class CrisisResource(BaseModel):
 class CrisisResourcesOut(BaseModel):
     message: str
     resources: list[CrisisResource]
-    clinic_instructions: str | None
+    clinic_instructions: str | None = None
 
 
 @router.get("/crisis-resources", response_model=CrisisResourcesOut, response_model_exclude_none=True)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from client_api.deps import CurrentClient, SessionDep
 from client_api.paging import add_next_page
+from service.kit.hygiene import IsoDate
 from service.measures import service as measures
 from service.measures.schemas import (
     MeasureDefinition,
@@ -25,8 +25,8 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key", description="A retry with the same key returns the first answer and writes nothing."
     ),
 ]
-FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]
+FromDate = Annotated[IsoDate | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD).")]
+ToDate = Annotated[IsoDate | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD).")]
 
 
 @router.get("", response_model=list[MeasureListing])

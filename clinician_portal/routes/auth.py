@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -21,10 +22,10 @@ from clinician_portal.web_security import (
     set_cookie,
 )
 from service.config import get_settings
-from service.errors import Invalid, Unauthenticated
+from service.errors import Invalid, RateLimited, Unauthenticated
 from service.kit.i18n import SUPPORTED_LOCALES
 from service.models import Clinic, SessionStage
-from service.security import staff_auth
+from service.security import rate_limits, staff_auth
 from service.security.staff_auth import OpenedSession
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ def login_submit(
     next: NextField = "",
 ) -> Response:
     flow = SigninFlow.load(request)
+    address = rate_limits.client_address(request)
+    try:
+        # Slows guessing from this address only: the account stays open to its owner elsewhere.
+        rate_limits.hit("portal_login_ip", address)
+        rate_limits.check("portal_login_failures", address, email)
+    except RateLimited as exc:
+        response = page(request, "login.html", status=429, failed=False, email=email, next=next, notice="throttled")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     try:
         opened = staff_auth.password_login(
             session,
@@ -68,6 +78,9 @@ def login_submit(
             locale=flow.locale if flow else None,
         )
     except Unauthenticated:
+        # This answer already says the sign-in failed; the next attempt from here waits.
+        with suppress(RateLimited):
+            rate_limits.hit("portal_login_failures", address, email)
         return page(request, "login.html", status=401, failed=True, email=email, next=next, notice=None)
     return _enter(request, opened, next)
 
@@ -164,6 +177,7 @@ def _redirect_uri(request: Request) -> str:
 @router.get("/login/oidc", name="oidc_start", response_class=HTMLResponse)
 def oidc_start(request: Request, session: SessionDep, clinic: str | None = None, next: str | None = None) -> Response:
     """Send the browser to the identity provider (or explain that single sign-on is not set up)."""
+    rate_limits.hit("portal_login_ip", rate_limits.client_address(request))
     provider = oidc.provider_for(session.get(Clinic, clinic) if clinic else None)
     if provider is None:
         return page(request, "sso_unavailable.html")
@@ -184,6 +198,7 @@ def oidc_start(request: Request, session: SessionDep, clinic: str | None = None,
 
 @router.get("/login/oidc/callback", name="oidc_callback", response_class=HTMLResponse)
 def oidc_callback(request: Request, session: SessionDep) -> Response:
+    rate_limits.hit("portal_login_ip", rate_limits.client_address(request))
     flow = SigninFlow.load(request)
     if flow is None or not flow.oidc:
         return page(request, "sso_failed.html", status=400, problem="expired")

@@ -275,22 +275,25 @@ def _history(session: Session, alert: Alert, kind: str, actor: Actor, detail: di
 
 
 def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
-    """Admins see the clinic's alerts; clinicians those assigned to them and those of their caseload's
-    patients (whoever the alert was first assigned to), and on-call staff the escalated ones."""
+    """Admins see the clinic's alerts; clinicians every alert of the patients currently in their
+    caseload (whoever it was first assigned to), and unresolved ones that were escalated or assigned to
+    them. Visibility follows the current assignment: once a patient moves to another clinician, the
+    previous one no longer sees that patient's alerts, resolved ones included."""
     query = select(Alert).where(Alert.clinic_id == staff.clinic_id)
     if staff.role == Role.ADMIN:
         return query
     caseload = select(Patient.id).where(Patient.clinic_id == staff.clinic_id, Patient.clinician_id == staff.id)
-    mine = (col(Alert.assigned_to) == staff.id) | col(Alert.patient_id).in_(caseload)
+    unresolved = col(Alert.status) != AlertStatus.RESOLVED
+    mine = col(Alert.patient_id).in_(caseload) | ((col(Alert.assigned_to) == staff.id) & unresolved)
     if staff.on_call:
-        return query.where(mine | (col(Alert.escalation_level) > 0))
-    # On the rota now, or lately: escalated alerts reach them, and stay readable after the shift.
+        return query.where(mine | ((col(Alert.escalation_level) > 0) & unresolved))
+    # On the rota now, or lately: escalated alerts reach them while unresolved, even after the shift.
     on_rota = (
         select(OnCallShift.id)
         .where(OnCallShift.staff_id == staff.id, col(OnCallShift.ends_at) > utcnow() - timedelta(days=1))
         .exists()
     )
-    return query.where(mine | ((col(Alert.escalation_level) > 0) & on_rota))
+    return query.where(mine | ((col(Alert.escalation_level) > 0) & unresolved & on_rota))
 
 
 def get_for_staff(session: Session, staff: Staff, alert_id: str) -> Alert:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.kit.hygiene import Moment
 from service.kit.schemas import ScreenedOut
 
 NOTE_MAX_CHARS = 2000
@@ -25,7 +26,7 @@ class CheckinIn(Scale):
     energy: int | None = Field(default=None, ge=0, le=10, strict=True, description="0 (exhausted) to 10.")
     note: str | None = Field(default=None, max_length=NOTE_MAX_CHARS, description="Free text, up to 2,000 characters.")
     tags: list[str] = Field(default_factory=list, max_length=32, description="Codes from GET /api/v1/checkins/tags.")
-    recorded_at: datetime | None = Field(
+    recorded_at: Moment | None = Field(
         default=None, description="When the check-in was made, with a UTC offset; defaults to now."
     )
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.errors import Invalid
+from service.kit.hygiene import EARLIEST, LATEST
 
 Row = TypeVar("Row")
 
@@ -73,6 +74,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(at)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Invalid(_BAD_CURSOR) from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or not EARLIEST <= moment.date() <= LATEST:
         raise Invalid(_BAD_CURSOR)
     return moment, row_id

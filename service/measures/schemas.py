@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.kit.hygiene import Moment
 from service.kit.schemas import ScreenedOut
 
 
@@ -15,7 +16,7 @@ class ResponseIn(BaseModel):
 
     # Checked item by item by the scoring module, which says which answer is wrong and why.
     answers: list[Any] = Field(max_length=64, description="Option values in item order (skipped items: 0).")
-    completed_at: datetime | None = Field(
+    completed_at: Moment | None = Field(
         default=None, description="When the questionnaire was completed, with a UTC offset; defaults to now."
     )
 

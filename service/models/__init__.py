@@ -18,6 +18,7 @@ from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.oncall import AlertFeedback, OnCallShift, StaffChannels, StaffPushSubscription
 from service.models.patient import ConsentRecord, Invitation, Patient, PatientFigures, PatientStatus
 from service.models.portal import PortalSession, SessionStage
+from service.models.ratelimit import RateLimitBucket
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
 from service.models.safety_plan import SafetyPlanVersion
 from service.models.staff import Role, Staff
@@ -53,6 +54,7 @@ __all__ = [
     "PatientSummary",
     "PortalSession",
     "PushSubscription",
+    "RateLimitBucket",
     "RefreshToken",
     "ReminderPreference",
     "Role",

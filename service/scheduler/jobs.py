@@ -12,6 +12,7 @@ from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
 from service.db import session_scope
 from service.reminders import service as reminders
+from service.security import rate_limits
 from service.summaries import scheduled
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,12 @@ def send_reminders() -> None:
         log.info("queued %d reminder(s)", queued)
 
 
+def purge_rate_limits() -> None:
+    purged = rate_limits.purge_expired()
+    if purged:
+        log.info("rate limits: forgot %d old window(s)", purged)
+
+
 JOBS: list[Job] = [
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("screen_trends", screen_trends, every_seconds=3600),
@@ -95,4 +102,5 @@ JOBS: list[Job] = [
     Job("deliver_outbox", deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
     Job("seal_audit", seal_audit, every_seconds=5),
+    Job("purge_rate_limits", purge_rate_limits, every_seconds=3600),
 ]

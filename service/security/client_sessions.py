@@ -47,15 +47,16 @@ class Tokens:
 def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = None) -> Tokens:
     """New access and refresh tokens; the caller owns the transaction."""
     refresh = secrets.token_urlsafe(32)
+    family_id = family_id or str(uuid.uuid4())
     session.add(
         RefreshToken(
             patient_id=patient.id,
-            family_id=family_id or str(uuid.uuid4()),
+            family_id=family_id,
             token_hash=token_digest(refresh),
             expires_at=utcnow() + timedelta(days=get_settings().refresh_token_ttl_days),
         )
     )
-    access, ttl = issue_access_token(patient.id)
+    access, ttl = issue_access_token(patient.id, family_id)
     return Tokens(access, refresh, ttl)
 
 
@@ -141,9 +142,26 @@ def _revoke_family(session: Session, family_id: str) -> None:
 
 
 def authenticate(session: Session, access_token: str) -> Patient:
-    """The patient behind a bearer token, if the token is valid and the account may use the API."""
+    """The patient behind a bearer token, if the token is valid, its sign-in not ended, and the account
+    may use the API.
+
+    An access token belongs to a refresh-token family; logout, refresh-token reuse and erasure revoke
+    the family, which ends its access tokens at once (one indexed look-up per request).
+    """
     claims = verify_access_token(access_token)
     patient = session.get(Patient, claims.patient_id)
     if patient is None or patient.status not in SIGN_IN_STATUSES:
+        raise Unauthenticated("invalid or expired access token")
+    # Revoking a family marks every row of it, so a family is live while any row is unmarked.
+    live = session.exec(
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.family_id == claims.family_id,
+            RefreshToken.patient_id == patient.id,
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        .limit(1)
+    ).first()
+    if live is None:
         raise Unauthenticated("invalid or expired access token")
     return patient

@@ -1,8 +1,9 @@
 """Staff sign-in for the clinician portal.
 
 Local accounts use an argon2id password plus a TOTP code (required unless the clinic turned MFA
-off); OpenID Connect identities map to existing accounts only. Repeated failures lock the account
-for a while, longer after each lockout. A successful sign-in opens a server-side session: the
+off); OpenID Connect identities map to existing accounts only. Failures are counted and audited
+but never lock the account: guessing is slowed per address by the portal's rate limits, so a
+stranger who knows a clinician's email cannot keep them out. A successful sign-in opens a server-side session: the
 browser holds a random token, the database only its hash, and the session ends after an idle
 period, at an absolute limit, at logout, or when the account is deactivated.
 """
@@ -38,7 +39,6 @@ WRONG_CODE = "the authentication code is not right; check the time on your phone
 SAME_PASSWORD = "choose a new password, different from the one-time password"
 
 ANONYMOUS = Actor("anonymous", None)
-MAX_LOCKOUT = timedelta(days=1)
 # last_seen_at is written at most this often, so browsing does not write on every request.
 TOUCH_EVERY = timedelta(seconds=30)
 TOTP_ISSUER = "Tandem"
@@ -109,9 +109,6 @@ def _attempt_password_login(
     if staff is None:
         audit.record(session, actor=ANONYMOUS, action="staff.login_failed", detail={"reason": "unknown_account"})
         return None
-    if staff.locked_until is not None and staff.locked_until > now:
-        _audit_failure(session, staff, "locked")
-        return None
     if not staff.active:
         _audit_failure(session, staff, "deactivated")
         return None
@@ -161,25 +158,11 @@ def _audit_failure(session: Session, staff: Staff, reason: str) -> None:
 
 
 def _count_failure(session: Session, staff: Staff, reason: str, now: datetime) -> None:
-    """One more failure; every Nth in a row locks the account, each lockout twice as long as the last."""
-    settings = get_settings()
+    """One more failure in a row, for the audit log and the team page; it locks nothing."""
     # Counted in SQL so parallel guesses cannot overwrite each other's increments.
     session.execute(update(Staff).where(col(Staff.id) == staff.id).values(failed_logins=col(Staff.failed_logins) + 1))
     session.refresh(staff)
     _audit_failure(session, staff, reason)
-    limit = max(settings.portal_max_failed_logins, 1)
-    if staff.failed_logins % limit:
-        return
-    lockouts = staff.failed_logins // limit
-    duration = min(timedelta(minutes=settings.portal_lockout_minutes) * 2 ** min(lockouts - 1, 16), MAX_LOCKOUT)
-    staff.locked_until = now + duration
-    audit.record(
-        session,
-        actor=Actor.staff(staff),
-        action="staff.lockout",
-        entity=staff,
-        detail={"failed_logins": staff.failed_logins, "minutes": int(duration.total_seconds() // 60)},
-    )
 
 
 def _verified_step(session: Session, staff: Staff, code: str | None, now: datetime) -> int | None:

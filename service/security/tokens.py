@@ -22,13 +22,14 @@ class AccessClaims:
     patient_id: str
     token_id: str
     expires_at: int
+    family_id: str  # the refresh-token family it was issued with: revoking the family ends it
 
 
 def _key() -> OctKey:
     return OctKey.import_key(derive_key("client-access-token"))
 
 
-def issue_access_token(patient_id: str, *, now: float | None = None) -> tuple[str, int]:
+def issue_access_token(patient_id: str, family_id: str, *, now: float | None = None) -> tuple[str, int]:
     settings = get_settings()
     issued = int(now if now is not None else time.time())
     ttl = settings.access_token_ttl_seconds
@@ -41,6 +42,7 @@ def issue_access_token(patient_id: str, *, now: float | None = None) -> tuple[st
         "exp": issued + ttl,
         "jti": str(uuid.uuid4()),
         "typ": "access",
+        "fam": family_id,
     }
     return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(), algorithms=[ALGORITHM]), ttl
 
@@ -57,9 +59,15 @@ def verify_access_token(token: str, *, now: float | None = None) -> AccessClaims
             sub={"essential": True},
             exp={"essential": True},
             typ={"essential": True, "value": "access"},
+            fam={"essential": True},
         )
         registry.validate(decoded.claims)
     except (JoseError, ValueError) as exc:
         raise Unauthenticated("invalid or expired access token") from exc
     claims = decoded.claims
-    return AccessClaims(patient_id=str(claims["sub"]), token_id=str(claims["jti"]), expires_at=int(claims["exp"]))
+    return AccessClaims(
+        patient_id=str(claims["sub"]),
+        token_id=str(claims["jti"]),
+        expires_at=int(claims["exp"]),
+        family_id=str(claims["fam"]),
+    )
