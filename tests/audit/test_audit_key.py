@@ -16,6 +16,7 @@ def _prod(monkeypatch: pytest.MonkeyPatch, audit_key: str | None) -> None:
     monkeypatch.setenv("TANDEM_ENV", "prod")
     monkeypatch.setenv("TANDEM_SECRET_KEY", "s" * 48)
     monkeypatch.setenv("TANDEM_ENCRYPTION_KEYS", "k1:" + base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.delenv("TANDEM_PASSWORD_HASHING", raising=False)  # the test suite's cheap hashing
     if audit_key is None:
         monkeypatch.delenv("TANDEM_AUDIT_KEY", raising=False)
     else:

@@ -48,7 +48,7 @@ def test_the_pdf_quotes_the_words_that_raised_each_alert_and_shows_the_safety_pl
 
 def test_the_client_export_keeps_every_version_of_the_plan(session: Session) -> None:
     zoe = _patient_with_plan(session)
-    versions = export_patient(session, zoe)["safety_plan_versions"]
+    versions = export_patient(session, zoe).model_dump(mode="json")["safety_plan_versions"]
     assert [(v["version"], v["written_by"], v["sections_changed"]) for v in versions] == [
         (2, "client", ["coping"]),
         (1, "staff", ["people_to_ask", "reasons_for_living"]),
