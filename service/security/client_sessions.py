@@ -146,22 +146,21 @@ def authenticate(session: Session, access_token: str) -> Patient:
     may use the API.
 
     An access token belongs to a refresh-token family; logout, refresh-token reuse and erasure revoke
-    the family, which ends its access tokens at once (one indexed look-up per request).
+    the family, which ends its access tokens at once (checked in the same statement that loads the patient).
     """
     claims = verify_access_token(access_token)
-    patient = session.get(Patient, claims.patient_id)
-    if patient is None or patient.status not in SIGN_IN_STATUSES:
-        raise Unauthenticated("invalid or expired access token")
-    # Revoking a family marks every row of it, so a family is live while any row is unmarked.
-    live = session.exec(
+    # Revoking a family marks every row of it, so a family is live while any row is unmarked; the
+    # patient and that check come back in one statement (it runs on every API request).
+    live_family = (
         select(RefreshToken.id)
         .where(
             RefreshToken.family_id == claims.family_id,
-            RefreshToken.patient_id == patient.id,
+            RefreshToken.patient_id == Patient.id,
             col(RefreshToken.revoked_at).is_(None),
         )
-        .limit(1)
-    ).first()
-    if live is None:
+        .exists()
+    )
+    patient = session.exec(select(Patient).where(Patient.id == claims.patient_id, live_family)).first()
+    if patient is None or patient.status not in SIGN_IN_STATUSES:
         raise Unauthenticated("invalid or expired access token")
     return patient
