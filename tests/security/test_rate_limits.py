@@ -24,6 +24,8 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "CLIENT_REFRESH_IP": "4/1m",
         "INVITE_IP": "4/15m",
         "INVITE_CODE": "2/15m",
+        "PASSWORD_RESET_IP": "5/15m",
+        "PASSWORD_RESET_ACCOUNT": "2/15m",
     }.items():
         monkeypatch.setenv(f"TANDEM_RATE_LIMIT_{name}", value)
     get_settings.cache_clear()
@@ -77,6 +79,18 @@ def test_refresh_is_limited_per_address(app, limits: None, me: Client) -> None: 
     http = _from(app, "203.0.113.30")
     statuses = [http.post("/api/v1/auth/refresh", json={"refresh_token": f"guess-{n}"}).status_code for n in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
+
+
+def test_password_reset_requests_are_limited_per_account_and_per_address(app, limits: None, me: Client) -> None:  # type: ignore[no-untyped-def]
+    def ask(http: TestClient, email: str) -> int:
+        return http.post("/api/v1/auth/password-reset", json={"email": email}).status_code
+
+    # The same answer for an account and for no account, until the limit; then 429 with Retry-After.
+    one, other = _from(app, "203.0.113.40"), _from(app, "203.0.113.41")
+    assert [ask(one, me.email), ask(other, me.email), ask(one, me.email)] == [202, 202, 429]
+    assert [ask(other, f"nobody{n}@example.org") for n in range(4)] == [202] * 4  # 5 from this address so far
+    refused = other.post("/api/v1/auth/password-reset", json={"email": "someone@example.org"})  # the 6th
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
 
 
 def test_invitation_codes_are_limited_per_address_and_per_code(app, limits: None) -> None:  # type: ignore[no-untyped-def]
