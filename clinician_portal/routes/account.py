@@ -9,14 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
 from clinician_portal.pages import page, see_other
 from service.alerts import delivery, oncall
 from service.config import get_settings
 from service.errors import Forbidden, Invalid, NotFound
-from service.models import Role, Staff
+from service.models import Role
 from service.notify.push import application_server_key
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
@@ -155,18 +155,14 @@ def _rota(
 ) -> Response:
     if not current.is_admin:
         raise Forbidden("only a clinic administrator can change the on-call rota")
-    staff = session.exec(
-        select(Staff)
-        .where(Staff.clinic_id == current.staff.clinic_id, col(Staff.active).is_(True))
-        .order_by(Staff.name)
-    ).all()
+    rota = oncall.rota(session, current.staff)
     return page(
         request,
         "oncall.html",
         signed_in=current,
         status=status,
-        rota=oncall.rota(session, current.staff),
-        staff=staff,
+        rota=rota,
+        staff=rota.candidates,
         saved=saved if saved in ("added", "removed") else None,
         error=error,
     )

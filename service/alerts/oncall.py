@@ -56,6 +56,8 @@ class Rota:
     gaps: list[tuple[datetime, datetime]]
     """Stretches of the next two weeks with nobody on call: admins are paged then."""
     overlaps: list[tuple[datetime, datetime]]
+    candidates: list[Staff]
+    """The clinic's active staff, by name: who can be put on the rota."""
 
 
 def rota(session: Session, staff: Staff, *, now: datetime | None = None) -> Rota:
@@ -71,7 +73,8 @@ def rota(session: Session, staff: Staff, *, now: datetime | None = None) -> Rota
         )
         .order_by(col(OnCallShift.starts_at))
     ).all()
-    names = {s.id: s.name for s in session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id)).all()}
+    members = session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id).order_by(col(Staff.name))).all()
+    names = {s.id: s.name for s in members}
     gaps: list[tuple[datetime, datetime]] = []
     overlaps: list[tuple[datetime, datetime]] = []
     covered_to = now
@@ -83,7 +86,8 @@ def rota(session: Session, staff: Staff, *, now: datetime | None = None) -> Rota
         covered_to = max(covered_to, shift.ends_at)
     if covered_to < until:
         gaps.append((covered_to, until))
-    return Rota([ShiftRow(s, names.get(s.staff_id, "")) for s in shifts], gaps, overlaps)
+    candidates = [s for s in members if s.active]
+    return Rota([ShiftRow(s, names.get(s.staff_id, "")) for s in shifts], gaps, overlaps, candidates)
 
 
 def add_shift(
