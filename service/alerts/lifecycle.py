@@ -4,12 +4,13 @@ resolved by a person, every step kept in the alert's history."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -92,12 +93,10 @@ def care_team(session: Session, patient: Patient) -> CareTeam:
     """The patient's care-team routing data in one query (rows: open alerts x push subscriptions x
     webhook endpoints, a handful each). The rows are held for the rest of the transaction."""
     latest_plan = (
-        select(func.max(SafetyPlanVersion.version))
-        .where(SafetyPlanVersion.patient_id == patient.id)
-        .scalar_subquery()
+        select(func.max(SafetyPlanVersion.version)).where(SafetyPlanVersion.patient_id == patient.id).scalar_subquery()
     )
-    rows = session.exec(
-        select(Clinic, Alert, Staff, StaffChannels, StaffPushSubscription, WebhookEndpoint, SafetyPlanVersion)
+    rows = session.execute(
+        sa_select(Clinic, Alert, Staff, StaffChannels, StaffPushSubscription, WebhookEndpoint, SafetyPlanVersion)
         .select_from(Clinic)
         .outerjoin(Alert, (col(Alert.patient_id) == patient.id) & (col(Alert.status) != AlertStatus.RESOLVED))
         .outerjoin(Staff, col(Staff.id) == patient.clinician_id)
@@ -110,7 +109,7 @@ def care_team(session: Session, patient: Patient) -> CareTeam:
             SafetyPlanVersion,
             (col(SafetyPlanVersion.patient_id) == patient.id) & (col(SafetyPlanVersion.version) == latest_plan),
         )
-        .where(Clinic.id == patient.clinic_id)
+        .where(col(Clinic.id) == patient.clinic_id)
     ).all()
     assert rows  # foreign key: the patient's clinic exists
     first = rows[0]

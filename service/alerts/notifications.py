@@ -110,7 +110,9 @@ def reach(
             fresh=fresh,
         )
     if chosen.push and skip_channel != "staff_push":
-        subscriptions = known.subscriptions if mine and known is not None else oncall.push_subscriptions(session, person.id)
+        subscriptions = (
+            known.subscriptions if mine and known is not None else oncall.push_subscriptions(session, person.id)
+        )
         for subscription in subscriptions:
             notify.enqueue_staff_push(
                 session,

@@ -8,9 +8,9 @@ answers, coach messages). It works inside the caller's transaction and never com
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlmodel import Session
@@ -100,9 +100,7 @@ def client_notice(
     own = severity_for(level.label) or Severity.ROUTINE
     highest = care.highest_open_severity() if care is not None else lifecycle.highest_open_severity(session, patient.id)
     severity = max((s for s in (severity, highest, own) if s), key=_rank)
-    plan = (
-        crisis_block_plan_of(patient, care.safety_plan) if care is not None else crisis_block_plan(session, patient)
-    )
+    plan = crisis_block_plan_of(patient, care.safety_plan) if care is not None else crisis_block_plan(session, patient)
     if level >= RiskLevel.MODERATE:
         return crisis_block(session, patient, severity=severity, plan=plan)
     return support_block(session, patient, severity=severity, plan=plan)
@@ -140,7 +138,7 @@ def crisis_block(
     patient: Patient,
     *,
     severity: Severity = Severity.PRIORITY,
-    plan: dict[str, object] | None | _Unread = UNREAD,
+    plan: dict[str, object] | _Unread | None = UNREAD,
 ) -> dict[str, Any]:
     block = crisis_resources_for(session, patient)
     _add_safety_plan(session, patient, block, plan)
@@ -159,7 +157,7 @@ def support_block(
     patient: Patient,
     *,
     severity: Severity = Severity.ROUTINE,
-    plan: dict[str, object] | None | _Unread = UNREAD,
+    plan: dict[str, object] | _Unread | None = UNREAD,
 ) -> dict[str, Any]:
     """The support message, with the lines themselves: a person at low risk may still need them tonight."""
     block = crisis_resources_for(session, patient)
@@ -176,7 +174,7 @@ def support_block(
 
 
 def _add_safety_plan(
-    session: Session, patient: Patient, block: dict[str, Any], plan: dict[str, object] | None | _Unread
+    session: Session, patient: Patient, block: dict[str, Any], plan: dict[str, object] | _Unread | None
 ) -> None:
     """The client's own plan goes in every crisis and support block: in a crisis it is what people use."""
     if isinstance(plan, _Unread):

@@ -335,7 +335,9 @@ def safety_stop_reply(ctx: CoachContext) -> CoachReply:
     )
 
 
-def _respond(session: Session, patient: Patient, line: ExerciseMessage, turn: _Turn) -> dict[str, dict[str, Any] | None]:
+def _respond(
+    session: Session, patient: Patient, line: ExerciseMessage, turn: _Turn
+) -> dict[str, dict[str, Any] | None]:
     """The alert, and what the client must see now (``crisis`` or ``support``), when the screen found
     anything at all; the risk result itself is already on the client's transcript line."""
     result = turn.result

@@ -262,12 +262,12 @@ def _request_upsert(session: Session, *, patient: Patient, instrument: str, reas
         created_at=now,
         updated_at=now,
     )
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[table.c.patient_id, table.c.instrument],
         set_={"active": True, "requested_at": now, "requested_reason": reason, "updated_at": now},
     ).returning(table.c.id)
     with unit_of_work(session):
-        schedule_id = session.execute(statement).scalar_one()
+        schedule_id = session.execute(upsert).scalar_one()
         for held in list(session.identity_map.values()):
             if isinstance(held, MeasureSchedule) and held.id == schedule_id:
                 session.expire(held)  # changed behind the ORM's back: read again when next used

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
