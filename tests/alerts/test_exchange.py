@@ -59,6 +59,7 @@ def test_notes_harmless_alone_that_state_a_farewell_and_a_plan_together_raise_on
 
     assert [answer["crisis"] is not None for answer in answers] == [False, False, True]
     assert answers[-1]["risk"]["level"] == "high"
+    assert answers[-1]["follow_up"] == ["cssrs"]  # the C-SSRS screener asks what the notes cannot tell
     alert = session.exec(select(Alert).where(Alert.patient_id == patient.id)).one()
     assert alert.severity == "urgent"
     [signal] = lifecycle.signals(session, alert)
