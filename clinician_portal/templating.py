@@ -102,6 +102,14 @@ def format_when(value: datetime | None, tz: str | None = None, style: str = "med
     )
 
 
+def iso_moment(value: str | None) -> datetime | None:
+    """A moment stored as ISO 8601 text (in a signal's evidence) as a datetime, for `when`."""
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:
     if value is None:
         return ""
@@ -188,6 +196,7 @@ def _build_environment() -> Environment:
     env.filters["tr"] = translate
     env.filters["sentence"] = as_sentence
     env.filters["when"] = format_when
+    env.filters["iso_moment"] = iso_moment
     env.filters["day"] = format_day
     env.filters["short_date"] = format_short_date
     env.filters["duration"] = format_duration

@@ -4,10 +4,13 @@ resolved by a person, every step kept in the alert's history."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,6 +19,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from service import audit
 from service.alerts import feedback, notifications
+from service.alerts.exchange import CATEGORY as EXCHANGE_CATEGORY
+from service.alerts.exchange import Said, evidence_message, is_exchange
 from service.alerts.policy import (
     SignalFacts,
     combination_window_days,
@@ -37,16 +42,18 @@ from service.models import (
     OnCallShift,
     Patient,
     Role,
+    SafetyPlanVersion,
     Severity,
     Staff,
+    StaffChannels,
+    StaffPushSubscription,
     WebhookEndpoint,
 )
 from service.models.base import utcnow
-
-if TYPE_CHECKING:
-    from service.risk import RiskResult
+from service.risk import RiskResult
 
 SYSTEM = Actor.system("risk")
+_Row = TypeVar("_Row")
 MAX_NOTE = 2000
 
 
@@ -57,6 +64,74 @@ def primary_category(result: RiskResult) -> str:
     return result.categories[0] if result.categories else "unspecified"
 
 
+@dataclass
+class CareTeam:
+    """What raising an alert for a patient needs to know, read in one statement: their clinic, their
+    unresolved alerts, their clinician with the channels that reach them, the clinic's webhook
+    endpoints, and the latest version of the client's safety plan (for the crisis block)."""
+
+    clinic: Clinic
+    open_alerts: list[Alert]
+    clinician: Staff | None
+    channels: StaffChannels | None
+    subscriptions: list[StaffPushSubscription]
+    endpoints: list[WebhookEndpoint]
+    safety_plan: SafetyPlanVersion | None
+
+    def open_for(self, reason: str) -> Alert | None:
+        return next((alert for alert in self.open_alerts if alert.reason == reason), None)
+
+    def most_severe(self) -> Alert | None:
+        return max(self.open_alerts, key=lambda alert: Severity(alert.severity).rank, default=None)
+
+    def highest_open_severity(self) -> Severity | None:
+        alert = self.most_severe()
+        return Severity(alert.severity) if alert is not None else None
+
+
+def care_team(session: Session, patient: Patient) -> CareTeam:
+    """The patient's care-team routing data in one query (rows: open alerts x push subscriptions x
+    webhook endpoints, a handful each). The rows are held for the rest of the transaction."""
+    latest_plan = (
+        select(func.max(SafetyPlanVersion.version)).where(SafetyPlanVersion.patient_id == patient.id).scalar_subquery()
+    )
+    rows = session.execute(
+        sa_select(Clinic, Alert, Staff, StaffChannels, StaffPushSubscription, WebhookEndpoint, SafetyPlanVersion)
+        .select_from(Clinic)
+        .outerjoin(Alert, (col(Alert.patient_id) == patient.id) & (col(Alert.status) != AlertStatus.RESOLVED))
+        .outerjoin(Staff, col(Staff.id) == patient.clinician_id)
+        .outerjoin(StaffChannels, col(StaffChannels.staff_id) == col(Staff.id))
+        .outerjoin(StaffPushSubscription, col(StaffPushSubscription.staff_id) == col(Staff.id))
+        .outerjoin(
+            WebhookEndpoint, (col(WebhookEndpoint.clinic_id) == col(Clinic.id)) & col(WebhookEndpoint.active).is_(True)
+        )
+        .outerjoin(
+            SafetyPlanVersion,
+            (col(SafetyPlanVersion.patient_id) == patient.id) & (col(SafetyPlanVersion.version) == latest_plan),
+        )
+        .where(col(Clinic.id) == patient.clinic_id)
+    ).all()
+    assert rows  # foreign key: the patient's clinic exists
+    first = rows[0]
+    team = CareTeam(
+        clinic=first[0],
+        open_alerts=_distinct(row[1] for row in rows),
+        clinician=first[2],
+        channels=first[3],
+        subscriptions=_distinct(row[4] for row in rows),
+        endpoints=_distinct(row[5] for row in rows),
+        safety_plan=first[6],
+    )
+    for row in (team.clinic, team.clinician, team.channels, team.safety_plan, *team.open_alerts):
+        if row is not None:
+            hold(session, row)
+    return team
+
+
+def _distinct(rows: Iterable[_Row | None]) -> list[_Row]:
+    return list({id(row): row for row in rows if row is not None}.values())
+
+
 def raise_for(
     session: Session,
     *,
@@ -65,11 +140,15 @@ def raise_for(
     source_id: str | None,
     result: RiskResult,
     now: datetime | None = None,
+    care: CareTeam | None = None,
+    exchange: Sequence[Said] | None = None,
 ) -> Alert | None:
     """Open an alert for a risk signal, or attach it to the open alert for the same reason.
 
-    Runs inside the caller's transaction: the alert commits with the check-in (or answer, or
-    message) that raised it, or not at all.
+    A signal read from a whole exchange (``exchange``: the messages its evidence names) joins the
+    patient's open alert, whatever its reason, rather than open a second one. Runs inside the
+    caller's transaction: the alert commits with the check-in (or answer, or message) that raised
+    it, or not at all. ``care``: the care team already read (``care_team``), updated in place.
     """
     severity = severity_for(result.level.label)
     if severity is None:
@@ -80,36 +159,25 @@ def raise_for(
         severity = combined[0]
     combination = combined[1] if combined is not None and combined[0] == severity else None
     reason = reason_for(primary_category(result))
-    clinic, alert = _clinic_and_open_alert(session, patient, reason)
+    care = care or care_team(session, patient)
+    alert = care.open_for(reason)
+    if alert is None and is_exchange(result):
+        own = reason_for(primary_category(_without_exchange(result)))
+        alert = care.open_for(own) or care.most_severe()
     if alert is None:
         alert = _create(
-            session, patient=patient, clinic=clinic, reason=reason, severity=severity, now=now, combination=combination
+            session, patient=patient, care=care, reason=reason, severity=severity, now=now, combination=combination
         )
-    _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now)
+        if alert not in care.open_alerts:
+            care.open_alerts.append(alert)
+    _attach(session, alert, source_type=source_type, source_id=source_id, result=result, now=now, exchange=exchange)
     if alert.severity != severity and severity.rank > Severity(alert.severity).rank:
-        _raise_severity(session, alert, severity, now, combination=combination)
+        _raise_severity(session, alert, severity, now, combination=combination, care=care)
     return alert
 
 
-def _clinic_and_open_alert(session: Session, patient: Patient, reason: str) -> tuple[Clinic, Alert | None]:
-    """The patient's clinic and their open alert for this reason, if any, in one query.
-
-    The clinic is held for the rest of the transaction: the client's crisis block reads it again.
-    """
-    row = session.exec(
-        select(Clinic, Alert)
-        .select_from(Clinic)
-        .outerjoin(
-            Alert,
-            (col(Alert.patient_id) == patient.id)
-            & (col(Alert.reason) == reason)
-            & (col(Alert.status) != AlertStatus.RESOLVED),
-        )
-        .where(Clinic.id == patient.clinic_id)
-    ).first()
-    assert row is not None  # foreign key
-    hold(session, row[0])
-    return row[0], row[1]
+def _without_exchange(result: RiskResult) -> RiskResult:
+    return RiskResult.from_evidence(item for item in result.evidence if item.category != EXCHANGE_CATEGORY)
 
 
 def hold(session: Session, row: object) -> None:
@@ -157,13 +225,13 @@ def _create(
     session: Session,
     *,
     patient: Patient,
-    clinic: Clinic,
+    care: CareTeam,
     reason: str,
     severity: Severity,
     now: datetime,
     combination: str | None = None,
 ) -> Alert:
-    clinician, endpoints = _clinician_and_endpoints(session, patient)
+    clinic = care.clinic
     alert = Alert(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
@@ -203,31 +271,36 @@ def _create(
         created["combination"] = combination
     _history(session, alert, "created", SYSTEM, created, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
-    notifications.alert_opened(session, alert, clinic, new=True, endpoints=endpoints, clinician=clinician)
+    notifications.alert_opened(session, alert, clinic, new=True, known=_reach(care))
     return alert
 
 
-def _clinician_and_endpoints(session: Session, patient: Patient) -> tuple[Staff | None, list[WebhookEndpoint]]:
-    """Who a new alert's email goes to and the clinic's active webhook endpoints, in one query."""
-    rows = session.exec(
-        select(Staff, WebhookEndpoint)
-        .select_from(Staff)
-        .outerjoin(
-            WebhookEndpoint,
-            (col(WebhookEndpoint.clinic_id) == patient.clinic_id) & col(WebhookEndpoint.active).is_(True),
-        )
-        .where(Staff.id == patient.clinician_id)
-    ).all()
-    clinician = rows[0][0] if rows else None
-    return clinician, [row[1] for row in rows if row[1] is not None]
+def _reach(care: CareTeam) -> notifications.Reach:
+    return notifications.Reach(
+        clinician=care.clinician,
+        channels=care.channels,
+        subscriptions=care.subscriptions,
+        endpoints=care.endpoints,
+    )
 
 
 def _attach(
-    session: Session, alert: Alert, *, source_type: str, source_id: str | None, result: RiskResult, now: datetime
+    session: Session,
+    alert: Alert,
+    *,
+    source_type: str,
+    source_id: str | None,
+    result: RiskResult,
+    now: datetime,
+    exchange: Sequence[Said] | None = None,
 ) -> None:
-    evidence = [
-        {"rule": e.rule, "category": e.category, "text": e.text, "level": e.level.label} for e in result.evidence
-    ]
+    evidence = []
+    for e in result.evidence:
+        found: dict[str, Any] = {"rule": e.rule, "category": e.category, "text": e.text, "level": e.level.label}
+        message = evidence_message(exchange, e.message)
+        if message is not None:
+            found["message"] = message  # which message of the exchange: a reference, not a copy
+        evidence.append(found)
     session.add(
         AlertSignal(
             alert_id=alert.id,
@@ -241,14 +314,24 @@ def _attach(
         )
     )
     alert.updated_at = now
-    _history(session, alert, "signal", SYSTEM, {"source_type": source_type, "level": result.level.label}, now)
+    signal: dict[str, Any] = {"source_type": source_type, "level": result.level.label}
+    if exchange is not None and is_exchange(result):
+        # Ids only: the alert's history names the messages read together, never their words.
+        signal["exchange"] = [f"{said.source_type}:{said.source_id}" for said in exchange]
+    _history(session, alert, "signal", SYSTEM, signal, now)
     notifications.alert_changed(session, alert)
 
 
 def _raise_severity(
-    session: Session, alert: Alert, severity: Severity, now: datetime, *, combination: str | None = None
+    session: Session,
+    alert: Alert,
+    severity: Severity,
+    now: datetime,
+    *,
+    combination: str | None = None,
+    care: CareTeam | None = None,
 ) -> None:
-    clinic = session.get(Clinic, alert.clinic_id)
+    clinic = care.clinic if care is not None else session.get(Clinic, alert.clinic_id)
     assert clinic is not None
     previous = alert.severity
     alert.severity = severity
@@ -262,7 +345,7 @@ def _raise_severity(
         raised["combination"] = combination
     _history(session, alert, "severity_raised", SYSTEM, raised, now)
     audit.record(session, actor=SYSTEM, action="alert.severity_raise", entity=alert, detail={"to": str(severity)})
-    notifications.alert_opened(session, alert, clinic)
+    notifications.alert_opened(session, alert, clinic, known=_reach(care) if care is not None else None)
 
 
 def _history(session: Session, alert: Alert, kind: str, actor: Actor, detail: dict[str, Any], now: datetime) -> None:

@@ -4,6 +4,7 @@ the alert's own transaction. Emails and webhooks carry no client text: the sever
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -11,7 +12,7 @@ from service import notify
 from service.alerts import oncall
 from service.config import get_settings
 from service.kit.i18n import gettext
-from service.models import Alert, Clinic, Staff, StaffChannels, WebhookEndpoint
+from service.models import Alert, Clinic, Staff, StaffChannels, StaffPushSubscription, WebhookEndpoint
 
 SUBJECTS = {
     "urgent": "[Tandem] Urgent alert: please look now",
@@ -30,6 +31,18 @@ ESCALATION_BODY = (
     "This email deliberately contains no patient information."
 )
 SEVERITY_WORDS = {"urgent": "urgent", "priority": "priority", "routine": "routine"}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who a new alert goes to and how, as the caller has just read it (one query on the crisis path):
+    the patient's clinician, their channels (None: email only until they choose), their portal
+    browsers, and the clinic's active webhook endpoints."""
+
+    clinician: Staff | None
+    channels: StaffChannels | None
+    subscriptions: Sequence[StaffPushSubscription]
+    endpoints: Sequence[WebhookEndpoint]
 
 
 def alert_link(alert: Alert) -> str:
@@ -66,14 +79,21 @@ def reach(
     digestible: bool = False,
     skip_channel: str | None = None,
     fresh: bool = False,
+    known: Reach | None = None,
 ) -> None:
     """Queue the notice on every channel the person chose: email, Web Push to each portal browser,
     SMS. No client data on any of them: the severity and a link. ``digestible``: a routine notice
     that waits for the daily digest when the person asked for one (no email now). ``skip_channel``:
     the channel that is failing, when this notice is the fallback for it (email is then replaced
     by push and SMS, and push by email and SMS, whatever the person chose). ``fresh``: the alert was
-    made in this transaction, so nothing can be queued for it yet (no duplicate check needed)."""
-    chosen = oncall.channels(session, person.id)
+    made in this transaction, so nothing can be queued for it yet (no duplicate check needed).
+    ``known``: the person's channels and browsers as the caller has just read them."""
+    mine = known is not None and known.clinician is not None and known.clinician.id == person.id
+    if mine:
+        assert known is not None
+        chosen = known.channels or StaffChannels(staff_id=person.id)
+    else:
+        chosen = oncall.channels(session, person.id)
     if skip_channel is not None:
         fallback = StaffChannels(
             staff_id=person.id, email=True, push=True, sms=bool(chosen.sms_number), sms_number=chosen.sms_number
@@ -90,7 +110,10 @@ def reach(
             fresh=fresh,
         )
     if chosen.push and skip_channel != "staff_push":
-        for subscription in oncall.push_subscriptions(session, person.id):
+        subscriptions = (
+            known.subscriptions if mine and known is not None else oncall.push_subscriptions(session, person.id)
+        )
+        for subscription in subscriptions:
             notify.enqueue_staff_push(
                 session,
                 subscription=subscription,
@@ -122,14 +145,15 @@ def alert_opened(
     clinic: Clinic,
     *,
     new: bool = False,
-    endpoints: Sequence[WebhookEndpoint] | None = None,
-    clinician: Staff | None = None,
+    known: Reach | None = None,
 ) -> None:
     """A new alert, or one whose severity went up: tell the assigned clinician and the clinic's systems.
 
     ``new``: the alert was created in this transaction, so nothing can have been queued for it yet;
-    ``endpoints`` and ``clinician``: what the caller has just read, to save reading it again.
+    ``known``: the clinician, their channels and the clinic's endpoints the caller has just read,
+    to save reading them again.
     """
+    clinician = known.clinician if known is not None else None
     if clinician is None or clinician.id != alert.assigned_to:
         clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active:
@@ -143,6 +167,7 @@ def alert_opened(
             dedup_key=f"alert:{alert.id}:{alert.severity}",
             digestible=alert.severity == "routine",
             fresh=new,
+            known=known,
         )
     notify.enqueue_webhooks(
         session,
@@ -151,7 +176,7 @@ def alert_opened(
         data=_facts(alert),
         dedup_key=f"alert:{alert.id}:opened:{alert.severity}",
         fresh=new,
-        endpoints=endpoints,
+        endpoints=list(known.endpoints) if known is not None else None,
     )
     notify.publish(session, clinic_id=alert.clinic_id, kind="alert.created", data=_facts(alert))
 

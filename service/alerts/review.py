@@ -291,18 +291,24 @@ def strongest_first(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(evidence, key=lambda e: -_level_rank(str(e.get("level", "none"))))
 
 
-def leading_words(session: Session, alert_ids: list[str]) -> dict[str, list[str]]:
-    """For each alert, the client's words (or facts) of its strongest signal, strongest first.
+def leading_words(session: Session, alert_ids: list[str]) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
+    """For each alert, the client's words (or facts) of its strongest signal, strongest first, each
+    with the message it comes from when the signal read several messages together (else None).
 
     For the PDF summary; the caller audits the read with the rest of the summary."""
     if not alert_ids:
         return {}
-    words: dict[str, list[str]] = {}
+    words: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
     for alert_id, own in _signals_by_alert(session, alert_ids).items():
         lead = strongest(own)
         if lead is not None:
-            texts = [str(e.get("text", "")) for e in strongest_first(json.loads(lead.evidence_json))]
-            words[alert_id] = list(dict.fromkeys(t for t in texts if t))
+            found: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {}
+            for e in strongest_first(json.loads(lead.evidence_json)):
+                text, message = str(e.get("text", "")), e.get("message")
+                if text:
+                    where = message if isinstance(message, dict) else None
+                    found.setdefault((text, json.dumps(where, sort_keys=True)), (text, where))
+            words[alert_id] = list(found.values())
     return words
 
 

@@ -8,6 +8,7 @@ answers, coach messages). It works inside the caller's transaction and never com
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from service import audit
 from service.alerts import lifecycle
+from service.alerts.exchange import Said
 from service.alerts.policy import severity_for
 from service.alerts.timing import care_team_timing
 from service.errors import Unavailable
@@ -25,9 +27,16 @@ from service.models import CheckIn, Clinic, MeasureResponse, Patient, Severity
 from service.models.base import utcnow
 from service.risk import RiskLevel, RiskResult
 from service.risk.crisis import crisis_resources
-from service.safety_plan.service import crisis_block_plan
+from service.safety_plan.service import crisis_block_plan, crisis_block_plan_of
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
+
+
+class _Unread:
+    """The safety plan was not read by the caller: read it."""
+
+
+UNREAD = _Unread()
 CRISIS_RESOURCES_PATH = "/api/v1/crisis-resources"
 
 
@@ -51,32 +60,50 @@ def respond_to_risk(
     source_id: str,
     result: RiskResult,
     row: ScreenedRow | None = None,
+    exchange: Sequence[Said] | None = None,
 ) -> dict[str, Any] | None:
     """Record `result` for the source, raise or update the alert, and return what the client must see now.
 
     low or above: an alert for the patient's clinician (routine, priority or urgent), in this same
     transaction; moderate or high: the crisis block (message, resources, clinic instructions,
     care-team notice); low: a gentle support block with the support lines; none: None.
+    ``exchange``: the messages read together with this one (oldest first, this one last), when the
+    result holds evidence of the whole exchange; the alert's evidence names them.
     """
     _record(session, patient=patient, source_type=source_type, source_id=source_id, result=result, row=row)
-    lifecycle.raise_for(session, patient=patient, source_type=source_type, source_id=source_id, result=result)
-    return client_notice(session, patient, result.level)
+    if result.level < RiskLevel.LOW:
+        return None
+    # One read for everything the alert and the client's block need about the care team.
+    care = lifecycle.care_team(session, patient)
+    lifecycle.raise_for(
+        session, patient=patient, source_type=source_type, source_id=source_id, result=result, care=care,
+        exchange=exchange,
+    )  # fmt: skip
+    return client_notice(session, patient, result.level, care=care)
 
 
 def client_notice(
-    session: Session, patient: Patient, level: RiskLevel, *, severity: Severity | None = None
+    session: Session,
+    patient: Patient,
+    level: RiskLevel,
+    *,
+    severity: Severity | None = None,
+    care: lifecycle.CareTeam | None = None,
 ) -> dict[str, Any] | None:
     """What the client sees for a risk level; also rebuilds the answer of a replayed request.
 
     When the team will see it follows the actual severity: the highest of the patient's unresolved
-    alerts (a combination, or an urgent alert already open, may be more than this level alone)."""
+    alerts (a combination, or an urgent alert already open, may be more than this level alone).
+    ``care``: the care team as the alert left it (its open alerts and the client's safety plan)."""
     if level < RiskLevel.LOW:
         return None
     own = severity_for(level.label) or Severity.ROUTINE
-    severity = max((s for s in (severity, lifecycle.highest_open_severity(session, patient.id), own) if s), key=_rank)
+    highest = care.highest_open_severity() if care is not None else lifecycle.highest_open_severity(session, patient.id)
+    severity = max((s for s in (severity, highest, own) if s), key=_rank)
+    plan = crisis_block_plan_of(patient, care.safety_plan) if care is not None else crisis_block_plan(session, patient)
     if level >= RiskLevel.MODERATE:
-        return crisis_block(session, patient, severity=severity)
-    return support_block(session, patient, severity=severity)
+        return crisis_block(session, patient, severity=severity, plan=plan)
+    return support_block(session, patient, severity=severity, plan=plan)
 
 
 def unavailable_with_lines(patient: Patient, level: RiskLevel) -> Unavailable:
@@ -106,9 +133,15 @@ def level_named(label: str) -> RiskLevel:
     return RiskLevel.parse(label)
 
 
-def crisis_block(session: Session, patient: Patient, *, severity: Severity = Severity.PRIORITY) -> dict[str, Any]:
+def crisis_block(
+    session: Session,
+    patient: Patient,
+    *,
+    severity: Severity = Severity.PRIORITY,
+    plan: dict[str, object] | _Unread | None = UNREAD,
+) -> dict[str, Any]:
     block = crisis_resources_for(session, patient)
-    _add_safety_plan(session, patient, block)
+    _add_safety_plan(session, patient, block, plan)
     block["care_team_notice"] = " ".join(
         (
             _message("care_team_notice", patient.locale),
@@ -119,7 +152,13 @@ def crisis_block(session: Session, patient: Patient, *, severity: Severity = Sev
     return block
 
 
-def support_block(session: Session, patient: Patient, *, severity: Severity = Severity.ROUTINE) -> dict[str, Any]:
+def support_block(
+    session: Session,
+    patient: Patient,
+    *,
+    severity: Severity = Severity.ROUTINE,
+    plan: dict[str, object] | _Unread | None = UNREAD,
+) -> dict[str, Any]:
     """The support message, with the lines themselves: a person at low risk may still need them tonight."""
     block = crisis_resources_for(session, patient)
     block["message"] = " ".join(
@@ -130,13 +169,16 @@ def support_block(session: Session, patient: Patient, *, severity: Severity = Se
         )
     )
     block["resources_url"] = CRISIS_RESOURCES_PATH
-    _add_safety_plan(session, patient, block)
+    _add_safety_plan(session, patient, block, plan)
     return block
 
 
-def _add_safety_plan(session: Session, patient: Patient, block: dict[str, Any]) -> None:
+def _add_safety_plan(
+    session: Session, patient: Patient, block: dict[str, Any], plan: dict[str, object] | _Unread | None
+) -> None:
     """The client's own plan goes in every crisis and support block: in a crisis it is what people use."""
-    plan = crisis_block_plan(session, patient)
+    if isinstance(plan, _Unread):
+        plan = crisis_block_plan(session, patient)
     if plan is not None:
         block["safety_plan"] = plan
 

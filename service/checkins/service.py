@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import alerts, audit
+from service.alerts import exchange as exchange_risk
+from service.alerts.exchange import Said
 from service.checkins import trends
 from service.checkins.schemas import NOTE_MAX_CHARS, CheckinCreated, CheckinIn, CheckinOut, TrendPoint, TrendsOut
 from service.checkins.tags import check_tags
@@ -25,6 +27,7 @@ from service.kit import idempotency, pagination, timing
 from service.kit.context import Actor
 from service.measures import schedules
 from service.models import CheckIn, Patient
+from service.models.base import new_id
 from service.risk import RiskResult, screen_text
 
 SCOPE = "checkin"
@@ -91,7 +94,12 @@ def _create(
     tags = check_tags(data.tags)
     # Reads first, writes together: the rows of this check-in go out in one batch at commit.
     with unit_of_work(session), session.no_autoflush:
+        checkin_id = new_id()
+        exchange = _exchange(session, patient, checkin_id, recorded_at, note)
+        if exchange is not None:
+            result = exchange_risk.read_together(result, exchange, patient.locale)
         checkin = CheckIn(
+            id=checkin_id,
             patient_id=patient.id,
             recorded_at=recorded_at,
             local_date=timing.local_date(recorded_at, patient),
@@ -107,7 +115,13 @@ def _create(
         )
         session.add(checkin)
         notice = alerts.respond_to_risk(
-            session, patient=patient, source_type=SCOPE, source_id=checkin.id, result=result, row=checkin
+            session,
+            patient=patient,
+            source_type=SCOPE,
+            source_id=checkin.id,
+            result=result,
+            row=checkin,
+            exchange=exchange if exchange_risk.is_exchange(result) else None,
         )
         follow_up = _start_follow_ups(session, patient, result.categories)
         if key is not None and request_hash is not None:
@@ -124,6 +138,31 @@ def _create(
     return CheckinCreated(
         **_out(checkin).model_dump(), **alerts.crisis_or_support(result.level, notice), follow_up=follow_up
     )
+
+
+def _exchange(
+    session: Session, patient: Patient, checkin_id: str, recorded_at: datetime, note: str | None
+) -> list[Said] | None:
+    """The client's check-in notes of the 72 hours before this one, oldest first, this note last, when
+    this note carries a warning sign that could add up with them (one indexed read; none otherwise).
+
+    Questionnaires hold no free text in Tandem (their answers are numbers, screened by the
+    instrument rules), so the notes are the client's words of those days."""
+    if note is None or not exchange_risk.opens_history(note, patient.locale):
+        return None
+    rows = session.execute(
+        sa_select(col(CheckIn.id), col(CheckIn.recorded_at), col(CheckIn.note))
+        .where(
+            col(CheckIn.patient_id) == patient.id,
+            col(CheckIn.recorded_at) >= recorded_at - exchange_risk.WINDOW,
+            col(CheckIn.recorded_at) <= recorded_at,
+            col(CheckIn.note).is_not(None),
+        )
+        .order_by(col(CheckIn.recorded_at).desc(), col(CheckIn.id).desc())
+        .limit(exchange_risk.MAX_EARLIER)
+    ).all()
+    earlier = [Said(SCOPE, row_id, at, text) for row_id, at, text in reversed(rows) if text]
+    return [*earlier, Said(SCOPE, checkin_id, recorded_at, note)]
 
 
 def _start_follow_ups(session: Session, patient: Patient, categories: Sequence[str]) -> list[str]:

@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service import audit
 from service.alerts import crisis_or_support, respond_to_risk
+from service.alerts import exchange as exchange_risk
+from service.alerts.exchange import Said
 from service.config import Settings, get_settings
 from service.db import unit_of_work
 from service.errors import Conflict, Invalid, NotFound
@@ -63,6 +66,7 @@ TEXTS_PATH = Path(__file__).with_name("texts.toml")
 SAFETY_STOP = "safety"
 # A message that loses a race is handled again on the session's new state, this many times at most.
 MAX_ATTEMPTS = 3
+_SOURCE = "coach_message"  # the source type of a client's line in alerts
 
 
 class _LostRace(Exception):
@@ -195,6 +199,8 @@ class _Turn:
     revision: int
     ctx: CoachContext
     result: RiskResult
+    earlier: tuple[Said, ...] = ()
+    """The client's earlier lines of the session, when the result holds evidence of the exchange."""
 
 
 def _handle_message(session: Session, patient: Patient, session_id: str, text: str, now: datetime) -> MessageOut:
@@ -220,7 +226,7 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         coach_line = _append(
             session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
         )
-        notice = _respond(session, patient, client_line, turn.result)
+        notice = _respond(session, patient, client_line, turn)
         if stopping:
             _stop_for_safety(session, patient, row, turn.result, now)
         else:
@@ -243,8 +249,26 @@ def _read_turn(session: Session, patient: Patient, session_id: str, text: str, n
         lang = pick_locale(patient.locale)
         # The coach's own concern phrases ("I just want to disappear") count as a low-level signal.
         result = RiskResult.combine(screen_text(text, lang), coach_concern(text, lang))
+        # The session's transcript read as one exchange: signs spread over the client's lines add up.
+        earlier: tuple[Said, ...] = ()
+        if exchange_risk.opens_history(text, lang):
+            earlier = tuple(_client_lines(session, row))
+            result = exchange_risk.read_together(result, [*earlier, Said(_SOURCE, "", now, text)], lang)
+            if not exchange_risk.is_exchange(result):
+                earlier = ()
         ctx = dataclasses.replace(_context(patient, assignment, row, exercise), risk_level=int(result.level))
-        return _Turn(row.revision, ctx, result)
+        return _Turn(row.revision, ctx, result, earlier)
+
+
+def _client_lines(session: Session, row: ExerciseSession) -> list[Said]:
+    """The client's lines of the session so far, oldest first, decrypted (the coach's are not theirs)."""
+    lines = session.execute(
+        sa_select(col(ExerciseMessage.id), col(ExerciseMessage.created_at), col(ExerciseMessage.text))
+        .where(col(ExerciseMessage.session_id) == row.id, col(ExerciseMessage.role) == MessageRole.CLIENT)
+        .order_by(col(ExerciseMessage.seq).desc())
+        .limit(exchange_risk.MAX_EARLIER)
+    ).all()
+    return [Said(_SOURCE, line_id, at, text) for line_id, at, text in reversed(lines) if text]
 
 
 def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Assignment:
@@ -312,13 +336,17 @@ def safety_stop_reply(ctx: CoachContext) -> CoachReply:
 
 
 def _respond(
-    session: Session, patient: Patient, line: ExerciseMessage, result: RiskResult
+    session: Session, patient: Patient, line: ExerciseMessage, turn: _Turn
 ) -> dict[str, dict[str, Any] | None]:
     """The alert, and what the client must see now (``crisis`` or ``support``), when the screen found
     anything at all; the risk result itself is already on the client's transcript line."""
+    result = turn.result
     if result.level < RiskLevel.LOW:
         return {"crisis": None, "support": None}
-    notice = respond_to_risk(session, patient=patient, source_type="coach_message", source_id=line.id, result=result)
+    exchange = [*turn.earlier, Said(_SOURCE, line.id, line.created_at, line.text)] if turn.earlier else None
+    notice = respond_to_risk(
+        session, patient=patient, source_type=_SOURCE, source_id=line.id, result=result, exchange=exchange
+    )
     return crisis_or_support(result.level, notice)
 
 

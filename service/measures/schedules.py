@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from service import audit
@@ -24,6 +26,7 @@ from service.kit import timing
 from service.kit.context import Actor
 from service.measures.instruments import all_instruments, get_instrument
 from service.models import MeasureResponse, MeasureSchedule, Patient
+from service.models.base import new_id
 
 SCHEDULES_FILE = Path(__file__).with_name("schedules.toml")
 MAX_INTERVAL_DAYS = 365
@@ -233,10 +236,51 @@ def request_now(session: Session, *, patient: Patient, instrument: str, reason: 
 def request_follow_ups(
     session: Session, *, patient: Patient, rules: Sequence[FollowUp | NoteFollowUp], actor: Actor
 ) -> list[str]:
-    """Make every questionnaire the rules ask for due now; returns their codes, once each, in order."""
+    """Make every questionnaire the rules ask for due now; returns their codes, once each, in order.
+
+    One statement per questionnaire (an upsert that hands back the schedule's id for the audit row):
+    follow-ups are on the crisis path, which stays short."""
     for rule in rules:
-        request_now(session, patient=patient, instrument=rule.ask, reason=rule.name, actor=actor)
+        _request_upsert(session, patient=patient, instrument=rule.ask, reason=rule.name, actor=actor)
     return list(dict.fromkeys(rule.ask for rule in rules))
+
+
+def _request_upsert(session: Session, *, patient: Patient, instrument: str, reason: str, actor: Actor) -> None:
+    """`request_now` in one statement: the schedule is created, or made active and due now."""
+    get_instrument(instrument)
+    now = timing.now()
+    table = MeasureSchedule.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(
+        id=new_id(),
+        patient_id=patient.id,
+        instrument=instrument,
+        interval_days=default_intervals().get(instrument),
+        active=True,
+        requested_at=now,
+        requested_reason=reason,
+        created_at=now,
+        updated_at=now,
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c.patient_id, table.c.instrument],
+        set_={"active": True, "requested_at": now, "requested_reason": reason, "updated_at": now},
+    ).returning(table.c.id)
+    with unit_of_work(session):
+        schedule_id = session.execute(upsert).scalar_one()
+        for held in list(session.identity_map.values()):
+            if isinstance(held, MeasureSchedule) and held.id == schedule_id:
+                session.expire(held)  # changed behind the ORM's back: read again when next used
+        audit.record(
+            session,
+            actor=actor,
+            action="measure.request",
+            entity_type="measure_schedule",
+            entity_id=schedule_id,
+            patient_id=patient.id,
+            clinic_id=patient.clinic_id,
+            detail={"instrument": instrument, "reason": reason},
+        )
 
 
 def _row(session: Session, patient: Patient, instrument: str) -> MeasureSchedule:

@@ -182,3 +182,25 @@ def _accumulated(
         seen.add((index, group))
         found.append(Evidence(f"{lang}.conversation.{group}", "conversation", words, RiskLevel.HIGH, index))
     return found
+
+
+def signs_in(message: str, lang: str) -> frozenset[str]:
+    """The groups of warning signs one message brings to an exchange (the `[conversation.signs]`
+    groups; "ideation" when the message alone screens low or above; "learned" when only the model
+    without its gate would raise it). Empty: adding this message to an exchange adds nothing up, so a
+    caller may skip reading the earlier messages."""
+    if not isinstance(message, str):
+        raise Invalid("The text to screen must be a string.")
+    found: set[str] = set()
+    if screen_text(message, lang).level >= RiskLevel.LOW:
+        found.add("ideation")
+    elif screen_text(message, lang, gate=False).level >= RiskLevel.LOW:
+        found.add("learned")
+    for book in rulebooks_for(lang):
+        settings = SETTINGS.get(book.lang)
+        framebook = FRAMEBOOKS.get(book.lang)
+        if settings is None or framebook is None:
+            continue
+        present = _concepts(framebook, normalize(message, book.speller))
+        found.update(settings.signs[name] for name in present if name in settings.signs)
+    return frozenset(found)

@@ -96,13 +96,17 @@ def _plan(row: SafetyPlanVersion) -> Plan:
 
 def current(session: Session, patient_id: str) -> Plan:
     """The latest version, or EMPTY (version 0) when the client has none."""
-    row = session.exec(
+    row = latest_row(session, patient_id)
+    return _plan(row) if row is not None else EMPTY
+
+
+def latest_row(session: Session, patient_id: str) -> SafetyPlanVersion | None:
+    return session.exec(
         select(SafetyPlanVersion)
         .where(SafetyPlanVersion.patient_id == patient_id)
         .order_by(col(SafetyPlanVersion.version).desc())
         .limit(1)
     ).first()
-    return _plan(row) if row is not None else EMPTY
 
 
 def versions(session: Session, patient_id: str) -> list[Plan]:
@@ -190,7 +194,13 @@ def write_for_client(
 def crisis_block_plan(session: Session, patient: Patient) -> dict[str, object] | None:
     """The plan as the crisis and support blocks carry it (`crisis.safety_plan`), or None when
     the client has none: the sections that hold something, in the plan's order."""
-    plan = current(session, patient.id)
+    return crisis_block_plan_of(patient, latest_row(session, patient.id))
+
+
+def crisis_block_plan_of(patient: Patient, row: SafetyPlanVersion | None) -> dict[str, object] | None:
+    """`crisis_block_plan` from the plan's latest version already read (the crisis path reads it
+    with the care team, in one statement)."""
+    plan = _plan(row) if row is not None else EMPTY
     if plan.is_empty:
         return None
     out = plan.out(patient.locale).model_dump(mode="json")

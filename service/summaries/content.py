@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
@@ -76,8 +77,9 @@ class AlertRow:
     alert: Alert
     acknowledged_by: str | None
     resolved_by: str | None
-    words: tuple[str, ...] = ()
-    """The client's words that raised it: the strongest signal's evidence, strongest first."""
+    words: tuple[tuple[str, dict[str, Any] | None], ...] = ()
+    """The client's words that raised it: the strongest signal's evidence, strongest first, each with
+    the message it comes from when several messages were read together."""
 
 
 @dataclass(frozen=True)

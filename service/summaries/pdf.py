@@ -11,6 +11,7 @@ import base64
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -347,8 +348,21 @@ def _alert_row(row: AlertRow, fmt: Formatter, t: Any, lang: str) -> dict[str, st
         "outcome": outcome,
         "note": alert.resolution_note or "",
         "escalated": t("alerts.escalated", count=alert.escalation_level) if alert.escalation_level else "",
-        "words": list(row.words),
+        "words": [{"text": text, "where": _message_words(where, fmt, t)} for text, where in row.words],
     }
+
+
+def _message_words(where: dict[str, Any] | None, fmt: Formatter, t: Any) -> str:
+    """Which message of an exchange the words come from: its number, its kind and when it was written."""
+    if not where:
+        return ""
+    try:
+        at = datetime.fromisoformat(str(where.get("at")))
+    except ValueError:
+        at = None
+    kind = str(where.get("source_type", ""))
+    source = t(f"alerts.source_{kind}") if kind in ("checkin", "coach_message") else kind
+    return str(t("alerts.message", n=where.get("n"), of=where.get("of"), source=source, date=fmt.moment(at)))
 
 
 def _safety_plan(view: SummaryView, fmt: Formatter, t: Any) -> dict[str, Any] | None:

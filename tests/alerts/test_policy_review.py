@@ -104,7 +104,10 @@ def test_a_low_note_while_an_urgent_alert_is_open_does_not_promise_the_next_work
     )
     assert low.json()["risk"]["level"] == "low"
     assert "next working day" in low.json()["support"]["message"]
-    client.post("/api/v1/checkins", json={"mood": 2, "note": "I've written my goodbye letters"}, headers=headers)
+    # The urgent alert comes from the C-SSRS (intent): a goodbye note in the same 72 hours would make
+    # the notes high together (tests/alerts/test_exchange.py), and the answer a crisis block.
+    urgent = client.post("/api/v1/measures/cssrs/responses", json={"answers": [0, 1, 0, 1, 0, 0, 0]}, headers=headers)
+    assert urgent.status_code == 201 and urgent.json()["crisis"] is not None
     again = client.post(
         "/api/v1/checkins", json={"mood": 4, "note": "sometimes I wish I could sleep and not wake up"}, headers=headers
     )

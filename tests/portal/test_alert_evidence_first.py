@@ -4,10 +4,12 @@ weaker one; an overdue alert names who it was escalated to; rule ids sit in a de
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.alerts import escalation
+from service.models import CheckIn
 from service.onboarding.staff import add_staff
 from tests.factories import SYSTEM, ClinicSetup, active_patient
 from tests.portal.clinical import GOODBYE, raise_alert
@@ -27,6 +29,13 @@ def test_a_later_weaker_signal_does_not_hide_the_words_that_made_it_urgent(
 ) -> None:
     zoe, _ = active_patient(session, clinic, name="Zoé Zimmer")
     raise_alert(session, zoe, GOODBYE, mood=2)
+    # The goodbye was written four days ago: outside the 72 hours read with the next note (a goodbye
+    # and a wish to be dead in one exchange are high together, tests/alerts/test_exchange.py), so the
+    # next signal stays the weaker one.
+    for written in session.exec(select(CheckIn).where(CheckIn.patient_id == zoe.id)).all():
+        written.recorded_at -= timedelta(days=4)
+        session.add(written)
+    session.commit()
     alert = raise_alert(session, zoe, BURDEN, mood=3)
     assert alert.severity == "urgent"
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from service.alerts import escalation, oncall
-from service.models import Alert
+from service.models import Alert, CheckIn
 from service.models.base import utcnow
 from service.onboarding.staff import add_staff
 from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, create_clinic
@@ -111,6 +111,12 @@ def test_issue_13_done_when(database_url: str, session: Session, tab: Tab, tmp_p
         assert high.status_code == 201 and high.json()["risk"]["level"] == "high"
         crisis = high.json()["crisis"]
         assert crisis["safety_plan"]["sections"][0]["items"] == ["My sister Lou 07700 900123"]
+        # The goodbye was written four days ago: outside the 72 hours read with the next note (a goodbye
+        # and a wish to be dead in one exchange are high together, tests/alerts/test_exchange.py).
+        for written in session.exec(select(CheckIn).where(CheckIn.id == high.json()["id"])).all():
+            written.recorded_at -= timedelta(days=4)
+            session.add(written)
+        session.commit()
         low = httpx.post(f"{base}/api/v1/checkins", json={"mood": 4, "note": LATER}, headers=zoe_headers, timeout=20)
         assert low.json()["risk"]["level"] == "low"
 

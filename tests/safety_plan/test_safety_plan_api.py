@@ -88,16 +88,14 @@ def test_an_unknown_section_is_refused_and_changes_nothing(client: TestClient, s
 
 def test_the_crisis_block_carries_the_clients_plan(client: TestClient, session: Session) -> None:
     headers = _client(session, locale="fr", country="FR")
-    no_plan = client.post(
-        "/api/v1/checkins", json={"mood": 1, "note": "J'ai écrit mes lettres d'adieu"}, headers=headers
-    )
+    # Thoughts of suicide only, so that the low note below stays low: a goodbye in the same 72 hours
+    # would make the notes high together (tests/alerts/test_exchange.py).
+    no_plan = client.post("/api/v1/checkins", json={"mood": 1, "note": "Je veux me tuer ce soir."}, headers=headers)
     assert "safety_plan" not in no_plan.json()["crisis"]
     client.put(
         URL, json={"sections": [{"code": "people_to_ask", "items": ["Ma sœur Lou 06 12 34 56 78"]}]}, headers=headers
     )
-    answer = client.post(
-        "/api/v1/checkins", json={"mood": 1, "note": "J'ai écrit mes lettres d'adieu"}, headers=headers
-    )
+    answer = client.post("/api/v1/checkins", json={"mood": 1, "note": "Je veux me tuer ce soir."}, headers=headers)
     plan = answer.json()["crisis"]["safety_plan"]
     assert plan["version"] == 1
     assert plan["sections"] == [
