@@ -85,6 +85,8 @@ class BreathingPattern:
     hold_seconds: int
     exhale_seconds: int
     cycles: int
+    # Rounds of ``cycles`` breaths; the coach counts each one only when the client says it is done.
+    rounds: int = 1
 
     @property
     def name(self) -> str:
@@ -273,7 +275,7 @@ def _check_exercise(exercise: Exercise, where: str) -> None:
     _check_placeholders(exercise.closing, seen | {c.name for c in exercise.comparisons}, f"{where} closing")
 
 
-_TIMER_VALUES = {"inhale", "hold", "exhale", "cycles"}
+_TIMER_VALUES = {"inhale", "hold", "exhale", "cycles", "rounds"}
 
 
 def _check_step_shape(step: Step, where: str) -> None:

@@ -32,8 +32,6 @@ from service.kit.text import fold
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
 _QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
-# A breathing step is one round of the catalog's cycles, counted only when the client says it is done.
-BREATHING_ROUNDS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,8 +235,10 @@ class ScriptedCoach:
         previous = ctx.answers.get(step.field)
         done = int(previous.get("rounds_done", 0)) + 1 if isinstance(previous, dict) else 1
         value = {**(parsed.value if isinstance(parsed.value, dict) else {}), "rounds_done": done}
-        counted = render(texts["round_counted"], {"done": str(done), "total": str(BREATHING_ROUNDS)})
-        if done < BREATHING_ROUNDS:
+        # A breathing step is the catalog's rounds of cycles, each counted only when the client says it is done.
+        rounds = step.breathing.rounds if step.breathing else 1
+        counted = render(texts["round_counted"], {"done": str(done), "total": str(rounds)})
+        if done < rounds:
             answers = {**ctx.answers, step.field: value}
             return ScriptedTurn(
                 counted, texts["round_next"], ctx.step_index, answers, False, "accepted", turn="round_done"
@@ -308,6 +308,7 @@ def _values(exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, s
             hold=str(pattern.hold_seconds),
             exhale=str(pattern.exhale_seconds),
             cycles=str(pattern.cycles),
+            rounds=str(pattern.rounds),
         )
     return values
 

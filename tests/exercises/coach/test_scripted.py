@@ -237,13 +237,15 @@ def _valid_answer(step, locale: str) -> str:  # type: ignore[no-untyped-def]
 def test_every_exercise_can_be_completed_and_every_message_is_filled_in(code: str, locale: str) -> None:
     ctx = context(code, locale=locale)
     reply = coach.opening(ctx)
-    for _ in range(len(ctx.exercise.steps) + 1):
+    # A breathing step takes one reply per round; every other step, one reply.
+    rounds = sum(s.breathing.rounds - 1 for s in ctx.exercise.steps if s.breathing)
+    for _ in range(len(ctx.exercise.steps) + rounds + 1):
         assert not re.search(r"\{[a-z_]+\}", reply.message), reply.message
         if reply.done:
             break
-        before = reply.step_index
+        before, answered = reply.step_index, dict(reply.answers)
         reply = coach.reply(_next(ctx, reply), _valid_answer(ctx.exercise.steps[before], locale))
-        assert reply.step_index > before, reply.message
+        assert reply.step_index > before or reply.answers != answered, reply.message
     assert reply.done
     fields = {s.field for s in ctx.exercise.steps if s.field}
     assert set(reply.answers) == fields
@@ -315,7 +317,20 @@ def test_a_breathing_round_is_counted_only_when_the_client_says_it_was_done(mess
     reply = coach.reply(ctx, message)
     assert reply.step_index == timer and "pacing" not in reply.answers
     done = coach.reply(ctx, "done")
-    assert done.step_index > timer and done.answers["pacing"]["rounds_done"] == 1
+    assert done.step_index == timer and done.answers["pacing"]["rounds_done"] == 1
+    assert "Round 1 of 3 done." in done.message
+
+
+def test_breathing_moves_on_after_the_third_round_the_client_says_is_done() -> None:
+    timer = next(i for i, s in enumerate(get_exercise("breathing").steps) if s.kind is StepKind.TIMER)
+    ctx = context("breathing", step_index=timer, answers={"calm_before": 4})
+    for expected in (1, 2):
+        reply = coach.reply(ctx, "done")
+        assert reply.step_index == timer and reply.answers["pacing"]["rounds_done"] == expected
+        ctx = context("breathing", step_index=reply.step_index, answers=reply.answers)
+    assert coach.reply(ctx, "not yet, wait").answers["pacing"]["rounds_done"] == 2
+    last = coach.reply(ctx, "finished")
+    assert last.step_index > timer and last.answers["pacing"]["rounds_done"] == 3
 
 
 def test_a_medication_question_is_never_answered_and_is_noted_for_the_clinician() -> None:
