@@ -282,6 +282,18 @@ def _read_number_value(cleaned: str, step: Step, words: _Words) -> tuple[float |
     return distinct.pop(), None
 
 
+def number_readings(step: Step, text: str, locale: str) -> list[tuple[int, float]]:
+    """Every number in ``text`` with where it starts, brought onto the step's scale ("7/10" on 0-100 is 70)."""
+    words = _words(pick_locale(locale))
+    folded = fold(_clean(text))
+    readings = []
+    for match in words.number.finditer(folded):
+        number, denominator, percent = match.groups()
+        base = float(denominator) if denominator else (100.0 if percent else None)
+        readings.append((match.start(), _rescale(float(number.replace(",", ".")), base, step)))
+    return readings
+
+
 def _rescale(value: float, denominator: float | None, step: Step) -> float:
     """ "8/10" on a 0-100 scale means 80; "70%" on a 0-10 scale means 7."""
     low, high = step.validation.min_value, step.validation.max_value
@@ -312,6 +324,9 @@ def _read_choice(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerRe
     matches = [o for o in step.options if _option_matches(o, folded)]
     if len(matches) == 1:
         return AnswerResult(ok=True, value=matches[0].value)
+    if step.own_words and not index and len(re.findall(r"[^\W\d_]{2,}", cleaned)) >= 1:
+        # "family and my health", "my music": several areas, or one of their own, in their words.
+        return _read_text(step, cleaned, lang, words)
     return _reask(words, "choice_unknown", expected=describe_expected(step, lang))
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.exercises.answers import format_answer, join_words, parse_answer
+from service.exercises.answers import format_answer, join_words, number_readings, parse_answer
 from service.exercises.catalog import (
     AnswerValue,
     Comparison,
@@ -136,6 +136,8 @@ class ScriptedCoach:
             nxt = later.current_step
             assert nxt is not None
             return self._answer(later, nxt, strip_label(message, ctx.lang), kind)
+        if kind is TurnKind.ANSWER and (both := self._two_ratings(ctx, step, message)) is not None:
+            return both
         if kind is TurnKind.ANSWER:
             return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
         if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
@@ -186,6 +188,31 @@ class ScriptedCoach:
         if not later or later[0].kind is not StepKind.MULTI_TEXT:
             return False
         return parse_answer(later[0], message, ctx.lang).ok
+
+    def _two_ratings(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn | None:
+        """ "mastery 6, pleasure 4" at the first of two ratings in a row: both are stored, matched by
+        the words the client used for them, else in the order asked."""
+        steps = ctx.exercise.steps
+        after = ctx.step_index + 1
+        if step.kind is not StepKind.SCALE or after >= len(steps) or steps[after].kind is not StepKind.SCALE:
+            return None
+        second = steps[after]
+        readings = number_readings(step, message, ctx.lang)
+        if len(readings) != 2:
+            return None
+        values = [readings[0][1], readings[1][1]]
+        folded = fold(message)
+        named_first, named_second = _named_at(step, folded), _named_at(second, folded)
+        if named_first is not None and named_second is not None and named_second < named_first:
+            values.reverse()
+        if not (_in_range(step, values[0]) and _in_range(second, values[1])):
+            return None
+        first = self._accept(ctx, step, _whole(values[0]))
+        later = dataclasses.replace(ctx, step_index=first.step_index, answers=first.answers)
+        if later.current_step is not second:
+            return None
+        turn = self._accept(later, second, _whole(values[1]))
+        return dataclasses.replace(turn, acknowledgement=paragraphs(first.acknowledgement, turn.acknowledgement))
 
     def _stay(
         self, ctx: CoachContext, kind: TurnKind, words: str, *, prompt: bool, paused: bool = False
@@ -315,7 +342,8 @@ def _values(exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, s
 
 def _display(step: Step, value: AnswerValue, lang: str) -> str:
     text = format_answer(step, value, lang)
-    if step.kind in _QUOTED_KINDS and value is not None:
+    own_words = step.kind is StepKind.CHOICE and isinstance(value, str) and value not in {o.value for o in step.options}
+    if (step.kind in _QUOTED_KINDS or own_words) and value is not None:
         # The sentence around the quote brings its own full stop.
         return render(coach_texts(lang)["quote"], {"text": second_person(_shorten(text).rstrip(". "), lang)})
     return text
@@ -369,6 +397,22 @@ def _same_emotion(first: str, second: str) -> bool:
     if shared >= min(3, len(short)):
         return True
     return len(short) >= 4 and short[:4] in long
+
+
+def _named_at(step: Step, folded: str) -> int | None:
+    """Where the client first names this rating ("pleasure", "plaisir"), or None."""
+    found = [m.start() for alias in step.aliases if (m := re.search(rf"\b{re.escape(alias)}", folded))]
+    return min(found) if found else None
+
+
+def _in_range(step: Step, value: float) -> bool:
+    low, high = step.validation.min_value, step.validation.max_value
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _whole(value: float) -> int | float:
+    rounded = round(value, 2)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _trap_note(traps: list[ThinkingTrap], lang: str) -> str:

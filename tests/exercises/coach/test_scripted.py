@@ -88,12 +88,12 @@ def test_opening_names_the_local_emergency_number_when_known() -> None:
 
 
 def test_opening_of_a_resumed_session_picks_up_at_the_current_step() -> None:
-    ctx = context("behavioural_activation", step_index=4, answers={"activity": "A walk", "when": "Tuesday"})
+    ctx = context("behavioural_activation", step_index=6, answers={"activity": "A walk", "when": "Tuesday"})
     reply = coach.opening(ctx)
     assert "Let's pick up where you left off." in reply.message
     assert "Today's exercise" not in reply.message
     assert "A walk, Tuesday" in reply.message
-    assert reply.step_index == 4
+    assert reply.step_index == 6
     # The disclosure is said once per session: not again when the session is resumed.
     assert "automated" not in reply.message
 
@@ -276,12 +276,12 @@ def test_activity_planning_waits_until_the_client_has_done_the_activity() -> Non
         "predicted_mastery": 3,
         "predicted_pleasure": 4,
     }
-    ctx = context("behavioural_activation", step_index=4, answers=answers)
+    ctx = context("behavioural_activation", step_index=6, answers=answers)
     waiting = coach.reply(ctx, "not yet")
-    assert waiting.step_index == 4 and "activity_done" not in waiting.answers
+    assert waiting.step_index == 6 and "activity_done" not in waiting.answers
     assert waiting.message.startswith("No problem. Your plan is saved")
     done = coach.reply(ctx, "yes, I did it this morning")
-    assert done.step_index == 5 and done.answers["activity_done"] is True
+    assert done.step_index == 7 and done.answers["activity_done"] is True
     assert done.message.startswith("Welcome back, and well done for doing it.")
 
 
@@ -295,11 +295,40 @@ def test_activity_planning_closing_compares_predictions_with_what_happened() -> 
         "actual_mastery": 6,
         "actual_pleasure": 7,
     }
-    reply = coach.reply(context("behavioural_activation", step_index=7, answers=answers), "skip")
+    reply = coach.reply(context("behavioural_activation", step_index=9, answers=answers), "skip")
     assert reply.done and reply.answers["noticed"] is None
     assert "You predicted mastery 3/10 and pleasure 4/10; it turned out to be mastery 6/10 and pleasure 7/10" in (
         reply.message
     )
+
+
+def test_activity_planning_asks_what_might_get_in_the_way_and_the_plan_before_the_predictions() -> None:
+    ids = [s.id for s in get_exercise("behavioural_activation").steps]
+    assert ids[:6] == ["activity", "when", "obstacles", "plan", "predicted_mastery", "predicted_pleasure"]
+
+
+@pytest.mark.parametrize(
+    ("message", "mastery", "pleasure"),
+    [("mastery 6, pleasure 4", 6, 4), ("pleasure 7 and mastery 3", 3, 7), ("5 and 8", 5, 8), ("plaisir 9, maîtrise 2", 2, 9)],
+)
+def test_two_predictions_in_one_message_fill_both_ratings(message: str, mastery: int, pleasure: int) -> None:
+    answers = {"activity": "A walk", "when": "Tuesday", "obstacles": None, "plan": None}
+    reply = coach.reply(context("behavioural_activation", step_index=4, answers=answers), message)
+    assert (reply.answers["predicted_mastery"], reply.answers["predicted_pleasure"]) == (mastery, pleasure)
+    assert reply.step_index == 6 and f"mastery {mastery}/10, pleasure {pleasure}/10" in reply.message
+
+
+def test_three_numbers_at_a_prediction_are_asked_again() -> None:
+    answers = {"activity": "A walk", "when": "Tuesday", "obstacles": None, "plan": None}
+    reply = coach.reply(context("behavioural_activation", step_index=4, answers=answers), "6, 4 or 5")
+    assert reply.step_index == 4 and "predicted_mastery" not in reply.answers
+
+
+def test_a_life_area_in_the_clients_own_words_is_kept_and_reflected_in_the_second_person() -> None:
+    reply = coach.reply(context("values_clarification", locale="fr"), "La famille et ma santé")
+    assert reply.step_index == 1 and reply.answers["area"] == "La famille et ma santé"
+    assert "famille et votre santé" in reply.message
+    assert coach.reply(context("values_clarification"), "2").answers["area"] == "work"
 
 
 def test_a_message_after_the_end_changes_nothing() -> None:
