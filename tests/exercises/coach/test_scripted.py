@@ -309,7 +309,12 @@ def test_activity_planning_asks_what_might_get_in_the_way_and_the_plan_before_th
 
 @pytest.mark.parametrize(
     ("message", "mastery", "pleasure"),
-    [("mastery 6, pleasure 4", 6, 4), ("pleasure 7 and mastery 3", 3, 7), ("5 and 8", 5, 8), ("plaisir 9, maîtrise 2", 2, 9)],
+    [
+        ("mastery 6, pleasure 4", 6, 4),
+        ("pleasure 7 and mastery 3", 3, 7),
+        ("5 and 8", 5, 8),
+        ("plaisir 9, maîtrise 2", 2, 9),
+    ],
 )
 def test_two_predictions_in_one_message_fill_both_ratings(message: str, mastery: int, pleasure: int) -> None:
     answers = {"activity": "A walk", "when": "Tuesday", "obstacles": None, "plan": None}
