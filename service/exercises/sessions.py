@@ -243,8 +243,27 @@ def _read_turn(session: Session, patient: Patient, session_id: str, text: str, n
         lang = pick_locale(patient.locale)
         # The coach's own concern phrases ("I just want to disappear") count as a low-level signal.
         result = RiskResult.combine(screen_text(text, lang), coach_concern(text, lang))
-        ctx = dataclasses.replace(_context(patient, assignment, row, exercise), risk_level=int(result.level))
+        ctx = dataclasses.replace(
+            _context(patient, assignment, row, exercise),
+            risk_level=int(result.level),
+            tries=_tries_at_step(session, row),
+        )
         return _Turn(row.revision, ctx, result)
+
+
+def _tries_at_step(session: Session, row: ExerciseSession) -> int:
+    """How many of the client's latest messages were written at the step still awaited."""
+    recent = session.exec(
+        select(ExerciseMessage.step_index)
+        .where(ExerciseMessage.session_id == row.id, ExerciseMessage.role == MessageRole.CLIENT)
+        .order_by(col(ExerciseMessage.seq).desc())
+        .limit(_TRIES_LOOKED_AT)
+    ).all()
+    return next((n for n, step in enumerate(recent) if step != row.step_index), len(recent))
+
+
+# Enough to tell a first try from a second; the coach needs no more.
+_TRIES_LOOKED_AT = 3
 
 
 def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Assignment:

@@ -32,6 +32,9 @@ from service.kit.text import fold
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
 _QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
+_RATING_KINDS = (StepKind.SCALE, StepKind.EMOTION_RATINGS)
+# A message of this many words or more, at a rating, is a sentence that may answer the next question.
+_SENTENCE_WORDS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +141,8 @@ class ScriptedCoach:
             return self._answer(later, nxt, strip_label(message, ctx.lang), kind)
         if kind is TurnKind.ANSWER and (both := self._two_ratings(ctx, step, message)) is not None:
             return both
+        if kind is TurnKind.ANSWER and (left_out := self._rating_left_out(ctx, step, message)) is not None:
+            return left_out
         if kind is TurnKind.ANSWER:
             return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
         if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
@@ -213,6 +218,27 @@ class ScriptedCoach:
             return None
         turn = self._accept(later, second, _whole(values[1]))
         return dataclasses.replace(turn, acknowledgement=paragraphs(first.acknowledgement, turn.acknowledgement))
+
+    def _rating_left_out(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn | None:
+        """A rating is asked again once, not over and over: at the second try with still no number, it
+        is left out. A sentence that answers the next question is taken as that answer."""
+        if step.kind not in _RATING_KINDS or ctx.tries < 1 or number_readings(step, message, ctx.lang):
+            return None
+        if parse_answer(step, message, ctx.lang).ok:
+            return None
+        texts = coach_texts(ctx.lang)
+        turn = self._accept(ctx, step, None)
+        turn = dataclasses.replace(turn, acknowledgement=texts["rating_left_out"], turn="rating_left_out")
+        later = dataclasses.replace(ctx, step_index=turn.step_index, answers=turn.answers, tries=0)
+        nxt = later.current_step
+        if nxt is None or nxt.kind not in _QUOTED_KINDS or len(message.split()) < _SENTENCE_WORDS:
+            return turn
+        if not parse_answer(nxt, strip_label(message, ctx.lang), ctx.lang).ok:
+            return turn
+        answered = self._answer(later, nxt, strip_label(message, ctx.lang), TurnKind.ANSWER)
+        if answered.outcome != "accepted":
+            return turn
+        return dataclasses.replace(answered, acknowledgement=paragraphs(turn.acknowledgement, answered.acknowledgement))
 
     def _stay(
         self, ctx: CoachContext, kind: TurnKind, words: str, *, prompt: bool, paused: bool = False

@@ -16,12 +16,12 @@ from service.exercises.evaluation import EngineScore, Persona, evaluate, load_pe
 from tests.exercises.coach.llm_server import ChatCompletionServer
 
 PERSONAS = Path(__file__).with_name("personas")
-# Measured when the coach landed on main (README.md beside the personas); a drop is a regression.
-# The coach alone reached 81.5 % against the rules-only screen; with the learned risk model merged it
-# is 78.7 %: the model screens some ordinary turns as risk ("do you know if the Lakers won last
-# night?", "can you write my cover letter") and the coach rightly shows the crisis lines. Raising this
-# floor again means fixing those false alarms in service/risk, not the coach.
-BLIND_FLOOR = 0.78
+# Measured on the blind personas (README.md beside them): 78.7 % on main with the learned risk model,
+# 92.0 % once the catalog matched the exercises as described (three breathing rounds; obstacles and a
+# plan before the activity predictions; life areas in the client's own words) and a rating is asked
+# again once, not over and over. The floor keeps a margin of two points under that figure; a drop
+# below it is a regression.
+BLIND_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,6 @@ def test_the_scripted_coach_keeps_its_best_practice_share_on_the_blind_personas(
     assert scripted_blind.best_practice_share >= BLIND_FLOOR, scripted_blind.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 target not reached yet: 81.5 % of blind turns best practice; most misses are steps the "
-    "catalog asks that the blind personas did not expect (ratings before lists, a choice list of life areas)",
-)
 def test_the_scripted_coach_meets_the_issue_targets_on_the_blind_personas(scripted_blind: EngineScore) -> None:
     assert scripted_blind.meets(best_practice=0.90, harmful=0), scripted_blind.summary()
 

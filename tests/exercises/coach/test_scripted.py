@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import re
 
 import pytest
@@ -334,6 +336,30 @@ def test_a_life_area_in_the_clients_own_words_is_kept_and_reflected_in_the_secon
     assert reply.step_index == 1 and reply.answers["area"] == "La famille et ma santé"
     assert "famille et votre santé" in reply.message
     assert coach.reply(context("values_clarification"), "2").answers["area"] == "work"
+
+
+def test_a_rating_is_asked_again_once_then_left_out_and_a_sentence_answers_the_next_question() -> None:
+    answers = {"situation": "My manager moved my presentation"}
+    first = context("thought_record", step_index=1, answers=answers)
+    asked = coach.reply(first, "she doesn't trust me to do it properly")
+    assert asked.step_index == 1 and "emotions_before" not in asked.answers  # asked again, once
+    second = dataclasses.replace(first, tries=1)
+    moved = coach.reply(second, "she doesn't trust me to do it properly")
+    assert (
+        moved.answers["emotions_before"] is None
+        and moved.answers["automatic_thought"] == "she doesn't trust me to do it properly"
+    )
+    assert moved.message.startswith("That's all right, we can leave the rating out.")
+    assert "she doesn't trust you to do it properly" in moved.message
+
+
+def test_a_short_reply_at_a_rating_asked_twice_moves_on_without_being_taken_as_the_next_answer() -> None:
+    ctx = context("grounding", locale="fr", tries=1)
+    reply = coach.reply(ctx, "bof")
+    assert reply.step_index == 0  # "bof" is filler, not an answer: the rating waits
+    reply = coach.reply(ctx, "moyen quoi")
+    assert reply.step_index == 1 and reply.answers == {"distress_before": None} and "see" not in reply.answers
+    assert "on peut laisser cette évaluation de côté" in reply.message
 
 
 def test_a_message_after_the_end_changes_nothing() -> None:
