@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.config import get_settings
 from service.exercises import sessions
 from service.exercises.coach import LLMCoach, LLMSettings, ScriptedCoach
 from service.exercises.evaluation import EngineScore, Persona, evaluate, load_personas
@@ -110,3 +111,21 @@ def test_tandem_coach_evaluate_prints_both_sets_and_fails_below_the_targets() ->
     assert blind["turns"] >= 250
     # Below 90 % best practice the command fails, so CI notices.
     assert result.exit_code == (0 if blind["meets_targets"] and out["ours"][0]["meets_targets"] else 1)
+
+
+def test_tandem_coach_evaluate_prints_the_score_of_both_engines_when_a_model_is_configured(
+    llm_server: ChatCompletionServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("TANDEM_LLM_API_KEY", "test-key")
+    monkeypatch.setenv("TANDEM_LLM_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["coach", "evaluate", "--personas", str(PERSONAS)])
+    finally:
+        get_settings.cache_clear()
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[blind]")]
+    assert [line.split()[1] for line in lines] == ["scripted:", "llm:"], result.stdout
+    assert all("turns best practice" in line for line in lines)
+    assert llm_server.requests  # the model was really asked, through the loopback server
+    assert result.exit_code == 0, result.stdout
