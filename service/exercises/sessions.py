@@ -220,6 +220,8 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         coach_line = _append(
             session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
         )
+        if reply.note and not stopping:
+            client_line.clinician_note = reply.note  # shown on the patient's page and in the summary
         notice = _respond(session, patient, client_line, turn.result)
         if stopping:
             _stop_for_safety(session, patient, row, turn.result, now)
