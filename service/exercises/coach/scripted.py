@@ -22,7 +22,7 @@ from service.exercises.catalog import (
     Step,
     StepKind,
 )
-from service.exercises.coach.classify import TurnKind, classify, reframes, strip_label
+from service.exercises.coach.classify import TurnKind, classify, clock_times, reframes, strip_label
 from service.exercises.coach.engine import CoachContext, CoachReply
 from service.exercises.coach.reflect import second_person
 from service.exercises.coach.texts import coach_texts, paragraphs, render
@@ -221,17 +221,28 @@ class ScriptedCoach:
 
     def _rating_left_out(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn | None:
         """A rating is asked again once, not over and over: at the second try with still no number, it
-        is left out. A sentence that answers the next question is taken as that answer."""
-        if step.kind not in _RATING_KINDS or ctx.tries < 1 or number_readings(step, message, ctx.lang):
+        is left out. A sentence that answers the next question is taken as that answer. A time of day
+        ("18h", "6pm") is no rating either: it answers the next question (when the worry time is)."""
+        if step.kind not in _RATING_KINDS:
             return None
-        if parse_answer(step, message, ctx.lang).ok:
+        rating: int | float | None = None
+        ahead = [s for s in ctx.exercise.steps[ctx.step_index + 1 :] if s.kind is not StepKind.INFO]
+        asks_time = step.kind is StepKind.SCALE and bool(ahead) and ahead[0].kind is StepKind.TEXT
+        times = clock_times(message, ctx.lang) if asks_time else []
+        if times:
+            others = [v for at, v in number_readings(step, message, ctx.lang) if not any(a <= at < b for a, b in times)]
+            if len(others) > 1 or (others and not _in_range(step, others[0])):
+                return None
+            rating = _whole(others[0]) if others else None
+        elif ctx.tries < 1 or number_readings(step, message, ctx.lang) or parse_answer(step, message, ctx.lang).ok:
             return None
         texts = coach_texts(ctx.lang)
-        turn = self._accept(ctx, step, None)
-        turn = dataclasses.replace(turn, acknowledgement=texts["rating_left_out"], turn="rating_left_out")
+        turn = self._accept(ctx, step, rating)
+        if rating is None:
+            turn = dataclasses.replace(turn, acknowledgement=texts["rating_left_out"], turn="rating_left_out")
         later = dataclasses.replace(ctx, step_index=turn.step_index, answers=turn.answers, tries=0)
         nxt = later.current_step
-        if nxt is None or nxt.kind not in _QUOTED_KINDS or len(message.split()) < _SENTENCE_WORDS:
+        if nxt is None or nxt.kind not in _QUOTED_KINDS or (len(message.split()) < _SENTENCE_WORDS and not times):
             return turn
         if not parse_answer(nxt, strip_label(message, ctx.lang), ctx.lang).ok:
             return turn

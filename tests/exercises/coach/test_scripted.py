@@ -362,6 +362,24 @@ def test_a_short_reply_at_a_rating_asked_twice_moves_on_without_being_taken_as_t
     assert "on peut laisser cette évaluation de côté" in reply.message
 
 
+@pytest.mark.parametrize(
+    ("locale", "message"), [("fr", "18h"), ("fr", "vers 19 h 30 dans la cuisine"), ("en", "6pm at the kitchen table")]
+)
+def test_a_time_of_day_at_the_worry_rating_is_the_worry_time_not_an_out_of_range_rating(
+    locale: str, message: str
+) -> None:
+    ctx = context("worry_postponement", locale=locale, step_index=1, answers={"worry": "money"})
+    reply = coach.reply(ctx, message)
+    assert reply.answers["worry_before"] is None and reply.answers["worry_time"] == message
+    assert reply.step_index == 3
+
+
+def test_a_rating_and_a_time_in_one_message_fill_both() -> None:
+    ctx = context("worry_postponement", step_index=1, answers={"worry": "money"})
+    reply = coach.reply(ctx, "7, and I'll look at it at 6pm in the kitchen")
+    assert reply.answers["worry_before"] == 7 and reply.step_index == 3
+
+
 def test_a_message_after_the_end_changes_nothing() -> None:
     exercise = get_exercise("grounding")
     ctx = context("grounding", step_index=len(exercise.steps), answers={"distress_before": 6})
