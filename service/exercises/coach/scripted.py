@@ -261,6 +261,14 @@ class ScriptedCoach:
 
     def _answer(self, ctx: CoachContext, step: Step, message: str, kind: TurnKind) -> ScriptedTurn:
         result = parse_answer(step, message, ctx.lang)
+        if not result.ok and result.problem == "list_too_few" and ctx.tries >= 1:
+            # Asked for more once already: what the client found is enough to go on with.
+            fewer = dataclasses.replace(step, validation=dataclasses.replace(step.validation, min_items=1))
+            partial = parse_answer(fewer, message, ctx.lang)
+            if partial.ok:
+                turn = self._accept(ctx, step, partial.value)
+                ack = paragraphs(coach_texts(ctx.lang)["list_enough"], turn.acknowledgement)
+                return dataclasses.replace(turn, acknowledgement=ack)
         if not result.ok:
             guidance = _reflect_quotes(result.reask or "", ctx.lang)
             if result.problem == "help":

@@ -379,6 +379,15 @@ def test_a_rating_and_a_time_in_one_message_fill_both() -> None:
     assert reply.answers["worry_before"] == 7 and reply.step_index == 3
 
 
+def test_a_short_list_is_asked_again_once_then_what_the_client_found_is_enough() -> None:
+    ctx = context("grounding", step_index=1, answers={"distress_before": 6})
+    first = coach.reply(ctx, "the lamp, my phone")
+    assert first.step_index == 1 and first.message.startswith("I counted 2.")
+    second = coach.reply(dataclasses.replace(ctx, tries=1), "the lamp, my phone")
+    assert second.step_index == 2 and second.answers["see"] == ["the lamp", "my phone"]
+    assert second.message.startswith("That's enough to go on with.") and "your phone" in second.message
+
+
 def test_a_message_after_the_end_changes_nothing() -> None:
     exercise = get_exercise("grounding")
     ctx = context("grounding", step_index=len(exercise.steps), answers={"distress_before": 6})
