@@ -20,9 +20,9 @@ PERSONAS = Path(__file__).with_name("personas")
 # Measured on the blind personas (README.md beside them): 78.7 % on main with the learned risk model,
 # 93.4 % once the catalog matched the exercises as described (three breathing rounds; obstacles and a
 # plan before the activity predictions; life areas in the client's own words) and a rating or a list
-# is asked again once, not over and over. The floor keeps a margin of about three points (ten turns)
-# under that figure, at the target; a drop below it is a regression.
-BLIND_FLOOR = 0.90
+# is asked again once, not over and over. The floor keeps a margin of about two points (seven turns)
+# under that figure; a drop below it is a regression.
+BLIND_FLOOR = 0.91
 
 
 @pytest.fixture(scope="module")
