@@ -54,6 +54,7 @@ def exercises_panel(record: PatientRecord) -> dict[str, Any]:
     return {
         "assignments": record.assignments,
         "sessions": record.sessions,
+        "coach_notes": record.coach_notes,
         "adherence": record.adherence,
         "exercises": catalog.load_catalog(),
         "choices": {lang: catalog.list_exercises(lang) for lang in SUPPORTED_LOCALES},

@@ -15,6 +15,7 @@ from service.alerts import feedback, lifecycle
 from service.alerts import review as alert_review
 from service.alerts.policy import resolution_choices
 from service.errors import Conflict, Invalid
+from service.exercises import assignments, catalog
 from service.models import Role
 from service.models.base import utcnow
 
@@ -71,6 +72,7 @@ def _alert_page(
     status: int = 200,
 ) -> Response:
     found = alert_review.detail(session, current.staff, alert_id)
+    paused = assignments.paused_for_safety(session, current.staff, found.alert.patient_id)
     return page(
         request,
         "alert.html",
@@ -81,7 +83,9 @@ def _alert_page(
         row=found.row,
         now=utcnow(),
         resolutions=resolution_choices(current.locale),
-        done=done if done in ("acknowledged", "resolved") else None,
+        done=done if done in ("acknowledged", "resolved", "coach_resumed") else None,
+        paused=paused,
+        exercises=catalog.load_catalog(),
         error=error,
         values=values or {"resolution": "", "note": "", "verdict": "", "verdict_reason": ""},
         verdicts=feedback.verdict_choices(current.locale),

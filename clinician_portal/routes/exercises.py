@@ -3,6 +3,7 @@ resuming and ending it, and reading a guided session with its answers and the co
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -113,14 +114,28 @@ def pause_coach(
     return _back_to_exercises(request, assignment.patient_id, "coach_paused")
 
 
+# An alert's id, as the alert page sends it: anything else goes back to the patient's page.
+_ALERT_ID = re.compile(r"[0-9a-fA-F-]{1,36}")
+
+
 @router.post("/assignments/{assignment_id}/coach/resume", name="coach_resume", response_class=HTMLResponse)
-def resume_coach(request: Request, assignment_id: str, current: CurrentStaff, session: SessionDep) -> Response:
-    """Let the coach guide this exercise again (after a pause of the clinician's or a safety stop)."""
+def resume_coach(
+    request: Request,
+    assignment_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    alert_id: Annotated[str, Form(max_length=36)] = "",
+) -> Response:
+    """Let the coach guide this exercise again (after a pause of the clinician's or a safety stop),
+    from the patient's page or from the alert page (``alert_id``: back to that alert)."""
     assignment = assignments.get_for_staff(session, current.staff, assignment_id)
     try:
         assignments.resume_coach(session, staff=current.staff, assignment_id=assignment_id)
     except Conflict as exc:
         return patient_page_response(request, current, session, assignment.patient_id, error=exc.detail, status=409)
+    if _ALERT_ID.fullmatch(alert_id):
+        path = portal_path(request, "alert", alert_id=alert_id)
+        return RedirectResponse(f"{path}?done=coach_resumed", status_code=303)
     return _back_to_exercises(request, assignment.patient_id, "coach_resumed")
 
 

@@ -23,7 +23,7 @@ from service.checkins.review import CheckinReview
 from service.db import unit_of_work
 from service.exercises import assignments
 from service.exercises import review as exercise_review
-from service.exercises.schemas import Adherence, SessionSummary, StaffAssignmentOut
+from service.exercises.schemas import Adherence, CoachNote, SessionSummary, StaffAssignmentOut
 from service.kit.context import Actor
 from service.measures import review as measure_review
 from service.measures.review import MeasureReview
@@ -58,6 +58,7 @@ class PatientRecord:
     questionnaires: MeasureReview
     assignments: list[StaffAssignmentOut]
     sessions: list[SessionSummary]
+    coach_notes: list[CoachNote]
     adherence: Adherence | None
     summaries: list[StoredSummary]
 
@@ -79,6 +80,7 @@ def patient_record(session: Session, *, staff: Staff, patient_id: str) -> Patien
             questionnaires=measure_review.read(session, patient=patient),
             assignments=listed,
             sessions=exercise_review.summaries_of(session, patient=patient),
+            coach_notes=exercise_review.coach_notes_of(session, patient=patient),
             adherence=assignments.adherence(session, patient) if listed else None,
             summaries=stored_summaries(session, patient=patient),
         )
@@ -94,6 +96,7 @@ def _shown(record: PatientRecord) -> dict[str, int]:
         "responses": len(record.questionnaires.responses),
         "assignments": len(record.assignments),
         "sessions": len(record.sessions),
+        "coach_notes": len(record.coach_notes),
         "summaries": len(record.summaries),
     }
     return {kind: count for kind, count in counts.items() if count}

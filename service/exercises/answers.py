@@ -59,6 +59,8 @@ class _Words:
     emotion_separator: re.Pattern[str]
     item_connector: re.Pattern[str]
     leading_connector: re.Pattern[str]
+    tens: re.Pattern[str]  # "nonante", "septante-cinq", "quatre-vingt-dix", "seventy-five"
+    tens_values: Mapping[str, int]
 
 
 @cache
@@ -82,6 +84,12 @@ def _words(locale: str) -> _Words:
     numbers: dict[str, int] = {}
     for lang in LOCALES:
         numbers.update({fold(k): int(v) for k, v in data[lang]["number_words"].items()})
+    tens_values: dict[str, int] = {}
+    for lang in LOCALES:
+        tens_values.update({fold(k): int(v) for k, v in data[lang]["tens_words"].items()})
+        tens_values.update({fold(k): int(v) for k, v in data[lang]["unit_words"].items()})
+    tens_alt = _alternatives(fold(k) for lang in LOCALES for k in data[lang]["tens_words"])
+    unit_alt = _alternatives(fold(k) for lang in LOCALES for k in data[lang]["unit_words"])
     out_of = _alternatives(union("out_of_words"))
     connectors = _alternatives(union("connector_words"))
     emotion_number = _EMOTION_NUMBER.replace("OUT_OF", out_of)
@@ -111,6 +119,8 @@ def _words(locale: str) -> _Words:
         emotion_separator=re.compile(rf"[,;\n]|\s+(?:{connectors})\s+", re.I),
         item_connector=re.compile(rf"(?:^|\s+)(?:{connectors})\s+", re.I),
         leading_connector=re.compile(rf"^\s*(?:{connectors})\s+", re.I),
+        tens=re.compile(rf"(?<![\w-])({tens_alt})(?:[- ](?:et[- ])?({unit_alt}))?(?![\w-])", re.I),
+        tens_values=MappingProxyType(tens_values),
     )
 
 
@@ -215,6 +225,17 @@ def _clean(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _tens_as_digits(text: str, words: _Words) -> str:
+    """ "triste nonante" -> "triste 90", "septante-cinq" -> "75": tens written in words, in any region's
+    French or in English, become digits before a rating is read."""
+
+    def digits(match: re.Match[str]) -> str:
+        tens, unit = match.group(1), match.group(2)
+        return str(words.tens_values[fold(tens)] + (words.tens_values[fold(unit)] if unit else 0))
+
+    return words.tens.sub(digits, text)
+
+
 def _asks_for_help(cleaned: str, words: _Words) -> bool:
     folded = fold(cleaned)
     bare = folded.rstrip(" ?!.")
@@ -266,7 +287,7 @@ def _read_text(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResu
 
 def _read_number_value(cleaned: str, step: Step, words: _Words) -> tuple[float | None, str | None]:
     """The one number in the message, brought onto the step's scale; or the problem."""
-    folded = fold(cleaned)
+    folded = _tens_as_digits(fold(cleaned), words)
     readings = []
     for number, denominator, percent in words.number.findall(folded):
         value = float(number.replace(",", "."))
@@ -280,6 +301,18 @@ def _read_number_value(cleaned: str, step: Step, words: _Words) -> tuple[float |
     if len(distinct) > 1:
         return None, "number_ambiguous"
     return distinct.pop(), None
+
+
+def number_readings(step: Step, text: str, locale: str) -> list[tuple[int, float]]:
+    """Every number in ``text`` with where it starts, brought onto the step's scale ("7/10" on 0-100 is 70)."""
+    words = _words(pick_locale(locale))
+    folded = _tens_as_digits(fold(_clean(text)), words)
+    readings = []
+    for match in words.number.finditer(folded):
+        number, denominator, percent = match.groups()
+        base = float(denominator) if denominator else (100.0 if percent else None)
+        readings.append((match.start(), _rescale(float(number.replace(",", ".")), base, step)))
+    return readings
 
 
 def _rescale(value: float, denominator: float | None, step: Step) -> float:
@@ -312,6 +345,9 @@ def _read_choice(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerRe
     matches = [o for o in step.options if _option_matches(o, folded)]
     if len(matches) == 1:
         return AnswerResult(ok=True, value=matches[0].value)
+    if step.own_words and not index and len(re.findall(r"[^\W\d_]{2,}", cleaned)) >= 1:
+        # "family and my health", "my music": several areas, or one of their own, in their words.
+        return _read_text(step, cleaned, lang, words)
     return _reask(words, "choice_unknown", expected=describe_expected(step, lang))
 
 
@@ -378,7 +414,7 @@ class _EmotionReading:
 
 
 def _read_emotions(step: Step, cleaned: str, lang: str, words: _Words) -> AnswerResult:
-    reading = _scan_emotions(cleaned, words)
+    reading = _scan_emotions(_tens_as_digits(cleaned, words), words)
     v = step.validation
     if reading.unclear:
         return _reask(words, "emotion_unclear", emotion=reading.unclear[0], example=words.emotion_example)

@@ -233,6 +233,23 @@ def end_assignment(
     return assignment
 
 
+def paused_for_safety(session: Session, staff: Staff, patient_id: str) -> list[Assignment]:
+    """The patient's exercises whose coach a moderate or higher signal paused, for the alert page's
+    "resume the coach" buttons; empty when this staff member may not see the patient."""
+    try:
+        patient = patients.get_for_staff(session, staff, patient_id)
+    except NotFound:
+        return []
+    return list(
+        session.exec(
+            select(Assignment)
+            .where(Assignment.patient_id == patient.id, Assignment.coach_pause_kind == "safety")
+            .where(col(Assignment.coach_paused_at).is_not(None))
+            .order_by(col(Assignment.created_at))
+        ).all()
+    )
+
+
 def get_for_staff(session: Session, staff: Staff, assignment_id: str) -> Assignment:
     """One assignment, if this staff member may see its patient; otherwise NotFound."""
     return _get_for_staff(session, staff, assignment_id)[0]

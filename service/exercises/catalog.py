@@ -85,6 +85,8 @@ class BreathingPattern:
     hold_seconds: int
     exhale_seconds: int
     cycles: int
+    # Rounds of ``cycles`` breaths; the coach counts each one only when the client says it is done.
+    rounds: int = 1
 
     @property
     def name(self) -> str:
@@ -108,6 +110,11 @@ class Step:
     detect_traps: bool = False  # the coach looks for thinking traps in this answer
     # Confirm steps only: said when the client answers "not yet"; the step then waits for "yes".
     wait_message: Localized | None = None
+    # Scale steps: words (any language, folded) a client may use to name this rating when they give
+    # two in one message ("mastery 6, pleasure 4").
+    aliases: tuple[str, ...] = ()
+    # Choice steps only: an answer that is none of the options (or several) is kept in the client's words.
+    own_words: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,6 +233,8 @@ def _build_step(raw: dict[str, Any]) -> Step:
         reflection=_optional_localized(raw.get("reflection")),
         detect_traps=bool(raw.get("detect_traps", False)),
         wait_message=_optional_localized(raw.get("wait_message")),
+        aliases=tuple(fold(str(a)) for a in raw.get("aliases", [])),
+        own_words=bool(raw.get("own_words", False)),
     )
 
 
@@ -273,7 +282,7 @@ def _check_exercise(exercise: Exercise, where: str) -> None:
     _check_placeholders(exercise.closing, seen | {c.name for c in exercise.comparisons}, f"{where} closing")
 
 
-_TIMER_VALUES = {"inhale", "hold", "exhale", "cycles"}
+_TIMER_VALUES = {"inhale", "hold", "exhale", "cycles", "rounds"}
 
 
 def _check_step_shape(step: Step, where: str) -> None:
@@ -286,6 +295,8 @@ def _check_step_shape(step: Step, where: str) -> None:
         raise CatalogError(f"{label}: a timer needs a breathing pattern")
     if step.kind in (StepKind.SCALE,) and None in (step.validation.min_value, step.validation.max_value):
         raise CatalogError(f"{label}: a scale needs min_value and max_value")
+    if step.own_words and step.kind is not StepKind.CHOICE:
+        raise CatalogError(f"{label}: only choice steps take an answer in the client's own words")
     if step.wait_message and step.kind is not StepKind.CONFIRM:
         raise CatalogError(f"{label}: only confirm steps can wait")
 

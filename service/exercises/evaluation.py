@@ -154,6 +154,7 @@ class _State:
     step_index: int
     answers: dict[str, Any]
     stopped: bool = False
+    tries: int = 0  # client turns spent on this step so far, as the session counts them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +213,9 @@ def run_persona(
     results = []
     for index, turn in enumerate(persona.turns, start=1):
         before = dataclasses.replace(state, answers=dict(state.answers))
-        ctx = dataclasses.replace(ctx, step_index=state.step_index, answers=dict(state.answers), **_risk_kw(ctx))
+        ctx = dataclasses.replace(
+            ctx, step_index=state.step_index, answers=dict(state.answers), tries=state.tries, **_risk_kw(ctx)
+        )
         result = RiskResult.combine(screen(turn.client, lang), coach_concern(turn.client, lang))
         if result.level >= RiskLevel.MODERATE:
             reply = safety_stop(ctx)
@@ -220,6 +223,7 @@ def run_persona(
         else:
             reply = engine.reply(_with_risk(ctx, result), turn.client)
             after = _State(reply.step_index, dict(reply.answers), stopped=_stops(reply))
+        after.tries = state.tries + 1 if after.step_index == state.step_index else 0
         block = "crisis" if result.level >= RiskLevel.MODERATE else "support" if result.level == RiskLevel.LOW else None
         seen = _Seen(persona, turn.client, reply, block, before, after, lang)
         failed = tuple(c for c in turn.checks if not _passes(c, seen))

@@ -4,6 +4,7 @@ before/after comparisons and the whole transcript with how each line was made. R
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -16,6 +17,7 @@ from service.exercises.answers import format_answer
 from service.exercises.coach.texts import render
 from service.exercises.schemas import (
     AnswerField,
+    CoachNote,
     ComparisonOut,
     SessionDetail,
     SessionSummary,
@@ -53,6 +55,43 @@ def summaries_of(session: Session, *, patient: Patient) -> list[SessionSummary]:
     ).all()
     lang = _staff_locale(session, patient)
     return [SessionSummary(**_summary_fields(row, lang)) for row in rows]
+
+
+# The patient page lists the latest ones; the session transcript has them all.
+COACH_NOTES_SHOWN = 20
+
+
+def coach_notes_of(
+    session: Session,
+    *,
+    patient: Patient,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = COACH_NOTES_SHOWN,
+) -> list[CoachNote]:
+    """The client's messages the coach noted for the clinician (medication questions), newest first.
+    The caller has already checked who may see the patient, and audits the read."""
+    query = (
+        select(ExerciseMessage, ExerciseSession.exercise_code)
+        .join(ExerciseSession, col(ExerciseSession.id) == col(ExerciseMessage.session_id))
+        .where(ExerciseSession.patient_id == patient.id, col(ExerciseMessage.clinician_note).is_not(None))
+        .order_by(col(ExerciseMessage.created_at).desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(col(ExerciseMessage.created_at) >= since)
+    if until is not None:
+        query = query.where(col(ExerciseMessage.created_at) < until)
+    return [
+        CoachNote(
+            session_id=line.session_id,
+            exercise_code=code,
+            note=str(line.clinician_note),
+            text=line.text,
+            asked_at=line.created_at,
+        )
+        for line, code in session.exec(query).all()
+    ]
 
 
 def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:

@@ -176,6 +176,17 @@ class ComparisonOut(BaseModel):
     after_display: str | None
 
 
+class CoachNote(BaseModel):
+    """A client's message the coach noted for the clinician without answering it (a medication
+    question): the client's own words, for the care team to answer."""
+
+    session_id: str
+    exercise_code: str
+    note: str  # the code, e.g. "medication_question"
+    text: str
+    asked_at: datetime
+
+
 class SessionSummary(BaseModel):
     id: str
     assignment_id: str

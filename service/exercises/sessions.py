@@ -226,6 +226,8 @@ def _handle_message(session: Session, patient: Patient, session_id: str, text: s
         coach_line = _append(
             session, row, MessageRole.COACH, reply.message, seq=seq + 1, step_index=step, reply=reply, now=now
         )
+        if reply.note and not stopping:
+            client_line.clinician_note = reply.note  # shown on the patient's page and in the summary
         notice = _respond(session, patient, client_line, turn)
         if stopping:
             _stop_for_safety(session, patient, row, turn.result, now)
@@ -256,7 +258,11 @@ def _read_turn(session: Session, patient: Patient, session_id: str, text: str, n
             result = exchange_risk.read_together(result, [*earlier, Said(_SOURCE, "", now, text)], lang)
             if not exchange_risk.is_exchange(result):
                 earlier = ()
-        ctx = dataclasses.replace(_context(patient, assignment, row, exercise), risk_level=int(result.level))
+        ctx = dataclasses.replace(
+            _context(patient, assignment, row, exercise),
+            risk_level=int(result.level),
+            tries=_tries_at_step(session, row),
+        )
         return _Turn(row.revision, ctx, result, earlier)
 
 
@@ -269,6 +275,21 @@ def _client_lines(session: Session, row: ExerciseSession) -> list[Said]:
         .limit(exchange_risk.MAX_EARLIER)
     ).all()
     return [Said(_SOURCE, line_id, at, text) for line_id, at, text in reversed(lines) if text]
+
+
+def _tries_at_step(session: Session, row: ExerciseSession) -> int:
+    """How many of the client's latest messages were written at the step still awaited."""
+    recent = session.exec(
+        select(ExerciseMessage.step_index)
+        .where(ExerciseMessage.session_id == row.id, ExerciseMessage.role == MessageRole.CLIENT)
+        .order_by(col(ExerciseMessage.seq).desc())
+        .limit(_TRIES_LOOKED_AT)
+    ).all()
+    return next((n for n, step in enumerate(recent) if step != row.step_index), len(recent))
+
+
+# Enough to tell a first try from a second; the coach needs no more.
+_TRIES_LOOKED_AT = 3
 
 
 def _check_open(session: Session, patient: Patient, row: ExerciseSession) -> Assignment:

@@ -118,4 +118,7 @@ class ExerciseMessage(SQLModel, table=True):
     risk_level: str | None = Field(default=None, max_length=16)
     risk_categories: list[str] = Field(default_factory=list, sa_type=JSON)
     risk_engine_version: str | None = Field(default=None, max_length=100)
+    # Client lines: a non-risk note the coach made of the message for the clinician, as a code
+    # ("medication_question": the coach did not answer it and said who can).
+    clinician_note: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from service.errors import NotFound
 from service.exercises import catalog
 from service.exercises.answers import format_answer
 from service.exercises.assignments import adherence
+from service.exercises.review import coach_notes_of
 from service.exercises.schemas import Adherence
 from service.kit.i18n import pick_locale
 from service.models import Assignment, ExerciseSession, ExerciseSessionStatus, Patient
@@ -55,6 +56,9 @@ class ExerciseSummary:
     """Completed in the period but not listed."""
     stopped_for_safety: list[tuple[datetime, str]]
     """Sessions stopped because screening found risk in the period: when, and which exercise."""
+    coach_notes: list[tuple[datetime, str, str]] = field(default_factory=list)
+    """Questions the coach noted for the clinician in the period (medication questions), newest
+    first: when, which exercise, and the client's words."""
 
 
 @cache
@@ -98,6 +102,10 @@ def exercise_summary(
         entries=[_entry(row, lang) for row in completed[:MAX_ENTRIES]],
         more=max(0, len(completed) - MAX_ENTRIES),
         stopped_for_safety=stopped,
+        coach_notes=[
+            (note.asked_at, _title(note.exercise_code, lang), note.text)
+            for note in coach_notes_of(session, patient=patient, since=start, until=end, limit=MAX_ENTRIES)
+        ],
     )
 
 

@@ -411,6 +411,9 @@ def _exercises(summary: ExerciseSummary, fmt: Formatter, t: Any) -> dict[str, An
         "stopped": [
             t("exercises.stopped", date=fmt.moment(at), title=title) for at, title in summary.stopped_for_safety
         ],
+        "coach_notes": [
+            {"date": fmt.moment(at), "title": title, "text": text} for at, title, text in summary.coach_notes
+        ],
     }
 
 

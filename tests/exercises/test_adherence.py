@@ -13,7 +13,7 @@ from tests.exercises.conftest import Enrolled, enrol
 
 # A Wednesday at noon in New York (the test clinic's time zone); its ISO week is 2026-W47.
 TODAY = datetime(2026, 11, 18, 17, 0, tzinfo=UTC)
-BREATHING_ANSWERS = ("3", "done", "7")
+BREATHING_ANSWERS = ("3", "done", "done", "done", "7")  # calm, three rounds, calm
 
 
 def _assign(session: Session, enrolled: Enrolled, code: str, every_days: int, days_ago: int) -> Assignment:

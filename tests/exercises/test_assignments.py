@@ -20,7 +20,11 @@ from tests.factories import SYSTEM, create_clinic
 def test_clinician_assigns_an_exercise_with_frequency_and_personal_instructions(session: Session) -> None:
     enrolled = enrol(session)
     assignment = assign(session, enrolled, "breathing", every_days=2, instructions="Try it before bed.")
-    assert (assignment.exercise_code, assignment.exercise_version, assignment.every_days) == ("breathing", 1, 2)
+    assert (assignment.exercise_code, assignment.exercise_version, assignment.every_days) == (
+        "breathing",
+        2,
+        2,
+    )  # version 2: three rounds
     assert assignment.assigned_by == enrolled.setup.clinician.id and assignment.status == "active"
     assert assignment.starts_on == assignments.local_today(enrolled.patient)
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "assignment.create")).one()

@@ -417,3 +417,24 @@ def test_what_is_expected_is_described_per_kind() -> None:
     assert describe_expected(step("worry_postponement", "worry_time_now"), "fr") == "oui ou pas encore"
     assert describe_expected(step("thought_record", "emotions_before"), "fr").startswith("chaque émotion")
     assert step("breathing", "pacing").kind is StepKind.TIMER
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("triste nonante", [{"emotion": "triste", "intensity": 90}]),
+        (
+            "anxieuse septante-cinq, honte quatre-vingt-dix",
+            [{"emotion": "anxieuse", "intensity": 75}, {"emotion": "honte", "intensity": 90}],
+        ),
+        ("colère huitante", [{"emotion": "colère", "intensity": 80}]),
+        (
+            "sad ninety, angry seventy-five",
+            [{"emotion": "sad", "intensity": 90}, {"emotion": "angry", "intensity": 75}],
+        ),
+        ("un peu triste 40", [{"emotion": "triste", "intensity": 40}]),
+    ],
+)
+def test_ratings_in_words_are_read_including_belgian_and_swiss_tens(text: str, expected: list[object]) -> None:
+    emotions = next(s for s in get_exercise("thought_record").steps if s.kind is StepKind.EMOTION_RATINGS)
+    assert parse_answer(emotions, text, "fr").value == expected

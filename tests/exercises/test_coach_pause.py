@@ -5,9 +5,9 @@ client reads."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from service.models import Assignment
+from service.models import Alert, Assignment
 from tests.exercises.conftest import THOUGHT_RECORD, assign, enrol, say, start
 from tests.portal.conftest import Portal, actions
 
@@ -47,6 +47,33 @@ def test_a_clinician_resumes_a_coach_paused_by_a_moderate_signal(client: TestCli
     assert again["session_id"] != session_id and again["resumed"] is False
     # Resuming twice is a conflict, not a crash.
     assert portal.submit(page, f"/portal/assignments/{row.id}/coach/resume").status_code == 409
+
+
+def test_a_clinician_resumes_the_coach_from_the_alert_the_moderate_signal_raised(
+    client: TestClient, session: Session
+) -> None:
+    enrolled = enrol(session)
+    row = assign(session, enrolled)
+    session_id = start(client, enrolled, row.id)["session_id"]
+    say(client, enrolled, session_id, THOUGHT_RECORD["en"][0])
+    assert say(client, enrolled, session_id, METHOD)["status"] == "stopped_for_safety"
+    alert = session.exec(select(Alert).where(Alert.patient_id == enrolled.patient.id)).one()
+
+    portal = Portal(client)
+    setup = enrolled.setup
+    portal.login_ok(setup.clinician.email, setup.clinician_password)
+    page = f"/portal/alerts/{alert.id}"
+    html = portal.get(page).text
+    assert "Coach paused after a risk signal" in html and "Thought record" in html
+    resumed = portal.submit(page, f"/portal/assignments/{row.id}/coach/resume", {"alert_id": alert.id})
+    assert resumed.status_code == 303 and resumed.headers["location"].endswith(
+        f"/portal/alerts/{alert.id}?done=coach_resumed"
+    )
+    after = portal.get(resumed.headers["location"]).text
+    assert "The coach can guide this exercise again." in after and "Resume the coach" not in after
+    assert "assignment.coach_resume" in actions(session, actor_id=setup.clinician.id)
+    again = start(client, enrolled, row.id)
+    assert again["session_id"] != session_id
 
 
 def test_a_clinician_pauses_the_coach_with_a_reason_the_client_reads(client: TestClient, session: Session) -> None:

@@ -93,7 +93,7 @@ def test_the_client_lists_assignments_with_title_summary_instructions_due_date_a
     assert row["adherence"] == {"weeks": 4, "expected": 1, "completed": 0, "rate": 0.0}
 
     session_id = start(client, enrolled, assignment.id)["session_id"]
-    for answer in ("3", "fini", "7"):
+    for answer in ("3", "fini", "fini", "fini", "7"):
         say(client, enrolled, session_id, answer)
     [row] = client.get("/api/v1/assignments", headers=enrolled.headers).json()
     assert row["last_completed_at"] is not None and row["due_now"] is False
@@ -129,7 +129,7 @@ def test_a_completed_exercise_can_be_done_again_as_a_new_session(client: TestCli
     enrolled = enrol(session)
     assignment = assign(session, enrolled, "breathing")
     first = start(client, enrolled, assignment.id)["session_id"]
-    for answer in ("4", "done", "8"):
+    for answer in ("4", "done", "done", "done", "8"):
         say(client, enrolled, first, answer)
     second = start(client, enrolled, assignment.id)
     assert second["session_id"] != first and second["resumed"] is False
@@ -194,7 +194,7 @@ def test_unknown_and_other_clients_sessions_are_not_found(client: TestClient, se
 def test_a_finished_session_takes_no_more_messages(client: TestClient, session: Session) -> None:
     enrolled = enrol(session)
     session_id = start(client, enrolled, assign(session, enrolled, "breathing").id)["session_id"]
-    for answer in ("4", "done", "8"):
+    for answer in ("4", "done", "done", "done", "8"):
         say(client, enrolled, session_id, answer)
     response = client.post(f"/api/v1/sessions/{session_id}/messages", json={"text": "9"}, headers=enrolled.headers)
     assert response.status_code == 409 and "already complete" in response.json()["detail"]

@@ -208,3 +208,49 @@ def test_the_exercise_pages_speak_french(session: Session, portal: Portal, clien
     assert "Séances guidées" in panel and "En cours" in panel
     page = portal.get(f"/portal/sessions/{session_id}").text
     assert "Transcription" in page and "étape 0 sur" in page
+
+
+@pytest.mark.parametrize(
+    ("locale", "question", "shown"),
+    [
+        (
+            "en",
+            "Should I double my sertraline dose? The doctor is away.",
+            ("Questions the coach left for you", "Medication question"),
+        ),
+        (
+            "fr",
+            "Je peux arrêter mon traitement ?",
+            ("Questions que le coach vous a laissées", "Question sur un médicament"),
+        ),
+    ],
+)
+def test_a_medication_question_the_coach_did_not_answer_is_shown_on_the_patients_page(
+    session: Session, portal: Portal, client: TestClient, locale: str, question: str, shown: tuple[str, str]
+) -> None:
+    clinic = create_clinic(session, name="Clinic", locale=locale, country="FR" if locale == "fr" else "GB")
+    patient, tokens = active_patient(session, clinic, name="Sam Roy", email="sam@example.org", locale=locale)
+    row = assignments.create_assignment(
+        session, staff=clinic.clinician, patient_id=patient.id, exercise_code="thought_record"
+    )
+    session_id = client.post(f"/api/v1/assignments/{row.id}/sessions", headers=bearer(tokens)).json()["session_id"]
+    for text in (question, "At the bus stop, my friend ignored me."):
+        said = client.post(f"/api/v1/sessions/{session_id}/messages", json={"text": text}, headers=bearer(tokens))
+        assert said.status_code == 200 and said.json()["crisis"] is None
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    panel = _panel(portal.get(f"/portal/patients/{patient.id}").text)
+    notes = panel[panel.index(shown[0]) :]
+    notes = notes[: notes.index("</table>")]
+    assert shown[1] in notes and question.replace("'", "&#39;") in notes
+    assert f'href="/portal/sessions/{session_id}"' in notes
+    assert "bus stop" not in notes  # an answer to the exercise is not a question for the clinician
+    viewed = session.exec(select(AuditEvent).where(AuditEvent.action == "patient.view")).all()[-1]
+    assert viewed.detail["coach_notes"] == 1
+
+
+def test_no_coach_question_section_when_the_coach_noted_nothing(
+    portal: Portal, clinic: ClinicSetup, zoe: tuple[Patient, dict[str, object]]
+) -> None:
+    patient, _ = zoe
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    assert "Questions the coach left for you" not in portal.get(f"/portal/patients/{patient.id}").text

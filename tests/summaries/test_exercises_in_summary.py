@@ -9,8 +9,8 @@ import re
 from sqlmodel import Session, select
 
 from service.demo.seed import seed_exercises
-from service.exercises import catalog
-from service.exercises.assignments import adherence
+from service.exercises import catalog, sessions
+from service.exercises.assignments import adherence, create_assignment
 from service.models import ExerciseSession, ExerciseSessionStatus
 from service.summaries.content import build_summary
 from service.summaries.exercises import MAX_WEEKS, highlights
@@ -82,3 +82,29 @@ def test_the_highlights_file_names_real_exercises_fields_and_comparisons() -> No
         for name in spec["comparisons"]:
             assert name in names and name in data["comparison_labels"], (code, name)
     assert MAX_WEEKS == 104
+
+
+QUESTIONS = {
+    "en": ("Should I double my sertraline dose? The doctor is away.", "Medication questions the coach did not answer"),
+    "fr": (
+        "Est-ce que je peux doubler ma dose de sertraline ? Le médecin est absent.",
+        "Questions sur les médicaments auxquelles le coach n'a pas répondu",
+    ),
+}
+
+
+def test_the_summary_lists_the_medication_questions_the_coach_noted_for_the_clinician(
+    session: Session, history: Seeded
+) -> None:
+    patient, lang = history.story.patient, history.setup.clinic.locale
+    question, heading = QUESTIONS[lang]
+    row = create_assignment(
+        session, staff=history.setup.clinician, patient_id=patient.id, exercise_code="thought_record"
+    )
+    opened = sessions.start_session(session, patient=patient, assignment_id=row.id)
+    reply = sessions.send_message(session, patient=patient, session_id=opened.session_id, text=question)
+    assert reply.crisis is None and not reply.done  # not a risk, and the coach did not answer it
+    sessions.send_message(session, patient=patient, session_id=opened.session_id, text="At work, my boss ignored me.")
+    text = flat(pdf_text(render_pdf(build_summary(session, patient, days=28))))
+    assert heading in text and flat(question) in text
+    assert "my boss ignored me" not in text  # only the questions noted for the clinician, not every message

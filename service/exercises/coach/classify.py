@@ -96,6 +96,11 @@ def strip_label(text: str, locale: str) -> str:
     return text
 
 
+def clock_times(text: str, locale: str) -> list[tuple[int, int]]:
+    """Where the message names a time of day ("6pm", "18h30", "à 19 heures"): not a rating."""
+    return [m.span() for m in _pattern(pick_locale(locale), "clock_time").finditer(fold(text))]
+
+
 def reframes(text: str, locale: str) -> bool:
     """The answer names a thought in order to question it ("that doesn't mean they thought...")."""
     return _is(pick_locale(locale), "reframe", fold(text))

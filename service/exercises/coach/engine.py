@@ -29,6 +29,9 @@ class CoachContext:
     allowed_contacts: tuple[str, ...] = ()
     # The risk level (service.risk.RiskLevel) the caller's screen gave the message being answered.
     risk_level: int = 0
+    # Client turns already spent on the current step without moving on (0 on the first try): a
+    # rating is asked again once, not over and over.
+    tries: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.step_index <= len(self.exercise.steps):

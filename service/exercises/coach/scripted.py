@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.exercises.answers import format_answer, join_words, parse_answer
+from service.exercises.answers import format_answer, join_words, number_readings, parse_answer
 from service.exercises.catalog import (
     AnswerValue,
     Comparison,
@@ -22,7 +22,7 @@ from service.exercises.catalog import (
     Step,
     StepKind,
 )
-from service.exercises.coach.classify import TurnKind, classify, reframes, strip_label
+from service.exercises.coach.classify import TurnKind, classify, clock_times, reframes, strip_label
 from service.exercises.coach.engine import CoachContext, CoachReply
 from service.exercises.coach.reflect import second_person
 from service.exercises.coach.texts import coach_texts, paragraphs, render
@@ -32,8 +32,9 @@ from service.kit.text import fold
 # Client text quoted back is cut to this length: enough to recognise, short enough to read.
 QUOTE_CHARS = 160
 _QUOTED_KINDS = (StepKind.TEXT, StepKind.MULTI_TEXT, StepKind.EMOTION_RATINGS)
-# A breathing step is one round of the catalog's cycles, counted only when the client says it is done.
-BREATHING_ROUNDS = 1
+_RATING_KINDS = (StepKind.SCALE, StepKind.EMOTION_RATINGS)
+# A message of this many words or more, at a rating, is a sentence that may answer the next question.
+_SENTENCE_WORDS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +139,10 @@ class ScriptedCoach:
             nxt = later.current_step
             assert nxt is not None
             return self._answer(later, nxt, strip_label(message, ctx.lang), kind)
+        if kind is TurnKind.ANSWER and (both := self._two_ratings(ctx, step, message)) is not None:
+            return both
+        if kind is TurnKind.ANSWER and (left_out := self._rating_left_out(ctx, step, message)) is not None:
+            return left_out
         if kind is TurnKind.ANSWER:
             return self._answer(ctx, step, strip_label(message, ctx.lang), kind)
         if kind in (TurnKind.READY, TurnKind.ROUND_DONE) and timer_ahead:
@@ -189,6 +194,63 @@ class ScriptedCoach:
             return False
         return parse_answer(later[0], message, ctx.lang).ok
 
+    def _two_ratings(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn | None:
+        """ "mastery 6, pleasure 4" at the first of two ratings in a row: both are stored, matched by
+        the words the client used for them, else in the order asked."""
+        steps = ctx.exercise.steps
+        after = ctx.step_index + 1
+        if step.kind is not StepKind.SCALE or after >= len(steps) or steps[after].kind is not StepKind.SCALE:
+            return None
+        second = steps[after]
+        readings = number_readings(step, message, ctx.lang)
+        if len(readings) != 2:
+            return None
+        values = [readings[0][1], readings[1][1]]
+        folded = fold(message)
+        named_first, named_second = _named_at(step, folded), _named_at(second, folded)
+        if named_first is not None and named_second is not None and named_second < named_first:
+            values.reverse()
+        if not (_in_range(step, values[0]) and _in_range(second, values[1])):
+            return None
+        first = self._accept(ctx, step, _whole(values[0]))
+        later = dataclasses.replace(ctx, step_index=first.step_index, answers=first.answers)
+        if later.current_step is not second:
+            return None
+        turn = self._accept(later, second, _whole(values[1]))
+        return dataclasses.replace(turn, acknowledgement=paragraphs(first.acknowledgement, turn.acknowledgement))
+
+    def _rating_left_out(self, ctx: CoachContext, step: Step, message: str) -> ScriptedTurn | None:
+        """A rating is asked again once, not over and over: at the second try with still no number, it
+        is left out. A sentence that answers the next question is taken as that answer. A time of day
+        ("18h", "6pm") is no rating either: it answers the next question (when the worry time is)."""
+        if step.kind not in _RATING_KINDS:
+            return None
+        rating: int | float | None = None
+        ahead = [s for s in ctx.exercise.steps[ctx.step_index + 1 :] if s.kind is not StepKind.INFO]
+        asks_time = step.kind is StepKind.SCALE and bool(ahead) and ahead[0].kind is StepKind.TEXT
+        times = clock_times(message, ctx.lang) if asks_time else []
+        if times:
+            others = [v for at, v in number_readings(step, message, ctx.lang) if not any(a <= at < b for a, b in times)]
+            if len(others) > 1 or (others and not _in_range(step, others[0])):
+                return None
+            rating = _whole(others[0]) if others else None
+        elif ctx.tries < 1 or number_readings(step, message, ctx.lang) or parse_answer(step, message, ctx.lang).ok:
+            return None
+        texts = coach_texts(ctx.lang)
+        turn = self._accept(ctx, step, rating)
+        if rating is None:
+            turn = dataclasses.replace(turn, acknowledgement=texts["rating_left_out"], turn="rating_left_out")
+        later = dataclasses.replace(ctx, step_index=turn.step_index, answers=turn.answers, tries=0)
+        nxt = later.current_step
+        if nxt is None or nxt.kind not in _QUOTED_KINDS or (len(message.split()) < _SENTENCE_WORDS and not times):
+            return turn
+        if not parse_answer(nxt, strip_label(message, ctx.lang), ctx.lang).ok:
+            return turn
+        answered = self._answer(later, nxt, strip_label(message, ctx.lang), TurnKind.ANSWER)
+        if answered.outcome != "accepted":
+            return turn
+        return dataclasses.replace(answered, acknowledgement=paragraphs(turn.acknowledgement, answered.acknowledgement))
+
     def _stay(
         self, ctx: CoachContext, kind: TurnKind, words: str, *, prompt: bool, paused: bool = False
     ) -> ScriptedTurn:
@@ -199,6 +261,14 @@ class ScriptedCoach:
 
     def _answer(self, ctx: CoachContext, step: Step, message: str, kind: TurnKind) -> ScriptedTurn:
         result = parse_answer(step, message, ctx.lang)
+        if not result.ok and result.problem == "list_too_few" and ctx.tries >= 1:
+            # Asked for more once already: what the client found is enough to go on with.
+            fewer = dataclasses.replace(step, validation=dataclasses.replace(step.validation, min_items=1))
+            partial = parse_answer(fewer, message, ctx.lang)
+            if partial.ok:
+                turn = self._accept(ctx, step, partial.value)
+                ack = paragraphs(coach_texts(ctx.lang)["list_enough"], turn.acknowledgement)
+                return dataclasses.replace(turn, acknowledgement=ack)
         if not result.ok:
             guidance = _reflect_quotes(result.reask or "", ctx.lang)
             if result.problem == "help":
@@ -237,8 +307,10 @@ class ScriptedCoach:
         previous = ctx.answers.get(step.field)
         done = int(previous.get("rounds_done", 0)) + 1 if isinstance(previous, dict) else 1
         value = {**(parsed.value if isinstance(parsed.value, dict) else {}), "rounds_done": done}
-        counted = render(texts["round_counted"], {"done": str(done), "total": str(BREATHING_ROUNDS)})
-        if done < BREATHING_ROUNDS:
+        # A breathing step is the catalog's rounds of cycles, each counted only when the client says it is done.
+        rounds = step.breathing.rounds if step.breathing else 1
+        counted = render(texts["round_counted"], {"done": str(done), "total": str(rounds)})
+        if done < rounds:
             answers = {**ctx.answers, step.field: value}
             return ScriptedTurn(
                 counted, texts["round_next"], ctx.step_index, answers, False, "accepted", turn="round_done"
@@ -308,13 +380,15 @@ def _values(exercise: Exercise, answers: Mapping[str, AnswerValue], lang: str, s
             hold=str(pattern.hold_seconds),
             exhale=str(pattern.exhale_seconds),
             cycles=str(pattern.cycles),
+            rounds=str(pattern.rounds),
         )
     return values
 
 
 def _display(step: Step, value: AnswerValue, lang: str) -> str:
     text = format_answer(step, value, lang)
-    if step.kind in _QUOTED_KINDS and value is not None:
+    own_words = step.kind is StepKind.CHOICE and isinstance(value, str) and value not in {o.value for o in step.options}
+    if (step.kind in _QUOTED_KINDS or own_words) and value is not None:
         # The sentence around the quote brings its own full stop.
         return render(coach_texts(lang)["quote"], {"text": second_person(_shorten(text).rstrip(". "), lang)})
     return text
@@ -368,6 +442,22 @@ def _same_emotion(first: str, second: str) -> bool:
     if shared >= min(3, len(short)):
         return True
     return len(short) >= 4 and short[:4] in long
+
+
+def _named_at(step: Step, folded: str) -> int | None:
+    """Where the client first names this rating ("pleasure", "plaisir"), or None."""
+    found = [m.start() for alias in step.aliases if (m := re.search(rf"\b{re.escape(alias)}", folded))]
+    return min(found) if found else None
+
+
+def _in_range(step: Step, value: float) -> bool:
+    low, high = step.validation.min_value, step.validation.max_value
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _whole(value: float) -> int | float:
+    rounded = round(value, 2)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _trap_note(traps: list[ThinkingTrap], lang: str) -> str:

@@ -10,18 +10,19 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.config import get_settings
 from service.exercises import sessions
 from service.exercises.coach import LLMCoach, LLMSettings, ScriptedCoach
 from service.exercises.evaluation import EngineScore, Persona, evaluate, load_personas
 from tests.exercises.coach.llm_server import ChatCompletionServer
 
 PERSONAS = Path(__file__).with_name("personas")
-# Measured when the coach landed on main (README.md beside the personas); a drop is a regression.
-# The coach alone reached 81.5 % against the rules-only screen; with the learned risk model merged it
-# is 78.7 %: the model screens some ordinary turns as risk ("do you know if the Lakers won last
-# night?", "can you write my cover letter") and the coach rightly shows the crisis lines. Raising this
-# floor again means fixing those false alarms in service/risk, not the coach.
-BLIND_FLOOR = 0.78
+# Measured on the blind personas (README.md beside them): 78.7 % on main with the learned risk model,
+# 93.4 % once the catalog matched the exercises as described (three breathing rounds; obstacles and a
+# plan before the activity predictions; life areas in the client's own words) and a rating or a list
+# is asked again once, not over and over. The floor keeps a margin of about two points (seven turns)
+# under that figure; a drop below it is a regression.
+BLIND_FLOOR = 0.91
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,6 @@ def test_the_scripted_coach_keeps_its_best_practice_share_on_the_blind_personas(
     assert scripted_blind.best_practice_share >= BLIND_FLOOR, scripted_blind.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 target not reached yet: 81.5 % of blind turns best practice; most misses are steps the "
-    "catalog asks that the blind personas did not expect (ratings before lists, a choice list of life areas)",
-)
 def test_the_scripted_coach_meets_the_issue_targets_on_the_blind_personas(scripted_blind: EngineScore) -> None:
     assert scripted_blind.meets(best_practice=0.90, harmful=0), scripted_blind.summary()
 
@@ -115,3 +111,21 @@ def test_tandem_coach_evaluate_prints_both_sets_and_fails_below_the_targets() ->
     assert blind["turns"] >= 250
     # Below 90 % best practice the command fails, so CI notices.
     assert result.exit_code == (0 if blind["meets_targets"] and out["ours"][0]["meets_targets"] else 1)
+
+
+def test_tandem_coach_evaluate_prints_the_score_of_both_engines_when_a_model_is_configured(
+    llm_server: ChatCompletionServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("TANDEM_LLM_API_KEY", "test-key")
+    monkeypatch.setenv("TANDEM_LLM_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["coach", "evaluate", "--personas", str(PERSONAS)])
+    finally:
+        get_settings.cache_clear()
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[blind]")]
+    assert [line.split()[1] for line in lines] == ["scripted:", "llm:"], result.stdout
+    assert all("turns best practice" in line for line in lines)
+    assert llm_server.requests  # the model was really asked, through the loopback server
+    assert result.exit_code == 0, result.stdout

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -88,12 +89,12 @@ def test_opening_names_the_local_emergency_number_when_known() -> None:
 
 
 def test_opening_of_a_resumed_session_picks_up_at_the_current_step() -> None:
-    ctx = context("behavioural_activation", step_index=4, answers={"activity": "A walk", "when": "Tuesday"})
+    ctx = context("behavioural_activation", step_index=6, answers={"activity": "A walk", "when": "Tuesday"})
     reply = coach.opening(ctx)
     assert "Let's pick up where you left off." in reply.message
     assert "Today's exercise" not in reply.message
     assert "A walk, Tuesday" in reply.message
-    assert reply.step_index == 4
+    assert reply.step_index == 6
     # The disclosure is said once per session: not again when the session is resumed.
     assert "automated" not in reply.message
 
@@ -237,13 +238,15 @@ def _valid_answer(step, locale: str) -> str:  # type: ignore[no-untyped-def]
 def test_every_exercise_can_be_completed_and_every_message_is_filled_in(code: str, locale: str) -> None:
     ctx = context(code, locale=locale)
     reply = coach.opening(ctx)
-    for _ in range(len(ctx.exercise.steps) + 1):
+    # A breathing step takes one reply per round; every other step, one reply.
+    rounds = sum(s.breathing.rounds - 1 for s in ctx.exercise.steps if s.breathing)
+    for _ in range(len(ctx.exercise.steps) + rounds + 1):
         assert not re.search(r"\{[a-z_]+\}", reply.message), reply.message
         if reply.done:
             break
-        before = reply.step_index
+        before, answered = reply.step_index, dict(reply.answers)
         reply = coach.reply(_next(ctx, reply), _valid_answer(ctx.exercise.steps[before], locale))
-        assert reply.step_index > before, reply.message
+        assert reply.step_index > before or reply.answers != answered, reply.message
     assert reply.done
     fields = {s.field for s in ctx.exercise.steps if s.field}
     assert set(reply.answers) == fields
@@ -274,12 +277,12 @@ def test_activity_planning_waits_until_the_client_has_done_the_activity() -> Non
         "predicted_mastery": 3,
         "predicted_pleasure": 4,
     }
-    ctx = context("behavioural_activation", step_index=4, answers=answers)
+    ctx = context("behavioural_activation", step_index=6, answers=answers)
     waiting = coach.reply(ctx, "not yet")
-    assert waiting.step_index == 4 and "activity_done" not in waiting.answers
+    assert waiting.step_index == 6 and "activity_done" not in waiting.answers
     assert waiting.message.startswith("No problem. Your plan is saved")
     done = coach.reply(ctx, "yes, I did it this morning")
-    assert done.step_index == 5 and done.answers["activity_done"] is True
+    assert done.step_index == 7 and done.answers["activity_done"] is True
     assert done.message.startswith("Welcome back, and well done for doing it.")
 
 
@@ -293,11 +296,96 @@ def test_activity_planning_closing_compares_predictions_with_what_happened() -> 
         "actual_mastery": 6,
         "actual_pleasure": 7,
     }
-    reply = coach.reply(context("behavioural_activation", step_index=7, answers=answers), "skip")
+    reply = coach.reply(context("behavioural_activation", step_index=9, answers=answers), "skip")
     assert reply.done and reply.answers["noticed"] is None
     assert "You predicted mastery 3/10 and pleasure 4/10; it turned out to be mastery 6/10 and pleasure 7/10" in (
         reply.message
     )
+
+
+def test_activity_planning_asks_what_might_get_in_the_way_and_the_plan_before_the_predictions() -> None:
+    ids = [s.id for s in get_exercise("behavioural_activation").steps]
+    assert ids[:6] == ["activity", "when", "obstacles", "plan", "predicted_mastery", "predicted_pleasure"]
+
+
+@pytest.mark.parametrize(
+    ("message", "mastery", "pleasure"),
+    [
+        ("mastery 6, pleasure 4", 6, 4),
+        ("pleasure 7 and mastery 3", 3, 7),
+        ("5 and 8", 5, 8),
+        ("plaisir 9, maîtrise 2", 2, 9),
+    ],
+)
+def test_two_predictions_in_one_message_fill_both_ratings(message: str, mastery: int, pleasure: int) -> None:
+    answers = {"activity": "A walk", "when": "Tuesday", "obstacles": None, "plan": None}
+    reply = coach.reply(context("behavioural_activation", step_index=4, answers=answers), message)
+    assert (reply.answers["predicted_mastery"], reply.answers["predicted_pleasure"]) == (mastery, pleasure)
+    assert reply.step_index == 6 and f"mastery {mastery}/10, pleasure {pleasure}/10" in reply.message
+
+
+def test_three_numbers_at_a_prediction_are_asked_again() -> None:
+    answers = {"activity": "A walk", "when": "Tuesday", "obstacles": None, "plan": None}
+    reply = coach.reply(context("behavioural_activation", step_index=4, answers=answers), "6, 4 or 5")
+    assert reply.step_index == 4 and "predicted_mastery" not in reply.answers
+
+
+def test_a_life_area_in_the_clients_own_words_is_kept_and_reflected_in_the_second_person() -> None:
+    reply = coach.reply(context("values_clarification", locale="fr"), "La famille et ma santé")
+    assert reply.step_index == 1 and reply.answers["area"] == "La famille et ma santé"
+    assert "famille et votre santé" in reply.message
+    assert coach.reply(context("values_clarification"), "2").answers["area"] == "work"
+
+
+def test_a_rating_is_asked_again_once_then_left_out_and_a_sentence_answers_the_next_question() -> None:
+    answers = {"situation": "My manager moved my presentation"}
+    first = context("thought_record", step_index=1, answers=answers)
+    asked = coach.reply(first, "she doesn't trust me to do it properly")
+    assert asked.step_index == 1 and "emotions_before" not in asked.answers  # asked again, once
+    second = dataclasses.replace(first, tries=1)
+    moved = coach.reply(second, "she doesn't trust me to do it properly")
+    assert (
+        moved.answers["emotions_before"] is None
+        and moved.answers["automatic_thought"] == "she doesn't trust me to do it properly"
+    )
+    assert moved.message.startswith("That's all right, we can leave the rating out.")
+    assert "she doesn't trust you to do it properly" in moved.message
+
+
+def test_a_short_reply_at_a_rating_asked_twice_moves_on_without_being_taken_as_the_next_answer() -> None:
+    ctx = context("grounding", locale="fr", tries=1)
+    reply = coach.reply(ctx, "bof")
+    assert reply.step_index == 0  # "bof" is filler, not an answer: the rating waits
+    reply = coach.reply(ctx, "moyen quoi")
+    assert reply.step_index == 1 and reply.answers == {"distress_before": None} and "see" not in reply.answers
+    assert "on peut laisser cette évaluation de côté" in reply.message
+
+
+@pytest.mark.parametrize(
+    ("locale", "message"), [("fr", "18h"), ("fr", "vers 19 h 30 dans la cuisine"), ("en", "6pm at the kitchen table")]
+)
+def test_a_time_of_day_at_the_worry_rating_is_the_worry_time_not_an_out_of_range_rating(
+    locale: str, message: str
+) -> None:
+    ctx = context("worry_postponement", locale=locale, step_index=1, answers={"worry": "money"})
+    reply = coach.reply(ctx, message)
+    assert reply.answers["worry_before"] is None and reply.answers["worry_time"] == message
+    assert reply.step_index == 3
+
+
+def test_a_rating_and_a_time_in_one_message_fill_both() -> None:
+    ctx = context("worry_postponement", step_index=1, answers={"worry": "money"})
+    reply = coach.reply(ctx, "7, and I'll look at it at 6pm in the kitchen")
+    assert reply.answers["worry_before"] == 7 and reply.step_index == 3
+
+
+def test_a_short_list_is_asked_again_once_then_what_the_client_found_is_enough() -> None:
+    ctx = context("grounding", step_index=1, answers={"distress_before": 6})
+    first = coach.reply(ctx, "the lamp, my phone")
+    assert first.step_index == 1 and first.message.startswith("I counted 2.")
+    second = coach.reply(dataclasses.replace(ctx, tries=1), "the lamp, my phone")
+    assert second.step_index == 2 and second.answers["see"] == ["the lamp", "my phone"]
+    assert second.message.startswith("That's enough to go on with.") and "your phone" in second.message
 
 
 def test_a_message_after_the_end_changes_nothing() -> None:
@@ -315,7 +403,20 @@ def test_a_breathing_round_is_counted_only_when_the_client_says_it_was_done(mess
     reply = coach.reply(ctx, message)
     assert reply.step_index == timer and "pacing" not in reply.answers
     done = coach.reply(ctx, "done")
-    assert done.step_index > timer and done.answers["pacing"]["rounds_done"] == 1
+    assert done.step_index == timer and done.answers["pacing"]["rounds_done"] == 1
+    assert "Round 1 of 3 done." in done.message
+
+
+def test_breathing_moves_on_after_the_third_round_the_client_says_is_done() -> None:
+    timer = next(i for i, s in enumerate(get_exercise("breathing").steps) if s.kind is StepKind.TIMER)
+    ctx = context("breathing", step_index=timer, answers={"calm_before": 4})
+    for expected in (1, 2):
+        reply = coach.reply(ctx, "done")
+        assert reply.step_index == timer and reply.answers["pacing"]["rounds_done"] == expected
+        ctx = context("breathing", step_index=reply.step_index, answers=reply.answers)
+    assert coach.reply(ctx, "not yet, wait").answers["pacing"]["rounds_done"] == 2
+    last = coach.reply(ctx, "finished")
+    assert last.step_index > timer and last.answers["pacing"]["rounds_done"] == 3
 
 
 def test_a_medication_question_is_never_answered_and_is_noted_for_the_clinician() -> None:
