@@ -38,12 +38,14 @@ NextField = Annotated[str, Form(max_length=2000)]
 
 
 @router.get("/login", name="login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None, ended: bool = False, signed_out: bool = False) -> Response:
+def login_form(
+    request: Request, next: str | None = None, ended: bool = False, signed_out: bool = False, reset: bool = False
+) -> Response:
     return page(
         request,
         "login.html",
         next=safe_next(next, request.scope.get("root_path", "")) or "",
-        notice="ended" if ended else "signed_out" if signed_out else None,
+        notice="ended" if ended else "signed_out" if signed_out else "reset" if reset else None,
         failed=False,
         email="",
     )

@@ -118,7 +118,7 @@ def _attempt_password_login(
     totp_step = None
     if staff.totp_confirmed_at is not None:
         totp_step = _verified_step(session, staff, totp, now)
-        if totp_step is None:
+        if totp_step is None and not _spend_recovery_code(session, staff, totp):
             _count_failure(session, staff, "code", now)
             return None
     clinic = session.get(Clinic, staff.clinic_id)
@@ -178,6 +178,26 @@ def _verified_step(session: Session, staff: Staff, code: str | None, now: dateti
         select(PortalSession.id).where(PortalSession.staff_id == staff.id, col(PortalSession.totp_step) >= step)
     ).first()
     return None if replayed else step
+
+
+def _spend_recovery_code(session: Session, staff: Staff, code: str | None) -> bool:
+    """A recovery code, typed in place of the authenticator's code, works once."""
+    typed = (code or "").replace("-", "").replace(" ", "").strip().lower()
+    if len(typed) != 10 or not staff.recovery_codes:
+        return False
+    digest = token_digest(typed)
+    if digest not in staff.recovery_codes:
+        return False
+    staff.recovery_codes = [kept for kept in staff.recovery_codes if kept != digest]
+    session.add(staff)
+    audit.record(
+        session,
+        actor=Actor.staff(staff),
+        action="staff.recovery_code_used",
+        entity=staff,
+        detail={"left": len(staff.recovery_codes)},
+    )
+    return True
 
 
 # --- OpenID Connect sign-in --------------------------------------------------------------------
@@ -274,6 +294,7 @@ def _open(
         stage=stage,
         auth_method=method,
         totp_step=totp_step,
+        locale=staff.locale,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=get_settings().portal_absolute_timeout_hours),
@@ -318,13 +339,15 @@ def logout(session: Session, token: str | None) -> None:
             audit.record(session, actor=Actor.staff(staff), action="staff.logout", entity=staff)
 
 
-def revoke_all(session: Session, staff_id: str) -> int:
-    """End every open session of a staff member (deactivation); the caller owns the transaction."""
-    result = session.execute(
-        update(PortalSession)
-        .where(col(PortalSession.staff_id) == staff_id, col(PortalSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+def revoke_all(session: Session, staff_id: str, *, keep: str | None = None) -> int:
+    """End every open session of a staff member (deactivation, a new password), except ``keep``
+    (the browser where the person changed their own password); the caller owns the transaction."""
+    query = update(PortalSession).where(
+        col(PortalSession.staff_id) == staff_id, col(PortalSession.revoked_at).is_(None)
     )
+    if keep is not None:
+        query = query.where(col(PortalSession.id) != keep)
+    result = session.execute(query.values(revoked_at=utcnow()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
