@@ -14,6 +14,7 @@ from clinician_portal.forms import day_bounds, parse_day
 from clinician_portal.pages import page, see_other
 from service import caseload
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
+from service.config import get_settings
 from service.errors import Invalid
 from service.models import AuditEvent, Role
 from service.onboarding import team
@@ -52,6 +53,7 @@ def _team_page(
         request,
         "team.html",
         action_error=error if values is None else None,
+        reset_minutes=get_settings().password_reset_ttl_minutes,
         signed_in=current,
         status=status,
         members=team.team(session, current.staff),
