@@ -68,7 +68,18 @@ def create_portal() -> FastAPI:
     patient_panels.register()
     # The live feed first: its fixed paths (/alerts/stream, /alerts/rows) must win over /alerts/{alert_id}.
     portal.include_router(account.public)
-    for module in (auth, password_reset, patients, live, alerts, exercises, safety_plan, account, admin, clinic_settings):
+    for module in (
+        auth,
+        password_reset,
+        patients,
+        live,
+        alerts,
+        exercises,
+        safety_plan,
+        account,
+        admin,
+        clinic_settings,
+    ):
         portal.include_router(module.router)
     portal.include_router(exports.router)
     portal.include_router(exports.admin_router)

@@ -19,8 +19,8 @@ from service.alerts import delivery, oncall
 from service.config import get_settings
 from service.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from service.models import Role
-from service.onboarding import accounts
 from service.notify.push import application_server_key
+from service.onboarding import accounts
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
 public = APIRouter()
@@ -125,7 +125,9 @@ def choose_language(
     try:
         accounts.set_language(session, staff=current.staff, portal_session=current.portal_session, locale=locale)
     except Invalid:
-        return _account(request, current, session, error="choose a language from the list", error_in="language", status=422)
+        return _account(
+            request, current, session, error="choose a language from the list", error_in="language", status=422
+        )
     return see_other(request, "account", query="saved=language")
 
 
@@ -159,7 +161,9 @@ def _authenticator(
 
 
 @router.post("/account/authenticator/confirm", name="account_authenticator_confirm", response_class=HTMLResponse)
-def confirm_authenticator(request: Request, current: CurrentStaff, session: SessionDep, totp: CodeField = "") -> Response:
+def confirm_authenticator(
+    request: Request, current: CurrentStaff, session: SessionDep, totp: CodeField = ""
+) -> Response:
     try:
         codes = accounts.confirm_authenticator(session, staff=current.staff, code=totp)
     except Invalid as exc:

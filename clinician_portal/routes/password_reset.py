@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,7 +28,7 @@ def _private(response: Response) -> Response:
     return response
 
 
-def _throttled(request: Request, exc: RateLimited, template: str, **context: object) -> Response:
+def _throttled(request: Request, exc: RateLimited, template: str, **context: Any) -> Response:
     response = page(request, template, status=429, throttled=True, **context)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -77,7 +77,7 @@ def choose_new_password(
     confirm_password: PasswordField = "",
 ) -> Response:
     minimum = get_settings().password_min_length
-    context: dict[str, object] = {"token": token, "live": True, "minimum": minimum, "throttled": False}
+    context: dict[str, Any] = {"token": token, "live": True, "minimum": minimum, "throttled": False}
     try:
         rate_limits.hit("password_reset_ip", rate_limits.client_address(request))
     except RateLimited as exc:

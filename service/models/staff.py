@@ -27,9 +27,7 @@ class Staff(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, sa_column=Column(EncryptedText("staff.totp_secret")))
     totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A new authenticator being set up from the account page; the confirmed one keeps working until then.
-    totp_pending_secret: str | None = Field(
-        default=None, sa_column=Column(EncryptedText("staff.totp_pending_secret"))
-    )
+    totp_pending_secret: str | None = Field(default=None, sa_column=Column(EncryptedText("staff.totp_pending_secret")))
     # Digests of the unused recovery codes (each works once, in place of an authenticator code).
     recovery_codes: list[str] = Field(default_factory=list, sa_type=JSON)
     # The language the person chose on their account page; None means the clinic's.

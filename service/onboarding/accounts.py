@@ -157,4 +157,6 @@ def set_language(session: Session, *, staff: Staff, portal_session: PortalSessio
         portal_session.locale = staff.locale
         session.add(staff)
         session.add(portal_session)
-        audit.record(session, actor=Actor.staff(staff), action="staff.language", entity=staff, detail={"locale": locale})
+        audit.record(
+            session, actor=Actor.staff(staff), action="staff.language", entity=staff, detail={"locale": locale}
+        )

@@ -94,7 +94,8 @@ def current(clinic: Clinic, deadline_defaults: dict[str, int]) -> SettingsForm:
     """The form filled with what is stored (the secret only as "set" or not)."""
     settings = clinic.settings or {}
     hours = settings.get("hours") if "hours" in settings else None
-    own = settings.get("oidc") if isinstance(settings.get("oidc"), dict) else {}
+    stored = settings.get("oidc")
+    own: dict[str, Any] = stored if isinstance(stored, dict) else {}
     return SettingsForm(
         name=clinic.name,
         locale=clinic.locale,
@@ -103,7 +104,8 @@ def current(clinic: Clinic, deadline_defaults: dict[str, int]) -> SettingsForm:
         hours={d: (str(span[0]), str(span[1])) for d, span in (hours or {}).items() if d in DAYS},
         crisis={loc: (clinic.crisis_instructions or {}).get(loc, "") for loc in SUPPORTED_LOCALES},
         deadlines={
-            sev: str((clinic.escalation_minutes or {}).get(sev) or deadline_defaults.get(sev, "")) for sev in SEVERITIES
+            sev: str((clinic.escalation_minutes or {}).get(sev) or deadline_defaults.get(sev) or "")
+            for sev in SEVERITIES
         },
         mfa_required=clinic.mfa_required,
         sso_issuer=str(own.get("issuer") or ""),
@@ -141,7 +143,8 @@ def _deadlines(form: SettingsForm, errors: dict[str, str]) -> dict[str, int]:
         minutes[severity] = int(text)
     if len(minutes) == 3 and not minutes["urgent"] <= minutes["priority"] <= minutes["routine"]:
         errors["deadline_priority"] = (
-            "an urgent alert's deadline cannot be longer than a priority one's, nor a priority one's than a routine one's"
+            "an urgent alert's deadline cannot be longer than a priority one's, "
+            "nor a priority one's than a routine one's"
         )
     return minutes
 
@@ -173,7 +176,9 @@ def _sso(clinic: Clinic, form: SettingsForm, errors: dict[str, str]) -> dict[str
     elif isinstance(before, dict) and before.get("client_secret_encrypted"):
         own["client_secret_encrypted"] = before["client_secret_encrypted"]
     elif isinstance(before, dict) and before.get("client_secret"):  # a hand-written plain secret gets sealed
-        own["client_secret_encrypted"] = get_cipher().encrypt(str(before["client_secret"]), f"{SECRET_CONTEXT}:{clinic.id}")
+        own["client_secret_encrypted"] = get_cipher().encrypt(
+            str(before["client_secret"]), f"{SECRET_CONTEXT}:{clinic.id}"
+        )
     return own
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-
 from typing import TypeVar
 
 from sqlalchemy import update

@@ -44,8 +44,12 @@ def _emailed_link(mailbox) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_clinician_resets_a_forgotten_password_from_the_emailed_link(
-    database_url: str, session: Session, tab: Tab, tmp_path: Path, mailbox
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    database_url: str,
+    session: Session,
+    tab: Tab,  # noqa: F811
+    tmp_path: Path,
+    mailbox,
+) -> None:  # type: ignore[no-untyped-def]
     setup = create_clinic(session, name="Riverside Clinic", timezone="Europe/London", country="GB")
     page = tab.page
     with serving_portal() as base:
@@ -119,11 +123,17 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
         for width in WIDTHS:
             # axe is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
             context = browser.new_context(
-                viewport={"width": width, "height": 900}, locale="fr-FR" if language == "fr" else "en-GB", bypass_csp=True
+                viewport={"width": width, "height": 900},
+                locale="fr-FR" if language == "fr" else "en-GB",
+                bypass_csp=True,
             )
             context.set_default_timeout(15_000)
             page = context.new_page()
-            for path in ("/portal/password-reset", "/portal/password-reset?sent=1", "/portal/password-reset/new?token=x"):
+            for path in (
+                "/portal/password-reset",
+                "/portal/password-reset?sent=1",
+                "/portal/password-reset/new?token=x",
+            ):
                 page.goto(base + path)
                 expect(page.locator("html")).to_have_attribute("lang", language)
                 _check(page, path, found)

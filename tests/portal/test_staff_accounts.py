@@ -178,7 +178,10 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
     assert "Your new password is saved." in portal.get(done.headers["location"]).text  # still signed in here
     assert other_portal.get("/portal/").status_code == 303  # the other browser is signed out
     assert _live_sessions(session, clinic.clinician) == 1
-    assert actions(session, entity_id=clinic.clinician.id)[-2:] == ["staff.password_change_failed", "staff.password_change"]
+    assert actions(session, entity_id=clinic.clinician.id)[-2:] == [
+        "staff.password_change_failed",
+        "staff.password_change",
+    ]
 
 
 def test_an_authenticator_is_set_up_from_the_account_page_with_recovery_codes_that_work_once(
@@ -283,9 +286,7 @@ def test_an_admin_sends_a_reset_link_and_it_works(
     assert [(r.actor_id, r.entity_id) for r in rows] == [(clinic.admin.id, clinic.clinician.id)]
 
 
-def test_an_admin_resets_a_lost_authenticator(
-    portal: Portal, other_portal: Portal, session: Session
-) -> None:
+def test_an_admin_resets_a_lost_authenticator(portal: Portal, other_portal: Portal, session: Session) -> None:
     setup = create_clinic(session, name="Secure Clinic", mfa_required=True)
     member = reload(session, setup.clinician)
     member.totp_secret = pyotp.random_base32()
