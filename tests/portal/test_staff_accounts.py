@@ -15,7 +15,7 @@ from service import notify
 from service.models import AuditEvent, Staff, StaffPasswordReset
 from service.models.base import utcnow
 from service.onboarding.staff import add_staff
-from tests.factories import SYSTEM, ClinicSetup, create_clinic
+from tests.factories import SYSTEM, ClinicSetup, active_patient, bearer, create_clinic
 from tests.portal.conftest import Portal, actions, csrf_of, current_code, reload, sessions_of
 
 NEW_PASSWORD = "harbour-violet-engine-73"
@@ -343,3 +343,18 @@ def test_admin_account_actions_stay_inside_the_clinic_and_need_an_admin(
     clinician.login_ok(clinic.clinician.email, clinic.clinician_password)
     refused = clinician.submit("/portal/account", f"/portal/staff/{other.staff.id}/authenticator-reset")
     assert refused.status_code == 403
+
+
+def test_alert_emails_speak_the_language_the_clinician_chose(
+    portal: Portal, client: TestClient, clinic: ClinicSetup, session: Session, mailbox
+) -> None:  # type: ignore[no-untyped-def]
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    portal.submit("/portal/account", "/portal/account/language", {"locale": "fr"})
+    _, tokens = active_patient(session, clinic)
+    answer = client.post(
+        "/api/v1/checkins", json={"mood": 1, "note": "I've written my goodbye letters"}, headers=bearer(tokens)
+    )
+    assert answer.status_code == 201 and answer.json()["risk"]["level"] == "high"
+    notify.deliver_due()
+    subjects = [m["Subject"] for m in mailbox.wait_for(1) if m["To"] == clinic.clinician.email]
+    assert subjects and subjects[0].startswith("[Tandem] Alerte urgente")  # the clinic itself speaks English
