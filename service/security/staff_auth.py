@@ -259,7 +259,21 @@ def _open_oidc_session(
     if staff.oidc_subject is None:
         staff.oidc_issuer = identity.issuer
         staff.oidc_subject = identity.subject
-        audit.record(session, actor=actor, action="staff.oidc_link", entity=staff, detail={"issuer": identity.issuer})
+        # From now on the identity provider's rules apply: no local password (nor Tandem's own
+        # authenticator) is kept that could open the account around them.
+        had_password = staff.password_hash is not None
+        staff.password_hash = None
+        staff.password_must_change = False
+        staff.totp_secret = staff.totp_pending_secret = None
+        staff.totp_confirmed_at = None
+        staff.recovery_codes = []
+        audit.record(
+            session,
+            actor=actor,
+            action="staff.oidc_link",
+            entity=staff,
+            detail={"issuer": identity.issuer, "local_password_removed": had_password},
+        )
     staff.last_login_at = utcnow()
     opened = _open(session, staff, stage=SessionStage.ACTIVE, method="oidc", replacing=replacing)
     if locale:
