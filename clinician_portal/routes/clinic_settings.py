@@ -40,6 +40,11 @@ def _defaults() -> dict[str, int]:
     return {str(severity): int(minutes) for severity, minutes in policy().deadline_minutes.items()}
 
 
+def _current(current: SignedIn) -> SettingsForm:
+    """What is in force now: the clinic's own settings, else the alert policy's defaults."""
+    return clinic_settings.current(current.clinic, _defaults(), dict(policy().hours or {}))
+
+
 def _form_of(posted: dict[str, str]) -> SettingsForm:
     hours = {
         day: (posted.get(f"opens_{day}", ""), posted.get(f"closes_{day}", ""))
@@ -96,7 +101,7 @@ def _page(
 
 @router.get("/clinic/settings", name="clinic_settings", response_class=HTMLResponse)
 def settings_page(request: Request, current: Admin, saved: str | None = None) -> Response:
-    form = clinic_settings.current(current.clinic, _defaults())
+    form = _current(current)
     return _page(request, current, form, saved=saved == "1", unchanged=saved == "0")
 
 
@@ -106,7 +111,7 @@ def save_settings(request: Request, current: Admin, session: SessionDep, posted:
     try:
         changed = clinic_settings.update(session, admin=current.staff, clinic_id=current.clinic.id, form=form)
     except InvalidSettings as exc:
-        shown = clinic_settings.current(current.clinic, _defaults())
+        shown = _current(current)
         form.sso_client_secret = ""  # never sent back, even as typed
         form.sso_secret_set = shown.sso_secret_set
         return _page(request, current, form, errors=exc.errors, status=422)

@@ -90,10 +90,13 @@ def sso_client_secret(clinic: Clinic) -> str | None:
     return str(legacy) if legacy else None
 
 
-def current(clinic: Clinic, deadline_defaults: dict[str, int]) -> SettingsForm:
-    """The form filled with what is stored (the secret only as "set" or not)."""
+def current(
+    clinic: Clinic, deadline_defaults: dict[str, int], default_hours: dict[str, list[str]] | None = None
+) -> SettingsForm:
+    """The form filled with what is in force: the clinic's own values, else the alert policy's
+    defaults (``deadline_defaults``, ``default_hours``); the secret only as "set" or not."""
     settings = clinic.settings or {}
-    hours = settings.get("hours") if "hours" in settings else None
+    hours = settings["hours"] if isinstance(settings.get("hours"), dict) else default_hours
     stored = settings.get("oidc")
     own: dict[str, Any] = stored if isinstance(stored, dict) else {}
     return SettingsForm(

@@ -180,3 +180,10 @@ def test_the_settings_page_in_both_languages(admin: Portal, clinic: ClinicSetup,
     admin.submit("/portal/clinic/settings", "/portal/clinic/settings", _form())
     french = admin.get("/portal/clinic/settings")
     assert "Délais des alertes" in french.text and "Mercredi" in french.text
+
+
+def test_the_form_shows_the_policy_defaults_in_force_before_the_clinic_sets_its_own(admin: Portal) -> None:
+    page = admin.get("/portal/clinic/settings").text
+    assert 'name="open_mon" value="1" aria-labelledby="day-mon open-label-mon" checked' in page
+    assert 'name="open_sat" value="1" aria-labelledby="day-sat open-label-sat">' in page
+    assert 'name="deadline_urgent" type="number"' in page and 'value="15"' in page
