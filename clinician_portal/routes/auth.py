@@ -141,8 +141,18 @@ def enrol_submit(
         except Invalid as exc:
             error = exc.detail
         else:
+            if opened.recovery_codes:
+                return _show_recovery_codes(request, opened)
             return _enter(request, opened, None)
     return page(request, "enrol.html", signed_in=current, plan=plan, error=error, minimum=minimum, status=422)
+
+
+def _show_recovery_codes(request: Request, opened: OpenedSession) -> Response:
+    """The account is set up: its recovery codes, shown once, with the new session's cookie."""
+    response = page(request, "recovery_codes.html", codes=list(opened.recovery_codes), after_setup=True, status=201)
+    set_cookie(response, request, SESSION_COOKIE, opened.token)
+    clear_cookie(response, request, FLOW_COOKIE)
+    return response
 
 
 @router.post("/language", name="language")

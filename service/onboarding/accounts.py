@@ -6,7 +6,6 @@ local password here and no authenticator of Tandem's (the provider asks for its 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import pyotp
@@ -15,7 +14,6 @@ from sqlmodel import Session
 
 from service import audit
 from service.config import get_settings
-from service.crypto import token_digest
 from service.db import unit_of_work
 from service.errors import Invalid, Unauthenticated
 from service.kit.context import Actor
@@ -31,9 +29,6 @@ SSO_ACCOUNT = "this account signs in with single sign-on; its password and codes
 WRONG_CODE = "the authentication code is not right; check the time on your phone and try again"
 NO_PENDING = "start the authenticator set-up again"
 TOO_SHORT = "the new password is too short"
-RECOVERY_CODES = 10
-# No 0/o, 1/l/i: a code copied from paper is read back without doubt (31 letters: about 49 bits per code).
-_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def confirm_authenticator(session: Session, *, staff: Staff, code: str) -> list[
         staff.totp_secret = secret
         staff.totp_pending_secret = None
         staff.totp_confirmed_at = utcnow()
-        codes = _new_recovery_codes(staff)
+        codes = staff_auth.new_recovery_codes(staff)
         session.add(staff)
         action = "staff.mfa_enrol" if first else "staff.mfa_reset"
         audit.record(session, actor=Actor.staff(staff), action=action, entity=staff, detail={"by": "self"})
@@ -134,7 +129,7 @@ def new_recovery_codes(session: Session, *, staff: Staff, current: str) -> list[
     with unit_of_work(session):
         ok = verify_password(staff.password_hash, current)
         if ok:
-            codes = _new_recovery_codes(staff)
+            codes = staff_auth.new_recovery_codes(staff)
             session.add(staff)
             audit.record(session, actor=Actor.staff(staff), action="staff.recovery_codes", entity=staff)
         else:
@@ -142,12 +137,6 @@ def new_recovery_codes(session: Session, *, staff: Staff, current: str) -> list[
     if not ok:
         raise Unauthenticated(WRONG_PASSWORD)
     return codes
-
-
-def _new_recovery_codes(staff: Staff) -> list[str]:
-    codes = ["".join(secrets.choice(_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
-    staff.recovery_codes = [token_digest(code) for code in codes]
-    return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
 def set_language(session: Session, *, staff: Staff, portal_session: PortalSession, locale: str) -> None:

@@ -42,6 +42,9 @@ ANONYMOUS = Actor("anonymous", None)
 # last_seen_at is written at most this often, so browsing does not write on every request.
 TOUCH_EVERY = timedelta(seconds=30)
 TOTP_ISSUER = "Tandem"
+RECOVERY_CODES = 10
+# No 0/o, 1/l/i: a code copied from paper is read back without doubt (31 letters: about 49 bits per code).
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class OpenedSession:
     token: str  # for the cookie only; never stored
     portal_session: PortalSession
     staff: Staff
+    # Made when an authenticator was just confirmed: shown once, only their digests are kept.
+    recovery_codes: tuple[str, ...] = ()
 
     @property
     def needs_enrolment(self) -> bool:
@@ -178,6 +183,13 @@ def _verified_step(session: Session, staff: Staff, code: str | None, now: dateti
         select(PortalSession.id).where(PortalSession.staff_id == staff.id, col(PortalSession.totp_step) >= step)
     ).first()
     return None if replayed else step
+
+
+def new_recovery_codes(staff: Staff) -> list[str]:
+    """Replace the staff member's recovery codes; returns them as shown once (``xxxxx-xxxxx``)."""
+    codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
+    staff.recovery_codes = [token_digest(code) for code in codes]
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
 def _spend_recovery_code(session: Session, staff: Staff, code: str | None) -> bool:
@@ -418,14 +430,16 @@ def complete_enrolment(
         if plan.needs_password:
             _set_first_password(session, staff, new_password or "")
         actor = Actor.staff(staff)
+        codes: list[str] = []
         if plan.needs_totp:
             staff.totp_confirmed_at = utcnow()
+            codes = new_recovery_codes(staff)
             audit.record(session, actor=actor, action="staff.mfa_enrol", entity=staff)
         opened = _open(
             session, staff, stage=SessionStage.ACTIVE, method=row.auth_method, totp_step=step, replacing=token
         )
         opened.portal_session.locale = row.locale
-    return opened
+    return OpenedSession(opened.token, opened.portal_session, opened.staff, tuple(codes))
 
 
 def _set_first_password(session: Session, staff: Staff, password: str) -> None:
