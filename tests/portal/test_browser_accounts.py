@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import Session
 
 from service import notify
+from service.onboarding import password_reset
 from tests.factories import create_clinic
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, Tab, _shot, serving_portal, tab  # noqa: F401
 from tests.support.server import PROJECT_ROOT
@@ -119,6 +121,8 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
     setup = create_clinic(session, name="Centre Tandem Lyon", locale=language, timezone="Europe/Paris", country="FR")
     found: list[str] = []
+    password_reset.request_staff_reset(session, email=setup.clinician.email)
+    token = _emailed_link(mailbox).split("token=")[1]
     with serving_portal() as base:
         for width in WIDTHS:
             # axe is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
@@ -137,6 +141,9 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
                 page.goto(base + path)
                 expect(page.locator("html")).to_have_attribute("lang", language)
                 _check(page, path, found)
+            page.goto(f"{base}/portal/password-reset/new?token={token}")
+            expect(page.locator("#new_password")).to_be_visible()
+            _check(page, "the emailed link's form", found)
             _sign_in(page, base, setup.admin.email, setup.admin_password)
             for path in ("/portal/account", "/portal/clinic/settings", "/portal/staff"):
                 page.goto(base + path)
@@ -154,5 +161,10 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
             page.locator("form[action$='/account/authenticator'] button").click()
             page.wait_for_url(f"{base}/portal/account/authenticator")
             _check(page, "/portal/account/authenticator", found)
+            secret = page.inner_text("#totp-secret").strip()
+            page.fill("#totp", pyotp.TOTP(secret).now())
+            page.locator("form[action$='/authenticator/confirm'] button").click()
+            expect(page.locator("#recovery-codes li")).to_have_count(10)
+            _check(page, "recovery codes", found)
             context.close()
     assert found == []
