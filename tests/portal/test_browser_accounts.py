@@ -17,6 +17,7 @@ from sqlmodel import Session
 from service import notify
 from service.onboarding import password_reset
 from tests.factories import create_clinic
+from tests.portal.conftest import reload
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, Tab, _shot, serving_portal, tab  # noqa: F401
 from tests.support.server import PROJECT_ROOT
 
@@ -167,4 +168,9 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
             expect(page.locator("#recovery-codes li")).to_have_count(10)
             _check(page, "recovery codes", found)
             context.close()
+            # The next width signs in again with the password alone.
+            admin = reload(session, setup.admin)
+            admin.totp_secret, admin.totp_confirmed_at, admin.recovery_codes = None, None, []
+            session.add(admin)
+            session.commit()
     assert found == []
