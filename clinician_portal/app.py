@@ -15,7 +15,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from clinician_portal import patient_panels
 from clinician_portal.deps import EnrolmentRequired
 from clinician_portal.pages import page, portal_path
-from clinician_portal.routes import account, admin, alerts, auth, exercises, exports, live, patients, safety_plan
+from clinician_portal.routes import (
+    account,
+    admin,
+    alerts,
+    auth,
+    clinic_settings,
+    exercises,
+    exports,
+    live,
+    password_reset,
+    patients,
+    safety_plan,
+)
 from clinician_portal.templating import STATIC
 from clinician_portal.web_security import (
     SESSION_COOKIE,
@@ -56,7 +68,18 @@ def create_portal() -> FastAPI:
     patient_panels.register()
     # The live feed first: its fixed paths (/alerts/stream, /alerts/rows) must win over /alerts/{alert_id}.
     portal.include_router(account.public)
-    for module in (auth, patients, live, alerts, exercises, safety_plan, account, admin):
+    for module in (
+        auth,
+        password_reset,
+        patients,
+        live,
+        alerts,
+        exercises,
+        safety_plan,
+        account,
+        admin,
+        clinic_settings,
+    ):
         portal.include_router(module.router)
     portal.include_router(exports.router)
     portal.include_router(exports.admin_router)

@@ -32,7 +32,7 @@ def timezone_choices() -> list[str]:
 def country_choices(locale: str) -> list[tuple[str, str]]:
     """(ISO code, name in ``locale``) for every country, sorted by name as a reader expects."""
     names = Locale.parse(locale).territories
-    countries = [(code, name) for code, name in names.items() if len(code) == 2 and code.isalpha()]
+    countries = [(code, name) for code, name in names.items() if len(code) == 2 and code.isalpha() and code != "ZZ"]
     return sorted(countries, key=lambda item: _fold(item[1]))
 
 

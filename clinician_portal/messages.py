@@ -77,6 +77,33 @@ SERVICE_MESSAGES = [
     N_("enter a date and time such as 2026-03-14 09:30"),
     N_("enter dates as YYYY-MM-DD"),
     N_("The two passwords are not the same."),
+    # service.onboarding.accounts, password_reset and team (staff accounts)
+    N_("the current password is incorrect"),
+    N_("the two new passwords are not the same"),
+    N_("the new password is too short"),
+    N_("this account signs in with single sign-on; its password and codes are managed by the identity provider"),
+    N_("start the authenticator set-up again"),
+    N_("set up an authenticator app first"),
+    N_("this password reset link is invalid, used or expired; ask for a new one"),
+    N_("reactivate the account first"),
+    N_("reset your own authenticator from your account page"),
+    N_("choose a language from the list"),
+    # service.onboarding.clinic_settings
+    N_("only a clinic administrator can change the clinic's settings"),
+    N_("some settings need correcting"),
+    N_("the clinic's name must be 1 to 200 characters"),
+    N_("choose a country from the list"),
+    N_("choose a time zone from the list, such as Europe/Paris"),
+    N_("enter opening and closing times such as 09:00 and 17:30"),
+    N_("the closing time must be after the opening time"),
+    N_("enter a whole number of minutes within the range shown"),
+    N_("an urgent alert's deadline cannot be longer than a priority one's, nor a priority one's than a routine one's"),
+    N_("enter the identity provider's address (issuer), starting with https://"),
+    N_("enter the client id the identity provider gave Tandem"),
+    N_("the client secret is too long"),
+    N_("keep the instructions to 2000 characters at most"),
+    N_("enter a whole number of years within the range shown"),
+    N_("some of what was sent is too long"),
 ]
 
 MENU_LABELS = [
@@ -86,7 +113,8 @@ MENU_LABELS = [
     N_("Staff"),
     N_("Audit log"),
     N_("Exports"),
-    N_("Notifications"),
+    N_("My account"),
+    N_("Clinic settings"),
 ]
 
 ALERT_MESSAGES = [

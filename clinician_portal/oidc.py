@@ -2,8 +2,9 @@
 nonce checked, ID token signature and claims validated against the issuer's discovery document.
 
 The provider is the deployment's (``TANDEM_OIDC_*``) or a clinic's own, from
-``Clinic.settings["oidc"] = {"issuer", "client_id", "client_secret", "scopes"}``, used when the
-sign-in link names the clinic (``/portal/login/oidc?clinic=<id>``).
+``Clinic.settings["oidc"] = {"issuer", "client_id", "client_secret_encrypted", "scopes"}`` (set on
+the clinic settings page; the secret sealed by ``service.onboarding.clinic_settings``), used when
+the sign-in link names the clinic (``/portal/login/oidc?clinic=<id>``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from joserfc.errors import JoseError
 
 from service.config import get_settings
 from service.models import Clinic
+from service.onboarding import clinic_settings
 from service.security.staff_auth import OidcIdentity
 
 with warnings.catch_warnings():
@@ -67,7 +69,7 @@ def provider_for(clinic: Clinic | None = None) -> Provider | None:
             return Provider(
                 issuer=str(own["issuer"]).rstrip("/"),
                 client_id=str(own["client_id"]),
-                client_secret=own.get("client_secret"),
+                client_secret=clinic_settings.sso_client_secret(clinic),
                 scopes=str(own.get("scopes") or "openid email profile"),
                 clinic_id=clinic.id,
             )

@@ -62,7 +62,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("audit", "Audit log", (Role.ADMIN,)),
     NavItem("exports", "Exports", (Role.ADMIN,)),
     NavItem("screening", "Screening", (Role.ADMIN,)),
-    NavItem("account", "Notifications"),
+    NavItem("clinic_settings", "Clinic settings", (Role.ADMIN,)),
+    NavItem("account", "My account"),
     NavItem("demo_messages", "Messages sent (demo)", shown=lambda: get_settings().demo_mode),
 ]
 

@@ -1,5 +1,6 @@
-"""Each staff member's ways of being reached about alerts (email, Web Push to this portal, SMS), and
-the on-call rota that clinic admins keep."""
+"""A staff member's own account (password, authenticator and recovery codes, language, and the ways
+of being reached about alerts: email, Web Push to this portal, SMS), and the on-call rota that
+clinic admins keep."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from clinician_portal.deps import CurrentStaff, SessionDep, SignedIn, require_role
+from clinician_portal.forms import LANGUAGE_NAMES
 from clinician_portal.pages import page, see_other
 from service.alerts import delivery, oncall
 from service.config import get_settings
-from service.errors import Forbidden, Invalid, NotFound
+from service.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from service.models import Role
 from service.notify.push import application_server_key
+from service.onboarding import accounts
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
 public = APIRouter()
@@ -27,6 +30,9 @@ Checkbox = Annotated[str, Form(max_length=8)]
 Short = Annotated[str, Form(max_length=40)]
 Long = Annotated[str, Form(max_length=2000)]
 Key = Annotated[str, Form(max_length=200)]
+PasswordField = Annotated[str, Form(max_length=256)]
+CodeField = Annotated[str, Form(max_length=16)]
+SAVED = ("channels", "push", "password", "language", "authenticator_cancelled")
 
 
 @public.get("/sw.js", name="portal_worker", include_in_schema=False)
@@ -63,19 +69,126 @@ def _account(
     *,
     saved: str | None = None,
     error: str | None = None,
+    error_in: str = "channels",
     status: int = 200,
 ) -> Response:
+    staff = current.staff
     return page(
         request,
         "account.html",
         signed_in=current,
         status=status,
-        channels=oncall.channels(session, current.staff.id),
-        subscriptions=len(oncall.push_subscriptions(session, current.staff.id)),
+        channels=oncall.channels(session, staff.id),
+        subscriptions=len(oncall.push_subscriptions(session, staff.id)),
         vapid_key=application_server_key(),
-        saved=saved if saved in ("channels", "push") else None,
+        saved=saved if saved in SAVED else None,
+        error=error,
+        error_in=error_in,
+        sso=accounts.is_sso(staff),
+        has_authenticator=staff.totp_confirmed_at is not None,
+        recovery_left=len(staff.recovery_codes or []),
+        mfa_required=current.clinic.mfa_required,
+        languages=LANGUAGE_NAMES,
+        chosen_language=staff.locale or "",
+        minimum=get_settings().password_min_length,
+    )
+
+
+@router.post("/account/password", name="account_password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    current: CurrentStaff,
+    session: SessionDep,
+    current_password: PasswordField = "",
+    new_password: PasswordField = "",
+    confirm_password: PasswordField = "",
+) -> Response:
+    """A new password, the current one required; the person's other sessions end."""
+    try:
+        accounts.change_password(
+            session,
+            staff=current.staff,
+            keep=current.portal_session,
+            current=current_password,
+            new=new_password,
+            confirm=confirm_password,
+        )
+    except (Invalid, Unauthenticated) as exc:
+        return _account(request, current, session, error=exc.detail, error_in="password", status=422)
+    return see_other(request, "account", query="saved=password")
+
+
+@router.post("/account/language", name="account_language", response_class=HTMLResponse)
+def choose_language(
+    request: Request, current: CurrentStaff, session: SessionDep, locale: Annotated[str, Form(max_length=8)] = ""
+) -> Response:
+    try:
+        accounts.set_language(session, staff=current.staff, portal_session=current.portal_session, locale=locale)
+    except Invalid:
+        return _account(
+            request, current, session, error="choose a language from the list", error_in="language", status=422
+        )
+    return see_other(request, "account", query="saved=language")
+
+
+@router.post("/account/authenticator", name="account_authenticator_start")
+def start_authenticator(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    """Set up (or replace) the authenticator app: a new secret, confirmed by a code on the next page."""
+    accounts.start_authenticator(session, staff=current.staff)
+    return see_other(request, "account_authenticator")
+
+
+@router.get("/account/authenticator", name="account_authenticator", response_class=HTMLResponse)
+def authenticator_page(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    return _authenticator(request, current, session)
+
+
+def _authenticator(
+    request: Request, current: SignedIn, session: Session, *, error: str | None = None, status: int = 200
+) -> Response:
+    pending = accounts.pending_authenticator(session, staff=current.staff)
+    if pending is None:
+        return see_other(request, "account")
+    return page(
+        request,
+        "account_authenticator.html",
+        signed_in=current,
+        status=status,
+        pending=pending,
+        replacing=current.staff.totp_confirmed_at is not None,
         error=error,
     )
+
+
+@router.post("/account/authenticator/confirm", name="account_authenticator_confirm", response_class=HTMLResponse)
+def confirm_authenticator(
+    request: Request, current: CurrentStaff, session: SessionDep, totp: CodeField = ""
+) -> Response:
+    try:
+        codes = accounts.confirm_authenticator(session, staff=current.staff, code=totp)
+    except Invalid as exc:
+        if exc.detail == accounts.NO_PENDING:
+            return see_other(request, "account")
+        return _authenticator(request, current, session, error=exc.detail, status=422)
+    return page(request, "recovery_codes.html", signed_in=current, codes=codes, status=201)
+
+
+@router.post("/account/authenticator/cancel", name="account_authenticator_cancel")
+def cancel_authenticator(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
+    accounts.cancel_authenticator(session, staff=current.staff)
+    return see_other(request, "account", query="saved=authenticator_cancelled")
+
+
+@router.post("/account/recovery-codes", name="account_recovery_codes", response_class=HTMLResponse)
+def new_recovery_codes(
+    request: Request, current: CurrentStaff, session: SessionDep, current_password: PasswordField = ""
+) -> Response:
+    """A new set of recovery codes, shown once; the old ones stop working."""
+    try:
+        codes = accounts.new_recovery_codes(session, staff=current.staff, current=current_password)
+    except (Invalid, Unauthenticated) as exc:
+        return _account(request, current, session, error=exc.detail, error_in="recovery", status=422)
+    return page(request, "recovery_codes.html", signed_in=current, codes=codes, status=201)
 
 
 @router.post("/account/channels", name="account_channels", response_class=HTMLResponse)

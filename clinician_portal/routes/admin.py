@@ -14,6 +14,7 @@ from clinician_portal.forms import day_bounds, parse_day
 from clinician_portal.pages import page, see_other
 from service import caseload
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
+from service.config import get_settings
 from service.errors import Invalid
 from service.models import AuditEvent, Role
 from service.onboarding import team
@@ -51,11 +52,13 @@ def _team_page(
     return page(
         request,
         "team.html",
+        action_error=error if values is None else None,
+        reset_minutes=get_settings().password_reset_ttl_minutes,
         signed_in=current,
         status=status,
         members=team.team(session, current.staff),
         values=values or {"name": "", "email": "", "role": "clinician"},
-        error=error,
+        error=error if values is not None else None,
         saved=saved,
         roles=list(Role),
     )
@@ -96,6 +99,26 @@ def invite(
 def deactivate(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
     team.deactivate_staff(session, current.staff, staff_id)
     return see_other(request, "team", query="saved=deactivated")
+
+
+@router.post("/staff/{staff_id}/password-reset", name="staff_password_reset", response_class=HTMLResponse)
+def send_password_reset(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
+    """Email the staff member a single-use link to choose a new password."""
+    try:
+        team.send_password_reset(session, current.staff, staff_id)
+    except Invalid as exc:
+        return _team_page(request, current, session, error=exc.detail, status=422)
+    return see_other(request, "team", query="saved=reset_sent")
+
+
+@router.post("/staff/{staff_id}/authenticator-reset", name="staff_authenticator_reset", response_class=HTMLResponse)
+def reset_authenticator(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
+    """Forget a lost authenticator: the person sets up a new one at their next sign-in."""
+    try:
+        team.reset_authenticator(session, current.staff, staff_id)
+    except Invalid as exc:
+        return _team_page(request, current, session, error=exc.detail, status=422)
+    return see_other(request, "team", query="saved=authenticator_reset")
 
 
 @router.post("/staff/{staff_id}/reactivate", name="staff_reactivate")

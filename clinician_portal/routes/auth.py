@@ -38,12 +38,14 @@ NextField = Annotated[str, Form(max_length=2000)]
 
 
 @router.get("/login", name="login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None, ended: bool = False, signed_out: bool = False) -> Response:
+def login_form(
+    request: Request, next: str | None = None, ended: bool = False, signed_out: bool = False, reset: bool = False
+) -> Response:
     return page(
         request,
         "login.html",
         next=safe_next(next, request.scope.get("root_path", "")) or "",
-        notice="ended" if ended else "signed_out" if signed_out else None,
+        notice="ended" if ended else "signed_out" if signed_out else "reset" if reset else None,
         failed=False,
         email="",
     )
@@ -139,8 +141,18 @@ def enrol_submit(
         except Invalid as exc:
             error = exc.detail
         else:
+            if opened.recovery_codes:
+                return _show_recovery_codes(request, opened)
             return _enter(request, opened, None)
     return page(request, "enrol.html", signed_in=current, plan=plan, error=error, minimum=minimum, status=422)
+
+
+def _show_recovery_codes(request: Request, opened: OpenedSession) -> Response:
+    """The account is set up: its recovery codes, shown once, with the new session's cookie."""
+    response = page(request, "recovery_codes.html", codes=list(opened.recovery_codes), after_setup=True, status=201)
+    set_cookie(response, request, SESSION_COOKIE, opened.token)
+    clear_cookie(response, request, FLOW_COOKIE)
+    return response
 
 
 @router.post("/language", name="language")

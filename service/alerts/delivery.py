@@ -180,8 +180,8 @@ def page_admins_for_undelivered(session: Session, *, now: datetime | None = None
                     Staff.clinic_id == alert.clinic_id, Staff.role == Role.ADMIN, col(Staff.active).is_(True)
                 )
             ).all()
-            locale = clinic.locale
             for admin in admins:
+                locale = admin.locale or clinic.locale
                 notifications.reach(
                     session,
                     admin,

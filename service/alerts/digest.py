@@ -53,8 +53,8 @@ def send_due(session: Session, *, now: datetime | None = None) -> int:
             message = notify.enqueue_email(
                 session,
                 to=person.email,
-                subject=gettext(clinic.locale, SUBJECT),
-                text=gettext(clinic.locale, BODY, count=count, link=link),
+                subject=gettext(person.locale or clinic.locale, SUBJECT),
+                text=gettext(person.locale or clinic.locale, BODY, count=count, link=link),
                 dedup_key=f"digest:{person.id}:{local.date().isoformat()}",
                 clinic_id=clinic.id,
             )

@@ -157,7 +157,7 @@ def alert_opened(
     if clinician is None or clinician.id != alert.assigned_to:
         clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active:
-        locale = clinic.locale
+        locale = clinician.locale or clinic.locale  # the language they chose on their account page
         reach(
             session,
             clinician,
@@ -185,7 +185,7 @@ def alert_reassigned(session: Session, alert: Alert, clinic: Clinic) -> None:
     """The patient moved to another clinician: the alert is theirs now, and so is the email."""
     clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active and alert.status != "resolved":
-        locale = clinic.locale
+        locale = clinician.locale or clinic.locale
         reach(
             session,
             clinician,
@@ -210,8 +210,8 @@ def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None =
 
 
 def alert_escalated(session: Session, alert: Alert, clinic: Clinic, recipients: Iterable[Staff]) -> None:
-    locale = clinic.locale
     for person in recipients:
+        locale = person.locale or clinic.locale
         reach(
             session,
             person,

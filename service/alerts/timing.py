@@ -18,7 +18,9 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def opening_hours(clinic: Clinic) -> dict[int, tuple[time, time]]:
     """Weekday (0 = Monday) -> (opens, closes), from the clinic's settings or the policy file."""
-    spec = (clinic.settings or {}).get("hours") or policy().hours or {}
+    settings = clinic.settings or {}
+    # A clinic that saved its hours (even none: a service without opening hours) overrides the policy file.
+    spec = settings["hours"] if isinstance(settings.get("hours"), dict) else policy().hours or {}
     hours: dict[int, tuple[time, time]] = {}
     for day, span in spec.items():
         if day in _DAYS and isinstance(span, list) and len(span) == 2:

@@ -36,7 +36,8 @@ def check_locale(value: str) -> str:
 def check_country(value: str) -> str:
     code = value.strip().upper()
     try:
-        known = len(code) == 2 and code.isalpha() and code in Locale("en").territories
+        # "ZZ" is CLDR's "Unknown Region", not a country.
+        known = len(code) == 2 and code.isalpha() and code != "ZZ" and code in Locale("en").territories
     except UnknownLocaleError:  # pragma: no cover - English is always there
         known = False
     if not known:

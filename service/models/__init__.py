@@ -21,7 +21,7 @@ from service.models.portal import PortalSession, SessionStage
 from service.models.ratelimit import RateLimitBucket
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
 from service.models.safety_plan import SafetyPlanVersion
-from service.models.staff import Role, Staff
+from service.models.staff import Role, Staff, StaffPasswordReset
 from service.models.summary import PatientSummary
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Severity",
     "Staff",
     "StaffChannels",
+    "StaffPasswordReset",
     "StaffPushSubscription",
     "WebhookEndpoint",
 ]

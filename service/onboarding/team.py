@@ -1,4 +1,5 @@
-"""A clinic administrator's view of the clinic's staff: list, invite, deactivate and reactivate."""
+"""A clinic administrator's view of the clinic's staff: list, invite, reset a password or an
+authenticator, deactivate and reactivate."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from service.errors import Forbidden, Invalid, NotFound
 from service.kit.context import Actor
 from service.kit.text import fold
 from service.models import Patient, PatientStatus, Role, Staff
+from service.onboarding import password_reset
+from service.onboarding.accounts import SSO_ACCOUNT, is_sso
 from service.onboarding.patients import visible_to
 from service.onboarding.staff import NewStaff, add_staff, normalize_email
 from service.security import staff_auth
@@ -113,4 +116,46 @@ def reactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
             member.locked_until = None
             session.add(member)
             audit.record(session, actor=Actor.staff(admin), action="staff.reactivate", entity=member)
+    return member
+
+
+def send_password_reset(session: Session, admin: Staff, staff_id: str) -> Staff:
+    """Email the staff member a single-use link to choose a new password (their current one keeps
+    working until they use it). Accounts that sign in with single sign-on have no local password."""
+    _require_admin(admin)
+    with unit_of_work(session):
+        member = _member(session, admin, staff_id)
+        if not member.active:
+            raise Invalid("reactivate the account first")
+        if is_sso(member):
+            raise Invalid(SSO_ACCOUNT)
+        password_reset.send_staff_link(session, staff=member, requested_by=admin)
+        audit.record(session, actor=Actor.staff(admin), action="staff.password_reset_sent", entity=member)
+    return member
+
+
+def reset_authenticator(session: Session, admin: Staff, staff_id: str) -> Staff:
+    """Forget the staff member's authenticator and recovery codes (a lost phone): every session of
+    theirs ends, and where the clinic requires codes they set up a new one at their next sign-in."""
+    _require_admin(admin)
+    with unit_of_work(session):
+        member = _member(session, admin, staff_id)
+        if is_sso(member):
+            raise Invalid(SSO_ACCOUNT)
+        if member.id == admin.id:
+            raise Invalid("reset your own authenticator from your account page")
+        had = member.totp_confirmed_at is not None
+        member.totp_secret = None
+        member.totp_pending_secret = None
+        member.totp_confirmed_at = None
+        member.recovery_codes = []
+        session.add(member)
+        ended = staff_auth.revoke_all(session, member.id)
+        audit.record(
+            session,
+            actor=Actor.staff(admin),
+            action="staff.mfa_reset",
+            entity=member,
+            detail={"by": "admin", "had_authenticator": had, "sessions": ended},
+        )
     return member

@@ -42,6 +42,9 @@ ANONYMOUS = Actor("anonymous", None)
 # last_seen_at is written at most this often, so browsing does not write on every request.
 TOUCH_EVERY = timedelta(seconds=30)
 TOTP_ISSUER = "Tandem"
+RECOVERY_CODES = 10
+# No 0/o, 1/l/i: a code copied from paper is read back without doubt (31 letters: about 49 bits per code).
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class OpenedSession:
     token: str  # for the cookie only; never stored
     portal_session: PortalSession
     staff: Staff
+    # Made when an authenticator was just confirmed: shown once, only their digests are kept.
+    recovery_codes: tuple[str, ...] = ()
 
     @property
     def needs_enrolment(self) -> bool:
@@ -118,7 +123,7 @@ def _attempt_password_login(
     totp_step = None
     if staff.totp_confirmed_at is not None:
         totp_step = _verified_step(session, staff, totp, now)
-        if totp_step is None:
+        if totp_step is None and not _spend_recovery_code(session, staff, totp):
             _count_failure(session, staff, "code", now)
             return None
     clinic = session.get(Clinic, staff.clinic_id)
@@ -180,6 +185,33 @@ def _verified_step(session: Session, staff: Staff, code: str | None, now: dateti
     return None if replayed else step
 
 
+def new_recovery_codes(staff: Staff) -> list[str]:
+    """Replace the staff member's recovery codes; returns them as shown once (``xxxxx-xxxxx``)."""
+    codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
+    staff.recovery_codes = [token_digest(code) for code in codes]
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+def _spend_recovery_code(session: Session, staff: Staff, code: str | None) -> bool:
+    """A recovery code, typed in place of the authenticator's code, works once."""
+    typed = (code or "").replace("-", "").replace(" ", "").strip().lower()
+    if len(typed) != 10 or not staff.recovery_codes:
+        return False
+    digest = token_digest(typed)
+    if digest not in staff.recovery_codes:
+        return False
+    staff.recovery_codes = [kept for kept in staff.recovery_codes if kept != digest]
+    session.add(staff)
+    audit.record(
+        session,
+        actor=Actor.staff(staff),
+        action="staff.recovery_code_used",
+        entity=staff,
+        detail={"left": len(staff.recovery_codes)},
+    )
+    return True
+
+
 # --- OpenID Connect sign-in --------------------------------------------------------------------
 
 
@@ -239,7 +271,21 @@ def _open_oidc_session(
     if staff.oidc_subject is None:
         staff.oidc_issuer = identity.issuer
         staff.oidc_subject = identity.subject
-        audit.record(session, actor=actor, action="staff.oidc_link", entity=staff, detail={"issuer": identity.issuer})
+        # From now on the identity provider's rules apply: no local password (nor Tandem's own
+        # authenticator) is kept that could open the account around them.
+        had_password = staff.password_hash is not None
+        staff.password_hash = None
+        staff.password_must_change = False
+        staff.totp_secret = staff.totp_pending_secret = None
+        staff.totp_confirmed_at = None
+        staff.recovery_codes = []
+        audit.record(
+            session,
+            actor=actor,
+            action="staff.oidc_link",
+            entity=staff,
+            detail={"issuer": identity.issuer, "local_password_removed": had_password},
+        )
     staff.last_login_at = utcnow()
     opened = _open(session, staff, stage=SessionStage.ACTIVE, method="oidc", replacing=replacing)
     if locale:
@@ -274,6 +320,7 @@ def _open(
         stage=stage,
         auth_method=method,
         totp_step=totp_step,
+        locale=staff.locale,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=get_settings().portal_absolute_timeout_hours),
@@ -318,13 +365,15 @@ def logout(session: Session, token: str | None) -> None:
             audit.record(session, actor=Actor.staff(staff), action="staff.logout", entity=staff)
 
 
-def revoke_all(session: Session, staff_id: str) -> int:
-    """End every open session of a staff member (deactivation); the caller owns the transaction."""
-    result = session.execute(
-        update(PortalSession)
-        .where(col(PortalSession.staff_id) == staff_id, col(PortalSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+def revoke_all(session: Session, staff_id: str, *, keep: str | None = None) -> int:
+    """End every open session of a staff member (deactivation, a new password), except ``keep``
+    (the browser where the person changed their own password); the caller owns the transaction."""
+    query = update(PortalSession).where(
+        col(PortalSession.staff_id) == staff_id, col(PortalSession.revoked_at).is_(None)
     )
+    if keep is not None:
+        query = query.where(col(PortalSession.id) != keep)
+    result = session.execute(query.values(revoked_at=utcnow()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -381,14 +430,16 @@ def complete_enrolment(
         if plan.needs_password:
             _set_first_password(session, staff, new_password or "")
         actor = Actor.staff(staff)
+        codes: list[str] = []
         if plan.needs_totp:
             staff.totp_confirmed_at = utcnow()
+            codes = new_recovery_codes(staff)
             audit.record(session, actor=actor, action="staff.mfa_enrol", entity=staff)
         opened = _open(
             session, staff, stage=SessionStage.ACTIVE, method=row.auth_method, totp_step=step, replacing=token
         )
         opened.portal_session.locale = row.locale
-    return opened
+    return OpenedSession(opened.token, opened.portal_session, opened.staff, tuple(codes))
 
 
 def _set_first_password(session: Session, staff: Staff, password: str) -> None:

@@ -35,7 +35,11 @@ def _enrol(portal: Portal, setup: ClinicSetup, session: Session) -> None:
             "totp": current_code(reload(session, setup.clinician)),
         },
     )
-    assert answer.status_code == 303 and answer.headers["location"] == "/portal/", answer.text
+    # Set up: the recovery codes are shown once, with the new session already open.
+    assert answer.status_code == 201, answer.text
+    codes = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", answer.text)
+    assert len(set(codes)) == 10 and 'href="/portal/"' in answer.text
+    assert len(reload(session, setup.clinician).recovery_codes) == 10
 
 
 def test_first_login_goes_to_account_setup_and_nothing_else(

@@ -218,3 +218,28 @@ def test_a_clinic_can_have_its_own_identity_provider(
         answer = _sign_in_at_provider(portal, own, "own-1", start=f"/portal/login/oidc?clinic={clinic.clinic.id}")
         assert answer.status_code == 303
         assert reload(session, clinic.admin).oidc_issuer == own.issuer
+
+
+def test_single_sign_on_set_up_on_the_settings_page_signs_staff_in_and_leaves_no_local_password(
+    portal: Portal, other_portal: Portal, clinic: ClinicSetup, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.portal.test_clinic_settings import _form
+
+    users = [User(sub="lyon-chris", claims={"email": clinic.clinician.email, "email_verified": True})]
+    with running_provider(users) as own:
+        monkeypatch.setenv("TANDEM_BASE_URL", "http://testserver")
+        get_settings.cache_clear()
+        portal.login_ok(clinic.admin.email, clinic.admin_password)
+        form = _form(locale="en", sso_issuer=own.issuer, sso_client_id="clinic-lyon", sso_client_secret="lyon-secret")
+        assert portal.submit("/portal/clinic/settings", "/portal/clinic/settings", form).status_code == 303
+        assert f"/portal/login/oidc?clinic={clinic.clinic.id}" in portal.get("/portal/clinic/settings").text
+
+        start = f"/portal/login/oidc?clinic={clinic.clinic.id}"
+        answer = _sign_in_at_provider(other_portal, own, "lyon-chris", start=start)
+        assert answer.status_code == 303 and answer.headers["location"] == "/portal/"
+        page = other_portal.get("/portal/account")
+        assert "You sign in with single sign-on" in page.text and 'name="new_password"' not in page.text
+    staff = reload(session, clinic.clinician)
+    assert staff.oidc_issuer == own.issuer and staff.password_hash is None
+    stranger = Portal(other_portal.client)
+    assert stranger.login(clinic.clinician.email, clinic.clinician_password).status_code == 401
