@@ -155,6 +155,9 @@ def main() -> None:
     parser.add_argument("--clinicians", type=int, default=5, help="clinicians (the admin sees them all)")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--hold", type=int, default=0, help="keep the database and server this many seconds after (to profile)"
+    )
     args = parser.parse_args()
     if args.patients * args.clinicians > 20_000 or args.days > 400:
         raise SystemExit("bounded: at most 20,000 patients and 400 days")
@@ -169,6 +172,10 @@ def main() -> None:
                 browser = _browser(server.base, email, password)
                 browser.get("/portal/")  # warm up
                 figures[who] = _measure(browser, who, args.repeats)
+            if args.hold:
+                print(f"holding {args.hold} s: database {cluster.url}, server {server.base} (pid {server.process.pid})")
+                print(f"  logins: {logins}", flush=True)
+                time.sleep(min(args.hold, 3600))
         total = args.patients * args.clinicians
         for who, timings in figures.items():
             shown = args.patients if who == "clinician" else total

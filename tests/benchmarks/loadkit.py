@@ -214,21 +214,22 @@ import json
 from service.db import session_scope, unit_of_work
 from service.models import Patient, PatientStatus
 from service.models.base import utcnow
-from service.security.tokens import issue_access_token
+from service.security.client_sessions import issue_tokens
 from tests.factories import create_clinic
 with session_scope() as s:
     setup = create_clinic(s, name="Load Clinic", slug="load-{uuid.uuid4().hex[:6]}")
     tokens, crisis = [], []
     with unit_of_work(s):
-        for n in range({clients + crisis_clients}):
-            p = Patient(clinic_id=setup.clinic.id, clinician_id=setup.clinician.id, display_name=f"Client {{n}}",
-                        status=PatientStatus.ACTIVE, activated_at=utcnow(), timezone="Europe/Paris")
-            s.add(p)
-            (tokens if n < {clients} else crisis).append(p.id)
+        patients = [Patient(clinic_id=setup.clinic.id, clinician_id=setup.clinician.id, display_name=f"Client {{n}}",
+                            status=PatientStatus.ACTIVE, activated_at=utcnow(), timezone="Europe/Paris")
+                    for n in range({clients + crisis_clients})]
+        s.add_all(patients)
+        s.flush()
+        for n, p in enumerate(patients):
+            # a live sign-in (refresh-token family) per client: access tokens are checked against it
+            (tokens if n < {clients} else crisis).append(issue_tokens(s, p).access_token)
     print(json.dumps({{"clinic": setup.clinic.id, "email": setup.clinician.email,
-                      "password": setup.clinician_password,
-                      "tokens": [issue_access_token(i)[0] for i in tokens],
-                      "crisis": [issue_access_token(i)[0] for i in crisis]}}))
+                      "password": setup.clinician_password, "tokens": tokens, "crisis": crisis}}))
 """
     done = subprocess.run(
         [str(Path(TANDEM).with_name("python")), "-c", code],
