@@ -39,7 +39,7 @@ from service.exercises.assignments import CaseloadAdherence
 from service.kit import timing
 from service.kit.context import Actor
 from service.kit.text import fold
-from service.measures.change import Change, assess_change
+from service.measures.change import Change, change_between
 from service.measures.instruments import get_instrument
 from service.models import (
     Alert,
@@ -271,7 +271,9 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     if filters.checkins == "quiet":
         query = query.where(or_(last.is_(None), last < now - timedelta(days=QUIET_DAYS)))
     if sort == "mood":
-        query, extra = query.add_columns(_mood_week_of_patient(now).label("mood_week")), [*extra, "mood_week"]
+        week = _mood_week(now, staff)
+        query = query.outerjoin(week, week.c.patient_id == col(Patient.id))
+        query, extra = query.add_columns(week.c.mood_week), [*extra, "mood_week"]
     if sort in INSTRUMENTS:
         query, extra = query.add_columns(_figure(sort, "latest")), [*extra, f"latest_{sort}"]
     if filters.measures:
@@ -334,16 +336,20 @@ def _figure(code: str, which: str) -> Any:
     return getattr(PatientFigures, f"{code}_{which}")
 
 
-def _mood_week_of_patient(now: datetime) -> Any:
-    # The last 7 days of the (patient_id, local_date) index; "today" in UTC (the page shows each
-    # patient's own calendar, at most a day apart).
+def _mood_week(now: datetime, staff: Staff) -> Any:
+    """Mean mood of the last 7 days per patient, in one grouped read of the (local_date, patient_id)
+    index (covering mood on PostgreSQL): a week of check-ins, not a subquery per patient. "Today" is
+    in UTC (the page shows each patient's own calendar, at most a day apart)."""
     since = now.date() - timedelta(days=QUIET_DAYS - 1)
-    return (
-        sa_select(func.avg(col(CheckIn.mood)))
-        .where(col(CheckIn.patient_id) == col(Patient.id), col(CheckIn.local_date) >= since)
-        .correlate(Patient)
-        .scalar_subquery()
+    query = (
+        sa_select(col(CheckIn.patient_id).label("patient_id"), func.avg(col(CheckIn.mood)).label("mood_week"))
+        .join(Patient, col(Patient.id) == col(CheckIn.patient_id))
+        .where(col(CheckIn.local_date) >= since, col(Patient.clinic_id) == staff.clinic_id)
+        .group_by(col(CheckIn.patient_id))
     )
+    if staff.role != Role.ADMIN:
+        query = query.where(col(Patient.clinician_id) == staff.id)
+    return query.subquery("mood_week")
 
 
 def _measures_filter(wanted: str) -> ColumnElement[bool]:
@@ -504,32 +510,50 @@ def _mood_series(patient: Patient, points: list[tuple[date, int]]) -> list[trend
 
 
 def _scores(session: Session, ids: list[str]) -> dict[str, dict[str, LatestScore]]:
+    """Each patient's first and latest PHQ-9 and GAD-7 and how many were answered: ranked in the
+    database over the (patient_id, instrument, completed_at) index, so the page reads at most two
+    rows per patient and questionnaire, never a year of answers."""
     if not ids:
         return {}
-    rows = session.execute(
+    answered = col(MeasureResponse.patient_id), col(MeasureResponse.instrument)
+    oldest_first = col(MeasureResponse.completed_at), col(MeasureResponse.created_at)
+    ranked = (
         sa_select(
-            col(MeasureResponse.patient_id),
-            col(MeasureResponse.instrument),
-            col(MeasureResponse.total),
-            col(MeasureResponse.severity),
-            col(MeasureResponse.completed_at),
+            col(MeasureResponse.patient_id).label("patient_id"),
+            col(MeasureResponse.instrument).label("instrument"),
+            col(MeasureResponse.total).label("total"),
+            col(MeasureResponse.severity).label("severity"),
+            col(MeasureResponse.completed_at).label("completed_at"),
+            func.row_number().over(partition_by=answered, order_by=oldest_first).label("from_first"),
+            func.row_number()
+            .over(partition_by=answered, order_by=[c.desc() for c in oldest_first])
+            .label("from_latest"),
+            func.count().over(partition_by=answered).label("answered"),
         )
         .where(
             col(MeasureResponse.patient_id).in_(ids),
             col(MeasureResponse.instrument).in_(INSTRUMENTS),
             col(MeasureResponse.total).is_not(None),
         )
-        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
+        .subquery()
+    )
+    rows = session.execute(
+        sa_select(ranked).where(or_(ranked.c.from_first == 1, ranked.c.from_latest == 1))
     ).all()
-    series: dict[tuple[str, str], list[Any]] = {}
+    ends: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        series.setdefault((row[0], row[1]), []).append(row)
-    found: dict[str, dict[str, LatestScore]] = {}
-    for (pid, instrument), answered in series.items():
-        latest = answered[-1]
-        change = assess_change(instrument, [(r[4], r[2]) for r in answered])
-        found.setdefault(pid, {})[instrument] = LatestScore(instrument, latest[2], latest[3], latest[4], change)
-    return found
+        found = ends.setdefault((row.patient_id, row.instrument), {"count": int(row.answered)})
+        moment = (_aware(row.completed_at), int(row.total))
+        if row.from_first == 1:
+            found["first"] = moment
+        if row.from_latest == 1:
+            found["latest"], found["severity"] = moment, row.severity
+    scores: dict[str, dict[str, LatestScore]] = {}
+    for (pid, instrument), found in ends.items():
+        at, total = found["latest"]
+        change = change_between(instrument, found["first"], found["latest"], found["count"])
+        scores.setdefault(pid, {})[instrument] = LatestScore(instrument, total, found["severity"], at, change)
+    return scores
 
 
 def _open_alerts(session: Session, staff: Staff, ids: list[str]) -> dict[str, dict[Severity, int]]:

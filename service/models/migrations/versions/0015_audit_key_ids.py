@@ -1,4 +1,5 @@
-"""audit key ids: each sealed row names the audit key that sealed it, so the key can rotate
+"""audit key ids: each sealed row names the audit key that sealed it, so the key can rotate; the
+caseload's week of mood read from a (local_date, patient_id) index
 
 Revision ID: 0015
 Revises: 0013
@@ -21,7 +22,10 @@ def upgrade() -> None:
     # Rows sealed before keep NULL: they were sealed with the first key. The triggers let the sealer
     # set it with seq and hash, once, like them.
     op.add_column('audit_event', sa.Column('key_id', sa.String(length=16), nullable=True))
+    op.create_index('ix_checkin_local_date', 'checkin', ['local_date', 'patient_id'], unique=False,
+                    postgresql_include=['mood'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_checkin_local_date', table_name='checkin')
     op.execute("ALTER TABLE audit_event DROP COLUMN key_id")
