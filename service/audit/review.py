@@ -84,8 +84,10 @@ def chain_status(session: Session, staff: Staff, *, shown: int = SHOWN) -> Chain
         head_at = session.execute(select(TABLE.c.at).where(TABLE.c.seq == current.seq)).scalar()
         unsealed = session.execute(select(func.count()).where(TABLE.c.seq.is_(None))).scalar() or 0
         places = {c.seq for c in latest if c is not None}
-        found = session.execute(select(TABLE.c.seq, TABLE.c.hash).where(TABLE.c.seq.in_(places))) if places else []
-        hashes: dict[int, str] = {seq: digest for seq, digest in found}
+        hashes: dict[int, str] = {}
+        if places:
+            found = session.execute(select(TABLE.c.seq, TABLE.c.hash).where(TABLE.c.seq.in_(places)))
+            hashes = {seq: digest for seq, digest in found}
         rows = [_judge(c, ring, hashes, current.seq) for c in reversed(latest)]
         record(
             session,

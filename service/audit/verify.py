@@ -132,9 +132,9 @@ def _row_key(ring: AuditKeyRing, row: Any, seq: int, prev: str, latest_rank: int
     """The ring's place of the key that sealed this row, or what is wrong with it."""
     if row.key_id is None:
         # Sealed before rows named their key: with the first key, so before any row that names one.
-        for rank, keys in enumerate(ring.all[latest_rank:], start=latest_rank):
+        for place, keys in enumerate(ring.all[latest_rank:], start=latest_rank):
             if mac(keys.chain, row, seq=seq, prev_hash=prev) == row.hash:
-                return rank, ""
+                return place, ""
         return None, "was altered, forged or sealed with another key"
     rank = ring.rank(row.key_id)
     if rank is None:
