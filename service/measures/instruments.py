@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property, cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
