@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, format_timedelta, get_datetime_format
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, format_decimal, format_percent, parse_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.alerts.policy import category_label, reason_label, resolution_label
@@ -149,8 +149,18 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     """A number the way the page's language writes it ("5.5", "5,5"), with at most ``digits`` decimals."""
     if value is None:
         return ""
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=_formats.get())
+    return format_decimal(value, format=_number_pattern(digits), locale=_babel_locale(_formats.get()))
+
+
+@lru_cache(maxsize=8)
+def _number_pattern(digits: int) -> NumberPattern:
+    # Parsed once: a caseload page formats a few hundred numbers.
+    return parse_pattern("#,##0" + ("." + "#" * digits if digits else ""))
+
+
+@lru_cache(maxsize=32)
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def format_percent_value(value: float | None) -> str:

@@ -570,6 +570,7 @@ def audit_verify(
         "missing": list(check.missing) if check.missing else None,
         "problems": check.problems,
         "unsealed": {"count": unsealed.count, "first_id": unsealed.first_id, "last_id": unsealed.last_id},
+        "rows_by_key": check.rows_by_key,
     }
     if as_json:
         _emit(True, data, "")
@@ -581,6 +582,8 @@ def audit_verify(
                 markup=False,
                 soft_wrap=True,
             )
+            for key_id, count in check.rows_by_key.items():
+                console.print(f"  {count} row(s) sealed with audit key {key_id}", markup=False, soft_wrap=True)
         else:
             console.print("audit log BROKEN:", markup=False, soft_wrap=True)
             for problem in check.problems:
@@ -604,11 +607,37 @@ def audit_seal(as_json: JsonOpt = False) -> None:
     with session_scope() as session:
         report = audit.seal(session)
         checkpoint = None if report.busy else audit.write_checkpoint(session)
-    data = {"sealed": report.sealed, "head": report.head.seq, "busy": report.busy, "checkpoint": checkpoint is not None}
-    human = (
-        "another sealer is running; nothing done"
-        if report.busy
-        else f"{report.sealed} row(s) sealed, chain at place {report.head.seq}"
+    data = {
+        "sealed": report.sealed,
+        "head": report.head.seq,
+        "busy": report.busy,
+        "stale_key": report.stale_key,
+        "checkpoint": checkpoint is not None,
+    }
+    if report.busy:
+        human = "another sealer is running; nothing done"
+    elif report.stale_key:
+        human = (
+            f"the chain's head was sealed with audit key {report.head.key_id}, which this configuration does not "
+            "hold: set TANDEM_AUDIT_KEY to the newest key (older ones in TANDEM_AUDIT_RETIRED_KEYS); nothing sealed"
+        )
+    else:
+        human = f"{report.sealed} row(s) sealed, chain at place {report.head.seq}"
+    _emit(as_json, data, human)
+    if report.stale_key:
+        raise typer.Exit(code=1)
+
+
+@audit_app.command("keys")
+def audit_keys_command(as_json: JsonOpt = False) -> None:
+    """The audit key ring by id (never the keys): the current key, which seals and signs, and the retired ones."""
+    from service.audit.keys import audit_key_ring
+
+    ring = audit_key_ring()
+    data = {"current": ring.current.key_id, "retired": [k.key_id for k in ring.retired]}
+    human = "\n".join(
+        [f"current: {ring.current.key_id} (seals new rows, signs checkpoints)"]
+        + [f"retired: {k.key_id} (verifies only)" for k in ring.retired]
     )
     _emit(as_json, data, human)
 

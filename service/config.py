@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Audit log: the HMAC key of the chain (kept outside the database; derived from the secret key
     # outside prod) and where signed checkpoints go ("file", "log" or "file,log").
     audit_key: str | None = Field(default=None, repr=False)
+    # Earlier audit keys, comma-separated, oldest first: they verify what they sealed, never seal again.
+    audit_retired_keys: str | None = Field(default=None, repr=False)
     audit_checkpoint_sink: str = "file"
     audit_checkpoint_path: Path | None = None  # default: beside the SQLite file, or var/ named after the database
     audit_checkpoint_seconds: int = Field(default=60, ge=1)
@@ -171,6 +173,9 @@ class Settings(BaseSettings):
             problems.append("TANDEM_SECRET_KEY must be set to a random value of at least 32 characters")
         if not self.audit_key or len(self.audit_key) < 32 or self.audit_key in DEV_SECRETS | {self.secret_key}:
             problems.append("TANDEM_AUDIT_KEY must be set to its own random value of at least 32 characters")
+        retired = [k.strip() for k in (self.audit_retired_keys or "").split(",") if k.strip()]
+        if any(len(k) < 32 or k in DEV_SECRETS | {self.secret_key} for k in retired):
+            problems.append("TANDEM_AUDIT_RETIRED_KEYS must hold only earlier audit keys (32+ characters each)")
         try:
             keys = parse_key_ring(self.encryption_keys)
         except ValueError as exc:

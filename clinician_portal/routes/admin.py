@@ -13,6 +13,7 @@ from clinician_portal.deps import SessionDep, SignedIn, require_role
 from clinician_portal.forms import day_bounds, parse_day
 from clinician_portal.pages import page, see_other
 from service import caseload
+from service.audit.review import chain_status
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
 from service.config import get_settings
 from service.errors import Invalid
@@ -190,6 +191,13 @@ def _audit_page(
         patient_names=names.patients,
         page_query=lambda number: _page_query(filters, number),
     )
+
+
+@router.get("/audit/checkpoints", name="audit_checkpoints", response_class=HTMLResponse)
+def audit_checkpoints(request: Request, current: Admin, session: SessionDep) -> Response:
+    """The audit chain's head, its key ring and its latest signed checkpoints, each compared with the table."""
+    chain = chain_status(session, current.staff)
+    return page(request, "audit_checkpoints.html", signed_in=current, chain=chain)
 
 
 def _page_query(filters: dict[str, str], number: int) -> str:

@@ -159,14 +159,13 @@ def _notice(kind: str, facts: LiveFacts) -> str:
     return N_("An alert was updated")
 
 
-# A new alert announces itself twice in one transaction (created, then its first signal); events
-# arriving this close together are told to the page once, per alert, as the strongest of them.
-COALESCE_SECONDS = 0.05
+# A new alert announces itself twice in one transaction (created, then its first signal). The events
+# of a transaction reach the page's queue together (service.notify.events), so those already queued
+# behind the first are told to the page once, per alert, as the strongest of them: no waiting.
 
 
 async def _batch(subscription: Subscription, first: dict[str, Any]) -> list[tuple[str, str]]:
-    """(kind, alert id) of this event and those right behind it, once per alert, in order."""
-    await asyncio.sleep(COALESCE_SECONDS)
+    """(kind, alert id) of this event and those queued with it, once per alert, in order."""
     events = [first]
     while not subscription.queue.empty():
         events.append(subscription.queue.get_nowait())

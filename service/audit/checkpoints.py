@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from service.audit.chain import Head, head
-from service.audit.keys import AuditKeys, audit_keys
+from service.audit.keys import AuditKeyRing, AuditKeys, audit_key_ring
 from service.config import PROJECT_ROOT, Settings, get_settings
 from service.models.base import utcnow
 
@@ -76,7 +76,13 @@ class Checkpoint:
             signature=str(data["sig"]),
         )
 
-    def signed_by(self, keys: AuditKeys) -> bool:
+    def signed_by(self, keys: AuditKeys | AuditKeyRing) -> bool:
+        """Genuine: signed by the key it names, which ``keys`` holds (a ring: current or retired)."""
+        if isinstance(keys, AuditKeyRing):
+            found = keys.get(self.key_id)
+            if found is None:
+                return False
+            keys = found
         if self.key_id != keys.key_id:
             return False
         try:
@@ -128,9 +134,10 @@ def write_checkpoint(session: Session, *, settings: Settings | None = None) -> C
     settings = settings or get_settings()
     current = head(session)
     session.rollback()
-    if current.empty:
-        return None
-    checkpoint = make_checkpoint(current, audit_keys(settings))
+    ring = audit_key_ring(settings)
+    if current.empty or (current.key_id is not None and ring.rank(current.key_id) is None):
+        return None  # nothing sealed, or sealed with a newer key than this process holds
+    checkpoint = make_checkpoint(current, ring.current)
     publish(checkpoint, settings)
     return checkpoint
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Text, and_, exists, func, not_, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
 from service import audit
@@ -39,7 +40,7 @@ from service.exercises.assignments import CaseloadAdherence
 from service.kit import timing
 from service.kit.context import Actor
 from service.kit.text import fold
-from service.measures.change import Change, assess_change
+from service.measures.change import Change, change_between
 from service.measures.instruments import get_instrument
 from service.models import (
     Alert,
@@ -171,18 +172,15 @@ class OverviewPage:
         return (self.page - 1) * self.page_size + len(self.rows)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
-    """A patient who may be on the page, with what sorting and filtering need, not yet their figures."""
+    """A patient who may be on the page, with what sorting and filtering need, not yet their figures.
+    Only the value the chosen order needs is read; times are the database's raw values (compared,
+    never shown)."""
 
     id: str
     name: str  # folded (case- and accent-blind), for matching and ordering
-    status: str
-    next_appointment_at: datetime | None
-    created_at: datetime
-    last_checkin_at: datetime | None = None
-    mood_week: float | None = None
-    latest: dict[str, int | None] = field(default_factory=dict)
+    key: Any = None  # the chosen order's value: status, a time, the week's mood or a questionnaire total
     open_alerts: dict[Severity, int] = field(default_factory=dict)
     adherence_rate: float | None = None
 
@@ -249,50 +247,34 @@ def _filters_used(filters: OverviewFilters) -> dict[str, str | bool]:
 
 
 def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: str) -> list[_Candidate]:
-    """Every patient of the caseload that matches, in order: one query, then the decrypted names."""
+    """Every patient of the caseload that matches, in order: one query reading each patient's id,
+    name and the one value the order needs, then the decrypted (cached) names."""
     now = utcnow()
     query = sa_select(
         col(Patient.id),
         type_coerce(col(Patient.display_name), Text),  # the ciphertext: decrypted through the cache
-        col(Patient.status),
-        col(Patient.next_appointment_at),
-        col(Patient.created_at),
     ).where(col(Patient.clinic_id) == staff.clinic_id)
     if staff.role != Role.ADMIN:
         query = query.where(col(Patient.clinician_id) == staff.id)
     if filters.status:
         query = query.where(col(Patient.status) == PatientStatus(filters.status))
-    extra: list[str] = []
     # The figures kept current by the database (PatientFigures): one row per patient, no history read.
     query = query.outerjoin(PatientFigures, col(PatientFigures.patient_id) == col(Patient.id))
     last = col(PatientFigures.last_checkin_at)
-    if sort == "last_checkin":
-        query, extra = query.add_columns(last), [*extra, "last_checkin_at"]
     if filters.checkins == "quiet":
         query = query.where(or_(last.is_(None), last < now - timedelta(days=QUIET_DAYS)))
-    if sort == "mood":
-        query, extra = query.add_columns(_mood_week_of_patient(now).label("mood_week")), [*extra, "mood_week"]
-    if sort in INSTRUMENTS:
-        query, extra = query.add_columns(_figure(sort, "latest")), [*extra, f"latest_{sort}"]
     if filters.measures:
         query = query.where(_measures_filter(filters.measures))
     if filters.alerts:
         query = query.where(_open_alert_exists(urgent_only=filters.alerts == "urgent"))
+    if sort == "mood":
+        week = _mood_week(now, staff)
+        query = query.outerjoin(week, week.c.patient_id == col(Patient.id)).add_columns(week.c.mood_week)
+    elif sort in _KEY_COLUMNS:
+        query = query.add_columns(type_coerce(_KEY_COLUMNS[sort], NullType()))  # raw: compared, never shown
 
-    found = []
-    for row in session.execute(query).all():
-        candidate = _Candidate(
-            id=row[0], name=_folded_name(row[1]), status=row[2], next_appointment_at=row[3], created_at=row[4]
-        )
-        for index, name in enumerate(extra, start=5):
-            value = row[index]
-            if name == "last_checkin_at":
-                candidate.last_checkin_at = _aware(value) if value is not None else None
-            elif name == "mood_week":
-                candidate.mood_week = float(value) if value is not None else None
-            else:
-                candidate.latest[name.removeprefix("latest_")] = value
-        found.append(candidate)
+    keyed = len(query.selected_columns) > 2
+    found = [_Candidate(row[0], _folded_name(row[1]), row[2] if keyed else None) for row in session.execute(query)]
     if filters.name and filters.name.strip():
         needle = fold(filters.name)
         found = [c for c in found if needle in c.name]
@@ -303,6 +285,17 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     if sort == "adherence" or filters.exercises:
         found = _with_adherence(session, found, filters.exercises)
     return _sorted(found, sort)
+
+
+# The column each order reads (besides names, alerts and adherence, which come from elsewhere).
+_KEY_COLUMNS: dict[str, Any] = {
+    "status": col(Patient.status),
+    "appointment": col(Patient.next_appointment_at),
+    "created": col(Patient.created_at),
+    "last_checkin": col(PatientFigures.last_checkin_at),
+    "phq9": col(PatientFigures.phq9_latest),
+    "gad7": col(PatientFigures.gad7_latest),
+}
 
 
 @lru_cache(maxsize=100_000)
@@ -334,16 +327,20 @@ def _figure(code: str, which: str) -> Any:
     return getattr(PatientFigures, f"{code}_{which}")
 
 
-def _mood_week_of_patient(now: datetime) -> Any:
-    # The last 7 days of the (patient_id, local_date) index; "today" in UTC (the page shows each
-    # patient's own calendar, at most a day apart).
+def _mood_week(now: datetime, staff: Staff) -> Any:
+    """Mean mood of the last 7 days per patient, in one grouped read of the (local_date, patient_id)
+    index (covering mood on PostgreSQL): a week of check-ins, not a subquery per patient. "Today" is
+    in UTC (the page shows each patient's own calendar, at most a day apart)."""
     since = now.date() - timedelta(days=QUIET_DAYS - 1)
-    return (
-        sa_select(func.avg(col(CheckIn.mood)))
-        .where(col(CheckIn.patient_id) == col(Patient.id), col(CheckIn.local_date) >= since)
-        .correlate(Patient)
-        .scalar_subquery()
+    query = (
+        sa_select(col(CheckIn.patient_id).label("patient_id"), func.avg(col(CheckIn.mood)).label("mood_week"))
+        .join(Patient, col(Patient.id) == col(CheckIn.patient_id))
+        .where(col(CheckIn.local_date) >= since, col(Patient.clinic_id) == staff.clinic_id)
+        .group_by(col(CheckIn.patient_id))
     )
+    if staff.role != Role.ADMIN:
+        query = query.where(col(Patient.clinician_id) == staff.id)
+    return query.subquery("mood_week")
 
 
 def _measures_filter(wanted: str) -> ColumnElement[bool]:
@@ -396,25 +393,39 @@ def _patients(session: Session, ids: list[str]) -> dict[str, Patient]:
 
 
 def _sorted(found: list[_Candidate], sort: str) -> list[_Candidate]:
-    by_name = sorted(found, key=lambda c: c.name)
-    if sort == "name":
-        return by_name
-    return sorted(by_name, key=_CANDIDATE_KEYS[sort])  # stable: ties stay in name order
+    found.sort(key=_by_name)
+    if sort != "name":
+        found.sort(key=_CANDIDATE_KEYS[sort])  # stable: ties stay in name order
+    return found
+
+
+def _by_name(candidate: _Candidate) -> str:
+    return candidate.name
+
+
+def _missing_last(value: Any, *, descending: bool = False) -> tuple[bool, Any]:
+    """An order key that puts patients without the value last (never comparing a value with None)."""
+    if value is None:
+        return True, 0
+    return False, -value if descending else value
 
 
 _CANDIDATE_KEYS: dict[str, Callable[[_Candidate], Any]] = {
-    "status": lambda c: _STATUS_ORDER.get(c.status, 99),
-    "appointment": lambda c: c.next_appointment_at or _FAR_FUTURE,
-    "created": lambda c: c.created_at,
-    "last_checkin": lambda c: c.last_checkin_at or _NEVER,
-    "mood": lambda c: (c.mood_week is None, c.mood_week if c.mood_week is not None else 0.0),
-    "phq9": lambda c: (c.latest.get("phq9") is None, -(c.latest.get("phq9") or 0)),
-    "gad7": lambda c: (c.latest.get("gad7") is None, -(c.latest.get("gad7") or 0)),
+    "status": lambda c: _STATUS_ORDER.get(c.key, 99),
+    "appointment": lambda c: _missing_last(c.key),
+    "created": lambda c: c.key,
+    # Those who have gone quiet longest first (never checked in: first of all).
+    "last_checkin": lambda c: (c.key is not None, c.key if c.key is not None else 0),
+    # Lowest recent mood first; no recent check-in last.
+    "mood": lambda c: _missing_last(None if c.key is None else float(c.key)),
+    # Highest first; no score last.
+    "phq9": lambda c: _missing_last(c.key, descending=True),
+    "gad7": lambda c: _missing_last(c.key, descending=True),
     "alerts": lambda c: (
         -max((s.rank + 1 for s, n in c.open_alerts.items() if n), default=0),
         -sum(c.open_alerts.values()),
     ),
-    "adherence": lambda c: (c.adherence_rate is None, c.adherence_rate or 0.0),
+    "adherence": lambda c: _missing_last(c.adherence_rate),
 }
 
 
@@ -504,32 +515,48 @@ def _mood_series(patient: Patient, points: list[tuple[date, int]]) -> list[trend
 
 
 def _scores(session: Session, ids: list[str]) -> dict[str, dict[str, LatestScore]]:
+    """Each patient's first and latest PHQ-9 and GAD-7 and how many were answered: ranked in the
+    database over the (patient_id, instrument, completed_at) index, so the page reads at most two
+    rows per patient and questionnaire, never a year of answers."""
     if not ids:
         return {}
-    rows = session.execute(
+    answered = col(MeasureResponse.patient_id), col(MeasureResponse.instrument)
+    oldest_first = col(MeasureResponse.completed_at), col(MeasureResponse.created_at)
+    ranked = (
         sa_select(
-            col(MeasureResponse.patient_id),
-            col(MeasureResponse.instrument),
-            col(MeasureResponse.total),
-            col(MeasureResponse.severity),
-            col(MeasureResponse.completed_at),
+            col(MeasureResponse.patient_id).label("patient_id"),
+            col(MeasureResponse.instrument).label("instrument"),
+            col(MeasureResponse.total).label("total"),
+            col(MeasureResponse.severity).label("severity"),
+            col(MeasureResponse.completed_at).label("completed_at"),
+            func.row_number().over(partition_by=answered, order_by=oldest_first).label("from_first"),
+            func.row_number()
+            .over(partition_by=answered, order_by=[c.desc() for c in oldest_first])
+            .label("from_latest"),
+            func.count().over(partition_by=answered).label("answered"),
         )
         .where(
             col(MeasureResponse.patient_id).in_(ids),
             col(MeasureResponse.instrument).in_(INSTRUMENTS),
             col(MeasureResponse.total).is_not(None),
         )
-        .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
-    ).all()
-    series: dict[tuple[str, str], list[Any]] = {}
+        .subquery()
+    )
+    rows = session.execute(sa_select(ranked).where(or_(ranked.c.from_first == 1, ranked.c.from_latest == 1))).all()
+    ends: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        series.setdefault((row[0], row[1]), []).append(row)
-    found: dict[str, dict[str, LatestScore]] = {}
-    for (pid, instrument), answered in series.items():
-        latest = answered[-1]
-        change = assess_change(instrument, [(r[4], r[2]) for r in answered])
-        found.setdefault(pid, {})[instrument] = LatestScore(instrument, latest[2], latest[3], latest[4], change)
-    return found
+        found = ends.setdefault((row.patient_id, row.instrument), {"count": int(row.answered)})
+        moment = (_aware(row.completed_at), int(row.total))
+        if row.from_first == 1:
+            found["first"] = moment
+        if row.from_latest == 1:
+            found["latest"], found["severity"] = moment, row.severity
+    scores: dict[str, dict[str, LatestScore]] = {}
+    for (pid, instrument), found in ends.items():
+        at, total = found["latest"]
+        change = change_between(instrument, found["first"], found["latest"], found["count"])
+        scores.setdefault(pid, {})[instrument] = LatestScore(instrument, total, found["severity"], at, change)
+    return scores
 
 
 def _open_alerts(session: Session, staff: Staff, ids: list[str]) -> dict[str, dict[Severity, int]]:

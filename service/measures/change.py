@@ -91,17 +91,35 @@ class Recovery:
 def assess_change(instrument: str, scores: Sequence[tuple[datetime, int]]) -> Change:
     """Change from the first to the latest total of one instrument (order of `scores` does not matter)."""
     definition = get_instrument(instrument)
-    rules = _change_rules(definition)
     observations = _observations(definition, scores)
     baseline = observations[0] if observations else None
     latest = observations[-1] if observations else None
-    change = latest.score - baseline.score if latest and baseline and len(observations) >= 2 else None
+    return _change(definition, baseline, latest, len(observations))
+
+
+def change_between(
+    instrument: str, first: tuple[datetime, int] | None, latest: tuple[datetime, int] | None, count: int
+) -> Change:
+    """The same as ``assess_change`` when only the episode's first and latest totals and how many there
+    were are known (a list of many patients reads those from the database, not every total)."""
+    definition = get_instrument(instrument)
+    _observations(definition, [end for end in (first, latest) if end is not None])  # the same checks
+    if (first is None) != (latest is None) or (count == 0) != (first is None) or (count == 1 and first != latest):
+        raise Invalid(f"{count} {definition.name} totals cannot have these first and latest ones")
+    baseline = Observation(*first) if first is not None else None
+    last = Observation(*latest) if latest is not None else None
+    return _change(definition, baseline, last, count)
+
+
+def _change(definition: Instrument, baseline: Observation | None, latest: Observation | None, count: int) -> Change:
+    rules = _change_rules(definition)
+    change = latest.score - baseline.score if latest and baseline and count >= 2 else None
     improved = change is not None and change <= -rules.reliable_change
     deteriorated = change is not None and change >= rules.reliable_change
     return Change(
         instrument=definition.code,
         status=_change_status(change, improved, deteriorated),
-        count=len(observations),
+        count=count,
         baseline=baseline,
         latest=latest,
         change=change,
@@ -164,9 +182,10 @@ def _change_rules(instrument: Instrument) -> ChangeRules:
 
 def _observations(instrument: Instrument, scores: Sequence[tuple[datetime, int]]) -> list[Observation]:
     observations = []
+    top = instrument.max_total
     for at, total in scores:
-        if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= instrument.max_total:
-            raise Invalid(f"a {instrument.name} total must be a whole number from 0 to {instrument.max_total}")
+        if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= top:
+            raise Invalid(f"a {instrument.name} total must be a whole number from 0 to {top}")
         if not isinstance(at, datetime):
             raise Invalid(f"each {instrument.name} total needs the date and time it was given")
         observations.append(Observation(at, total))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +131,9 @@ class Instrument:
         """Scored by a total and severity bands (PHQ-9, GAD-7), not by triage rules (C-SSRS)."""
         return bool(self.severity_bands)
 
-    @property
+    @cached_property
     def max_total(self) -> int:
+        # Read for every total validated (a caseload page checks hundreds): computed once.
         return sum(item.highest for item in self.items)
 
     def position(self, item_id: str) -> int:

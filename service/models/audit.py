@@ -38,3 +38,6 @@ class AuditEvent(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)
+    # Which audit key sealed the row (service.audit.keys: an id, never the key); NULL for rows sealed
+    # before keys had ids, which were all sealed with the first key.
+    key_id: str | None = Field(default=None, max_length=16)

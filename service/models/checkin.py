@@ -15,6 +15,9 @@ class CheckIn(SQLModel, table=True):
     __table_args__ = (
         Index("ix_checkin_patient_recorded", "patient_id", "recorded_at"),
         Index("ix_checkin_patient_local_date", "patient_id", "local_date"),
+        # The caseload's week of mood for every patient at once (its "mood" order): a date range read
+        # from the index alone on PostgreSQL (mood included), not a subquery per patient.
+        Index("ix_checkin_local_date", "local_date", "patient_id", postgresql_include=["mood"]),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

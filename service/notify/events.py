@@ -50,17 +50,27 @@ class Broker:
             self._subscriptions.discard(subscription)
 
     def dispatch(self, event: dict[str, Any]) -> None:
+        self.dispatch_all([event])
+
+    def dispatch_all(self, events: list[dict[str, Any]]) -> None:
+        """The events of one transaction: each page gets all of its clinic's at once (one step of its
+        loop), so a feed that wakes on the first finds the rest already queued and waits no longer."""
         with self._lock:
-            targets = [s for s in self._subscriptions if s.clinic_id == event.get("clinic_id")]
-        for subscription in targets:
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            own = [e for e in events if e.get("clinic_id") == subscription.clinic_id]
+            if not own:
+                continue
             try:
-                subscription.loop.call_soon_threadsafe(_offer, subscription.queue, event)
+                subscription.loop.call_soon_threadsafe(_offer, subscription.queue, own)
             except RuntimeError:  # the page's loop is gone
                 self.unsubscribe(subscription)
 
 
-def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
-    if not queue.full():  # a stalled page misses events; it reloads the list when it reconnects
+def _offer(queue: asyncio.Queue[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    for event in events:
+        if queue.full():  # a stalled page misses events; it reloads the list when it reconnects
+            return
         queue.put_nowait(event)
 
 
@@ -85,15 +95,41 @@ def _notify_pending(session: Session) -> None:
     events = session.info.pop("live_events", [])
     if not events:
         return
-    calls = ", ".join(f"pg_notify(:channel, :payload{i})" for i in range(len(events)))
+    # The transaction's events travel together (a JSON list per NOTIFY, under PostgreSQL's 8000-byte
+    # payload limit), so each replica hands them to its pages in one go; all in one statement.
+    payloads = _payloads(events)
+    calls = ", ".join(f"pg_notify(:channel, :payload{i})" for i in range(len(payloads)))
     params: dict[str, Any] = {"channel": CHANNEL}
-    params.update({f"payload{i}": json.dumps(e) for i, e in enumerate(events)})
+    params.update({f"payload{i}": payload for i, payload in enumerate(payloads)})
     session.execute(text(f"SELECT {calls}"), params)
 
 
+NOTIFY_PAYLOAD_BYTES = 7000
+
+
+def _payloads(events: list[dict[str, Any]]) -> list[str]:
+    payloads: list[str] = []
+    batch: list[str] = []
+    for event in events:
+        encoded = json.dumps(event)
+        if batch and sum(len(e) + 1 for e in batch) + len(encoded) + 2 > NOTIFY_PAYLOAD_BYTES:
+            payloads.append("[" + ",".join(batch) + "]")
+            batch = []
+        batch.append(encoded)
+    payloads.append("[" + ",".join(batch) + "]")
+    return payloads
+
+
+def _received(payload: str) -> list[dict[str, Any]]:
+    """A NOTIFY payload: a list of events (or one event, from a replica of an earlier version)."""
+    data = json.loads(payload)
+    return [e for e in (data if isinstance(data, list) else [data]) if isinstance(e, dict)]
+
+
 def _dispatch_pending(session: Session) -> None:
-    for event in session.info.pop("live_events", []):
-        broker.dispatch(event)
+    events = session.info.pop("live_events", [])
+    if events:
+        broker.dispatch_all(events)
 
 
 def _drop_pending(session: Session) -> None:
@@ -124,7 +160,7 @@ class PostgresListener:
                     self.ready.set()
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=1.0):
-                            broker.dispatch(json.loads(notice.payload))
+                            broker.dispatch_all(_received(notice.payload))
             except (psycopg.Error, OSError) as exc:
                 self.ready.clear()
                 log.warning("live-event listener lost its connection (%s); reconnecting", type(exc).__name__)

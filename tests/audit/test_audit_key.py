@@ -59,3 +59,10 @@ def test_checkpoints_default_to_a_file_named_after_the_database(monkeypatch: pyt
     two = checkpoint_path(Settings(database_url="postgresql://u@db:5432/hillside"))
     assert one.name == "audit-checkpoints-db-5432-riverside.jsonl" and one != two
     assert checkpoint_path(Settings(audit_checkpoint_path=Path("/var/log/cp.jsonl"))) == Path("/var/log/cp.jsonl")
+
+
+def test_prod_refuses_a_short_retired_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _prod(monkeypatch, base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("TANDEM_AUDIT_RETIRED_KEYS", "short")
+    with pytest.raises(ValidationError, match="TANDEM_AUDIT_RETIRED_KEYS"):
+        Settings()

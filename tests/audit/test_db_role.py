@@ -17,7 +17,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {app}
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {app}
 CREATE ROLE {sealer} NOLOGIN IN ROLE {app}
-GRANT UPDATE (seq, prev_hash, hash) ON audit_event TO {sealer}
+GRANT UPDATE (seq, prev_hash, hash, key_id) ON audit_event TO {sealer}
 """
 ROW = "INSERT INTO audit_event (at, actor_type, action, detail) VALUES (now(), 'system', 'patient.view', '{}')"
 

@@ -169,9 +169,9 @@ def test_9_a_replaced_key_or_a_forged_checkpoint_is_found(
         for row in rows:
             session.refresh(row)
             digest = mac(attacker.chain, row, seq=row.seq, prev_hash=prev)  # type: ignore[arg-type]
-            session.execute(
-                text("UPDATE audit_event SET prev_hash = :prev, hash = :hash WHERE id = :id"),
-                {"prev": prev, "hash": digest, "id": row.id},
+            session.execute(  # and each row names the attacker's key, as if it had sealed it
+                text("UPDATE audit_event SET prev_hash = :prev, hash = :hash, key_id = :key WHERE id = :id"),
+                {"prev": prev, "hash": digest, "key": attacker.key_id, "id": row.id},
             )
             prev = digest
     publish(make_checkpoint(audit.chain.head(session), attacker))

@@ -61,6 +61,6 @@ def test_seal_command_seals_and_publishes_a_checkpoint(session: Session, checkpo
     write_rows(session, 3)
     result = runner.invoke(app, ["audit", "seal", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"sealed": 3, "head": 3, "busy": False, "checkpoint": True}
+    assert json.loads(result.stdout) == {"sealed": 3, "head": 3, "busy": False, "stale_key": False, "checkpoint": True}
     assert json.loads(checkpoint_file.read_text())["seq"] == 3
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

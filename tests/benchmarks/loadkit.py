@@ -75,6 +75,10 @@ class Cluster:
         assert PG_BIN is not None
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.directory / "data"), "-w", *args)
 
+    @property
+    def postmaster_pid(self) -> int:
+        return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+
     def restart(self) -> float:
         started = time.monotonic()
         self.pg_ctl("-m", "fast", "restart", "-l", str(self.directory / "log"))
@@ -132,13 +136,15 @@ def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
 
 
 @contextmanager
-def tandem_serve(database_url: str, workdir: Path, *, workers: int = 1, **extra_env: str) -> Iterator[Server]:
+def tandem_serve(
+    database_url: str, workdir: Path, *, workers: int = 1, args: tuple[str, ...] = (), **extra_env: str
+) -> Iterator[Server]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = workdir / f"serve-{port}.log"
     env = server_env(database_url, workdir, TANDEM_BASE_URL=base, **extra_env)
     with log_path.open("wb") as log:
-        command = [TANDEM, "serve", "--port", str(port)]
+        command = [TANDEM, "serve", "--port", str(port), *args]
         command += ["--workers", str(workers)] if workers != 1 else []  # older checkouts have no --workers
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -214,21 +220,22 @@ import json
 from service.db import session_scope, unit_of_work
 from service.models import Patient, PatientStatus
 from service.models.base import utcnow
-from service.security.tokens import issue_access_token
+from service.security.client_sessions import issue_tokens
 from tests.factories import create_clinic
 with session_scope() as s:
     setup = create_clinic(s, name="Load Clinic", slug="load-{uuid.uuid4().hex[:6]}")
     tokens, crisis = [], []
     with unit_of_work(s):
-        for n in range({clients + crisis_clients}):
-            p = Patient(clinic_id=setup.clinic.id, clinician_id=setup.clinician.id, display_name=f"Client {{n}}",
-                        status=PatientStatus.ACTIVE, activated_at=utcnow(), timezone="Europe/Paris")
-            s.add(p)
-            (tokens if n < {clients} else crisis).append(p.id)
+        patients = [Patient(clinic_id=setup.clinic.id, clinician_id=setup.clinician.id, display_name=f"Client {{n}}",
+                            status=PatientStatus.ACTIVE, activated_at=utcnow(), timezone="Europe/Paris")
+                    for n in range({clients + crisis_clients})]
+        s.add_all(patients)
+        s.flush()
+        for n, p in enumerate(patients):
+            # a live sign-in (refresh-token family) per client: access tokens are checked against it
+            (tokens if n < {clients} else crisis).append(issue_tokens(s, p).access_token)
     print(json.dumps({{"clinic": setup.clinic.id, "email": setup.clinician.email,
-                      "password": setup.clinician_password,
-                      "tokens": [issue_access_token(i)[0] for i in tokens],
-                      "crisis": [issue_access_token(i)[0] for i in crisis]}}))
+                      "password": setup.clinician_password, "tokens": tokens, "crisis": crisis}}))
 """
     done = subprocess.run(
         [str(Path(TANDEM).with_name("python")), "-c", code],
@@ -433,3 +440,27 @@ def workdir() -> Path:
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants, from /proc: the
+    work a request costs, which a busy machine stretches in wall time but not in CPU time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(used.get(pid, 0) for pid in tree) / ticks

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from service.errors import Invalid, NotFound
-from service.measures.change import assess_change, assess_recovery
+from service.measures.change import assess_change, assess_recovery, change_between
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -217,3 +217,25 @@ def test_recovery_is_json_ready():
         "reliable_deterioration": False,
     }
     assert shape["phq9"]["change"] == -10 and shape["gad7"]["change"] == -7
+
+
+@pytest.mark.parametrize(
+    "totals",
+    [[], [12], [20, 3, 9], [3, 3], [5, 26, 14, 11], [9, 4]],
+)
+def test_change_from_the_first_and_latest_and_a_count_equals_change_over_every_total(totals: list[int]) -> None:
+    # What a caseload page reads from the database (the two ends and how many) says the same as the series.
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    series = [(start + timedelta(weeks=n), total) for n, total in enumerate(totals)]
+    first, latest = (series[0], series[-1]) if series else (None, None)
+    assert change_between("phq9", first, latest, len(series)) == assess_change("phq9", series)
+
+
+def test_ends_that_cannot_come_from_the_count_are_refused() -> None:
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    with pytest.raises(Invalid):
+        change_between("gad7", (at, 3), (at + timedelta(days=7), 9), 1)
+    with pytest.raises(Invalid):
+        change_between("gad7", (at, 3), None, 2)
+    with pytest.raises(Invalid):
+        change_between("gad7", (at, 30), (at, 30), 1)  # above the GAD-7's 21

@@ -77,3 +77,45 @@ def test_the_app_runs_with_its_scheduler_and_stops_cleanly(database_url: str, mo
     get_settings.cache_clear()
     with TestClient(create_app()) as http:
         assert http.get("/readyz").json() == {"status": "ready", "database": "ok"}
+
+
+def test_a_transactions_events_reach_the_page_together_in_order(session: Session) -> None:
+    async def run() -> list[list[str]]:
+        subscription = broker.subscribe("clinic-1")
+        listener = None
+        if not get_settings().is_sqlite:
+            listener = PostgresListener(get_settings().database_url)
+            listener.start()
+            await asyncio.to_thread(listener.ready.wait, 10)
+        try:
+            with unit_of_work(session):
+                for n in range(300):  # more than one NOTIFY payload holds
+                    publish(session, clinic_id="clinic-1", kind="alert.updated", data={"alert_id": f"A{n}"})
+            wakes = []
+            try:
+                while True:
+                    first = await asyncio.wait_for(subscription.queue.get(), timeout=1.5)
+                    together = [first]  # what a feed finds when it wakes: the ones queued behind it
+                    while not subscription.queue.empty():
+                        together.append(subscription.queue.get_nowait())
+                    wakes.append([e["data"]["alert_id"] for e in together])
+            except TimeoutError:
+                return wakes
+        finally:
+            broker.unsubscribe(subscription)
+            if listener is not None:
+                listener.stop()
+
+    wakes = asyncio.run(run())
+    assert [alert for wake in wakes for alert in wake] == [f"A{n}" for n in range(300)]
+    assert len(wakes) <= 6  # a few NOTIFY payloads at most, never an event at a time
+
+
+def test_notify_payloads_stay_under_postgresqls_limit() -> None:
+    from service.notify.events import NOTIFY_PAYLOAD_BYTES, _payloads, _received
+
+    events = [{"clinic_id": "c", "kind": "alert.updated", "data": {"alert_id": f"{n:036d}"}} for n in range(500)]
+    payloads = _payloads(events)
+    assert len(payloads) > 1 and all(len(p.encode()) <= NOTIFY_PAYLOAD_BYTES for p in payloads)
+    assert [e for p in payloads for e in _received(p)] == events
+    assert _received('{"clinic_id": "c", "kind": "k"}') == [{"clinic_id": "c", "kind": "k"}]  # an older replica's

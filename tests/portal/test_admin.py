@@ -13,7 +13,7 @@ from service.models.base import utcnow
 from tests.factories import ClinicSetup, create_clinic, invite_patient
 from tests.portal.conftest import Portal, actions, reload, sessions_of
 
-ADMIN_PAGES = ["/portal/staff", "/portal/audit"]
+ADMIN_PAGES = ["/portal/staff", "/portal/audit", "/portal/audit/checkpoints"]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
