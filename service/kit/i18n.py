@@ -81,3 +81,8 @@ def translations(locale: str) -> gettext_module.NullTranslations:
 def gettext(locale: str, message: str, **values: object) -> str:
     text = translations(locale).gettext(message)
     return text % values if values else text
+
+
+def ngettext(locale: str, singular: str, plural: str, num: int, **values: object) -> str:
+    """The form that agrees with ``num`` ("1 alerte", "2 alertes"), with ``num`` as ``%(num)d``."""
+    return translations(locale).ngettext(singular, plural, num) % {"num": num, **values}

@@ -189,7 +189,7 @@ def test_every_portal_page_fits_a_phone_and_a_desktop(world: World, browser: Bro
                     expect(note).to_be_visible()
                     if hidden_sideways(note):
                         found.append(f"{label} patient: the suicidal note is cut off")
-                if name == "caseload":
+                if name == "caseload" and wide:  # on a phone the table scrolls in its box
                     last = page.locator("table.caseload thead th").last
                     if hidden_sideways(last):
                         found.append(f"{label} caseload: the last column is cut off")
