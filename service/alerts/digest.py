@@ -18,7 +18,9 @@ from service.models.base import utcnow
 
 DIGEST_HOUR = 8  # local time of the clinic
 SUBJECT = "[Tandem] Your routine alerts for today"
-_FOOTER = "Open the alert queue in the Tandem portal: %(link)s\n\nThis email deliberately contains no patient information."
+_FOOTER = (
+    "Open the alert queue in the Tandem portal: %(link)s\n\nThis email deliberately contains no patient information."
+)
 BODY = (
     "%(num)d routine alert about your patients is waiting for you.\n\n" + _FOOTER,
     "%(num)d routine alerts about your patients are waiting for you.\n\n" + _FOOTER,
