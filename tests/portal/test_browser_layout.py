@@ -176,6 +176,9 @@ def test_every_portal_page_fits_a_phone_and_a_desktop(world: World, browser: Bro
             page.set_viewport_size(size)
             label = f"{language} {size['width']}px"
             page.context.clear_cookies()
+            page.goto(f"{world.base}/")  # the landing page at the server's address
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            found += page_problems(page, f"{label} landing", wide=wide)
             page.goto(f"{world.base}/portal/login")
             expect(page.locator("html")).to_have_attribute("lang", language)
             found += page_problems(page, f"{label} login", wide=wide)
