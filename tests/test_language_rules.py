@@ -61,9 +61,9 @@ def _client_app() -> Iterator[tuple[str, str]]:
 
 
 def _texts() -> list[tuple[str, str, str]]:
-    """(where, English, French) of every catalog a person reads in the portal or the client app."""
+    """(where, English, French) of every catalog a person reads: portal, PDF summary, client app."""
     found = [("messages.po", en, fr) for en, fr in _catalog()]
-    for name in ("alerts/policy.toml", "alerts/messages.toml", "audit/actions.toml"):
+    for name in ("alerts/policy.toml", "alerts/messages.toml", "audit/actions.toml", "summaries/texts.toml"):
         data = tomllib.loads((ROOT / "service" / name).read_text(encoding="utf-8"))
         found += [(name, en, fr) for en, fr in _labels(data)]
     found += [("invitation.toml", en, fr) for en, fr in _letter()]
@@ -76,7 +76,7 @@ TEXTS = _texts()
 
 def test_the_catalogs_hold_the_texts_they_are_checked_on() -> None:
     places = {where for where, _, _ in TEXTS}
-    assert len(TEXTS) > 700 and len(places) == 6
+    assert len(TEXTS) > 700 and len(places) == 7
 
 
 def test_one_word_for_the_person_in_care_in_each_language() -> None:

@@ -93,7 +93,8 @@ def world(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         reset_engine()
         with new_session() as session:
             clinics = {spec["locale"]: _seed(session, spec) for spec in demo.CLINICS}
-        with running_server(env={"TANDEM_DATABASE_URL": url}) as base:
+        # A loaded machine (the browser tests run beside others) may take more than a minute to start it.
+        with running_server(env={"TANDEM_DATABASE_URL": url}, ready_within=180) as base:
             yield World(base, clinics)
         reset_engine()
         get_settings.cache_clear()

@@ -98,7 +98,7 @@ def test_the_french_summary_speaks_french(session: Session, french: Seeded) -> N
         "Amélioration fiable",
         "Alertes sur cette période",
         "Patient appelé",
-        "Sujets que le client souhaite aborder à la prochaine séance",
+        "Sujets que le patient souhaite aborder à la prochaine séance",
         "CONFIDENTIEL : INFORMATIONS DE SANTÉ",  # the running head is set in capitals
     ):
         assert label in text, label
