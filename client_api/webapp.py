@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.kit.i18n import gettext, pick_locale
 
 WEB = Path(__file__).parent / "web"
 
@@ -68,6 +71,50 @@ def create_web_app() -> FastAPI:
     return web
 
 
-def root_redirect() -> RedirectResponse:
-    """`GET /`: a person who types the server's address lands in the client app."""
-    return RedirectResponse("/app/", status_code=307)
+LANDING = """<!doctype html>
+<html lang="{lang}">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Tandem</title>
+  <link rel="icon" href="/app/icons/icon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/app/landing.css">
+</head>
+<body>
+  <main>
+    <h1>Tandem</h1>
+    <p>{lead}</p>
+    <ul class="doors">
+      <li><a href="/app/">{app}</a></li>
+      <li><a href="/portal/login">{portal}</a></li>
+      <li><a href="/api/docs">{docs}</a></li>
+    </ul>
+    <p class="help"><a href="/app/#/help">{help}</a></p>
+  </main>
+</body>
+</html>
+"""
+
+
+def _language(accept_language: str) -> str:
+    """The first language of the browser's list that Tandem speaks, else English."""
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip()
+        if tag and pick_locale(tag) == tag.split("-")[0].lower():
+            return pick_locale(tag)
+    return pick_locale(None)
+
+
+def landing(request: Request) -> HTMLResponse:
+    """`GET /`: whoever types the server's address finds the app for patients, the clinicians'
+    portal and the API documentation, in their browser's language."""
+    lang = _language(request.headers.get("accept-language", ""))
+    words = {
+        "lead": "Care between sessions, with the clinicians who know you.",
+        "app": "The Tandem app for patients",
+        "portal": "The portal for clinicians",
+        "docs": "The API documentation, for app developers",
+        "help": "Get help now",
+    }
+    page = LANDING.format(lang=lang, **{key: escape(gettext(lang, text)) for key, text in words.items()})
+    return HTMLResponse(page, headers={name.decode(): value.decode() for name, value in HEADERS})

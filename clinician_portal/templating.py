@@ -22,7 +22,8 @@ from babel.numbers import NumberPattern, format_decimal, format_percent, parse_p
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.alerts.policy import category_label, reason_label, resolution_label
-from service.kit.i18n import DEFAULT_LOCALE, translations
+from service.audit.labels import action_label
+from service.kit.i18n import DEFAULT_LOCALE, first_of_month, translations
 from service.models.base import utcnow
 
 PACKAGE = Path(__file__).parent
@@ -97,9 +98,8 @@ def format_when(value: datetime | None, tz: str | None = None, style: str = "med
     locale = _formats.get()
     local = value.astimezone(_zone(tz))
     pattern = str(get_datetime_format(_style(style), locale=locale)).replace("'", "")
-    return pattern.format(
-        format_time(local, "short", locale=locale), format_date(local.date(), _style(style), locale=locale)
-    )
+    day = first_of_month(format_date(local.date(), _style(style), locale=locale), locale)
+    return pattern.format(format_time(local, "short", locale=locale), day)
 
 
 def iso_moment(value: str | None) -> datetime | None:
@@ -113,7 +113,8 @@ def iso_moment(value: str | None) -> datetime | None:
 def format_day(value: datetime | None, tz: str | None = None, style: str = "long") -> str:
     if value is None:
         return ""
-    return format_date(value.astimezone(_zone(tz)).date(), _style(style), locale=_formats.get())
+    locale = _formats.get()
+    return first_of_month(format_date(value.astimezone(_zone(tz)).date(), _style(style), locale=locale), locale)
 
 
 Style = Literal["full", "long", "medium", "short"]
@@ -130,7 +131,7 @@ def format_short_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     day = value.date() if isinstance(value, datetime) else value
-    return format_skeleton("MMMd", day, locale=_formats.get())
+    return first_of_month(format_skeleton("MMMd", day, locale=_formats.get()), _formats.get())
 
 
 def format_duration(value: timedelta) -> str:
@@ -183,6 +184,10 @@ def risk_category(category: str) -> str:
     return category_label(category, _locale.get())
 
 
+def audit_action(code: str) -> str:
+    return action_label(code, _locale.get())
+
+
 def alert_resolution(code: str | None) -> str:
     return resolution_label(code, _locale.get()) if code else ""
 
@@ -217,6 +222,7 @@ def _build_environment() -> Environment:
     env.filters["alert_reason"] = alert_reason
     env.filters["risk_category"] = risk_category
     env.filters["resolution"] = alert_resolution
+    env.filters["audit_action"] = audit_action
     return env
 
 

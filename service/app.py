@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from client_api.app import create_client_api
-from client_api.webapp import create_web_app, root_redirect
+from client_api.webapp import create_web_app, landing
 from clinician_portal.app import create_portal
 from service.admission import AdmissionMiddleware, install_thread_limiter
 from service.config import get_settings
@@ -75,7 +75,7 @@ def create_app() -> FastAPI:
     app.mount("/api", create_client_api())
     app.mount("/portal", create_portal())
     app.mount("/app", create_web_app())
-    app.add_api_route("/", root_redirect, include_in_schema=False, methods=["GET"])
+    app.add_api_route("/", landing, include_in_schema=False, methods=["GET"])
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

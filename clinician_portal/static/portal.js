@@ -262,3 +262,32 @@
     source.close();
   });
 })();
+
+// A table that scrolls inside its box (on a phone) can be reached and scrolled with the keyboard.
+(function () {
+  "use strict";
+  function reachable() {
+    var boxes = document.querySelectorAll(".table-scroll, .table-wrap");
+    for (var i = 0; i < boxes.length; i += 1) {
+      var box = boxes[i];
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var caption = box.querySelector("caption");
+        var heading = box.closest("section") && box.closest("section").querySelector("h2");
+        box.setAttribute("aria-label", (caption || heading || document.querySelector("h1")).textContent.trim());
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    }
+  }
+  reachable();
+  var pending = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(pending);
+    pending = window.setTimeout(reachable, 150);
+  });
+  document.addEventListener("toggle", reachable, true); // a table shown by opening its <details>
+})();

@@ -12,16 +12,18 @@ from service import notify
 from service.alerts import lifecycle
 from service.config import get_settings
 from service.db import unit_of_work
-from service.kit.i18n import gettext
+from service.kit.i18n import gettext, ngettext
 from service.models import Alert, AlertStatus, Clinic, Severity, Staff, StaffChannels
 from service.models.base import utcnow
 
 DIGEST_HOUR = 8  # local time of the clinic
 SUBJECT = "[Tandem] Your routine alerts for today"
+_FOOTER = (
+    "Open the alert queue in the Tandem portal: %(link)s\n\nThis email deliberately contains no patient information."
+)
 BODY = (
-    "%(count)s routine alert(s) about your patients are waiting for you.\n\n"
-    "Open the alert queue in the Tandem portal: %(link)s\n\n"
-    "This email deliberately contains no patient information."
+    "%(num)d routine alert about your patients is waiting for you.\n\n" + _FOOTER,
+    "%(num)d routine alerts about your patients are waiting for you.\n\n" + _FOOTER,
 )
 
 
@@ -54,7 +56,7 @@ def send_due(session: Session, *, now: datetime | None = None) -> int:
                 session,
                 to=person.email,
                 subject=gettext(person.locale or clinic.locale, SUBJECT),
-                text=gettext(person.locale or clinic.locale, BODY, count=count, link=link),
+                text=ngettext(person.locale or clinic.locale, *BODY, count, link=link),
                 dedup_key=f"digest:{person.id}:{local.date().isoformat()}",
                 clinic_id=clinic.id,
             )

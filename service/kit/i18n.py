@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext as gettext_module
+import re
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -82,3 +83,16 @@ def translations(locale: str) -> gettext_module.NullTranslations:
 def gettext(locale: str, message: str, **values: object) -> str:
     text = translations(locale).gettext(message)
     return text % values if values else text
+
+
+def ngettext(locale: str, singular: str, plural: str, num: int, **values: object) -> str:
+    """The form that agrees with ``num`` ("1 alerte", "2 alertes"), with ``num`` as ``%(num)d``."""
+    return translations(locale).ngettext(singular, plural, num) % {"num": num, **values}
+
+
+_FIRST_OF_MONTH = re.compile(r"(?<!\d)1(?= [^\W\d])")
+
+
+def first_of_month(text: str, locale: str) -> str:
+    """French writes the first day of a month "1er" ("1er octobre"); Babel's patterns say "1"."""
+    return _FIRST_OF_MONTH.sub("1er", text) if str(locale).startswith("fr") else text

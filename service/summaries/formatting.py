@@ -12,7 +12,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal, format_percent
 
-from service.kit.i18n import pick_locale
+from service.kit.i18n import first_of_month, pick_locale
 
 MINUS = "\u2212"  # a real minus sign: "−3" reads better than "-3" in print
 DateStyle = Literal["full", "long", "medium", "short"]
@@ -66,11 +66,11 @@ class Formatter:
             return ""
         if isinstance(value, datetime):
             value = self.local(value).date()
-        return format_date(value, style, locale=self.locale)
+        return first_of_month(format_date(value, style, locale=self.locale), str(self.locale))
 
     def short_day(self, value: date) -> str:
         """Day and month only, for chart axes ("3 Mar", "Mar 3", "3 mars")."""
-        return format_skeleton("MMMd", value, locale=self.locale)
+        return first_of_month(format_skeleton("MMMd", value, locale=self.locale), str(self.locale))
 
     def moment(self, value: datetime | None, style: DateStyle = "medium") -> str:
         """A moment in the clinic's time zone: the date in `style`, the time to the minute."""
@@ -78,9 +78,8 @@ class Formatter:
             return ""
         local = self.local(value)
         pattern = str(get_datetime_format(style, locale=self.locale)).replace("'", "")
-        return pattern.format(
-            format_time(local, "short", locale=self.locale), format_date(local.date(), style, locale=self.locale)
-        )
+        day = first_of_month(format_date(local.date(), style, locale=self.locale), str(self.locale))
+        return pattern.format(format_time(local, "short", locale=self.locale), day)
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(ZoneInfo(self.timezone))

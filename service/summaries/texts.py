@@ -8,6 +8,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+
 from service.kit.i18n import SUPPORTED_LOCALES, pick_locale
 
 TEXTS_FILE = Path(__file__).with_name("texts.toml")
@@ -37,6 +39,14 @@ def all_texts() -> dict[str, dict[str, str]]:
 
 
 def text(key: str, lang: str, **values: object) -> str:
-    """The text `key` ("section.key") in `lang`, with its placeholders filled from `values`."""
-    template = all_texts()[key][pick_locale(lang)]
+    """The text `key` ("section.key") in `lang`, with its placeholders filled from `values`.
+
+    With a `count`, the singular `key_one` is used where the language says "one" for that
+    number (1 in English; 0 and 1 in French), so no text needs "(s)".
+    """
+    lang = pick_locale(lang)
+    count = values.get("count")
+    if isinstance(count, int) and f"{key}_one" in all_texts() and Locale(lang).plural_form(count) == "one":
+        key = f"{key}_one"
+    template = all_texts()[key][lang]
     return string.Formatter().vformat(template, (), values) if values else template

@@ -38,6 +38,8 @@ def test_routine_alerts_wait_for_the_morning_digest_and_urgent_ones_do_not(sessi
     assert digest.send_due(session, now=datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) == 1
     assert digest.send_due(session, now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC)) == 0  # once a day
     [mail] = _emails(session)
-    assert mail.recipient == setup.clinician.email and mail.payload["text"].startswith("2 routine alert(s)")
+    assert mail.recipient == setup.clinician.email and mail.payload["text"].startswith(
+        "2 routine alerts about your patients are waiting"
+    )
     _raise(session, first, RiskLevel.HIGH, "intent")
     assert len(_emails(session)) == 2  # the urgent one goes at once

@@ -139,8 +139,19 @@ def test_the_app_is_served_under_a_strict_content_security_policy(client: TestCl
     assert "<script>" not in page.text and "style=" not in page.text  # nothing inline
     assert client.get("/app/manifest.webmanifest").json()["start_url"] == "/app/"
     assert client.get("/app/sw.js").status_code == 200
+
+
+def test_the_servers_address_shows_the_way_to_the_app_the_portal_and_the_api_docs(client: TestClient) -> None:
     root = client.get("/", follow_redirects=False)
-    assert root.status_code in (302, 303, 307) and root.headers["location"] == "/app/"
+    assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+    assert "unsafe-inline" not in root.headers["content-security-policy"] and "style=" not in root.text
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', root.text)
+    assert [href for href, _ in links] == ["/app/", "/portal/login", "/api/docs", "/app/#/help"]
+    assert links[0][1] == "The Tandem app for patients" and links[3][1] == "Get help now"
+    for href in ("/app/", "/portal/login", "/api/docs", "/app/landing.css"):
+        assert client.get(href).status_code == 200
+    french = client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr">' in french.text and "Le portail des soignants" in french.text
 
 
 def test_api_docs_load_their_assets_from_the_service_itself(client: TestClient) -> None:

@@ -159,7 +159,8 @@ def test_a_new_client_goes_from_the_invitation_to_a_checkin_a_questionnaire_and_
 ) -> None:
     page = context.new_page()
     errors = _errors(page)
-    page.goto(f"{world.base}/")  # the server's own address leads to the app
+    page.goto(f"{world.base}/")  # the server's own address shows the way to the app
+    page.get_by_role("link", name="The Tandem app for patients").click()
     expect(page.get_by_role("link", name="Get help now")).to_be_visible()
     page.get_by_role("link", name="I have an invitation code").click()
     page.get_by_label("Invitation code").fill(world.invite_code.lower())

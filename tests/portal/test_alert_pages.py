@@ -141,7 +141,7 @@ def test_acknowledging_and_resolving_an_alert(
     assert row.status == "resolved" and row.resolution == "called_client" and row.resolved_by == clinic.clinician.id
     page = portal.get(path).text
     assert "The alert is resolved." not in page  # only right after resolving
-    assert "Called the client" in page and "Safe at home with her sister." in page
+    assert "Called the patient" in page and "Safe at home with her sister." in page
     assert "Resolve the alert" not in page  # nothing left to do
     kinds = [e.kind for e in session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()]  # type: ignore[attr-defined]
     assert kinds[-2:] == ["acknowledged", "resolved"]
@@ -150,7 +150,7 @@ def test_acknowledging_and_resolving_an_alert(
 
     assert "Zoé Zimmer" not in portal.get("/portal/alerts").text  # left the queue...
     resolved = portal.get("/portal/alerts/resolved").text  # ...for the recently resolved
-    assert "Zoé Zimmer" in resolved and "Called the client" in resolved and "by Chris Clinician" in resolved
+    assert "Zoé Zimmer" in resolved and "Called the patient" in resolved and "by Chris Clinician" in resolved
 
 
 def test_every_alert_form_needs_the_pages_csrf_token(
@@ -273,5 +273,5 @@ def test_the_alert_pages_speak_french_in_a_french_clinic(session: Session, porta
         and "1 alerte ouverte" in queue
     )
     page = portal.get(f"/portal/alerts/{alert.id}").text
-    assert "À propos de cette alerte" in page and "Client appelé" in page and "Historique" in page
+    assert "À propos de cette alerte" in page and "Patient appelé" in page and "Historique" in page
     assert "Tandem (automatique)" in page and "Alerte déclenchée (Urgente)" in page

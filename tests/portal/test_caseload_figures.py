@@ -207,5 +207,5 @@ def test_the_caseload_speaks_french(session: Session, portal: Portal) -> None:
     portal.login_ok(lyon.clinician.email, lyon.clinician_password)
     page = portal.get("/portal/").text
     assert "Dernier suivi quotidien" in page and "Humeur, 28 derniers jours" in page
-    assert "Modérément sévère" in page and "moyenne des 7 derniers jours : 5,5 sur 10" in page
+    assert "Modérément sévère" in page and "moyenne des 7 derniers jours\u00a0: 5,5 sur 10" in page
     assert "Humeur la plus basse cette semaine" in page and "Avec une alerte urgente" in page

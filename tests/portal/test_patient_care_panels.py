@@ -145,7 +145,7 @@ def test_the_patient_page_speaks_french_with_the_questionnaires_french_texts(ses
     assert "Suivis quotidiens" in page and "Humeur" in page and "Sommeil (heures)" in page
     assert "Peu d&#39;intérêt ou de plaisir à faire les choses" in page and "Presque tous les jours" in page
     assert "Modérément sévère" in page and "Famille" in page and "6,5" in page
-    assert "Synthèse PDF (28 derniers jours)" in page and "Tableau des données : Humeur" in page
+    assert "Synthèse PDF (28 derniers jours)" in page and "Tableau des données\u00a0: Humeur" in page
 
 
 def test_the_patient_page_is_read_in_one_transaction_with_one_commit_and_one_audit_row(

@@ -61,10 +61,11 @@ def test_numbers_and_dates_follow_the_clinics_language_and_country() -> None:
     american = Formatter("en", "US", "America/New_York")
     assert (french.number(5.44), american.number(5.44)) == ("5,4", "5.4")
     assert french.number(-1.26) == "−1,3" and american.signed(-6) == "−6" and american.signed(3) == "+3"
-    assert french.day(date(2026, 3, 1), "long") == "1 mars 2026"
+    assert french.day(date(2026, 3, 1), "long") == "1er mars 2026"  # "1er" for the first of the month
     assert american.day(date(2026, 3, 1), "long") == "March 1, 2026"
     assert (
-        text("header.period_range", "fr", start="1 mars", end="28 mars", days=28) == "du 1 mars au 28 mars (28 jours)"
+        text("header.period_range", "fr", start="1er mars", end="28 mars", days=28)
+        == "du 1er mars au 28 mars (28 jours)"
     )
 
 

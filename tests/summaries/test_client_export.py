@@ -71,7 +71,7 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
     for someone_else in (setup.clinician.id, setup.admin.id, setup.clinician.email, CLINICIAN_NOTE):
         assert someone_else not in text
     resolved = next(a for a in data["alerts"] if a["id"] == story.alerts[0].id)
-    assert resolved["status"] == "resolved" and resolved["resolution_label"] == "Called the client"
+    assert resolved["status"] == "resolved" and resolved["resolution_label"] == "Called the patient"
     assert resolved["signals"][0]["categories"] == ["phq9_item9"]
     assert {entry["by"] for entry in data["access_log"]} >= {"you", "care_team", "system"}
     session.expire_all()

@@ -97,8 +97,8 @@ def test_the_french_summary_speaks_french(session: Session, french: Seeded) -> N
         "Jours de suivi",
         "Amélioration fiable",
         "Alertes sur cette période",
-        "Client appelé",
-        "Sujets que le client souhaite aborder à la prochaine séance",
+        "Patient appelé",
+        "Sujets que le patient souhaite aborder à la prochaine séance",
         "CONFIDENTIEL : INFORMATIONS DE SANTÉ",  # the running head is set in capitals
     ):
         assert label in text, label
@@ -152,7 +152,7 @@ def test_flagged_topics_are_listed_and_other_notes_are_not(session: Session, his
 
 def test_alerts_show_their_outcome(session: Session, english: Seeded) -> None:
     text = " ".join(pdf_text(render_pdf(build_summary(session, english.story.patient, days=28))).split())
-    assert "Suicide risk Priority Called the client" in text
+    assert "Suicide risk Priority Called the patient" in text
     assert "Chris Clinician" in text
     assert "Falling mood Routine Open: not yet acknowledged" in text
     assert "1 still open" in text

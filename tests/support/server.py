@@ -45,7 +45,7 @@ def tandem_json(*args: str, stdin: str | None = None) -> Any:
 
 
 @contextmanager
-def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(*args: str, env: dict[str, str] | None = None, ready_within: float = 60) -> Iterator[str]:
     """`tandem serve` on a free port; yields its base URL and stops it afterwards."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -57,7 +57,7 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[st
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_within
         while True:
             if process.poll() is not None:
                 output = process.stdout.read().decode() if process.stdout else ""

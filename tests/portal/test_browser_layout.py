@@ -1,0 +1,202 @@
+"""Every portal page in Debian's Chromium, on a phone (390x844) and a desktop (1440x900), in English
+and in French, against one real `tandem serve` seeded like the demo: nothing wider than the window,
+no word broken in the middle, every table column in view at desktop width, the suicidal note on
+the patient's page in view on the phone, and no serious or critical axe-core violation.
+
+One browser for the module; each page is loaded once per size and language. A page added on a
+branch joins ``PAGES`` (a path, with ``{patient}``, ``{alert}`` or ``{session}`` filled in)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import Session, col, select
+
+from service.alerts import lifecycle, oncall
+from service.checkins import service as checkins
+from service.checkins.schemas import CheckinIn
+from service.config import get_settings
+from service.db import new_session, reset_engine
+from service.demo import seed as demo
+from service.kit.context import Actor
+from service.models import Alert, ExerciseSession, Patient, Staff
+from service.models.base import utcnow
+from service.safety_plan import service as safety_plans
+from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
+from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems
+from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.server import running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+SUICIDAL_NOTE = {
+    "en": "I have decided to kill myself tonight, I have the pills ready and I wrote the letters",
+    "fr": "J'ai décidé de me suicider ce soir, j'ai préparé les médicaments et écrit les lettres",
+}
+# Every page of the portal that exists on main, as the clinic's administrator sees it (the widest:
+# the caseload has its "Clinician" column).
+PAGES = [
+    ("caseload", "/portal/"),
+    ("add a patient", "/portal/patients/new"),
+    ("patient", "/portal/patients/{patient}"),
+    ("safety plan", "/portal/patients/{patient}/safety-plan"),
+    ("alert queue", "/portal/alerts"),
+    ("resolved alerts", "/portal/alerts/resolved"),
+    ("alert", "/portal/alerts/{alert}"),
+    ("screening figures", "/portal/screening"),
+    ("exercise session", "/portal/sessions/{session}"),
+    ("account", "/portal/account"),
+    ("on-call rota", "/portal/oncall"),
+    ("team", "/portal/staff"),
+    ("audit log", "/portal/audit"),
+    ("exports", "/portal/exports"),
+    ("not found", "/portal/patients/no-such-patient"),
+]
+
+
+@dataclass
+class Clinic:
+    admin_email: str
+    admin_password: str
+    ids: dict[str, str]  # patient, alert, session
+
+
+@dataclass
+class World:
+    base: str
+    clinics: dict[str, Clinic]  # by language
+
+
+@pytest.fixture(scope="module")
+def world(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    if PG_ADMIN_URL:
+        name = f"tandem_layout_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        url = _sqlalchemy_url(PG_ADMIN_URL, name)
+    else:
+        target = tmp_path_factory.mktemp("layout") / "tandem.db"
+        shutil.copyfile(template_database, target)
+        url = f"sqlite:///{target}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TANDEM_DATABASE_URL", url)
+        get_settings.cache_clear()
+        reset_engine()
+        with new_session() as session:
+            clinics = {spec["locale"]: _seed(session, spec) for spec in demo.CLINICS}
+        # A loaded machine (the browser tests run beside others) may take more than a minute to start it.
+        with running_server(env={"TANDEM_DATABASE_URL": url}, ready_within=180) as base:
+            yield World(base, clinics)
+        reset_engine()
+        get_settings.cache_clear()
+    if PG_ADMIN_URL:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _seed(session: Session, spec: dict) -> Clinic:
+    """The demo's clinic, plus what fills every page: a suicidal note and its urgent alert, a
+    resolved alert with the clinician's verdict, a safety plan and an on-call shift."""
+    summary = demo.DemoSummary("http://127.0.0.1")
+    enrolled = demo._seed_clinic(session, spec, summary)
+    language = spec["locale"]
+    _, role, admin_email, admin_password = summary.staff_logins[0]
+    assert role == "admin"
+    admin = session.exec(select(Staff).where(Staff.email == admin_email)).one()
+    patient = enrolled[0]
+    checkins.submit(session, patient=patient, data=CheckinIn(mood=1, anxiety=9, note=SUICIDAL_NOTE[language]))
+    alert = session.exec(
+        select(Alert).where(Alert.patient_id == patient.id).order_by(col(Alert.created_at).desc())
+    ).first()
+    assert alert is not None
+    other = session.exec(select(Alert).where(col(Alert.patient_id).in_([p.id for p in enrolled[1:]]))).first()
+    if other is not None:
+        lifecycle.resolve(
+            session, alert_id=other.id, staff=admin, resolution="called_client", note="Safe.", verdict="confirmed"
+        )
+    safety_plans.save(
+        session,
+        patient=patient,
+        actor=Actor.staff(admin),
+        sections={"warning_signs": ["Not sleeping"], "people_to_ask": ["My sister Lou 07700 900123"]},
+    )
+    clinician = session.exec(select(Staff).where(Staff.clinic_id == admin.clinic_id, Staff.role == "clinician")).one()
+    now = utcnow().replace(tzinfo=None, microsecond=0)
+    oncall.add_shift(session, admin=admin, staff_id=clinician.id, starts_local=now, ends_local=now + timedelta(days=1))
+    exercise = session.exec(
+        select(ExerciseSession)
+        .join(Patient, col(Patient.id) == ExerciseSession.patient_id)
+        .where(Patient.clinic_id == admin.clinic_id)
+    ).first()
+    assert exercise is not None
+    return Clinic(admin_email, admin_password, {"patient": patient.id, "alert": alert.id, "session": exercise.id})
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
+    if not AXE.exists():
+        pytest.fail("axe-core is missing; run `npm ci` (make test does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _sign_in(page: Page, base: str, clinic: Clinic) -> None:
+    page.goto(f"{base}/portal/login")
+    page.fill("#email", clinic.admin_email)
+    page.fill("#password", clinic.admin_password)
+    page.click("form[action='/portal/login'] button[type=submit]")
+    page.wait_for_url(f"{base}/portal/")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_portal_page_fits_a_phone_and_a_desktop(world: World, browser: Browser, language: str) -> None:
+    clinic = world.clinics[language]
+    # axe-core is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
+    context = browser.new_context(
+        viewport=PHONE, locale="fr-FR" if language == "fr" else "en-GB", bypass_csp=True, service_workers="block"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    found: list[str] = []
+    try:
+        for size in (PHONE, DESKTOP):
+            wide = size is DESKTOP
+            page.set_viewport_size(size)
+            label = f"{language} {size['width']}px"
+            page.context.clear_cookies()
+            page.goto(f"{world.base}/")  # the landing page at the server's address
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            found += page_problems(page, f"{label} landing", wide=wide)
+            page.goto(f"{world.base}/portal/login")
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            found += page_problems(page, f"{label} login", wide=wide)
+            _sign_in(page, world.base, clinic)
+            for name, path in PAGES:
+                page.goto(world.base + path.format(**clinic.ids))
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                found += page_problems(page, f"{label} {name}", wide=wide)
+                if name == "patient":
+                    note = page.locator("td.note-text", has_text=SUICIDAL_NOTE[language][:20]).first
+                    expect(note).to_be_visible()
+                    if hidden_sideways(note):
+                        found.append(f"{label} patient: the suicidal note is cut off")
+                if name == "caseload" and wide:  # on a phone the table scrolls in its box
+                    last = page.locator("table.caseload thead th").last
+                    if hidden_sideways(last):
+                        found.append(f"{label} caseload: the last column is cut off")
+    finally:
+        context.close()
+    assert found == [], "\n".join(found)
