@@ -63,9 +63,7 @@ def _templates() -> list[tuple[str, re.Pattern[str]]]:
         if not _PLACEHOLDER.search(template):
             continue
         parts = _PLACEHOLDER.split(template)
-        pattern = "".join(
-            re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)" for index, part in enumerate(parts)
-        )
+        pattern = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)" for index, part in enumerate(parts))
         fixed = len(_PLACEHOLDER.sub("", template))
         found.append((fixed, template, re.compile(pattern, re.DOTALL)))
     found.sort(key=lambda entry: -entry[0])

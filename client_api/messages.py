@@ -88,7 +88,10 @@ ERROR_MESSAGES = [
     N_("unknown instrument %(code)s"),
     N_("%(instrument)s answers must be a list of whole numbers"),
     N_("%(instrument)s has %(expected)s items; got %(count)s"),
-    N_("%(instrument)s has %(expected)s items; got %(count)s (an answer to the difficulty question may follow as answer %(next)s)"),
+    N_(
+        "%(instrument)s has %(expected)s items; got %(count)s "
+        "(an answer to the difficulty question may follow as answer %(next)s)"
+    ),
     N_("%(instrument)s item %(item)s"),
     N_("%(instrument)s difficulty question"),
     N_("%(number)s answer"),
