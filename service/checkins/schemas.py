@@ -60,9 +60,7 @@ class CheckinOut(ScreenedOut):
 
 
 class CheckinCreated(CheckinOut):
-    crisis: CrisisBlock | None = Field(
-        description="Crisis lines and what happens next, when risk is moderate or high."
-    )
+    crisis: CrisisBlock | None = Field(description="Crisis lines and what happens next, when risk is moderate or high.")
     support: SupportBlock | None = Field(description="A gentle support message, when risk is low.")
     follow_up: list[str] = Field(
         description="Questionnaires the note makes due now (the C-SSRS after thoughts of suicide)."
