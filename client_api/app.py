@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from client_api import openapi
+from client_api.errors import request_locale, translate, translate_validation_error
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, safety_plan, sessions
 from service.config import get_settings
 from service.db import UNAVAILABLE_ERRORS
@@ -72,11 +73,11 @@ def create_client_api() -> FastAPI:
         headers = {"Retry-After": str(exc.retry_after_seconds)}
         return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=503, headers=headers)
 
-    def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # Saturated, or the database is unreachable: a 503 the client may retry (with its Idempotency-Key).
         log.warning("API request not served: %s", type(exc).__name__)
         headers = {"Retry-After": str(Unavailable.retry_after_seconds)}
-        return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+        return JSONResponse({"detail": translate(BUSY, request_locale(request))}, status_code=503, headers=headers)
 
     for kind in UNAVAILABLE_ERRORS:
         api.add_exception_handler(kind, database_unavailable)
@@ -89,25 +90,29 @@ def create_client_api() -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse({"detail": without_echo(exc.detail, request)}, status_code=status, headers=headers or None)
+        detail = translate(without_echo(exc.detail, request), request_locale(request))
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
 
     @api.exception_handler(RequestValidationError)
-    def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        locale = request_locale(request)
         if any(error.get("loc", ("",))[0] == "path" for error in errors):
             # A malformed id names nothing: the same answer as an id that does not exist.
-            return JSONResponse({"detail": "not found"}, status_code=404)
-        return JSONResponse({"detail": [_without_input(error) for error in errors]}, status_code=422)
+            return JSONResponse({"detail": translate("not found", locale)}, status_code=404)
+        return JSONResponse({"detail": [_without_input(error, locale) for error in errors]}, status_code=422)
 
     @api.exception_handler(StarletteHTTPException)
-    def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        detail = translate(detail, request_locale(request))
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @api.exception_handler(IntegrityError)
-    def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+    def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A race lost against a unique constraint: the other request won, nothing was written here.
-        return JSONResponse({"detail": "this conflicts with data that already exists"}, status_code=409)
+        detail = translate("this conflicts with data that already exists", request_locale(request))
+        return JSONResponse({"detail": detail}, status_code=409)
 
     return api
 
@@ -143,14 +148,14 @@ class NoStoreMiddleware:
         await self.app(scope, receive, send_no_store)
 
 
-def _without_input(error: Any) -> dict[str, Any]:
+def _without_input(error: Any, locale: str) -> dict[str, Any]:
     """Where and why, never what: the client's value is not echoed (it may be health data, or unencodable)."""
     location = [part if isinstance(part, int) or _plain(part) else "(key)" for part in error.get("loc", ())]
     if error.get("type") == "extra_forbidden" and location:
         location[-1] = "(unknown field)"  # the name is the client's own text
     return {
         "loc": location,
-        "msg": str(error.get("msg", "invalid value")),
+        "msg": translate_validation_error(error, locale),
         "type": str(error.get("type", "value_error")),
     }
 

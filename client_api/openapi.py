@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+# What each field means where its schema does not say, and one example per schema recorded from a
+# real client session (tests/client_api/test_openapi_docs.py refreshes it and checks both).
+FIELD_NOTES_PATH = Path(__file__).with_name("openapi_fields.toml")
+EXAMPLES_PATH = Path(__file__).with_name("openapi_examples.json")
 
 ERROR_STATUSES = {
     "400": "The request cannot be read.",
@@ -29,9 +37,10 @@ ERROR_SCHEMA: dict[str, Any] = {
                 {"type": "string"},
                 {"type": "array", "items": {"$ref": "#/components/schemas/ErrorItem"}},
             ],
-            "description": "A sentence, or for malformed input one item per field in error.",
+            "description": "A sentence in the client's language, or for malformed input one item per field in error.",
         }
     },
+    "example": {"detail": "this invitation code is not valid; ask your clinic for a new one"},
 }
 ERROR_ITEM_SCHEMA: dict[str, Any] = {
     "title": "ErrorItem",
@@ -42,15 +51,15 @@ ERROR_ITEM_SCHEMA: dict[str, Any] = {
         "msg": {"type": "string"},
         "type": {"type": "string"},
     },
+    "example": {"loc": ["body", "mood"], "msg": "Input should be less than or equal to 10", "type": "less_than_equal"},
 }
 
 
 def install(api: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if api.openapi_schema is None:
-            api.openapi_schema = _with_errors(
-                get_openapi(title=api.title, version=api.version, description=api.description, routes=api.routes)
-            )
+            document = get_openapi(title=api.title, version=api.version, description=api.description, routes=api.routes)
+            api.openapi_schema = _with_field_notes(_with_errors(document))
         return api.openapi_schema
 
     api.openapi = build  # type: ignore[method-assign]
@@ -71,4 +80,19 @@ def _with_errors(document: dict[str, Any]) -> dict[str, Any]:
             responses["429"]["headers"] = {
                 "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
             }
+    return document
+
+
+def _with_field_notes(document: dict[str, Any]) -> dict[str, Any]:
+    """Descriptions and examples from the files beside this module; what a schema says itself wins."""
+    with FIELD_NOTES_PATH.open("rb") as source:
+        notes: dict[str, dict[str, str]] = tomllib.load(source)
+    examples: dict[str, Any] = json.loads(EXAMPLES_PATH.read_text(encoding="utf-8"))
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        for field, spec in schema.get("properties", {}).items():
+            note = notes.get(name, {}).get(field)
+            if note and not spec.get("description"):
+                spec["description"] = note
+        if "example" not in schema and name in examples:
+            schema["example"] = examples[name]
     return document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,11 +11,14 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, create_engine
 
 from service.config import get_settings
 
+log = logging.getLogger(__name__)
 _engine: Engine | None = None
+_FLUSHED = "flushed_since_commit"  # session.info flag: rows written in the open transaction
 
 # Connections beyond the request threads: the scheduler's jobs, readiness checks, the live feed's
 # short look-ups. With at least one connection per request thread, a request that got a thread
@@ -136,9 +140,32 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 
 def end_read(session: Session) -> None:
     """End the read-only transaction a dependency opened, so its connection goes back to the pool
-    before the request waits for a thread to run the endpoint (loaded rows stay usable)."""
-    if session.in_transaction() and session.info.get("uow_depth", 0) == 0:
+    before the request waits for a thread to run the endpoint (loaded rows stay usable).
+
+    A read ends without a commit: the page's own unit of work is then the request's only commit.
+    Closing the transaction (not ``session.rollback()``) keeps the loaded rows as they are. Writes
+    belong in ``unit_of_work``; one left pending here is committed rather than lost, and logged.
+    """
+    if not session.in_transaction() or session.info.get("uow_depth", 0) != 0:
+        return
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+        log.warning("a read left writes outside unit_of_work(); committing them so none is lost")
         session.commit()
+        return
+    transaction = session.get_transaction()
+    if transaction is not None:
+        transaction.close()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _clear_flush(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended (a savepoint's end changes nothing)
+        session.info.pop(_FLUSHED, None)
 
 
 def _is_sqlite(session: Session) -> bool:

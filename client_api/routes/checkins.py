@@ -69,4 +69,4 @@ def trends(
 
 @router.get("/{checkin_id}", response_model=CheckinOut)
 def get_checkin(checkin_id: str, client: CurrentClient, session: SessionDep) -> CheckinOut:
-    return checkins.get_checkin(session, client, checkin_id)
+    return checkins.get_checkin(session, patient=client, checkin_id=checkin_id)

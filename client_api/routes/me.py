@@ -34,7 +34,7 @@ def change_password(body: PasswordChangeIn, client: CurrentClient, session: Sess
 @router.get("/reminders", response_model=ReminderSettingsOut)
 def get_reminders(client: CurrentClient, session: SessionDep) -> ReminderSettingsOut:
     """When the client wants a check-in reminder, in their own time zone."""
-    return reminders.get_settings_for(session, client)
+    return reminders.get_settings_for(session, patient=client)
 
 
 @router.put("/reminders", response_model=ReminderSettingsOut)

@@ -32,13 +32,13 @@ ToDate = Annotated[IsoDate | None, Query(alias="to", description="Last local dat
 @router.get("", response_model=list[MeasureListing])
 def list_measures(client: CurrentClient, session: SessionDep) -> list[MeasureListing]:
     """Questionnaires due now or available, with when each is next due."""
-    return measures.listing(session, client)
+    return measures.listing(session, patient=client)
 
 
 @router.get("/progress", response_model=ProgressOut)
 def progress(client: CurrentClient, session: SessionDep) -> ProgressOut:
     """Change since the first PHQ-9 and GAD-7: reliable improvement or deterioration, caseness, recovery."""
-    return measures.progress_for_client(session, client)
+    return measures.progress_for_client(session, patient=client)
 
 
 # Unset: an item without skip logic has no "ask_if" key, a questionnaire without one no "difficulty_item".
@@ -76,4 +76,4 @@ def list_responses(
 
 @router.get("/{code}/responses/{response_id}", response_model=ResponseOut)
 def get_response(code: str, response_id: str, client: CurrentClient, session: SessionDep) -> ResponseOut:
-    return measures.get_response(session, client, code, response_id)
+    return measures.get_response(session, patient=client, code=code, response_id=response_id)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.kit.hygiene import Moment
-from service.kit.schemas import ScreenedOut
+from service.kit.schemas import CrisisBlock, ScreenedOut, SupportBlock
 
 NOTE_MAX_CHARS = 2000
 
@@ -60,10 +60,8 @@ class CheckinOut(ScreenedOut):
 
 
 class CheckinCreated(CheckinOut):
-    crisis: dict[str, Any] | None = Field(
-        description="Crisis lines and what happens next, when risk is moderate or high."
-    )
-    support: dict[str, Any] | None = Field(description="A gentle support message, when risk is low.")
+    crisis: CrisisBlock | None = Field(description="Crisis lines and what happens next, when risk is moderate or high.")
+    support: SupportBlock | None = Field(description="A gentle support message, when risk is low.")
     follow_up: list[str] = Field(
         description="Questionnaires the note makes due now (the C-SSRS after thoughts of suicide)."
     )

@@ -192,7 +192,7 @@ def clean_note(note: str | None) -> str | None:
     return note or None
 
 
-def get_checkin(session: Session, patient: Patient, checkin_id: str) -> CheckinOut:
+def get_checkin(session: Session, *, patient: Patient, checkin_id: str) -> CheckinOut:
     return _out(_own(session, patient, checkin_id))
 
 
@@ -267,7 +267,7 @@ def trend(
     return TrendsOut(start=start, end=end, timezone=patient.timezone, metrics=metrics)
 
 
-def export_rows(session: Session, patient: Patient) -> list[dict[str, Any]]:
+def export_rows(session: Session, *, patient: Patient) -> list[dict[str, Any]]:
     """Every check-in of the patient, oldest first, decrypted, for their export."""
     rows = session.exec(
         select(CheckIn).where(CheckIn.patient_id == patient.id).order_by(col(CheckIn.recorded_at))

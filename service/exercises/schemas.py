@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.kit.schemas import RowOut
+from service.kit.schemas import CrisisBlock, RowOut, SupportBlock
 
 # A client message may be at most this long: plenty for any answer, and it bounds the work per message.
 MAX_MESSAGE_CHARS = 2000
@@ -109,11 +109,11 @@ class SessionStartOut(BaseModel):
 class MessageOut(BaseModel):
     message: str
     done: bool
-    crisis: dict[str, Any] | None = Field(
+    crisis: CrisisBlock | None = Field(
         description="at moderate risk or above: the crisis resources, the clinic's instructions and when the "
         "care team will see the message; the exercise has stopped"
     )
-    support: dict[str, Any] | None = Field(
+    support: SupportBlock | None = Field(
         description="at low risk: a support message with the support lines; the exercise goes on"
     )
     status: str = Field(description="in_progress, completed or stopped_for_safety")

@@ -58,7 +58,7 @@ def read(session: Session, *, patient: Patient, limit: int = RECENT_RESPONSES) -
         .where(MeasureResponse.patient_id == patient.id)
         .order_by(col(MeasureResponse.completed_at), col(MeasureResponse.created_at))
     ).all()
-    summary = progress(session, patient)
+    summary = progress(session, patient=patient)
     totals: dict[str, list[tuple[datetime, int]]] = {code: [] for code in CHARTED}
     for row in rows:
         if row.instrument in totals and row.total is not None:

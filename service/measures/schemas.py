@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.kit.hygiene import Moment
-from service.kit.schemas import ScreenedOut
+from service.kit.schemas import CrisisBlock, ScreenedOut, SupportBlock
 
 
 class ResponseIn(BaseModel):
@@ -46,8 +46,12 @@ class ResponseOut(ScreenedOut):
 
 
 class ResponseCreated(ResponseOut):
-    crisis: dict[str, Any] | None
-    support: dict[str, Any] | None
+    crisis: CrisisBlock | None = Field(
+        description="Crisis lines and what happens next, when the answers carry a moderate or high risk."
+    )
+    support: SupportBlock | None = Field(
+        description="A gentle support message with the lines, when the answers carry a low risk."
+    )
     follow_up: list[str] = Field(description="Questionnaires that these answers make due now.")
 
 

@@ -54,7 +54,7 @@ class ResponsePage:
     next_cursor: str | None
 
 
-def listing(session: Session, patient: Patient) -> list[MeasureListing]:
+def listing(session: Session, *, patient: Patient) -> list[MeasureListing]:
     """Questionnaires due or available to the client, titled in their language."""
     locale = pick_locale(patient.locale)
     return [_listing(due, get_instrument(due.instrument), locale) for due in schedules.due_list(session, patient)]
@@ -174,7 +174,7 @@ def _replay(session: Session, patient: Patient, response_id: str) -> ResponseCre
     )
 
 
-def get_response(session: Session, patient: Patient, code: str, response_id: str) -> ResponseOut:
+def get_response(session: Session, *, patient: Patient, code: str, response_id: str) -> ResponseOut:
     response = _own(session, patient, response_id)
     if response.instrument != get_instrument(code).code:
         raise NotFound("no such response")
@@ -246,12 +246,12 @@ class Progress:
         return {**measures, "recovery": summary}
 
 
-def progress_for_client(session: Session, patient: Patient) -> ProgressOut:
+def progress_for_client(session: Session, *, patient: Patient) -> ProgressOut:
     """``progress`` as the client reads it, with severities named in their language."""
-    return ProgressOut.model_validate(progress(session, patient).to_dict(patient.locale))
+    return ProgressOut.model_validate(progress(session, patient=patient).to_dict(patient.locale))
 
 
-def progress(session: Session, patient: Patient) -> Progress:
+def progress(session: Session, *, patient: Patient) -> Progress:
     """Baseline, latest, change, reliable improvement or deterioration, caseness and recovery."""
     rows = session.exec(
         select(MeasureResponse)
@@ -270,7 +270,7 @@ def progress(session: Session, patient: Patient) -> Progress:
     return Progress(recovery=recovery, latest_severity=latest)
 
 
-def export_rows(session: Session, patient: Patient) -> list[dict[str, Any]]:
+def export_rows(session: Session, *, patient: Patient) -> list[dict[str, Any]]:
     """Every questionnaire response of the patient, oldest first, for their export."""
     rows = session.exec(
         select(MeasureResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -13,22 +13,20 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 Clock = Annotated[str, Field(pattern=_CLOCK.pattern, examples=["08:30"], description="Local time, 24-hour HH:MM.")]
 
 
+_SETTINGS_EXAMPLE: dict[str, Any] = {
+    "enabled": True,
+    "times": ["08:30", "20:00"],
+    "days": [1, 2, 3, 4, 5],
+    "measures": True,
+    "exercises": True,
+    "quiet_start": "22:00",
+    "quiet_end": "07:00",
+    "email_fallback": True,
+}
+
+
 class ReminderSettingsIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "example": {
-                "enabled": True,
-                "times": ["08:30", "20:00"],
-                "days": [1, 2, 3, 4, 5],
-                "measures": True,
-                "exercises": True,
-                "quiet_start": "22:00",
-                "quiet_end": "07:00",
-                "email_fallback": True,
-            }
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _SETTINGS_EXAMPLE})
 
     enabled: bool = Field(description="Whether to send check-in reminders at all.")
     times: list[Clock] = Field(default_factory=list, max_length=6, description="Local times of day to remind.")
@@ -48,6 +46,10 @@ class ReminderSettingsIn(BaseModel):
 
 
 class ReminderSettingsOut(ReminderSettingsIn):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {**_SETTINGS_EXAMPLE, "timezone": "America/Chicago", "push_devices": 1}}
+    )
+
     timezone: str = Field(description="The client's time zone, in which the times are read.")
     push_devices: int = Field(description="How many installed apps of this client can receive a push.")
 

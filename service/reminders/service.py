@@ -29,7 +29,7 @@ MAX_SUBSCRIPTIONS = 10
 EMAIL_TEXT = "Open Tandem: %(link)s\n\nYou can change or stop these reminders in the app, under My data."
 
 
-def get_settings_for(session: Session, patient: Patient) -> ReminderSettingsOut:
+def get_settings_for(session: Session, *, patient: Patient) -> ReminderSettingsOut:
     pref = session.get(ReminderPreference, patient.id) or ReminderPreference(patient_id=patient.id)
     return _out(session, patient, pref)
 
@@ -163,7 +163,7 @@ def due_slots(pref: ReminderPreference, timezone: str, now: datetime, window: ti
 
 
 def _message(session: Session, patient: Patient, pref: ReminderPreference) -> str:
-    waiting_measure = pref.measures and any(m.due for m in measures.listing(session, patient))
+    waiting_measure = pref.measures and any(m.due for m in measures.listing(session, patient=patient))
     waiting_exercise = pref.exercises and any(a.due_now for a in assignments_for_patient(session, patient))
     if waiting_measure and waiting_exercise:
         text = "Time for your check-in. A questionnaire and an exercise are waiting for you too."
@@ -227,7 +227,7 @@ def application_server_key() -> str:
     return push.application_server_key()
 
 
-def export_rows(session: Session, patient: Patient) -> dict[str, list[dict[str, object]]]:
+def export_rows(session: Session, *, patient: Patient) -> dict[str, list[dict[str, object]]]:
     """The client's reminder settings and the devices that receive them, for their data export."""
     pref = session.get(ReminderPreference, patient.id)
     subscriptions = session.exec(

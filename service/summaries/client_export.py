@@ -12,7 +12,7 @@ What is left out, and why:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -44,6 +44,7 @@ from service.safety_plan.service import versions as safety_plan_versions
 from service.summaries.schemas import ClientExport
 
 FORMAT = "tandem-export/2"
+Token = TypeVar("Token", Invitation, RefreshToken)
 
 # Every table with rows about a patient (a `patient_id` column) and the section of the export that
 # carries them. A test checks this against SQLModel.metadata, so a new table cannot be forgotten.
@@ -72,8 +73,8 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     """Everything stored about one patient, decrypted. The export is audited."""
     data: dict[str, Any] = {"format": FORMAT, "exported_at": utcnow().isoformat()}
     data.update(account_export(session, patient))
-    data["checkins"] = checkins.export_rows(session, patient)
-    data["measure_responses"] = measures.export_rows(session, patient)
+    data["checkins"] = checkins.export_rows(session, patient=patient)
+    data["measure_responses"] = measures.export_rows(session, patient=patient)
     data.update(exercise_sessions.client_export(session, patient))
     data["questionnaire_schedules"] = _schedules(session, patient)
     data["alerts"] = _alerts(session, patient)
@@ -82,7 +83,7 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["sign_ins"] = _sign_ins(session, patient)
     data["request_keys"] = _request_keys(session, patient)
     data["summaries"] = _summaries(session, patient)
-    data.update(reminders.export_rows(session, patient))
+    data.update(reminders.export_rows(session, patient=patient))
     data["password_resets"] = password_reset.export_rows(session, patient)
     data["caseload_figures"] = _figures(session, patient)
     data["access_log"] = _access_log(session, patient)
@@ -189,25 +190,17 @@ def _safety_plan_versions(session: Session, patient: Patient) -> list[dict[str, 
 
 
 def _invitations(session: Session, patient: Patient) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(Invitation).where(Invitation.patient_id == patient.id).order_by(col(Invitation.created_at))
-    ).all()
-    return [
-        {
-            "created_at": _iso(row.created_at),
-            "expires_at": _iso(row.expires_at),
-            "used_at": _iso(row.used_at),
-            "revoked_at": _iso(row.revoked_at),
-        }
-        for row in rows
-    ]
+    return _token_rows(session, Invitation, patient)
 
 
 def _sign_ins(session: Session, patient: Patient) -> list[dict[str, Any]]:
     """Each link of the client's sign-in sessions (refresh tokens), without the token hashes."""
-    rows = session.exec(
-        select(RefreshToken).where(RefreshToken.patient_id == patient.id).order_by(col(RefreshToken.created_at))
-    ).all()
+    return _token_rows(session, RefreshToken, patient)
+
+
+def _token_rows(session: Session, model: type[Token], patient: Patient) -> list[dict[str, Any]]:
+    """When each invitation or sign-in token was made, used, revoked or set to expire; never the secret."""
+    rows = session.exec(select(model).where(model.patient_id == patient.id).order_by(col(model.created_at))).all()
     return [
         {
             "created_at": _iso(row.created_at),

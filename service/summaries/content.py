@@ -146,7 +146,7 @@ def build_summary(
         metrics=metrics,
         # Every check-in has a mood, so the days with a mood are the days with a check-in.
         checkin_days=metrics["mood"].count,
-        progress=measures.progress(session, patient),
+        progress=measures.progress(session, patient=patient),
         responses=_responses(session, patient, period, lang),
         alerts=_alerts(session, patient, period, clinic.timezone),
         topics=_flagged_topics(session, patient, period),

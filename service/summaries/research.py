@@ -16,6 +16,7 @@ import csv
 import hashlib
 import hmac
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,89 +88,70 @@ def clinic_csv(session: Session, staff: Staff, *, start: date | None = None, end
 
 
 def _checkins(session: Session, clinic: Clinic, start: date | None, end: date | None, writer: Any) -> int:
-    query = (
-        sa_select(
-            col(Patient.id),
-            col(CheckIn.local_date),
-            col(CheckIn.recorded_at),
-            col(Patient.timezone),
-            col(CheckIn.mood),
-            col(CheckIn.anxiety),
-            col(CheckIn.sleep_hours),
-            col(CheckIn.energy),
-            col(CheckIn.tags),
-            col(CheckIn.risk_level),
-        )
-        .join(Patient, col(Patient.id) == col(CheckIn.patient_id))
-        .where(col(Patient.clinic_id) == clinic.id)
-        .order_by(col(Patient.id), col(CheckIn.recorded_at))
-    )
-    if start is not None:
-        query = query.where(col(CheckIn.local_date) >= start)
-    if end is not None:
-        query = query.where(col(CheckIn.local_date) <= end)
-    count = 0
-    for patient_id, day, at, zone, mood, anxiety, sleep, energy, tags, risk in session.execute(query):
-        writer.writerow(
-            [
-                pseudonym(clinic.id, patient_id),
-                "checkin",
-                day.isoformat(),
-                _local_time(at, zone),
-                mood,
-                _blank(anxiety),
-                _blank(sleep),
-                _blank(energy),
-                ";".join(tags or []),
-                "",
-                "",
-                "",
-                risk,
-            ]
-        )
-        count += 1
-    return count
+    values = (CheckIn.mood, CheckIn.anxiety, CheckIn.sleep_hours, CheckIn.energy, CheckIn.tags, CheckIn.risk_level)
+
+    def row(mood: Any, anxiety: Any, sleep: Any, energy: Any, tags: Any, risk: str) -> dict[str, object]:
+        return {
+            "record": "checkin",
+            "mood": mood,
+            "anxiety": _blank(anxiety),
+            "sleep_hours": _blank(sleep),
+            "energy": _blank(energy),
+            "tags": ";".join(tags or []),
+            "risk_level": risk,
+        }
+
+    return _write_rows(session, clinic, start, end, writer, CheckIn, CheckIn.recorded_at, values, row)
 
 
 def _responses(session: Session, clinic: Clinic, start: date | None, end: date | None, writer: Any) -> int:
+    response = MeasureResponse
+    values = (response.instrument, response.total, response.severity, response.risk_level)
+
+    def row(instrument: str, total: Any, severity: str, risk: str) -> dict[str, object]:
+        return {
+            "record": "measure_response",
+            "instrument": instrument,
+            "total": _blank(total),
+            "severity": severity,
+            "risk_level": risk,
+        }
+
+    return _write_rows(session, clinic, start, end, writer, response, response.completed_at, values, row)
+
+
+def _write_rows(
+    session: Session,
+    clinic: Clinic,
+    start: date | None,
+    end: date | None,
+    writer: Any,
+    model: Any,
+    moment: Any,
+    values: tuple[Any, ...],
+    row: Callable[..., dict[str, object]],
+) -> int:
+    """One CSV row per record of `model` in the clinic between `start` and `end` (local dates), in
+    patient then time order: the pseudonym, the local date and time, and `row`'s columns (others blank)."""
     query = (
-        sa_select(
-            col(Patient.id),
-            col(MeasureResponse.local_date),
-            col(MeasureResponse.completed_at),
-            col(Patient.timezone),
-            col(MeasureResponse.instrument),
-            col(MeasureResponse.total),
-            col(MeasureResponse.severity),
-            col(MeasureResponse.risk_level),
-        )
-        .join(Patient, col(Patient.id) == col(MeasureResponse.patient_id))
+        sa_select(col(Patient.id), col(model.local_date), col(moment), col(Patient.timezone), *map(col, values))
+        .join(Patient, col(Patient.id) == col(model.patient_id))
         .where(col(Patient.clinic_id) == clinic.id)
-        .order_by(col(Patient.id), col(MeasureResponse.completed_at))
+        .order_by(col(Patient.id), col(moment))
     )
     if start is not None:
-        query = query.where(col(MeasureResponse.local_date) >= start)
+        query = query.where(col(model.local_date) >= start)
     if end is not None:
-        query = query.where(col(MeasureResponse.local_date) <= end)
+        query = query.where(col(model.local_date) <= end)
     count = 0
-    for patient_id, day, at, zone, instrument, total, severity, risk in session.execute(query):
-        writer.writerow(
-            [
-                pseudonym(clinic.id, patient_id),
-                "measure_response",
-                day.isoformat(),
-                _local_time(at, zone),
-                "",
-                "",
-                "",
-                "",
-                "",
-                instrument,
-                _blank(total),
-                severity,
-                risk,
-            ]
-        )
+    for patient_id, day, at, zone, *fields in session.execute(query):
+        cells: dict[str, object] = {
+            "patient": pseudonym(clinic.id, patient_id),
+            "local_date": day.isoformat(),
+            "local_time": _local_time(at, zone),
+            **row(*fields),
+        }
+        writer.writerow([cells.get(column, "") for column in COLUMNS])
         count += 1
     return count
 

@@ -26,7 +26,7 @@ def test_an_improving_patient_gets_sixty_days_of_french_checkins_and_recovers(se
     french = {note for bucket in history()["notes"]["fr"].values() for note in bucket}
     assert len(notes) >= 10 and set(notes) <= french
     assert all(row.risk_engine_version for row in rows)
-    result = progress(session, me.patient)
+    result = progress(session, patient=me.patient)
     assert result.phq9.reliable_improvement and result.recovery.recovery
     consent = session.exec(select(ConsentRecord).where(ConsentRecord.patient_id == me.patient.id)).one()
     assert me.patient.activated_at is not None and consent.accepted_at == me.patient.activated_at
@@ -37,7 +37,7 @@ def test_a_deteriorating_patient_is_asked_the_cssrs(session: Session, sign_in) -
     me = sign_in()
     counts = seed_history(session, me.patient, "deteriorating", seed=2)
     assert counts.responses == 10
-    result = progress(session, me.patient)
+    result = progress(session, patient=me.patient)
     assert result.phq9.reliable_deterioration and result.gad7.reliable_deterioration
     due = {d.instrument: d for d in schedules.due_list(session, me.patient)}
     assert due["cssrs"].due and due["cssrs"].requested_reason == "phq9_item9"

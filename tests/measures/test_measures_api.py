@@ -356,7 +356,7 @@ def test_progress_reports_reliable_deterioration(client: TestClient, session: Se
         when = (clock.now - timedelta(days=days_ago)).isoformat()
         body = {"answers": answers_totalling(total, 9), "completed_at": when}
         assert client.post(f"{URL}/phq9/responses", json=body, headers=me.headers).status_code == 201
-    result = progress(session, me.patient)
+    result = progress(session, patient=me.patient)
     assert result.phq9.reliable_deterioration and result.phq9.change == 7
     assert result.recovery.reliable_deterioration
 
