@@ -130,7 +130,7 @@ def test_a_value_the_client_sent_is_not_echoed_in_either_language(
 
 def test_signed_out_errors_follow_accept_language(client: TestClient) -> None:
     assert client.get("/api/v1/me", headers=FR).json() == {
-        "detail": "jeton d'accès manquant (en-tête Authorization: Bearer)"
+        "detail": "jeton d'accès manquant (en-tête HTTP Authorization avec le schéma Bearer)"
     }
     assert client.get("/api/v1/me").json() == {"detail": "missing bearer access token"}
     bad = client.get("/api/v1/me", headers={**FR, "Authorization": "Bearer nonsense"})
