@@ -257,7 +257,7 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
         col(Patient.status),
         col(Patient.next_appointment_at),
         col(Patient.created_at),
-    ).where(col(Patient.clinic_id) == staff.clinic_id)
+    ).where(col(Patient.clinic_id) == staff.clinic_id, col(Patient.erased_at).is_(None))
     if staff.role != Role.ADMIN:
         query = query.where(col(Patient.clinician_id) == staff.id)
     if filters.status:
