@@ -118,7 +118,7 @@ def _tell_client(session: Session, patient: Patient, *, kind: str) -> None:
             patient.locale,
             "Your care team at %(clinic)s has ended your care in Tandem. Check-ins, questionnaires and "
             "exercises are closed and reminders stop; nobody reads new entries any more.\n\nYou can still "
-            "sign in to read your history and download your data (Settings, Export my data).\n\nIf you "
+            "download all of your data with your email and password.\n\nIf you "
             "need help now, call your local emergency number or a crisis line.",
             clinic=clinic.name,
         )

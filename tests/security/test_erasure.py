@@ -116,7 +116,7 @@ def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifie
 ) -> None:
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_PATH", str(tmp_path / "checkpoints.jsonl"))
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_SINK", "file")
-    setup, robin, tokens, other = robin_with_a_history(client, session)
+    setup, robin, tokens, _other = robin_with_a_history(client, session)
     before = readable_text(session)
     for words in CLIENT_WORDS[:4]:
         assert any(words in value for value in before), f"the test stores no {words!r}, so it proves nothing"
