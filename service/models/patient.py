@@ -40,7 +40,7 @@ class Patient(SQLModel, table=True):
     # When the erasure was carried out: the data key is destroyed and identifiers removed.
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Hash of the enrolment form's one-time key: submitting the same form twice enrols one patient.
-    enrolment_key: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    enrolment_key: str | None = Field(default=None, sa_column=Column(String(64), unique=True, index=True))
 
 
 DISCHARGE_REASONS = ("completed", "transferred", "client_request", "no_contact", "other")

@@ -24,6 +24,8 @@ from service.demo.seed import seed_exercises
 from service.errors import Conflict, Forbidden
 from service.models import (
     Alert,
+    CheckIn,
+    ErasureRequest,
     AlertStatus,
     AuditEvent,
     ErasureStatus,
@@ -242,3 +244,44 @@ def test_a_value_sealed_for_one_patient_does_not_open_as_another(session: Sessio
         kind.process_result_value(forged, None)
     with pytest.raises(DecryptionError):  # the same value in another column does not open either
         PatientContact.__table__.columns["email"].type.process_result_value(raw, None)  # type: ignore[attr-defined]
+
+
+def test_the_migration_reseals_existing_text_under_each_patients_key(
+    client: TestClient, session: Session, database_url: str
+) -> None:
+    """Text written before per-patient keys (sealed by the key ring) is sealed again by migration
+    0014, so erasure reaches it; a pending erasure request joins the admins' queue."""
+    from alembic import command
+
+    from service.crypto import get_cipher
+    from service.db import reset_engine
+    from service.models.migrate import alembic_config, upgrade
+
+    setup = create_clinic(session, slug="legacy-clinic")
+    robin, tokens = active_patient(session, setup, name="Robin Fox", email="robin@example.org")
+    assert client.post("/api/v1/checkins", json={"mood": 5, "note": ROBIN_NOTE}, headers=bearer(tokens)).status_code == 201
+    assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
+    session.close()
+    reset_engine()
+
+    command.downgrade(alembic_config(database_url), "0013")
+    with Session(create_engine_for(database_url)) as legacy:
+        raw = legacy.execute(text("SELECT note FROM checkin WHERE note IS NOT NULL")).scalar_one()
+    assert raw.startswith("v1.") and get_cipher().decrypt(raw, "checkin.note") == ROBIN_NOTE
+
+    upgrade(database_url)
+    patient_keys._cache.clear()
+    reset_engine()
+    with Session(create_engine_for(database_url)) as upgraded:
+        raw = upgraded.execute(text("SELECT note FROM checkin WHERE note IS NOT NULL")).scalar_one()
+        assert raw.startswith(f"p1.{robin.id}.") and ROBIN_NOTE not in raw
+        note = upgraded.exec(select(CheckIn.note).where(CheckIn.patient_id == robin.id)).first()
+        assert note == ROBIN_NOTE
+        [queued] = upgraded.exec(select(ErasureRequest)).all()
+        assert queued.patient_id == robin.id and queued.status == ErasureStatus.PENDING
+
+
+def create_engine_for(url: str):  # type: ignore[no-untyped-def]
+    from service.db import make_engine
+
+    return make_engine(url)

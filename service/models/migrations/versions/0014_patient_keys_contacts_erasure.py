@@ -45,13 +45,16 @@ BATCH = 500
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("patient") as batch:
+    # Columns added in place (ALTER TABLE ... ADD COLUMN): copying these tables on SQLite would trip
+    # the foreign keys that point at their rows.
+    with op.batch_alter_table("patient", recreate="never") as batch:
         batch.add_column(sa.Column("discharged_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("discharge_reason", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("enrolment_key", sa.String(length=64), nullable=True))
-        batch.create_unique_constraint("uq_patient_enrolment_key", ["enrolment_key"])
-    with op.batch_alter_table("clinic") as batch:
+    # A unique index, not a constraint: SQLite adds it without copying the table.
+    op.create_index("ix_patient_enrolment_key", "patient", ["enrolment_key"], unique=True)
+    with op.batch_alter_table("clinic", recreate="never") as batch:
         batch.add_column(
             sa.Column("record_retention_years", sa.Integer(), nullable=False, server_default=sa.text("20"))
         )
@@ -189,10 +192,12 @@ def downgrade() -> None:
     op.drop_index("ix_patient_contact_name_dob_index", table_name="patient_contact")
     op.drop_table("patient_contact")
     op.drop_table("patient_key")
-    with op.batch_alter_table("clinic") as batch:
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+): recreating these tables would break the
+    # foreign keys that point at them.
+    with op.batch_alter_table("clinic", recreate="never") as batch:
         batch.drop_column("record_retention_years")
-    with op.batch_alter_table("patient") as batch:
-        batch.drop_constraint("uq_patient_enrolment_key", type_="unique")
+    op.drop_index("ix_patient_enrolment_key", table_name="patient")
+    with op.batch_alter_table("patient", recreate="never") as batch:
         batch.drop_column("enrolment_key")
         batch.drop_column("erased_at")
         batch.drop_column("discharge_reason")
