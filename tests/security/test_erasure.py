@@ -24,10 +24,10 @@ from service.demo.seed import seed_exercises
 from service.errors import Conflict, Forbidden
 from service.models import (
     Alert,
-    CheckIn,
-    ErasureRequest,
     AlertStatus,
     AuditEvent,
+    CheckIn,
+    ErasureRequest,
     ErasureStatus,
     Patient,
     PatientContact,
@@ -259,7 +259,9 @@ def test_the_migration_reseals_existing_text_under_each_patients_key(
 
     setup = create_clinic(session, slug="legacy-clinic")
     robin, tokens = active_patient(session, setup, name="Robin Fox", email="robin@example.org")
-    assert client.post("/api/v1/checkins", json={"mood": 5, "note": ROBIN_NOTE}, headers=bearer(tokens)).status_code == 201
+    assert (
+        client.post("/api/v1/checkins", json={"mood": 5, "note": ROBIN_NOTE}, headers=bearer(tokens)).status_code == 201
+    )
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
     session.close()
     reset_engine()

@@ -9,12 +9,12 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from service.alerts import lifecycle
+from service.caseload import care
 from service.demo.seed import seed_exercises
 from service.models import AuditEvent
+from service.onboarding.contacts import parse_details
 from service.summaries.client_export import EXPORT_SECTIONS
 from service.summaries.service import generate_and_store
-from service.caseload import care
-from service.onboarding.contacts import parse_details
 from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, bearer, create_clinic
 from tests.summaries.history import FLAGGED_NOTE, seed_story
 
