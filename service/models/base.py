@@ -90,7 +90,7 @@ class EncryptedText(TypeDecorator[str]):
         if value is None:
             return None
         if is_patient_sealed(value):
-            from service.models.patient_keys import open_sealed
+            from service.models.data_key_cache import open_sealed
 
             return open_sealed(value, self.context, erased=self.erased)
         return get_cipher().decrypt(value, self.context)

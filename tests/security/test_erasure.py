@@ -32,7 +32,7 @@ from service.models import (
     Patient,
     PatientContact,
     PatientKey,
-    patient_keys,
+    data_key_cache,
 )
 from service.models.base import EncryptedText, utcnow
 from service.models.sealing import SEALED_TABLES
@@ -68,7 +68,7 @@ def encrypted_columns() -> list[tuple[str, str, EncryptedText]]:
 
 def readable_text(session: Session) -> list[str]:
     """What every encrypted value of the database reads as now, with no key held in memory."""
-    patient_keys._cache.clear()
+    data_key_cache.clear()
     found = []
     for table, column, kind in encrypted_columns():
         for (raw,) in session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")):
@@ -143,7 +143,7 @@ def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifie
         assert not any(words in value for value in after), words
     assert "+16175550142" not in " ".join(after) and "1988-04-02" not in " ".join(after)
     # The backup's copies no longer decrypt: the only key that opened them is gone.
-    patient_keys._cache.clear()
+    data_key_cache.clear()
     opened = []
     for (table_name, _attr), values in backup.items():
         kind = next(t for n, c, t in encrypted_columns() if n == table_name and c == attr_column_of(table_name, _attr))
@@ -272,7 +272,7 @@ def test_the_migration_reseals_existing_text_under_each_patients_key(
     assert raw.startswith("v1.") and get_cipher().decrypt(raw, "checkin.note") == ROBIN_NOTE
 
     upgrade(database_url)
-    patient_keys._cache.clear()
+    data_key_cache.clear()
     reset_engine()
     with Session(create_engine_for(database_url)) as upgraded:
         raw = upgraded.execute(text("SELECT note FROM checkin WHERE note IS NOT NULL")).scalar_one()
