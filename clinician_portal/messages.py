@@ -147,3 +147,34 @@ EXERCISE_MESSAGES = [
     N_("not found"),
     N_("some of what was sent contains characters that cannot be accepted"),
 ]
+
+CARE_MESSAGES = [
+    # service.onboarding.contacts
+    N_("the phone number is not a phone number"),
+    N_("the emergency contact's phone number is not a phone number"),
+    N_("the contact email is not an email address"),
+    N_("the date of birth is not a date"),
+    N_("the date of birth must be a past date after 1900"),
+    N_("the preferred contact times must be at most 200 characters"),
+    N_("the emergency contact's name must be at most 200 characters"),
+    N_("the emergency contact's relation must be at most 200 characters"),
+    N_("give the emergency contact's phone number"),
+    # service.caseload.care and erasure
+    N_("choose the reason for the discharge"),
+    N_("this patient is already discharged"),
+    N_("resolve this patient's open alerts before discharging them"),
+    N_("this patient is not discharged"),
+    N_("this client asked for their data to be erased; care cannot be re-opened here"),
+    N_("this client's data was erased"),
+    N_("this client's data was erased; nothing more can be recorded for them"),
+    N_("a patient with the same details may already be enrolled"),
+    N_("this patient was just enrolled"),
+    N_("only a clinic administrator handles erasure requests"),
+    N_("no such erasure request"),
+    N_("choose the legal reason to keep the records"),
+    N_("this request was already answered"),
+    N_("this request was already carried out"),
+    N_("resolve this client's open alerts before erasing their data"),
+    # the top menu
+    N_("Erasure requests"),
+]

@@ -60,6 +60,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("oncall", "On call", (Role.ADMIN,)),
     NavItem("team", "Staff", (Role.ADMIN,)),
     NavItem("audit", "Audit log", (Role.ADMIN,)),
+    NavItem("erasure", "Erasure requests", (Role.ADMIN,)),
     NavItem("exports", "Exports", (Role.ADMIN,)),
     NavItem("screening", "Screening", (Role.ADMIN,)),
     NavItem("clinic_settings", "Clinic settings", (Role.ADMIN,)),

@@ -97,6 +97,47 @@ class SigninFlow:
         return cls.load(request) or cls()
 
 
+INVITE_COOKIE = "tandem_portal_invitation"
+INVITE_TTL_SECONDS = 15 * 60
+_INVITE_CONTEXT = "portal.invitation_shown"
+
+
+@dataclass
+class ShownInvitation:
+    """An invitation code on its way from the form that made it to the page that shows it once
+    (post/redirect/get): encrypted and authenticated in a short-lived cookie, cleared when shown."""
+
+    patient_id: str
+    invitation_id: str
+    code: str
+    issued_at: int = field(default_factory=lambda: int(time.time()))
+
+    @classmethod
+    def of(cls, issued: Any) -> ShownInvitation:
+        return cls(patient_id=issued.patient.id, invitation_id=issued.invitation.id, code=issued.invite_code)
+
+    def save(self, response: Response, request: Request) -> None:
+        sealed = get_cipher().encrypt(json.dumps(asdict(self), separators=(",", ":")), _INVITE_CONTEXT)
+        set_cookie(response, request, INVITE_COOKIE, sealed, max_age=INVITE_TTL_SECONDS)
+
+    @classmethod
+    def load(cls, request: Request) -> ShownInvitation | None:
+        sealed = request.cookies.get(INVITE_COOKIE)
+        if not sealed or len(sealed) > 2048:
+            return None
+        try:
+            shown = cls(**json.loads(get_cipher().decrypt(sealed, _INVITE_CONTEXT)))
+        except (DecryptionError, ValueError, TypeError):
+            return None
+        if time.time() - shown.issued_at > INVITE_TTL_SECONDS:
+            return None
+        return shown
+
+    @staticmethod
+    def clear(response: Response, request: Request) -> None:
+        clear_cookie(response, request, INVITE_COOKIE)
+
+
 def expected_csrf(request: Request) -> list[str]:
     """Every CSRF token this browser may legitimately send back: its session's and its sign-in flow's."""
     tokens = []

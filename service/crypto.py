@@ -85,3 +85,58 @@ def blind_index(value: str, purpose: str) -> str:
 def token_digest(token: str) -> str:
     """Hash of a high-entropy secret (invite code, refresh token) as stored in the database."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Per-patient data keys (crypto-shredding). Each patient's free text is sealed under a data key of
+# their own; the database keeps that key only wrapped by the key ring (table patient_key). Erasure
+# destroys the wrapped key, so every copy of the patient's text (replicas, dumps, backups taken
+# since) becomes unreadable without touching the copies. Tokens look like "p1.<patient_id>.<body>".
+PATIENT_FORMAT = "p1"
+_WRAP_CONTEXT = "patient_key.wrapped_key"
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def wrap_data_key(key: bytes, patient_id: str) -> str:
+    """The data key sealed by the key ring, bound to its patient (a wrapped key moved to another
+    patient's row does not unwrap)."""
+    return get_cipher().encrypt(base64.b64encode(key).decode(), f"{_WRAP_CONTEXT}:{patient_id}")
+
+
+def unwrap_data_key(wrapped: str, patient_id: str) -> bytes:
+    return base64.b64decode(get_cipher().decrypt(wrapped, f"{_WRAP_CONTEXT}:{patient_id}"))
+
+
+def is_patient_sealed(token: str) -> bool:
+    return token.startswith(PATIENT_FORMAT + ".")
+
+
+def patient_of(token: str) -> str:
+    return token.split(".", 2)[1]
+
+
+def seal_for_patient(plaintext: str, context: str, patient_id: str, key: bytes) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _patient_aad(context, patient_id))
+    body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    return f"{PATIENT_FORMAT}.{patient_id}.{body}"
+
+
+def open_for_patient(token: str, context: str, key: bytes) -> str:
+    try:
+        fmt, patient_id, body = token.split(".", 2)
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError as exc:
+        raise DecryptionError("not an encrypted value") from exc
+    if fmt != PATIENT_FORMAT:
+        raise DecryptionError("not a patient-sealed value")
+    try:
+        return AESGCM(key).decrypt(raw[:12], raw[12:], _patient_aad(context, patient_id)).decode()
+    except InvalidTag as exc:
+        raise DecryptionError("ciphertext does not authenticate for this column and patient") from exc
+
+
+def _patient_aad(context: str, patient_id: str) -> bytes:
+    return f"tandem:{context}:{patient_id}".encode()

@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from client_api.deps import SessionDep
 from service.config import Environment, get_settings
 from service.errors import Unauthenticated
-from service.onboarding import activation, password_reset
-from service.onboarding.schemas import ActivationIn, LoginIn, RefreshIn, TokensOut
+from service.onboarding import activation, password_reset, profile
+from service.onboarding.schemas import ActivationIn, ErasureOut, LoginIn, RefreshIn, TokensOut
 from service.security import client_sessions, rate_limits
+from service.summaries.client_export import export_patient
+from service.summaries.schemas import ClientExport
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -100,6 +102,40 @@ def token(body: LoginIn, request: Request, response: Response, session: SessionD
         rate_limits.hit("client_login_account", body.email)
         raise
     return _with_cookie(response, tokens)
+
+
+@router.post("/export", response_model=ClientExport)
+def export_after_care(body: LoginIn, request: Request, session: SessionDep) -> ClientExport:
+    """All of the client's data, JSON (as `GET /me/export`), with email and password instead of a token:
+    the way a client whose care has ended (discharged: their tokens no longer work) keeps their data.
+    Limited like sign-in."""
+    address = rate_limits.client_address(request)
+    rate_limits.hit("client_login_ip", address)
+    rate_limits.check("client_login_ip_account", address, body.email)
+    rate_limits.check("client_login_account", body.email)
+    try:
+        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    except Unauthenticated:
+        rate_limits.hit("client_login_ip_account", address, body.email)
+        rate_limits.hit("client_login_account", body.email)
+        raise
+    return export_patient(session, patient)
+
+
+@router.post("/erasure", status_code=202, response_model=ErasureOut)
+def erasure_after_care(body: LoginIn, request: Request, session: SessionDep) -> ErasureOut:
+    """Ask for erasure (as `DELETE /me`) with email and password: for a client whose care has ended."""
+    address = rate_limits.client_address(request)
+    rate_limits.hit("client_login_ip", address)
+    rate_limits.check("client_login_ip_account", address, body.email)
+    rate_limits.check("client_login_account", body.email)
+    try:
+        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    except Unauthenticated:
+        rate_limits.hit("client_login_ip_account", address, body.email)
+        rate_limits.hit("client_login_account", body.email)
+        raise
+    return profile.request_erasure(session, patient)
 
 
 @router.post("/refresh", response_model=TokensOut)

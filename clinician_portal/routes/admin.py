@@ -11,18 +11,22 @@ from sqlmodel import Session
 
 from clinician_portal.deps import SessionDep, SignedIn, require_role
 from clinician_portal.forms import day_bounds, parse_day
+from clinician_portal.messages import N_
 from clinician_portal.pages import page, see_other
 from service import caseload
 from service.audit.review import chain_status
 from service.audit.search import AuditFilter, AuditPage, actions_in_clinic, search
+from service.caseload import erasure
 from service.config import get_settings
-from service.errors import Invalid
+from service.errors import Conflict, Invalid
 from service.models import AuditEvent, Role
+from service.models.base import utcnow
 from service.onboarding import team
 
 router = APIRouter(dependencies=[Depends(require_role(Role.ADMIN))])
 Admin = Annotated[SignedIn, Depends(require_role(Role.ADMIN))]
 AUDIT_PAGE_SIZE = 50
+ShortField = Annotated[str, Form(max_length=64)]
 
 
 @router.post("/patients/{patient_id}/clinician", name="patient_clinician")
@@ -203,3 +207,65 @@ def audit_checkpoints(request: Request, current: Admin, session: SessionDep) -> 
 def _page_query(filters: dict[str, str], number: int) -> str:
     kept = {key: value for key, value in filters.items() if value}
     return urlencode({**kept, "page": number})
+
+
+# --- erasure requests (GDPR art. 17) ------------------------------------------------------------
+
+KEEP_LABELS = {
+    "legal_obligation": N_("Legal obligation to keep health records (art. 17(3)(b))"),
+    "public_health": N_("Public health (art. 17(3)(c))"),
+    "legal_claims": N_("Legal claims (art. 17(3)(e))"),
+}
+
+
+def _erasure_page(
+    request: Request,
+    current: SignedIn,
+    session: Session,
+    *,
+    saved: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        "erasure.html",
+        signed_in=current,
+        status=status,
+        requests=erasure.queue(session, current.staff),
+        keep_labels=KEEP_LABELS,
+        retention_years=current.clinic.record_retention_years,
+        saved=saved if saved in ("carried_out", "kept") else None,
+        error=error,
+        now=utcnow(),
+    )
+
+
+@router.get("/erasure", name="erasure", response_class=HTMLResponse)
+def erasure_queue(request: Request, current: Admin, session: SessionDep, saved: str | None = None) -> Response:
+    """Clients' erasure requests, nearest deadline first (one month from the request)."""
+    return _erasure_page(request, current, session, saved=saved)
+
+
+@router.post("/erasure/{request_id}/carry-out", name="erasure_carry_out", response_class=HTMLResponse)
+def carry_out(
+    request: Request, request_id: str, current: Admin, session: SessionDep, confirm: ShortField = ""
+) -> Response:
+    if confirm != "erase":
+        return _erasure_page(request, current, session, error=N_("tick the box to confirm the erasure"), status=422)
+    try:
+        erasure.carry_out(session, current.staff, request_id)
+    except Conflict as exc:
+        return _erasure_page(request, current, session, error=exc.detail, status=409)
+    return see_other(request, "erasure", query="saved=carried_out")
+
+
+@router.post("/erasure/{request_id}/keep", name="erasure_keep", response_class=HTMLResponse)
+def keep(request: Request, request_id: str, current: Admin, session: SessionDep, reason: ShortField = "") -> Response:
+    try:
+        erasure.keep(session, current.staff, request_id, reason=reason)
+    except Invalid as exc:
+        return _erasure_page(request, current, session, error=exc.detail, status=422)
+    except Conflict as exc:
+        return _erasure_page(request, current, session, error=exc.detail, status=409)
+    return see_other(request, "erasure", query="saved=kept")

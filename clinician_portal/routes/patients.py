@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,17 +20,22 @@ from clinician_portal.forms import (
     timezone_choices,
 )
 from clinician_portal.letters import invitation_letter
+from clinician_portal.messages import N_
 from clinician_portal.pages import page, portal_path, see_other
 from clinician_portal.panels import load_patient_panels
+from clinician_portal.web_security import ShownInvitation
 from service import caseload
-from service.caseload import IssuedInvitation, overview
+from service.caseload import IssuedInvitation, care, overview
 from service.caseload.overview import OverviewFilters
+from service.caseload.service import AlreadyEnrolled, PossibleDuplicates
 from service.config import get_settings
-from service.errors import Invalid
+from service.errors import Conflict, Invalid
 from service.exercises.assignments import ADHERENCE_WEEKS
 from service.measures.instruments import get_instrument
-from service.models import PatientStatus, Role
+from service.models import DISCHARGE_REASONS, PatientContact, PatientStatus, Role
 from service.models.base import utcnow
+from service.onboarding import contacts
+from service.onboarding.contacts import PossibleDuplicate
 
 router = APIRouter(dependencies=[Depends(require_role(Role.CLINICIAN, Role.ADMIN))])
 
@@ -109,6 +115,7 @@ def _enrolment_form(
     values: dict[str, str],
     error: str | None = None,
     status: int = 200,
+    duplicates: list[PossibleDuplicate] | None = None,
 ) -> Response:
     return page(
         request,
@@ -117,6 +124,7 @@ def _enrolment_form(
         status=status,
         values=values,
         error=error,
+        duplicates=duplicates or [],
         languages=LANGUAGE_NAMES,
         timezones=timezone_choices(),
         countries=country_choices(current.locale),
@@ -133,6 +141,8 @@ def new_patient_form(request: Request, current: CurrentStaff, session: SessionDe
         "timezone": clinic.timezone,
         "country": clinic.country,
         "clinician_id": "" if current.is_admin else current.staff.id,
+        "enrolment_key": secrets.token_urlsafe(24),
+        **dict.fromkeys(CONTACT_FIELDS, ""),
     }
     return _enrolment_form(request, current, session, values=defaults)
 
@@ -147,16 +157,30 @@ def create_patient(
     timezone: ShortField = "",
     country: ShortField = "",
     clinician_id: ShortField = "",
+    date_of_birth: ShortField = "",
+    phone: ShortField = "",
+    contact_email: NameField = "",
+    enrolment_key: ShortField = "",
+    confirm_duplicate: ShortField = "",
 ) -> Response:
-    """Enrol a patient and show their invitation code, once, with the letter to print."""
+    """Enrol a patient, then redirect to their invitation (post/redirect/get): the code travels to
+    that page in a short-lived encrypted cookie and is shown once. Submitting the same form again
+    (its hidden one-time key) leads to the same patient, never a second one."""
     values = {
         "display_name": display_name,
         "locale": locale,
         "timezone": timezone,
         "country": country,
         "clinician_id": clinician_id,
+        "date_of_birth": date_of_birth,
+        "phone": phone,
+        "contact_email": contact_email,
+        "enrolment_key": enrolment_key,
     }
     try:
+        details = contacts.parse_details(
+            country=country or current.clinic.country, date_of_birth=date_of_birth, phone=phone, email=contact_email
+        )
         issued = caseload.enrol_patient(
             session,
             current.staff,
@@ -165,10 +189,36 @@ def create_patient(
             timezone=timezone,
             country=country,
             clinician_id=clinician_id or None,
+            contact=details,
+            enrolment_key=enrolment_key or None,
+            confirmed_not_duplicate=confirm_duplicate == "yes",
         )
+    except AlreadyEnrolled as exc:
+        return see_other(request, "patient_invitation", query="created=1", patient_id=exc.patient.id)
+    except PossibleDuplicates as exc:
+        return _enrolment_form(request, current, session, values=values, status=409, duplicates=exc.matches)
     except Invalid as exc:
         return _enrolment_form(request, current, session, values=values, error=exc.detail, status=422)
-    return _invitation_page(request, current, issued, created=True)
+    response = see_other(request, "patient_invitation", query="created=1", patient_id=issued.patient.id)
+    ShownInvitation.of(issued).save(response, request)
+    return response
+
+
+@router.get("/patients/{patient_id}/invitation", name="patient_invitation", response_class=HTMLResponse)
+def invitation_page(
+    request: Request, patient_id: str, current: CurrentStaff, session: SessionDep, created: str | None = None
+) -> Response:
+    """The invitation code and letter, once: the cookie that carried the code is cleared here."""
+    shown = ShownInvitation.load(request)
+    issued = None
+    if shown is not None and shown.patient_id == patient_id:
+        issued = caseload.invitation_to_show(session, current.staff, patient_id, shown.invitation_id, shown.code)
+    if issued is None:
+        patient = caseload.patient_for_staff(session, current.staff, patient_id)
+        return page(request, "invitation_gone.html", signed_in=current, patient=patient)
+    response = _invitation_page(request, current, issued, created=bool(created))
+    ShownInvitation.clear(response, request)
+    return response
 
 
 def _invitation_page(request: Request, current: SignedIn, issued: IssuedInvitation, *, created: bool) -> Response:
@@ -193,7 +243,6 @@ def _invitation_page(request: Request, current: SignedIn, issued: IssuedInvitati
         code=issued.invite_code,
         letter=letter,
         created=created,
-        status=201 if created else 200,
     )
 
 
@@ -214,6 +263,7 @@ def patient_page_response(
     error: str | None = None,
     status: int = 200,
     assignment_form: dict[str, str] | None = None,
+    contact_form: dict[str, str] | None = None,
 ) -> Response:
     """The patient's page, with a message (``saved``), a refused form's ``error`` and its values.
     Everything on it comes from one service call, in one transaction, audited once."""
@@ -237,7 +287,31 @@ def patient_page_response(
         saved=saved,
         error=error,
         assignment_form=assignment_form or {"exercise_code": "", "every_days": "1", "instructions": ""},
+        contact=record.contact,
+        contact_form=contact_form or contact_values(record.contact),
+        discharge_reasons=DISCHARGE_REASONS,
+        discharge_labels=DISCHARGE_LABELS,
+        contact_open=contact_form is not None,
     )
+
+
+CONTACT_FIELDS = ("date_of_birth", "phone", "contact_email")
+DISCHARGE_LABELS = {
+    "completed": N_("Treatment completed"),
+    "transferred": N_("Transferred to another service"),
+    "client_request": N_("At the patient's request"),
+    "no_contact": N_("No contact for a long time"),
+    "other": N_("Other reason"),
+}
+
+
+def contact_values(contact: PatientContact | None) -> dict[str, str]:
+    """The contact form's values from what is stored (the form names the contact email apart from
+    the account's sign-in email)."""
+    names = ("date_of_birth", "phone", "contact_times", "emergency_name", "emergency_relation", "emergency_phone")
+    values = {name: (getattr(contact, name) or "") if contact else "" for name in names}
+    values["contact_email"] = (contact.email or "") if contact else ""
+    return values
 
 
 @router.post("/patients/{patient_id}/appointment", name="patient_appointment", response_class=HTMLResponse)
@@ -259,12 +333,81 @@ def set_appointment(
 
 @router.post("/patients/{patient_id}/invitation/resend", name="invitation_resend", response_class=HTMLResponse)
 def resend_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
-    """A new code (the previous one stops working), shown once with a fresh letter."""
+    """A new code (the previous one stops working), shown once with a fresh letter after a redirect."""
     issued = caseload.resend_invitation(session, current.staff, patient_id)
-    return _invitation_page(request, current, issued, created=False)
+    response = see_other(request, "patient_invitation", patient_id=issued.patient.id)
+    ShownInvitation.of(issued).save(response, request)
+    return response
 
 
 @router.post("/patients/{patient_id}/invitation/revoke", name="invitation_revoke")
 def revoke_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     caseload.revoke_invitation(session, current.staff, patient_id)
     return see_other(request, "patient", query="saved=revoked", patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/contact", name="patient_contact", response_class=HTMLResponse)
+def save_contact(
+    request: Request,
+    patient_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    date_of_birth: ShortField = "",
+    phone: ShortField = "",
+    contact_email: NameField = "",
+    contact_times: NameField = "",
+    emergency_name: NameField = "",
+    emergency_relation: NameField = "",
+    emergency_phone: ShortField = "",
+) -> Response:
+    """The patient's contact details and emergency contact (stored sealed under the patient's key)."""
+    form = {
+        "date_of_birth": date_of_birth,
+        "phone": phone,
+        "contact_email": contact_email,
+        "contact_times": contact_times,
+        "emergency_name": emergency_name,
+        "emergency_relation": emergency_relation,
+        "emergency_phone": emergency_phone,
+    }
+    try:
+        patient = caseload.patient_for_staff(session, current.staff, patient_id)
+        details = contacts.parse_details(
+            country=patient.country,
+            date_of_birth=date_of_birth,
+            phone=phone,
+            email=contact_email,
+            contact_times=contact_times,
+            emergency_name=emergency_name,
+            emergency_relation=emergency_relation,
+            emergency_phone=emergency_phone,
+        )
+        care.save_contact(session, current.staff, patient_id, details)
+    except (Invalid, Conflict) as exc:
+        return patient_page_response(
+            request, current, session, patient_id, error=exc.detail, status=422, contact_form=form
+        )
+    return see_other(request, "patient", query="saved=contact", patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/discharge", name="patient_discharge", response_class=HTMLResponse)
+def discharge(
+    request: Request, patient_id: str, current: CurrentStaff, session: SessionDep, reason: ShortField = ""
+) -> Response:
+    """End the patient's care: exercises end, reminders stop, the client is told in their language."""
+    try:
+        care.discharge(session, current.staff, patient_id, reason=reason)
+    except Invalid as exc:
+        return patient_page_response(request, current, session, patient_id, error=exc.detail, status=422)
+    except Conflict as exc:
+        return patient_page_response(request, current, session, patient_id, error=exc.detail, status=409)
+    return see_other(request, "patient", query="saved=discharged", patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/reactivate", name="patient_reactivate", response_class=HTMLResponse)
+def reactivate(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+    try:
+        care.reactivate(session, current.staff, patient_id)
+    except Conflict as exc:
+        return patient_page_response(request, current, session, patient_id, error=exc.detail, status=409)
+    return see_other(request, "patient", query="saved=reactivated", patient_id=patient_id)

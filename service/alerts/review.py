@@ -22,8 +22,9 @@ from service.alerts import delivery, lifecycle
 from service.db import unit_of_work
 from service.errors import Invalid
 from service.kit.context import Actor
-from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Patient, Severity, Staff
+from service.models import Alert, AlertEvent, AlertSignal, AlertStatus, Patient, PatientContact, Severity, Staff
 from service.models.base import utcnow
+from service.onboarding import contacts
 from service.onboarding.patients import visible_to as patients_visible_to
 from service.risk import RiskLevel
 
@@ -100,6 +101,8 @@ class AlertDetail:
     history: list[HistoryEntry]
     deliveries: list[delivery.Delivery] = field(default_factory=list)
     """Every notice about the alert (email, push, SMS): to whom, attempts, failures."""
+    contact: PatientContact | None = None
+    """How to reach the client and their emergency contact: whoever handles the alert may call."""
 
     @property
     def alert(self) -> Alert:
@@ -185,8 +188,17 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
         )
         for signal in signals:
             signal["evidence"] = strongest_first(signal["evidence"])
-        audit.record(session, actor=Actor.staff(staff), action="alert.view", entity=alert)
-    return AlertDetail(row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert))
+        contact = contacts.contact_of(session, alert.patient_id)
+        audit.record(
+            session,
+            actor=Actor.staff(staff),
+            action="alert.view",
+            entity=alert,
+            detail={"contact_details": True} if contact is not None else None,
+        )
+    return AlertDetail(
+        row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert), contact=contact
+    )
 
 
 def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:

@@ -253,7 +253,7 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     query = sa_select(
         col(Patient.id),
         type_coerce(col(Patient.display_name), Text),  # the ciphertext: decrypted through the cache
-    ).where(col(Patient.clinic_id) == staff.clinic_id)
+    ).where(col(Patient.clinic_id) == staff.clinic_id, col(Patient.erased_at).is_(None))
     if staff.role != Role.ADMIN:
         query = query.where(col(Patient.clinician_id) == staff.id)
     if filters.status:

@@ -27,7 +27,8 @@ from service.exercises.schemas import Adherence, CoachNote, SessionSummary, Staf
 from service.kit.context import Actor
 from service.measures import review as measure_review
 from service.measures.review import MeasureReview
-from service.models import Patient, PatientSummary, Role, Staff
+from service.models import Patient, PatientContact, PatientSummary, Role, Staff
+from service.onboarding import contacts
 from service.onboarding.patients import get_for_staff
 
 STORED_SUMMARIES = 20
@@ -61,6 +62,7 @@ class PatientRecord:
     coach_notes: list[CoachNote]
     adherence: Adherence | None
     summaries: list[StoredSummary]
+    contact: PatientContact | None = None
 
 
 def patient_record(session: Session, *, staff: Staff, patient_id: str) -> PatientRecord:
@@ -83,6 +85,7 @@ def patient_record(session: Session, *, staff: Staff, patient_id: str) -> Patien
             coach_notes=exercise_review.coach_notes_of(session, patient=patient),
             adherence=assignments.adherence(session, patient) if listed else None,
             summaries=stored_summaries(session, patient=patient),
+            contact=contacts.contact_of(session, patient.id),
         )
         audit.record(session, actor=Actor.staff(staff), action="patient.view", entity=patient, detail=_shown(record))
     return record

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import audit
@@ -19,8 +20,9 @@ from service.kit.context import Actor
 from service.kit.text import fold
 from service.models import Invitation, Patient, PatientStatus, Role, Staff
 from service.models.base import utcnow
-from service.onboarding import invitations
-from service.onboarding.patients import get_for_staff, onboard_patient, visible_to
+from service.onboarding import contacts, invitations
+from service.onboarding.contacts import ContactDetails, PossibleDuplicate
+from service.onboarding.patients import enrolled_with_key, get_for_staff, onboard_patient, visible_to
 
 
 class InvitationState(StrEnum):
@@ -141,6 +143,22 @@ class IssuedInvitation:
     clinician_name: str  # for the letter
 
 
+class PossibleDuplicates(Conflict):
+    """The patient may already be enrolled: the form asks to confirm before a second record is made."""
+
+    def __init__(self, matches: list[PossibleDuplicate]) -> None:
+        super().__init__("a patient with the same details may already be enrolled")
+        self.matches = matches
+
+
+class AlreadyEnrolled(Conflict):
+    """This very form was already submitted (a double click, a resent request): no second patient."""
+
+    def __init__(self, patient: Patient) -> None:
+        super().__init__("this patient was just enrolled")
+        self.patient = patient
+
+
 def enrol_patient(
     session: Session,
     staff: Staff,
@@ -150,10 +168,27 @@ def enrol_patient(
     timezone: str | None = None,
     country: str | None = None,
     clinician_id: str | None = None,
+    contact: ContactDetails | None = None,
+    enrolment_key: str | None = None,
+    confirmed_not_duplicate: bool = False,
 ) -> IssuedInvitation:
-    """Enrol a patient with an invitation. Clinicians enrol into their own caseload; admins choose."""
+    """Enrol a patient with an invitation. Clinicians enrol into their own caseload; admins choose.
+
+    ``enrolment_key`` is the form's one-time key: a second submission of the same form raises
+    ``AlreadyEnrolled`` with the patient the first one made (the database's unique index decides
+    when both arrive at once). Same name and date of birth, or the same contact phone or email, as
+    a patient of the clinic raises ``PossibleDuplicates`` unless confirmed.
+    """
     if not staff.active:
         raise Forbidden("this account is deactivated")
+    if enrolment_key:
+        earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key)
+        if earlier is not None:
+            raise AlreadyEnrolled(earlier)
+    if contact is not None and not confirmed_not_duplicate:
+        matches = contacts.possible_duplicates(session, staff, display_name=display_name, details=contact)
+        if matches:
+            raise PossibleDuplicates(matches)
     if staff.role == Role.ADMIN:
         if not clinician_id:
             raise Invalid("choose the patient's clinician")
@@ -162,16 +197,25 @@ def enrol_patient(
         if clinician_id and clinician_id != staff.id:
             raise Forbidden("clinicians enrol patients into their own caseload")
         clinician = staff
-    made = onboard_patient(
-        session,
-        clinic_id=staff.clinic_id,
-        clinician=clinician,
-        display_name=display_name,
-        actor=Actor.staff(staff),
-        locale=locale or None,
-        timezone=timezone or None,
-        country=country or None,
-    )
+    try:
+        made = onboard_patient(
+            session,
+            clinic_id=staff.clinic_id,
+            clinician=clinician,
+            display_name=display_name,
+            actor=Actor.staff(staff),
+            locale=locale or None,
+            timezone=timezone or None,
+            country=country or None,
+            contact=contact,
+            enrolment_key=enrolment_key or None,
+        )
+    except IntegrityError:
+        # The same form, submitted twice at once: the other submission enrolled the patient.
+        earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key) if enrolment_key else None
+        if earlier is None:
+            raise
+        raise AlreadyEnrolled(earlier) from None
     return IssuedInvitation(made.patient, made.invitation, made.invite_code, clinician.name)
 
 
@@ -202,6 +246,27 @@ def resend_invitation(session: Session, staff: Staff, patient_id: str) -> Issued
         invitation, code = invitations.issue(session, patient=patient, actor=actor)
         clinician = session.get(Staff, patient.clinician_id)
         assert clinician is not None  # foreign key
+    return IssuedInvitation(patient, invitation, code, clinician.name)
+
+
+def patient_for_staff(session: Session, staff: Staff, patient_id: str) -> Patient:
+    """One patient this staff member may see (NotFound otherwise)."""
+    return get_for_staff(session, staff, patient_id)
+
+
+def invitation_to_show(
+    session: Session, staff: Staff, patient_id: str, invitation_id: str, code: str
+) -> IssuedInvitation | None:
+    """The invitation just issued (its code carried over the redirect by the browser), if it is still
+    the patient's pending one: after use, revocation or a newer code there is nothing to show."""
+    patient = get_for_staff(session, staff, patient_id)
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.patient_id != patient.id:
+        return None
+    if invitation.used_at is not None or invitation.revoked_at is not None or invitation.expires_at <= utcnow():
+        return None
+    clinician = session.get(Staff, patient.clinician_id)
+    assert clinician is not None  # foreign key
     return IssuedInvitation(patient, invitation, code, clinician.name)
 
 

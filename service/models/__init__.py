@@ -16,7 +16,19 @@ from service.models.exercise import (
 from service.models.measure import MeasureResponse, MeasureSchedule
 from service.models.notify import OutboxMessage, OutboxStatus, WebhookEndpoint
 from service.models.oncall import AlertFeedback, OnCallShift, StaffChannels, StaffPushSubscription
-from service.models.patient import ConsentRecord, Invitation, Patient, PatientFigures, PatientStatus
+from service.models.patient import (
+    DISCHARGE_REASONS,
+    KEEP_REASONS,
+    ConsentRecord,
+    ErasureRequest,
+    ErasureStatus,
+    Invitation,
+    Patient,
+    PatientContact,
+    PatientFigures,
+    PatientKey,
+    PatientStatus,
+)
 from service.models.portal import PortalSession, SessionStage
 from service.models.ratelimit import RateLimitBucket
 from service.models.reminder import PasswordResetToken, PushSubscription, ReminderPreference
@@ -25,6 +37,8 @@ from service.models.staff import Role, Staff, StaffPasswordReset
 from service.models.summary import PatientSummary
 
 __all__ = [
+    "DISCHARGE_REASONS",
+    "KEEP_REASONS",
     "Alert",
     "AlertEvent",
     "AlertFeedback",
@@ -36,6 +50,8 @@ __all__ = [
     "CheckIn",
     "Clinic",
     "ConsentRecord",
+    "ErasureRequest",
+    "ErasureStatus",
     "ExerciseMessage",
     "ExerciseSession",
     "ExerciseSessionStatus",
@@ -49,7 +65,9 @@ __all__ = [
     "OutboxStatus",
     "PasswordResetToken",
     "Patient",
+    "PatientContact",
     "PatientFigures",
+    "PatientKey",
     "PatientStatus",
     "PatientSummary",
     "PortalSession",
@@ -67,3 +85,7 @@ __all__ = [
     "StaffPushSubscription",
     "WebhookEndpoint",
 ]
+
+from service.models.sealing import install as _install_sealing
+
+_install_sealing()

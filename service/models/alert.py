@@ -61,7 +61,9 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution: str | None = Field(default=None, max_length=32)
     # Written by staff about a patient: health data, so encrypted like client text.
-    resolution_note: str | None = Field(default=None, sa_column=Column(EncryptedText("alert.resolution_note")))
+    resolution_note: str | None = Field(
+        default=None, sa_column=Column(EncryptedText("alert.resolution_note", per_patient=True))
+    )
 
 
 class AlertSignal(SQLModel, table=True):
@@ -76,7 +78,9 @@ class AlertSignal(SQLModel, table=True):
     level: str = Field(max_length=16)
     categories: list[str] = Field(default_factory=list, sa_type=JSON)
     # Rule ids with the client's matched words: encrypted (JSON inside).
-    evidence_json: str = Field(sa_column=Column(EncryptedText("alert_signal.evidence"), nullable=False))
+    evidence_json: str = Field(
+        sa_column=Column(EncryptedText("alert_signal.evidence", per_patient=True, erased="[]"), nullable=False)
+    )
     engine_version: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

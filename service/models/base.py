@@ -38,26 +38,59 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Sealed(str):
+    """A value already encrypted under its patient's data key, still reading as its plain text.
+
+    The flush seals per-patient columns into ``Sealed`` values (service/models/sealing.py); the
+    column type then stores ``token`` instead of encrypting with the key ring.
+    """
+
+    token: str
+    context: str
+
+    def __new__(cls, plaintext: str, token: str, context: str) -> Sealed:
+        value = super().__new__(cls, plaintext)
+        value.token = token
+        value.context = context
+        return value
+
+
 class EncryptedText(TypeDecorator[str]):
     """Client-written text and names, encrypted with AES-GCM before they reach the database.
 
     ``context`` (``"table.column"``) is bound into the ciphertext as associated data, so a value
     copied into another column or table does not decrypt.
+
+    ``per_patient`` columns hold a patient's own words or details: the flush seals them under that
+    patient's data key (crypto-shredding at erasure); ``erased`` is what such a column reads as once
+    that key is destroyed. Values written before per-patient keys (key-ring tokens) still read.
     """
 
     impl = Text
     cache_ok = True
 
-    def __init__(self, context: str) -> None:
+    def __init__(self, context: str, *, per_patient: bool = False, erased: str = "") -> None:
         super().__init__()
         self.context = context
+        self.per_patient = per_patient
+        self.erased = erased
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         from service.crypto import get_cipher
 
-        return None if value is None else get_cipher().encrypt(value, self.context)
+        if value is None:
+            return None
+        if isinstance(value, Sealed) and value.context == self.context:
+            return value.token
+        return get_cipher().encrypt(str(value), self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        from service.crypto import get_cipher
+        from service.crypto import get_cipher, is_patient_sealed
 
-        return None if value is None else get_cipher().decrypt(value, self.context)
+        if value is None:
+            return None
+        if is_patient_sealed(value):
+            from service.models.data_key_cache import open_sealed
+
+            return open_sealed(value, self.context, erased=self.erased)
+        return get_cipher().decrypt(value, self.context)

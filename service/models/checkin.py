@@ -29,7 +29,9 @@ class CheckIn(SQLModel, table=True):
     anxiety: int | None = None
     sleep_hours: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     energy: int | None = None
-    note: str | None = Field(default=None, sa_column=Column(EncryptedText("checkin.note"), nullable=True))
+    note: str | None = Field(
+        default=None, sa_column=Column(EncryptedText("checkin.note", per_patient=True), nullable=True)
+    )
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
     # What the risk engine said about the note, and which version of it said so.
     risk_level: str = Field(default="none", sa_type=String(16))

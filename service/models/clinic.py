@@ -20,5 +20,8 @@ class Clinic(SQLModel, table=True):
     mfa_required: bool = True
     # Minutes before an unacknowledged alert escalates, per severity; empty means the defaults.
     escalation_minutes: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    # Years the clinic keeps clinical records after care ends (a legal obligation that can outweigh
+    # an erasure request, GDPR art. 17(3)). 20 years is the French rule for medical records.
+    record_retention_years: int = 20
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

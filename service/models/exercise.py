@@ -34,7 +34,9 @@ class Assignment(SQLModel, table=True):
     starts_on: date
     ends_on: date | None = None
     # Written by the clinician for this patient: health data, so encrypted like client text.
-    instructions: str | None = Field(default=None, sa_column=Column(EncryptedText("assignment.instructions")))
+    instructions: str | None = Field(
+        default=None, sa_column=Column(EncryptedText("assignment.instructions", per_patient=True))
+    )
     status: AssignmentStatus = Field(default=AssignmentStatus.ACTIVE, sa_type=String(16))
     # Local dates of each pause: [{"from": "2026-11-02", "to": "2026-11-09" or null while paused}].
     pauses: list[dict[str, str | None]] = Field(default_factory=list, sa_type=JSON)
@@ -46,7 +48,7 @@ class Assignment(SQLModel, table=True):
     coach_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     coach_pause_kind: str | None = Field(default=None, max_length=16)  # "clinician" or "safety"
     coach_pause_reason: str | None = Field(
-        default=None, sa_column=Column(EncryptedText("assignment.coach_pause_reason"))
+        default=None, sa_column=Column(EncryptedText("assignment.coach_pause_reason", per_patient=True))
     )
 
 
@@ -81,7 +83,9 @@ class ExerciseSession(SQLModel, table=True):
     exercise_version: int
     step_index: int = 0
     # The structured answers so far, as JSON: the client's own words, so encrypted.
-    answers_json: str = Field(sa_column=Column(EncryptedText("exercise_session.answers"), nullable=False))
+    answers_json: str = Field(
+        sa_column=Column(EncryptedText("exercise_session.answers", per_patient=True, erased="{}"), nullable=False)
+    )
     status: ExerciseSessionStatus = Field(default=ExerciseSessionStatus.IN_PROGRESS, sa_type=String(24))
     engine: str = Field(default="scripted", max_length=16)  # the engine of the deployment that ran it
     # Bumped by every change; a write that finds another number lost a race and starts over.
@@ -107,7 +111,7 @@ class ExerciseMessage(SQLModel, table=True):
     session_id: str = Field(foreign_key="exercise_session.id", index=True, max_length=36)
     seq: int  # position in the transcript; unique, so two writers can never interleave
     role: MessageRole = Field(sa_type=String(16))
-    text: str = Field(sa_column=Column(EncryptedText("exercise_message.text"), nullable=False))
+    text: str = Field(sa_column=Column(EncryptedText("exercise_message.text", per_patient=True), nullable=False))
     step_index: int  # the step awaited when the message was written
     # Coach lines: who wrote the text ("scripted" or "llm"), and why an LLM reply was not used.
     engine: str | None = Field(default=None, max_length=16)

@@ -19,7 +19,9 @@ class SafetyPlanVersion(SQLModel, table=True):
     patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)
     version: int
     # {"warning_signs": ["...", ...], ...}: the client's own words, encrypted (JSON inside).
-    sections_json: str = Field(sa_column=Column(EncryptedText("safety_plan_version.sections"), nullable=False))
+    sections_json: str = Field(
+        sa_column=Column(EncryptedText("safety_plan_version.sections", per_patient=True, erased="{}"), nullable=False)
+    )
     # Codes of the sections this version changed, compared with the one before.
     changed: list[str] = Field(default_factory=list, sa_type=JSON)
     author_type: str = Field(sa_type=String(16))  # "client" or "staff"

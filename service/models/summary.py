@@ -40,7 +40,7 @@ class PatientSummary(SQLModel, table=True):
     period_start: date
     period_end: date
     locale: str = Field(max_length=8)
-    pdf: str = Field(sa_column=Column(EncryptedText("patient_summary.pdf"), nullable=False))
+    pdf: str = Field(sa_column=Column(EncryptedText("patient_summary.pdf", per_patient=True), nullable=False))
     pdf_sha256: str = Field(max_length=64)
     pdf_size: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -70,9 +70,9 @@ def _require_admin(staff: Staff) -> None:
 
 
 def retention_years(clinic: Clinic) -> int:
-    """How many years the clinic keeps clinical records after care ends (its legal duty)."""
-    value = (clinic.settings or {}).get("retention_years")
-    return int(value) if isinstance(value, int) else DEFAULT_RETENTION_YEARS
+    """How many years the clinic keeps clinical records after care ends (its legal duty): the column
+    the erasure queue reads when a request is kept under art. 17(3)."""
+    return int(clinic.record_retention_years or DEFAULT_RETENTION_YEARS)
 
 
 def sso_client_secret(clinic: Clinic) -> str | None:
@@ -267,7 +267,7 @@ def update(session: Session, *, admin: Staff, clinic_id: str, form: SettingsForm
         clinic.mfa_required = values["mfa_required"]
         settings = {key: value for key, value in (clinic.settings or {}).items() if key not in ("oidc", "hours")}
         settings["hours"] = values["hours"]
-        settings["retention_years"] = values["retention_years"]
+        clinic.record_retention_years = values["retention_years"]
         if values["oidc"] is not None:
             settings["oidc"] = values["oidc"]
         clinic.settings = settings  # a new dict: JSON columns do not see changes made in place

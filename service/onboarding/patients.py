@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service import audit
+from service.crypto import token_digest
 from service.db import unit_of_work
 from service.errors import Forbidden, Invalid, NotFound
 from service.kit.context import Actor
 from service.kit.i18n import check_country, check_locale, check_timezone
-from service.models import Clinic, Invitation, Patient, Role, Staff
-from service.onboarding import invitations
+from service.models import Clinic, Invitation, Patient, Role, Staff, patient_keys
+from service.onboarding import contacts, invitations
+from service.onboarding.contacts import ContactDetails
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ def onboard_patient(
     locale: str | None = None,
     timezone: str | None = None,
     country: str | None = None,
+    contact: ContactDetails | None = None,
+    enrolment_key: str | None = None,
 ) -> NewPatient:
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
@@ -55,17 +59,29 @@ def onboard_patient(
             locale=check_locale(locale or clinic.locale),
             timezone=check_timezone(timezone or clinic.timezone),
             country=check_country(country or clinic.country),
+            enrolment_key=token_digest(enrolment_key) if enrolment_key else None,
         )
         session.add(patient)
+        patient_keys.create_for_new_patient(session, patient.id)
+        if contact is not None and not contact.empty:
+            contacts.write_contact(session, patient, contact)
         session.flush()
         audit.record(session, actor=actor, action="patient.create", entity=patient)
         invitation, code = invitations.issue(session, patient=patient, actor=actor)
     return NewPatient(patient, invitation, code)
 
 
+def enrolled_with_key(session: Session, clinic_id: str, enrolment_key: str) -> Patient | None:
+    """The patient an enrolment form (identified by its one-time key) already created, if any."""
+    return session.exec(
+        select(Patient).where(Patient.clinic_id == clinic_id, Patient.enrolment_key == token_digest(enrolment_key))
+    ).first()
+
+
 def visible_to(staff: Staff) -> SelectOfScalar[Patient]:
     """The patients a staff member may see: the whole clinic for admins, the caseload otherwise."""
-    query = select(Patient).where(Patient.clinic_id == staff.clinic_id)
+    # An erased patient is no one's any more: nothing of them is shown (their audit rows remain).
+    query = select(Patient).where(Patient.clinic_id == staff.clinic_id, col(Patient.erased_at).is_(None))
     return query if staff.role == Role.ADMIN else query.where(Patient.clinician_id == staff.id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -10,7 +12,7 @@ from service import audit
 from service.db import unit_of_work
 from service.kit.context import Actor
 from service.kit.i18n import check_locale, check_timezone, gettext
-from service.models import Clinic, ConsentRecord, Patient, Staff
+from service.models import Clinic, ConsentRecord, ErasureRequest, ErasureStatus, Patient, Staff
 from service.models.base import utcnow
 from service.onboarding.schemas import ClinicianOut, ClinicOut, ErasureOut, ProfileOut
 from service.security.client_sessions import revoke_all
@@ -61,12 +63,42 @@ def account_export(session: Session, patient: Patient) -> dict[str, Any]:
     }
 
 
+def one_month_after(when: datetime) -> datetime:
+    """The deadline of art. 12(3): the same day next month (or that month's last day)."""
+    year, month = (when.year + 1, 1) if when.month == 12 else (when.year, when.month + 1)
+    return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
+
+
+def years_after(when: datetime, years: int) -> datetime:
+    day = min(when.day, calendar.monthrange(when.year + years, when.month)[1])
+    return when.replace(year=when.year + years, day=day)
+
+
+def open_request(session: Session, patient: Patient) -> ErasureRequest:
+    """The client's pending request, made now if there is none (in the caller's transaction)."""
+    pending = session.exec(
+        select(ErasureRequest).where(
+            ErasureRequest.patient_id == patient.id, ErasureRequest.status == ErasureStatus.PENDING
+        )
+    ).first()
+    if pending is not None:
+        return pending
+    now = utcnow()
+    row = ErasureRequest(
+        clinic_id=patient.clinic_id, patient_id=patient.id, requested_at=now, due_at=one_month_after(now)
+    )
+    session.add(row)
+    return row
+
+
 def request_erasure(session: Session, patient: Patient) -> ErasureOut:
     """Record the request and sign the client out everywhere; the clinic's team carries it out."""
     with unit_of_work(session):
         if patient.erasure_requested_at is None:
             patient.erasure_requested_at = utcnow()
             audit.record(session, actor=Actor.client(patient), action="client.erasure_request", entity=patient)
+        # In the clinic administrators' queue, due within a month (GDPR art. 12(3)).
+        open_request(session, patient)
         revoke_all(session, patient.id)
         requested_at = patient.erasure_requested_at
     return ErasureOut(

@@ -15,8 +15,9 @@ from service import audit
 from service.config import get_settings
 from service.crypto import blind_index, token_digest
 from service.db import unit_of_work
-from service.errors import Unauthenticated
+from service.errors import Forbidden, Unauthenticated
 from service.kit.context import Actor
+from service.kit.i18n import gettext
 from service.models import Patient, PatientStatus, RefreshToken
 from service.models.base import utcnow
 from service.security.passwords import hash_password, needs_rehash, verify_password
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "email or password is incorrect"
 BAD_REFRESH = "refresh token is invalid or expired; sign in again"
 SIGN_IN_STATUSES = (PatientStatus.ACTIVE, PatientStatus.PAUSED)
+CARE_ENDED = (
+    "Your care in Tandem has ended: nothing sent here would be read by your care team. You can still "
+    "download your data (POST /api/v1/auth/export with your email and password). If you need help now, "
+    "call your local emergency number or a crisis line."
+)
+
+
+def care_ended(patient: Patient) -> str:
+    return gettext(patient.locale, CARE_ENDED)
 
 
 @dataclass(frozen=True)
@@ -62,12 +72,17 @@ def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = 
 
 def login(session: Session, *, email: str, password: str) -> Tokens:
     tokens: Tokens | None = None
+    refused: str | None = None
     with unit_of_work(session):
         patient = session.exec(
             select(Patient).where(Patient.email_index == blind_index(email, "patient.email"))
         ).first()
         ok = verify_password(patient.password_hash if patient else None, password)
-        if patient is not None and ok and patient.status in SIGN_IN_STATUSES:
+        if patient is not None and ok and patient.status == PatientStatus.DISCHARGED and patient.erased_at is None:
+            # The right password: say why, rather than "incorrect" (only the account holder learns it).
+            audit.record(session, actor=Actor.client(patient), action="client.login_after_care", entity=patient)
+            refused = care_ended(patient)
+        elif patient is not None and ok and patient.status in SIGN_IN_STATUSES:
             if patient.password_hash and needs_rehash(patient.password_hash):
                 patient.password_hash = hash_password(password)
             tokens = issue_tokens(session, patient)
@@ -75,9 +90,23 @@ def login(session: Session, *, email: str, password: str) -> Tokens:
         elif patient is not None:
             # Committed with the failure, so repeated guessing shows in the audit log.
             audit.record(session, actor=Actor.client(patient), action="client.login_failed", entity=patient)
+    if refused is not None:
+        raise Forbidden(refused)
     if tokens is None:
         raise Unauthenticated(BAD_CREDENTIALS)
     return tokens
+
+
+def verify_for_export(session: Session, *, email: str, password: str) -> Patient:
+    """A client whose care ended proves who they are to download their data (GDPR art. 15 and 20);
+    every other failure is the same answer as a wrong password."""
+    patient = session.exec(select(Patient).where(Patient.email_index == blind_index(email, "patient.email"))).first()
+    ok = verify_password(patient.password_hash if patient else None, password)
+    if patient is None or not ok or patient.erased_at is not None:
+        raise Unauthenticated(BAD_CREDENTIALS)
+    if patient.status not in (*SIGN_IN_STATUSES, PatientStatus.DISCHARGED):
+        raise Unauthenticated(BAD_CREDENTIALS)
+    return patient
 
 
 def refresh(session: Session, *, refresh_token: str) -> Tokens:
@@ -161,6 +190,9 @@ def authenticate(session: Session, access_token: str) -> Patient:
         .exists()
     )
     patient = session.exec(select(Patient).where(Patient.id == claims.patient_id, live_family)).first()
-    if patient is None or patient.status not in SIGN_IN_STATUSES:
+    if patient is not None and patient.status == PatientStatus.DISCHARGED and patient.erased_at is None:
+        # Still 401 (the token no longer opens anything), with the reason a client app can show.
+        raise Unauthenticated(care_ended(patient))
+    if patient is None or patient.status not in SIGN_IN_STATUSES or patient.erased_at is not None:
         raise Unauthenticated("invalid or expired access token")
     return patient

@@ -28,11 +28,14 @@ from service.models import (
     Alert,
     AlertSignal,
     AuditEvent,
+    ErasureRequest,
     IdempotencyKey,
     Invitation,
     MeasureSchedule,
     Patient,
+    PatientContact,
     PatientFigures,
+    PatientKey,
     PatientSummary,
     RefreshToken,
 )
@@ -66,6 +69,9 @@ EXPORT_SECTIONS: dict[str, str] = {
     "reminder_preference": "reminders",
     "push_subscription": "push_devices",
     "password_reset_token": "password_resets",
+    "patient_contact": "contact_details",
+    "erasure_request": "erasure_requests",
+    "patient_key": "data_keys",
 }
 
 
@@ -87,10 +93,47 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["password_resets"] = password_reset.export_rows(session, patient)
     data["caseload_figures"] = _figures(session, patient)
     data["access_log"] = _access_log(session, patient)
+    data.update(_erasure_and_contact(session, patient))
     export = ClientExport.model_validate(data)
     with unit_of_work(session):
         audit.record(session, actor=actor or Actor.client(patient), action="patient.export", entity=patient)
     return export
+
+
+def _erasure_and_contact(session: Session, patient: Patient) -> dict[str, list[dict[str, Any]]]:
+    contact = session.get(PatientContact, patient.id)
+    key = session.get(PatientKey, patient.id)
+    requests = session.exec(
+        select(ErasureRequest).where(ErasureRequest.patient_id == patient.id).order_by(col(ErasureRequest.requested_at))
+    ).all()
+    contact_fields = (
+        "date_of_birth",
+        "phone",
+        "email",
+        "contact_times",
+        "emergency_name",
+        "emergency_relation",
+        "emergency_phone",
+    )
+    return {
+        "contact_details": []
+        if contact is None
+        else [{**{name: getattr(contact, name) for name in contact_fields}, "updated_at": _iso(contact.updated_at)}],
+        "erasure_requests": [
+            {
+                "requested_at": _iso(r.requested_at),
+                "due_at": _iso(r.due_at),
+                "status": str(r.status),
+                "decided_at": _iso(r.decided_at),
+                "keep_reason": r.keep_reason,
+                "keep_until": _iso(r.keep_until),
+            }
+            for r in requests
+        ],
+        "data_keys": []
+        if key is None
+        else [{"created_at": _iso(key.created_at), "destroyed_at": _iso(key.destroyed_at)}],
+    }
 
 
 def _iso(value: Any) -> str | None:

@@ -127,6 +127,35 @@ class ExportedPasswordReset(_Exact):
     used_at: datetime | None
 
 
+class ExportedContact(_Exact):
+    """How the clinic reaches the client and whom it calls in an emergency."""
+
+    date_of_birth: str | None
+    phone: str | None
+    email: str | None
+    contact_times: str | None
+    emergency_name: str | None
+    emergency_relation: str | None
+    emergency_phone: str | None
+    updated_at: datetime
+
+
+class ExportedErasureRequest(_Exact):
+    requested_at: datetime
+    due_at: datetime
+    status: str
+    decided_at: datetime | None
+    keep_reason: str | None
+    keep_until: datetime | None
+
+
+class ExportedDataKey(_Exact):
+    """That the client's text is sealed under a key of their own (never the key itself)."""
+
+    created_at: datetime
+    destroyed_at: datetime | None
+
+
 class ExportedCaseloadFigures(_Exact):
     last_checkin_at: datetime | None
     phq9_latest: int | None
@@ -186,3 +215,6 @@ class ClientExport(_Exact):
     caseload_figures: list[ExportedCaseloadFigures]
     safety_plan_versions: list[ExportedSafetyPlanVersion]
     access_log: list[AccessLogEntry]
+    contact_details: list[ExportedContact]
+    erasure_requests: list[ExportedErasureRequest]
+    data_keys: list[ExportedDataKey]

@@ -38,7 +38,7 @@ def test_personal_instructions_are_encrypted_at_rest(session: Session) -> None:
     stored = session.execute(
         text("SELECT instructions FROM assignment WHERE id = :id"), {"id": assignment.id}
     ).scalar_one()
-    assert "sister" not in stored and stored.startswith("v1.")
+    assert "sister" not in stored and stored.startswith(f"p1.{enrolled.patient.id}.")
 
 
 def test_an_administrator_may_assign_but_a_colleague_outside_the_caseload_may_not(session: Session) -> None:

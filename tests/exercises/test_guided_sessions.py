@@ -226,7 +226,9 @@ def test_client_words_are_encrypted_at_rest(client: TestClient, session: Session
     say(client, enrolled, session_id, "My neighbour Bartholomew shouted at me in the stairwell.")
     stored_lines = session.execute(text("SELECT text FROM exercise_message")).scalars().all()
     stored_answers = session.execute(text("SELECT answers_json FROM exercise_session")).scalar_one()
-    assert all(value.startswith("v1.") for value in [*stored_lines, stored_answers])
+    # Sealed under the client's own data key (crypto-shredded at erasure), not only the key ring.
+    sealed_for = f"p1.{enrolled.patient.id}."
+    assert all(value.startswith(sealed_for) for value in [*stored_lines, stored_answers])
     assert not any("Bartholomew" in value for value in [*stored_lines, stored_answers])
     row = session.exec(select(ExerciseSession)).one()
     session.refresh(row)

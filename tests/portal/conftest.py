@@ -42,6 +42,11 @@ class Portal:
             action, data={**(data or {}), "csrf_token": csrf_of(opened.text)}, follow_redirects=False
         )
 
+    def follow(self, answer: Response) -> Response:
+        """Post/redirect/get: the answer to a form is a 303; open the page it leads to."""
+        assert answer.status_code == 303, (answer.status_code, answer.text[:500])
+        return self.client.get(answer.headers["location"], follow_redirects=False)
+
     def login(self, email: str, password: str, totp: str | None = None) -> Response:
         data = {"email": email, "password": password}
         if totp is not None:

@@ -42,7 +42,7 @@ def _form(**changes: str) -> dict[str, str]:
         "sso_issuer": "https://login.example.org/realms/lyon",
         "sso_client_id": "tandem-lyon",
         "sso_client_secret": SECRET,
-        "retention_years": "20",
+        "retention_years": "25",
     }
     form.update(changes)
     return {key: value for key, value in form.items() if value is not None}
@@ -79,7 +79,8 @@ def test_saving_redirects_with_a_message_and_the_rest_of_tandem_uses_the_setting
     assert deadline(row, Severity.PRIORITY) == timedelta(minutes=120)
     hours = opening_hours(row)
     assert set(hours) == {0, 1} and hours[0][0].strftime("%H:%M") == "08:30"
-    assert retention_years(row) == 20 and row.mfa_required
+    # The erasure queue keeps records under art. 17(3) for the period set here.
+    assert retention_years(row) == 25 == row.record_retention_years and row.mfa_required
     provider = oidc.provider_for(row)
     assert provider is not None and provider.client_secret == SECRET and provider.client_id == "tandem-lyon"
 

@@ -144,12 +144,13 @@ def test_a_clinician_enrols_a_patient_and_sees_the_code_once_with_a_letter(
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     form = portal.get("/portal/patients/new")
     assert form.status_code == 200 and 'name="clinician_id"' not in form.text.split("<select")[-1]
-    answer = portal.submit(
+    posted = portal.submit(
         "/portal/patients/new",
         "/portal/patients",
         {"display_name": "Inès Ibáñez", "locale": "fr", "timezone": "Europe/Paris", "country": "FR"},
     )
-    assert answer.status_code == 201
+    answer = portal.follow(posted)  # post/redirect/get: a reload never enrols again
+    assert answer.status_code == 200
     code = re.search(r'id="invite-code">([0-9A-Z-]{14})<', answer.text).group(1)  # type: ignore[union-attr]
     assert "This code is shown only once." in answer.text
     assert '<article class="letter" lang="fr">' in answer.text and "Votre invitation à Tandem" in answer.text
@@ -164,6 +165,8 @@ def test_a_clinician_enrols_a_patient_and_sees_the_code_once_with_a_letter(
     assert code not in stored.code_hash
     page = portal.get(f"/portal/patients/{patient.id}")
     assert code not in page.text
+    again = portal.get(posted.headers["location"])  # shown once: reloading the page does not show it again
+    assert again.status_code == 200 and code not in again.text and "cannot be displayed again" in again.text
     assert {"patient.create", "invitation.issue"} <= set(actions(session, actor_id=clinic.clinician.id))
 
 
@@ -202,7 +205,7 @@ def test_an_admin_chooses_the_clinician_when_enrolling(
     answer = portal.submit(
         "/portal/patients/new", "/portal/patients", {"display_name": "Yan Yilmaz", "clinician_id": dana.id}
     )
-    assert answer.status_code == 201
+    assert portal.follow(answer).status_code == 200
     yan = next(p for p in session.exec(select(Patient)).all() if p.display_name == "Yan Yilmaz")
     assert yan.clinician_id == dana.id and yan.locale == "en"  # the clinic's defaults fill the gaps
 
@@ -210,7 +213,9 @@ def test_an_admin_chooses_the_clinician_when_enrolling(
 def test_resending_an_invitation_revokes_the_old_code(portal: Portal, clinic: ClinicSetup, session: Session) -> None:
     patient, old_code = invite_patient(session, clinic, name="Rémi Roux")
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
-    answer = portal.submit(f"/portal/patients/{patient.id}", f"/portal/patients/{patient.id}/invitation/resend")
+    answer = portal.follow(
+        portal.submit(f"/portal/patients/{patient.id}", f"/portal/patients/{patient.id}/invitation/resend")
+    )
     assert answer.status_code == 200 and "The previous code no longer works." in answer.text
     new_code = re.search(r'id="invite-code">([0-9A-Z-]{14})<', answer.text).group(1)  # type: ignore[union-attr]
     assert new_code != old_code

@@ -67,6 +67,7 @@ def test_v3_5_1_every_state_changing_portal_route_demands_the_csrf_token(
         "staff_id": clinic.clinician.id,
         "assignment_id": "0b7e8d6a-1f7c-4c47-9a51-2f0f3c1d9e11",
         "shift_id": "5d1c9a0e-6b2f-4e7a-8c3d-9f1e2a3b4c5d",
+        "request_id": "7a2e4c1b-3d5f-4a6b-9c8d-0e1f2a3b4c5d",
         "change": "pause",
     }
     portal.login_ok(clinic.admin.email, clinic.admin_password)

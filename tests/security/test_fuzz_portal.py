@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
+from service.db import unit_of_work
+from service.onboarding.profile import open_request
 from tests.factories import ClinicSetup, active_patient
 from tests.portal.clinical import raise_alert
 from tests.portal.conftest import Portal, csrf_of
@@ -34,7 +36,30 @@ VALUES = st.one_of(
 
 FORMS = {
     "/portal/login": ["email", "password", "totp", "next"],
-    "/portal/patients": ["display_name", "locale", "timezone", "country", "clinician_id"],
+    "/portal/patients": [
+        "display_name",
+        "locale",
+        "timezone",
+        "country",
+        "clinician_id",
+        "date_of_birth",
+        "phone",
+        "contact_email",
+        "enrolment_key",
+        "confirm_duplicate",
+    ],
+    "/portal/patients/{patient_id}/contact": [
+        "date_of_birth",
+        "phone",
+        "contact_email",
+        "contact_times",
+        "emergency_name",
+        "emergency_relation",
+        "emergency_phone",
+    ],
+    "/portal/patients/{patient_id}/discharge": ["reason"],
+    "/portal/erasure/{request_id}/keep": ["reason"],
+    "/portal/erasure/{request_id}/carry-out": ["confirm"],
     "/portal/patients/{patient_id}/appointment": ["next_appointment", "clear"],
     "/portal/patients/{patient_id}/assignments": [
         "exercise_code",
@@ -55,6 +80,8 @@ PAGES = {
     "/portal/alerts/resolved": ["page", "days"],
     "/portal/login": ["next", "ended", "signed_out"],
     "/portal/patients/{patient_id}": ["saved", "error"],
+    "/portal/patients/{patient_id}/invitation": ["created"],
+    "/portal/erasure": ["saved"],
 }
 
 
@@ -68,8 +95,10 @@ def admin_browser(client: TestClient, session: Session, clinic: ClinicSetup) -> 
     patient, _ = active_patient(session, clinic)
     alert = raise_alert(session, patient)
     browser = Portal(client)
+    with unit_of_work(session):
+        request = open_request(session, patient)
     browser.login_ok(clinic.admin.email, clinic.admin_password)
-    return browser, {"patient_id": patient.id, "alert_id": alert.id}
+    return browser, {"patient_id": patient.id, "alert_id": alert.id, "request_id": request.id}
 
 
 @pytest.mark.parametrize("action", sorted(FORMS))

@@ -21,11 +21,13 @@ from sqlmodel import Session, select
 
 from service.alerts import lifecycle, oncall
 from service.caseload import service as caseload
+from service.db import unit_of_work
 from service.exercises import assignments, sessions
 from service.kit.context import Actor
 from service.models import CheckIn, ExerciseSession, MeasureResponse, Patient, PatientStatus, Staff
 from service.onboarding import staff as staff_accounts
 from service.onboarding import team
+from service.onboarding.profile import open_request
 from service.summaries.service import generate_and_store
 from tests.factories import SYSTEM, ClinicSetup, active_patient, bearer, create_clinic
 from tests.portal.clinical import raise_alert
@@ -87,6 +89,9 @@ def world(session: Session) -> World:
     shift = oncall.add_shift(
         session, admin=home.admin, staff_id=current.id, starts_local=tomorrow, ends_local=tomorrow + timedelta(hours=8)
     )
+    # The patient asked for erasure (recorded without signing them out, so their tokens still serve below).
+    with unit_of_work(session):
+        erasure_request = open_request(session, patient)
     session.expire_all()
     assert session.get(ExerciseSession, started.session_id) is not None
     return World(
@@ -107,6 +112,7 @@ def world(session: Session) -> World:
             "summary_id": summary.id,
             "staff_id": current.id,
             "shift_id": shift.id,
+            "request_id": erasure_request.id,
             "checkin_id": checkin_id,
             "response_id": response_id or "00000000-0000-4000-8000-000000000000",
             "code": "phq9",

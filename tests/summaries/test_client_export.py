@@ -9,11 +9,13 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from service.alerts import lifecycle
+from service.caseload import care
 from service.demo.seed import seed_exercises
 from service.models import AuditEvent
+from service.onboarding.contacts import parse_details
 from service.summaries.client_export import EXPORT_SECTIONS
 from service.summaries.service import generate_and_store
-from tests.factories import SYSTEM, active_patient, bearer, create_clinic
+from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, bearer, create_clinic
 from tests.summaries.history import FLAGGED_NOTE, seed_story
 
 CLINICIAN_NOTE = "CLINICIAN-ONLY: spoke with the GP"
@@ -58,6 +60,16 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
     }
     assert client.post("/api/v1/push/subscriptions", json=device, headers=headers).status_code == 201
     assert client.post("/api/v1/auth/password-reset", json={"email": "robin@example.org"}).status_code == 202
+    # The clinic's contact details for Robin, and Robin's erasure request (made with fresh tokens).
+    care.save_contact(
+        session,
+        setup.clinician,
+        patient.id,
+        parse_details(country="US", phone="617 555 0142", emergency_phone="617 555 0199"),
+    )
+    assert client.delete("/api/v1/me", headers=headers).status_code == 202
+    again = client.post("/api/v1/auth/token", json={"email": "robin@example.org", "password": CLIENT_PASSWORD})
+    headers = bearer(again.json())
 
     session.expire_all()
     before = {name: _count(session, table, patient.id) for name, table in patient_tables().items()}

@@ -87,7 +87,7 @@ def test_the_stored_pdf_is_encrypted_at_rest_and_audited(session: Session, engli
     book(session, english, clock.now + timedelta(hours=5))
     [summary_id] = scheduled.prepare_due(session)
     raw = session.execute(text("SELECT pdf FROM patient_summary WHERE id = :id"), {"id": summary_id}).scalar_one()
-    assert raw.startswith("v1.") and "JVBERi" not in raw  # "%PDF" in base64 never reaches the database
+    assert raw.startswith("p1.") and "JVBERi" not in raw  # "%PDF" in base64 never reaches the database
     audit = session.exec(select(AuditEvent).where(AuditEvent.action == "summary.generate")).one()
     assert audit.entity_id == summary_id and audit.actor_type == "system"
     assert session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key.startswith("email:summary-ready"))).one()  # type: ignore[attr-defined]
