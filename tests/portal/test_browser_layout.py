@@ -59,6 +59,9 @@ PAGES = [
     ("team", "/portal/staff"),
     ("audit log", "/portal/audit"),
     ("exports", "/portal/exports"),
+    ("clinic settings", "/portal/clinic/settings"),
+    ("erasure requests", "/portal/erasure"),
+    ("audit checkpoints", "/portal/audit/checkpoints"),
     ("not found", "/portal/patients/no-such-patient"),
 ]
 
