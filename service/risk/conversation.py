@@ -95,7 +95,7 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
             continue
         normalized = [normalize(message, book.speller) for message in messages]
         concepts = [_concepts(framebook, text) for text in normalized]
-        explained = _explained(results, normalized, concepts, settings)
+        explained = _explained(learned, normalized, concepts, settings)
         kept = [
             item.in_message(index)
             for index, result in enumerate(results)
@@ -120,11 +120,16 @@ def _concepts(book: FrameBook, text: NormalizedText) -> dict[str, tuple[int, int
 
 
 def _explained(
-    results: Sequence[RiskResult],
+    learned: Sequence[RiskResult],
     normalized: Sequence[NormalizedText],
     concepts: Sequence[dict[str, tuple[int, int]]],
     settings: ConversationSettings,
 ) -> set[int]:
+    """The alarming messages that a next message explains. `learned`: each message's result, or, when
+    it is none, what the model makes of it with its gate open: an explanation must be clear of concern
+    both to the screen and to the model reading it whole ("I mean, it's for Friday, I've decided"
+    explains nothing, though alone it is too short for the model to raise it)."""
+    results = learned
     explained: set[int] = set()
     for index, result in enumerate(results):
         if result.level is RiskLevel.NONE or len(_WORD.findall(normalized[index].text)) > settings.explain_max_words:
