@@ -95,7 +95,7 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
             continue
         normalized = [normalize(message, book.speller) for message in messages]
         concepts = [_concepts(framebook, text) for text in normalized]
-        explained = _explained(learned, normalized, concepts, settings)
+        explained = _explained(results, normalized, concepts, settings)
         kept = [
             item.in_message(index)
             for index, result in enumerate(results)
@@ -120,16 +120,11 @@ def _concepts(book: FrameBook, text: NormalizedText) -> dict[str, tuple[int, int
 
 
 def _explained(
-    learned: Sequence[RiskResult],
+    results: Sequence[RiskResult],
     normalized: Sequence[NormalizedText],
     concepts: Sequence[dict[str, tuple[int, int]]],
     settings: ConversationSettings,
 ) -> set[int]:
-    """The alarming messages that a next message explains. `learned`: each message's result, or, when
-    it is none, what the model makes of it with its gate open: an explanation must be clear of concern
-    both to the screen and to the model reading it whole ("I mean, it's for Friday, I've decided"
-    explains nothing, though alone it is too short for the model to raise it)."""
-    results = learned
     explained: set[int] = set()
     for index, result in enumerate(results):
         if result.level is RiskLevel.NONE or len(_WORD.findall(normalized[index].text)) > settings.explain_max_words:
@@ -187,3 +182,25 @@ def _accumulated(
         seen.add((index, group))
         found.append(Evidence(f"{lang}.conversation.{group}", "conversation", words, RiskLevel.HIGH, index))
     return found
+
+
+def signs_in(message: str, lang: str) -> frozenset[str]:
+    """The groups of warning signs one message brings to an exchange (the `[conversation.signs]`
+    groups; "ideation" when the message alone screens low or above; "learned" when only the model
+    without its gate would raise it). Empty: adding this message to an exchange adds nothing up, so a
+    caller may skip reading the earlier messages."""
+    if not isinstance(message, str):
+        raise Invalid("The text to screen must be a string.")
+    found: set[str] = set()
+    if screen_text(message, lang).level >= RiskLevel.LOW:
+        found.add("ideation")
+    elif screen_text(message, lang, gate=False).level >= RiskLevel.LOW:
+        found.add("learned")
+    for book in rulebooks_for(lang):
+        settings = SETTINGS.get(book.lang)
+        framebook = FRAMEBOOKS.get(book.lang)
+        if settings is None or framebook is None:
+            continue
+        present = _concepts(framebook, normalize(message, book.speller))
+        found.update(settings.signs[name] for name in present if name in settings.signs)
+    return frozenset(found)

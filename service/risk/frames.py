@@ -95,29 +95,11 @@ class FrameBook:
     modifiers: tuple[Modifier, ...]
     first_person: str  # the concept that ends the reach of an OTHER_EXPERIENCER cue
     index: LiteralIndex[str]  # which concepts may be in a text (see patterns.LiteralIndex)
-    gate: tuple[str, ...] = ()  # concepts one of which lets the model raise a text at its own threshold
-    # Without any gate concept, the model's calibrated log-odds must clear its threshold by this much
-    # (None: the model never raises such a text), and the text must have at least this many words.
-    outside_gate_margin: float | None = None
-    outside_gate_min_words: int = 0
-    # Concepts that put a text outside the gate whatever else it holds (means named for an ordinary
-    # use: the pharmacy, camping, the boat).
-    ordinary: tuple[str, ...] = ()
+    gate: tuple[str, ...] = ()  # concepts one of which a text needs for the model to raise it
 
     def gate_open(self, present: set[str] | Presence) -> bool:
-        """Whether the learned model may raise this text at its own threshold: no gate, or one of its
-        concepts is present."""
-        if not self.gate:
-            return True
-        return any(name in present for name in self.gate) and not any(name in present for name in self.ordinary)
-
-    def margin(self, present: set[str] | Presence, words: int) -> float | None:
-        """How much more than its threshold the model needs to raise a text of `words` words
-        (log-odds): 0 inside the gate; outside it, the rule file's `outside_gate_margin`, or None
-        (never) when there is no margin or the text is shorter than `outside_gate_min_words`."""
-        if self.gate_open(present):
-            return 0.0
-        return self.outside_gate_margin if words >= self.outside_gate_min_words else None
+        """Whether the learned model may raise this text: no gate, or one of its concepts is present."""
+        return not self.gate or any(name in present for name in self.gate)
 
     def present(self, text: str) -> set[str]:
         """The concepts found in a normalised text."""
@@ -184,19 +166,7 @@ def load_framebook(path: Path) -> FrameBook:
     unknown = set(gate) - set(concepts)
     if unknown:
         raise RuleFileError(f"{where} [model] gate: unknown concepts {sorted(unknown)}")
-    margin = data.get("model", {}).get("outside_gate_margin")
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0):
-        raise RuleFileError(f"{where} [model] outside_gate_margin: a number of at least 0 is needed")
-    outside = None if margin is None else float(margin)
-    min_words = data.get("model", {}).get("outside_gate_min_words", 0)
-    if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 0:
-        raise RuleFileError(f"{where} [model] outside_gate_min_words: a whole number of at least 0 is needed")
-    ordinary = tuple(str(name) for name in data.get("model", {}).get("outside_gate_when", []))
-    unknown = set(ordinary) - set(concepts)
-    if unknown:
-        raise RuleFileError(f"{where} [model] outside_gate_when: unknown concepts {sorted(unknown)}")
-    index = LiteralIndex(literals)
-    return FrameBook(lang, concepts, frames, modifiers, first_person, index, gate, outside, min_words, ordinary)
+    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals), gate)
 
 
 def _frame(entry: Mapping[str, Any], concepts: Mapping[str, re.Pattern[str]], file_name: str) -> Frame:

