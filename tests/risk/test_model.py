@@ -45,21 +45,22 @@ def test_training_is_deterministic():
     assert first["info"]["seed"] == 0
 
 
-# The issue-10 targets are not met yet (leave-one-batch-out, 2026-11-30: en 0.790 / 0.857 / 0.683,
-# fr 0.789 / 0.845 / 0.704 for sensitivity / specificity / high-risk recall). These tests stay as the
-# target: strict, so the day the screen meets it they pass and the marker must go. The floors below
-# catch any regression in the meantime.
+# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 13 batches per language:
+# en 0.810 / 0.866 / 0.733, fr 0.799 / 0.851 / 0.734 for sensitivity / specificity / high-risk
+# recall), nor by the French conversations (0.812; English: 0.906, met). These tests stay as the
+# target: strict, so the day the screen meets one it passes and its marker must go. The floors below
+# catch any regression meanwhile.
 TARGETS_NOT_MET = pytest.mark.xfail(
     strict=True, reason="issue 10 targets not met yet; see tests/risk/labelled/README.md"
 )
 
-# What leave-one-batch-out measured when the model landed, rounded down: a change that makes the
-# screen worse on the corpus fails here.
+# What leave-one-batch-out measured, rounded down: a change that makes the screen worse on the
+# corpus fails here. Floors only go up.
 CV_FLOORS = {
-    "en": {"sensitivity": 0.78, "specificity": 0.85, "high_risk_recall": 0.68},
-    "fr": {"sensitivity": 0.78, "specificity": 0.84, "high_risk_recall": 0.70},
+    "en": {"sensitivity": 0.80, "specificity": 0.86, "high_risk_recall": 0.73},
+    "fr": {"sensitivity": 0.79, "specificity": 0.85, "high_risk_recall": 0.73},
 }
-CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.89}, "fr": {"high_risk_recall": 0.79}}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.81}}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -89,8 +90,7 @@ def test_cross_validated_by_batch_the_screen_meets_the_targets(lang):
     assert shortfalls(pooled, CV_TARGETS) == [], (lang, pooled)
 
 
-@TARGETS_NOT_MET
-@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("lang", ["en", pytest.param("fr", marks=TARGETS_NOT_MET)])
 def test_whole_conversations_meet_the_high_risk_recall_target(lang):
     from service.risk.conversation import screen_conversation
 
