@@ -164,9 +164,9 @@ CARE_MESSAGES = [
     N_("this patient is already discharged"),
     N_("resolve this patient's open alerts before discharging them"),
     N_("this patient is not discharged"),
-    N_("this client asked for their data to be erased; care cannot be re-opened here"),
-    N_("this client's data was erased"),
-    N_("this client's data was erased; nothing more can be recorded for them"),
+    N_("this patient asked for their data to be erased; care cannot be re-opened here"),
+    N_("this patient's data was erased"),
+    N_("this patient's data was erased; nothing more can be recorded for them"),
     N_("a patient with the same details may already be enrolled"),
     N_("this patient was just enrolled"),
     N_("only a clinic administrator handles erasure requests"),
@@ -174,7 +174,7 @@ CARE_MESSAGES = [
     N_("choose the legal reason to keep the records"),
     N_("this request was already answered"),
     N_("this request was already carried out"),
-    N_("resolve this client's open alerts before erasing their data"),
+    N_("resolve this patient's open alerts before erasing their data"),
     # the top menu
     N_("Erasure requests"),
 ]

@@ -39,7 +39,7 @@ def save_contact(session: Session, staff: Staff, patient_id: str, details: Conta
     with unit_of_work(session):
         patient = get_for_staff(session, staff, patient_id)
         if patient.status == PatientStatus.DISCHARGED and patient.erased_at is not None:
-            raise Conflict("this client's data was erased")
+            raise Conflict("this patient's data was erased")
         return contacts.save_contact(session, staff, patient, details)
 
 
@@ -96,7 +96,7 @@ def reactivate(session: Session, staff: Staff, patient_id: str) -> Patient:
         if patient.status != PatientStatus.DISCHARGED:
             raise Conflict("this patient is not discharged")
         if patient.erased_at is not None or patient.erasure_requested_at is not None:
-            raise Forbidden("this client asked for their data to be erased; care cannot be re-opened here")
+            raise Forbidden("this patient asked for their data to be erased; care cannot be re-opened here")
         patient.status = PatientStatus.ACTIVE if patient.activated_at else PatientStatus.INVITED
         patient.discharged_at = None
         patient.discharge_reason = None

@@ -140,7 +140,7 @@ def carry_out(session: Session, admin: Staff, request_id: str) -> ErasureRequest
             select(Alert.id).where(Alert.patient_id == patient.id, col(Alert.status) != AlertStatus.RESOLVED)
         ).first()
         if open_alert is not None:
-            raise Conflict("resolve this client's open alerts before erasing their data")
+            raise Conflict("resolve this patient's open alerts before erasing their data")
         clinic = session.get(Clinic, patient.clinic_id)
         assert clinic is not None  # foreign key
         email, locale = patient.email, patient.locale

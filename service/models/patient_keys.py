@@ -51,7 +51,7 @@ def key_for_write(session: Session, patient_id: str, *, patient_is_new: bool) ->
             )
             exists, found = fetch(conn, patient_id, keep=False)
         if found is None:
-            raise Conflict("this client's data was erased; nothing more can be recorded for them")
+            raise Conflict("this patient's data was erased; nothing more can be recorded for them")
         key = found
     keys[patient_id] = key
     return key

@@ -72,7 +72,7 @@ def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = 
 
 def login(session: Session, *, email: str, password: str) -> Tokens:
     tokens: Tokens | None = None
-    refused: str | None = None
+    care_ended_for: Patient | None = None
     with unit_of_work(session):
         patient = session.exec(
             select(Patient).where(Patient.email_index == blind_index(email, "patient.email"))
@@ -81,7 +81,7 @@ def login(session: Session, *, email: str, password: str) -> Tokens:
         if patient is not None and ok and patient.status == PatientStatus.DISCHARGED and patient.erased_at is None:
             # The right password: say why, rather than "incorrect" (only the account holder learns it).
             audit.record(session, actor=Actor.client(patient), action="client.login_after_care", entity=patient)
-            refused = care_ended(patient)
+            care_ended_for = patient
         elif patient is not None and ok and patient.status in SIGN_IN_STATUSES:
             if patient.password_hash and needs_rehash(patient.password_hash):
                 patient.password_hash = hash_password(password)
@@ -90,8 +90,8 @@ def login(session: Session, *, email: str, password: str) -> Tokens:
         elif patient is not None:
             # Committed with the failure, so repeated guessing shows in the audit log.
             audit.record(session, actor=Actor.client(patient), action="client.login_failed", entity=patient)
-    if refused is not None:
-        raise Forbidden(refused)
+    if care_ended_for is not None:
+        raise Forbidden(care_ended(care_ended_for))
     if tokens is None:
         raise Unauthenticated(BAD_CREDENTIALS)
     return tokens

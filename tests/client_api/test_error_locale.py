@@ -168,7 +168,7 @@ _ERRORS = {"NotFound", "Forbidden", "Conflict", "Invalid", "Unauthenticated", "R
 # ValueError reaches a client only from a schema's validators (Pydantic makes it a 422 item); elsewhere
 # it is a programming error, never an answer.
 _VALIDATOR_FILES = {"schemas.py", "hygiene.py"}
-_SKIPPED_CALLERS = {"_refusal", "_message"}  # already written in the client's language (data files)
+_SKIPPED_CALLERS = {"_refusal", "_message", "care_ended"}  # already written in the client's language
 _REASONS = ["contains characters that are not valid Unicode", "contains control characters", "must be a single line"]
 # Messages put together from pieces: each piece the service can use.
 _COMPOSED = {
