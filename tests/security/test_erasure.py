@@ -188,7 +188,12 @@ def attr_column_of(table_name: str, attr: str) -> str:
 
 def test_every_table_with_client_text_is_sealed_per_patient() -> None:
     """Each encrypted column either holds a patient's data under their key, or is a staff secret."""
-    staff_secrets = {("staff", "totp_secret"), ("staff_channels", "sms_number"), ("webhook_endpoint", "secret")}
+    staff_secrets = {
+        ("staff", "totp_secret"),
+        ("staff", "totp_pending_secret"),
+        ("staff_channels", "sms_number"),
+        ("webhook_endpoint", "secret"),
+    }
     identifiers = {("patient", "display_name"), ("patient", "email")}  # overwritten at erasure
     per_patient = {(table, column) for table, column, kind in encrypted_columns() if kind.per_patient}
     sealed = {(t.model.__tablename__, attr_column(t.model, a)) for t in SEALED_TABLES for a in t.columns}  # type: ignore[attr-defined]

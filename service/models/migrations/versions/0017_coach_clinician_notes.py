@@ -22,5 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('exercise_message') as batch:
+    with op.batch_alter_table('exercise_message', recreate='never') as batch:  # in place: keeps foreign keys
         batch.drop_column('clinician_note')

@@ -32,16 +32,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_password_reset', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_password_reset_staff_id'), ['staff_id'], unique=False)
-    with op.batch_alter_table('staff', schema=None) as batch_op:
+    with op.batch_alter_table('staff', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('totp_pending_secret', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('recovery_codes', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('locale', sa.String(length=8), nullable=True))
-    with op.batch_alter_table('staff', schema=None) as batch_op:
-        batch_op.alter_column('recovery_codes', server_default=None)
+    # The default only filled existing rows. Dropping it needs a table copy on SQLite, which breaks
+    # the foreign keys pointing at staff once rows exist: there the harmless default stays.
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column('staff', 'recovery_codes', server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('staff', schema=None) as batch_op:
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+): recreating staff would break the foreign
+    # keys that point at it once rows exist.
+    with op.batch_alter_table('staff', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('locale')
         batch_op.drop_column('recovery_codes')
         batch_op.drop_column('totp_pending_secret')
