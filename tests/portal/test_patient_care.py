@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from clinician_portal.web_security import INVITE_COOKIE
 from service.caseload import care
 from service.exercises.assignments import create_assignment
 from service.models import Assignment, AssignmentStatus, AuditEvent, OutboxMessage, Patient, PatientStatus
@@ -47,6 +48,22 @@ def test_submitting_the_enrolment_form_twice_enrols_one_patient(
     shown = portal.get(second.headers["location"])
     assert shown.status_code == 200 and re.search(r'id="invite-code">([0-9A-Z-]{14})<', shown.text)
     assert noor.id in second.headers["location"]
+
+
+def test_a_double_submit_whose_first_answer_was_dropped_still_shows_a_working_code(
+    portal: Portal, clinic: ClinicSetup, session: Session
+) -> None:
+    """A browser abandons the first answer (and its cookie) for the second: the code is still shown."""
+    portal.login_ok(clinic.clinician.email, clinic.clinician_password)
+    form = {**enrolment_form(portal), **ENROL}
+    first = portal.client.post("/portal/patients", data=form, follow_redirects=False)
+    portal.client.cookies.delete(INVITE_COOKIE)  # the browser kept nothing of the first answer
+    second = portal.client.post("/portal/patients", data=form, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    shown = portal.get(second.headers["location"])
+    code = re.search(r'id="invite-code">([0-9A-Z-]{14})<', shown.text)
+    assert code is not None
+    assert len(patients_named(session, "Noor Haddad")) == 1
 
 
 def test_two_submissions_at_the_same_moment_enrol_one_patient(
