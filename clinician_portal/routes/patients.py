@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from clinician_portal import charts
@@ -217,9 +218,11 @@ def _enrolled_again(request: Request, current: SignedIn, session: Session, patie
     created = patient.created_at if patient.created_at.tzinfo else patient.created_at.replace(tzinfo=UTC)
     if patient.status != PatientStatus.INVITED or utcnow() - created > DOUBLE_SUBMIT_WINDOW:
         return response
+    session.rollback()  # two submissions at once: the losing insert's transaction is over
     try:
         issued = caseload.resend_invitation(session, current.staff, patient.id)
-    except Conflict:  # activated in between: nothing to show again
+    except (Conflict, IntegrityError):  # activated, or the other submission still writing: keep its code
+        session.rollback()
         return response
     ShownInvitation.of(issued).save(response, request)
     return response
