@@ -55,5 +55,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # A server started with uvicorn's own logging configuration gives its loggers their own handlers
+    # and stops them propagating: their exception reports would then bypass the scrubbing formatter.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        server_logger = logging.getLogger(name)
+        server_logger.handlers.clear()
+        server_logger.propagate = True
     for noisy in ("uvicorn.access", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

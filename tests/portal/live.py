@@ -27,7 +27,13 @@ def serving_in_process(app: Any) -> Iterator[str]:
     """The app behind a real uvicorn server in a thread of this process (one process: SQLite's case)."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,  # as `tandem serve` runs it: the service's own logging, never uvicorn's
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)

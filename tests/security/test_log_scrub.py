@@ -195,3 +195,28 @@ def test_marked_client_text_never_reaches_the_logs(
     lines = [line for line in logged.splitlines() if "zq" in line]
     assert leaked == [], lines[:5]
     assert "zq" not in logged
+
+
+def test_a_server_logging_set_up_by_uvicorn_still_goes_through_the_scrubber() -> None:
+    """uvicorn's own logging configuration gives its loggers their own handler and stops them
+    propagating; the service's set-up takes them back, so a crash report never prints its message."""
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logging.config.dictConfig(LOGGING_CONFIG)
+        configure_logging()
+        buffer = io.StringIO()
+        root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
+        try:
+            raise ValueError("secret words MARKzq")
+        except ValueError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        logged = buffer.getvalue()
+        assert "Exception in ASGI application" in logged and "(message withheld)" in logged
+        assert "MARKzq" not in logged
+    finally:
+        root.handlers[:], root.level = saved
