@@ -11,11 +11,13 @@ text), so the chain still verifies.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select, update
 
 from service import audit, notify
@@ -26,16 +28,12 @@ from service.kit.i18n import gettext
 from service.models import (
     KEEP_REASONS,
     Alert,
-    AlertSignal,
     AlertStatus,
     Clinic,
     ErasureRequest,
     ErasureStatus,
-    ExerciseMessage,
-    ExerciseSession,
     Invitation,
     OutboxMessage,
-    OutboxStatus,
     PasswordResetToken,
     Patient,
     PatientContact,
@@ -51,6 +49,10 @@ from service.models.base import EncryptedText, utcnow
 from service.models.sealing import SEALED_TABLES, SealedTable
 from service.onboarding.profile import years_after
 from service.security.client_sessions import revoke_all
+
+log = logging.getLogger(__name__)
+# Who carries out a kept request when its retention period ends (the audit log's actor).
+RETENTION_ACTOR = "retention"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def queue(session: Session, admin: Staff) -> list[QueuedRequest]:
 
 def _request_for(session: Session, admin: Staff, request_id: str) -> tuple[ErasureRequest, Patient]:
     _admin(admin)
-    request = session.get(ErasureRequest, request_id)
+    request = _locked(session, request_id)
     if request is None or request.clinic_id != admin.clinic_id:
         raise NotFound("no such erasure request")
     patient = session.get(Patient, request.patient_id)
@@ -131,59 +133,108 @@ def keep(session: Session, admin: Staff, request_id: str, *, reason: str) -> Era
 def carry_out(session: Session, admin: Staff, request_id: str) -> ErasureRequest:
     """Erase the client: refused while an alert about them is unresolved (a person closes every
     risk signal first)."""
-    now = utcnow()
     with unit_of_work(session):
         request, patient = _request_for(session, admin, request_id)
-        if request.status == ErasureStatus.CARRIED_OUT:
-            raise Conflict("this request was already carried out")
-        open_alert = session.exec(
-            select(Alert.id).where(Alert.patient_id == patient.id, col(Alert.status) != AlertStatus.RESOLVED)
-        ).first()
-        if open_alert is not None:
-            raise Conflict("resolve this patient's open alerts before erasing their data")
-        clinic = session.get(Clinic, patient.clinic_id)
-        assert clinic is not None  # foreign key
-        email, locale = patient.email, patient.locale
-        overwritten = _overwrite_text(session, patient.id)
-        _remove_identifiers(session, patient, now)
-        if email:
-            _forget_address(session, email)
-        session.flush()
-        patient_keys.destroy(session, patient.id)
-        request.status = ErasureStatus.CARRIED_OUT
-        request.decided_at = now
-        request.decided_by = admin.id
-        session.add(request)
-        audit.record(
-            session,
-            actor=Actor.staff(admin),
-            action="erasure.carry_out",
-            entity=patient,
-            detail={"request_id": request.id, "rows_overwritten": overwritten},
-        )
-        if email:
-            _tell_erased(session, email, locale, clinic)
+        _erase(session, request, patient, actor=Actor.staff(admin), decided_by=admin.id)
     return request
+
+
+def carry_out_kept_due(session: Session, *, now: datetime | None = None) -> list[str]:
+    """Carry out every kept request whose retention period has ended (``keep_until`` passed), as an
+    admin's "carry out" would, with the system as the actor. One transaction per request; a request
+    blocked by an open alert waits for the next run. Returns the ids of the requests carried out."""
+    moment = now or utcnow()
+    due = session.exec(
+        select(ErasureRequest.id)
+        .where(ErasureRequest.status == ErasureStatus.KEPT, col(ErasureRequest.keep_until) <= moment)
+        .order_by(col(ErasureRequest.keep_until))
+    ).all()
+    done = []
+    for request_id in due:
+        try:
+            with unit_of_work(session):
+                request = _locked(session, request_id)
+                if request is None or request.status != ErasureStatus.KEPT:
+                    continue  # carried out meanwhile, by an admin or another run
+                patient = session.get(Patient, request.patient_id)
+                assert patient is not None  # foreign key
+                _erase(
+                    session,
+                    request,
+                    patient,
+                    actor=Actor.system(RETENTION_ACTOR),
+                    decided_by=request.decided_by,
+                    now=moment,
+                )
+        except Conflict as exc:
+            log.warning("kept erasure request %s is due but waits: %s", request_id, exc.detail)
+            continue
+        done.append(request_id)
+    return done
+
+
+def _locked(session: Session, request_id: str) -> ErasureRequest | None:
+    """The request read afresh, its row locked until the transaction ends (PostgreSQL): an admin's
+    click and the scheduled run cannot both erase."""
+    query = (
+        select(ErasureRequest)
+        .where(ErasureRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).first()
+
+
+def _erase(
+    session: Session,
+    request: ErasureRequest,
+    patient: Patient,
+    *,
+    actor: Actor,
+    decided_by: str | None,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    if request.status == ErasureStatus.CARRIED_OUT:
+        raise Conflict("this request was already carried out")
+    open_alert = session.exec(
+        select(Alert.id).where(Alert.patient_id == patient.id, col(Alert.status) != AlertStatus.RESOLVED)
+    ).first()
+    if open_alert is not None:
+        raise Conflict("resolve this patient's open alerts before erasing their data")
+    clinic = session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # foreign key
+    email, locale = patient.email, patient.locale
+    devices = session.exec(select(PushSubscription.id).where(PushSubscription.patient_id == patient.id)).all()
+    overwritten = _overwrite_text(session, patient.id)
+    _remove_identifiers(session, patient, now)
+    purged = _purge_outbox(session, email, devices)
+    session.flush()
+    patient_keys.destroy(session, patient.id)
+    kept_until = request.keep_until
+    request.status = ErasureStatus.CARRIED_OUT
+    request.decided_at = now
+    request.decided_by = decided_by
+    session.add(request)
+    detail: dict[str, Any] = {"request_id": request.id, "rows_overwritten": overwritten, "messages_purged": purged}
+    if actor.kind == "system" and kept_until is not None:
+        detail["keep_until"] = kept_until.date().isoformat()
+    audit.record(session, actor=actor, action="erasure.carry_out", entity=patient, detail=detail)
+    if email:
+        _tell_erased(session, email, locale, clinic)
 
 
 def _rows_of(session: Session, table: SealedTable, patient_id: str) -> list[object]:
     query: Any
     if table.through is None:
         query = select(table.model).where(table.model.patient_id == patient_id)  # type: ignore[attr-defined]
-    elif table.model is ExerciseMessage:
+    else:
+        parent, attr = table.through
         query = (
-            select(ExerciseMessage)
-            .join(ExerciseSession, col(ExerciseSession.id) == col(ExerciseMessage.session_id))
-            .where(ExerciseSession.patient_id == patient_id)
+            select(table.model)
+            .join(parent, col(parent.id) == getattr(table.model, attr))  # type: ignore[attr-defined]
+            .where(parent.patient_id == patient_id)  # type: ignore[attr-defined]
         )
-    elif table.model is AlertSignal:
-        query = (
-            select(AlertSignal)
-            .join(Alert, col(Alert.id) == col(AlertSignal.alert_id))
-            .where(Alert.patient_id == patient_id)
-        )
-    else:  # a new table reached through a parent: name it above
-        raise NotImplementedError(table.model.__name__)
     return list(session.exec(query).all())
 
 
@@ -241,13 +292,20 @@ def _remove_identifiers(session: Session, patient: Patient, now: datetime) -> No
     session.add(patient)
 
 
-def _forget_address(session: Session, email: str) -> None:
-    """Messages already sent to the client keep no trace of their address."""
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.recipient) == email, col(OutboxMessage.status) != OutboxStatus.PENDING)
-        .values(recipient="erased", dedup_key="erased:" + OutboxMessage.id, payload={})
-    )
+def _purge_outbox(session: Session, email: str | None, devices: Sequence[str]) -> int:
+    """Every message to the client, waiting or sent, leaves the outbox: the address (and a device
+    of theirs) is no longer held anywhere. Only the last email, queued after this, is sent; its row
+    forgets the address once it is sent."""
+    to_client = []
+    if email:
+        to_client.append((col(OutboxMessage.kind) == "email") & (col(OutboxMessage.recipient) == email))
+    if devices:
+        pushes = [f"push-subscription:{device}" for device in devices]
+        to_client.append((col(OutboxMessage.kind) == "push") & col(OutboxMessage.recipient).in_(pushes))
+    if not to_client:
+        return 0
+    result = session.execute(delete(OutboxMessage).where(or_(*to_client)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _tell_erased(session: Session, email: str, locale: str, clinic: Clinic) -> None:
@@ -264,6 +322,7 @@ def _tell_erased(session: Session, email: str, locale: str, clinic: Clinic) -> N
         ),
         dedup_key=f"erasure-done:{utcnow().isoformat()}",
         clinic_id=clinic.id,
+        forget_after_sending=True,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from service.crypto import get_cipher
 from service.db import new_session
 from service.models import OutboxMessage, OutboxStatus, PushSubscription, StaffPushSubscription, WebhookEndpoint
 from service.models.base import utcnow
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 BASE_DELAY = timedelta(seconds=15)
 MAX_DELAY = timedelta(hours=1)
+# A payload flag: once sent or given up, the row keeps nothing of its recipient or message.
+FORGET = "forget_after_sending"
+# Where a text message's number sits in its payload, encrypted by the key ring (with this context).
+SMS_NUMBER = "to_encrypted"
+SMS_NUMBER_CONTEXT = "outbox_message.payload.to"
+ERASED = "erased"
 
 
 def enqueue_email(
@@ -31,11 +38,17 @@ def enqueue_email(
     clinic_id: str | None = None,
     html: str | None = None,
     fresh: bool = False,
+    forget_after_sending: bool = False,
 ) -> OutboxMessage | None:
     """Queue an email in the caller's transaction. Never put client text in it: ids and links only.
 
     ``fresh``: the dedup key names a row made in this transaction, so it cannot be queued already.
+    ``forget_after_sending``: once sent (or given up), the row keeps no trace of the address or the
+    message (the last email to a client whose data was erased).
     """
+    payload: dict[str, Any] = {"subject": subject, "text": text, "html": html}
+    if forget_after_sending:
+        payload[FORGET] = True
     return _enqueue(
         session,
         fresh=fresh,
@@ -43,7 +56,7 @@ def enqueue_email(
         dedup_key=f"email:{dedup_key}:{to}",
         recipient=to,
         clinic_id=clinic_id,
-        payload={"subject": subject, "text": text, "html": html},
+        payload=payload,
     )
 
 
@@ -84,15 +97,23 @@ def enqueue_staff_push(
 def enqueue_sms(
     session: Session, *, to: str, text: str, dedup_key: str, clinic_id: str | None = None, staff_id: str | None = None
 ) -> OutboxMessage | None:
-    """Queue one text message (the number is kept in the payload only until it is sent)."""
+    """Queue one text message. The number is kept in the payload encrypted under the key ring, and
+    only until the message is sent or given up."""
     return _enqueue(
         session,
         kind="sms",
         dedup_key=f"sms:{dedup_key}:{hashlib.sha256(to.encode()).hexdigest()[:16]}",
         recipient="sms",
         clinic_id=clinic_id,
-        payload={"to": to, "text": text, "staff_id": staff_id},
+        payload={SMS_NUMBER: get_cipher().encrypt(to, SMS_NUMBER_CONTEXT), "text": text, "staff_id": staff_id},
     )
+
+
+def sms_number(payload: dict[str, Any]) -> str:
+    """The number a queued text message goes to (rows queued before numbers were encrypted hold it plain)."""
+    if SMS_NUMBER in payload:
+        return get_cipher().decrypt(str(payload[SMS_NUMBER]), SMS_NUMBER_CONTEXT)
+    return str(payload["to"])
 
 
 def enqueue_webhooks(
@@ -201,7 +222,7 @@ def _send(session: Session, message: OutboxMessage) -> None:
             session.delete(staff_subscription)
             raise
     elif message.kind == "sms":
-        sms.send(to=message.payload["to"], body=message.payload["text"])
+        sms.send(to=sms_number(message.payload), body=message.payload["text"])
     else:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
@@ -241,8 +262,27 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100, sender: Sender
                 message.sent_at = utcnow()
                 message.attempts += 1
                 report.sent.append(message.id)
+            if message.status != OutboxStatus.PENDING:
+                _drop_contact_details(message)
             session.commit()
     return report
+
+
+def _drop_contact_details(message: OutboxMessage) -> None:
+    """A message done with (sent or given up) keeps no contact detail it no longer needs."""
+    if message.payload.get(FORGET):
+        forget(message)
+    elif message.kind == "sms":
+        message.payload = {k: v for k, v in message.payload.items() if k not in (SMS_NUMBER, "to")}
+
+
+def forget(message: OutboxMessage) -> None:
+    """The row keeps only that a message of its kind existed: no address, no text, no error (an SMTP
+    refusal names the address)."""
+    message.recipient = ERASED
+    message.dedup_key = f"{ERASED}:{message.id}"
+    message.payload = {}
+    message.last_error = None
 
 
 def _schedule_retry(message: OutboxMessage, exc: Exception, moment: datetime, report: DeliveryReport) -> None:

@@ -10,6 +10,7 @@ from service import audit, notify
 from service.alerts import delivery, digest
 from service.alerts.escalation import escalate_due
 from service.alerts.trend_rules import run_trend_rules
+from service.caseload import erasure
 from service.db import session_scope
 from service.reminders import service as reminders
 from service.security import rate_limits
@@ -87,6 +88,14 @@ def send_reminders() -> None:
         log.info("queued %d reminder(s)", queued)
 
 
+def erase_after_retention() -> None:
+    """Erasure requests kept under art. 17(3) are carried out once the clinic's retention period ends."""
+    with session_scope() as session:
+        erased = erasure.carry_out_kept_due(session)
+    if erased:
+        log.info("carried out %d erasure request(s) at the end of their retention period", len(erased))
+
+
 def purge_rate_limits() -> None:
     purged = rate_limits.purge_expired()
     if purged:
@@ -103,4 +112,5 @@ JOBS: list[Job] = [
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
     Job("seal_audit", seal_audit, every_seconds=5),
     Job("purge_rate_limits", purge_rate_limits, every_seconds=3600),
+    Job("erase_after_retention", erase_after_retention, every_seconds=3600),
 ]

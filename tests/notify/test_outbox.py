@@ -5,6 +5,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from service.db import unit_of_work
@@ -140,3 +141,51 @@ def test_a_crash_after_commit_loses_nothing_and_a_crash_mid_delivery_resends_wit
     first, second = mailbox.wait_for(2)
     assert first["Message-ID"] == second["Message-ID"]  # ...with the same id, so receivers can drop it
     assert deliver_due().sent == []
+
+
+def test_a_text_messages_number_is_encrypted_in_the_outbox_and_dropped_once_sent(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text as sql
+
+    from service.config import get_settings
+    from service.notify import enqueue_sms
+    from tests.support.sms_provider import SID, TOKEN, sms_provider
+
+    number = "+447700900123"
+
+    def stored_payloads() -> str:
+        return " ".join(str(p) for (p,) in session.execute(sql("SELECT payload FROM outbox_message")))
+
+    with sms_provider() as texts:
+        for name, value in (("API_BASE", texts.base), ("ACCOUNT_SID", SID), ("AUTH_TOKEN", TOKEN)):
+            monkeypatch.setenv(f"TANDEM_SMS_{name}", value)
+        monkeypatch.setenv("TANDEM_SMS_FROM", "+15005550006")
+        get_settings.cache_clear()
+        with unit_of_work(session):
+            enqueue_sms(session, to=number, text="Urgent alert: open the portal", dedup_key="alert-1")
+            # A row queued before numbers were encrypted still goes out.
+            legacy = {"to": "+447700900999", "text": "x"}
+            session.add(OutboxMessage(kind="sms", dedup_key="sms:legacy", recipient="sms", payload=legacy))
+        assert "7700900123" not in stored_payloads() and "7700900999" in stored_payloads()
+        assert len(deliver_due().sent) == 2
+        assert sorted(sent["To"] for sent in texts.sent) == ["+447700900123", "+447700900999"]
+    get_settings.cache_clear()
+    assert "7700900" not in stored_payloads()
+    assert "to_encrypted" not in stored_payloads()
+
+
+def test_a_message_that_forgets_its_recipient_does_so_even_when_given_up(session: Session) -> None:
+    with unit_of_work(session):
+        enqueue_email(session, to="gone@example.org", subject="s", text="t", dedup_key="d", forget_after_sending=True)
+
+    def failing(session: Session, message: OutboxMessage) -> None:
+        raise ConnectionError("550 no such user gone@example.org")
+
+    moment = utcnow()
+    for _ in range(MAX_ATTEMPTS):
+        moment += timedelta(hours=2)
+        deliver_due(now=moment, sender=failing)
+    [message] = session.exec(select(OutboxMessage)).all()
+    assert message.status == "dead" and message.attempts == MAX_ATTEMPTS
+    assert "gone@example.org" not in f"{message.recipient} {message.dedup_key} {message.payload} {message.last_error}"
