@@ -1,9 +1,14 @@
 """Seal per-patient columns under the patient's data key as the session flushes.
 
-Each table holding a patient's text says how its rows find their patient (directly, or through
-the exercise session or alert they belong to). Before a flush, every new or changed value of a
-per-patient column becomes a ``Sealed`` string: it still reads as its plain text in Python, and the
-column type stores its ciphertext.
+One definition says what is a patient's text: a column of type ``EncryptedText(per_patient=True)``.
+Every mapped table with such a column is sealed here and destroyed by erasure
+(service/caseload/erasure.py); nothing lists those tables by hand. A table finds its patient by its
+own ``patient_id`` column, or through the one foreign key that leads to a table that has one (an
+exercise message through its session, an alert signal through its alert). A table with
+per-patient columns and no such path stops the service at import, so it cannot be missed.
+
+Before a flush, every new or changed value of a per-patient column becomes a ``Sealed`` string: it
+still reads as its plain text in Python, and the column type stores its ciphertext.
 """
 
 from __future__ import annotations
@@ -17,14 +22,9 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel
 
 from service.crypto import seal_for_patient
-from service.models.alert import Alert, AlertSignal
 from service.models.base import EncryptedText, Sealed
-from service.models.checkin import CheckIn
-from service.models.exercise import Assignment, ExerciseMessage, ExerciseSession
-from service.models.patient import Patient, PatientContact
+from service.models.patient import Patient
 from service.models.patient_keys import clear_transaction, committed, key_for_write
-from service.models.safety_plan import SafetyPlanVersion
-from service.models.summary import PatientSummary
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SealedTable:
     through: tuple[type[SQLModel], str] | None = None
 
 
-def _sealed_columns(model: type[SQLModel]) -> dict[str, str]:
+def _sealed_columns(model: type[Any]) -> dict[str, str]:
     found = {}
     for attr in inspect(model).column_attrs:
         column = attr.columns[0]
@@ -44,22 +44,47 @@ def _sealed_columns(model: type[SQLModel]) -> dict[str, str]:
     return found
 
 
-def _table(model: type[SQLModel], through: tuple[type[SQLModel], str] | None = None) -> SealedTable:
-    return SealedTable(model, _sealed_columns(model), through)
+def _has_patient_id(model: type[Any]) -> bool:
+    return "patient_id" in inspect(model).column_attrs
 
 
-# Every table with per-patient columns; tests/security/test_erasure.py checks none is missing.
-SEALED_TABLES: tuple[SealedTable, ...] = (
-    _table(CheckIn),
-    _table(Assignment),
-    _table(ExerciseSession),
-    _table(ExerciseMessage, (ExerciseSession, "session_id")),
-    _table(SafetyPlanVersion),
-    _table(PatientSummary),
-    _table(Alert),
-    _table(AlertSignal, (Alert, "alert_id")),
-    _table(PatientContact),
-)
+def _through(model: type[Any], models: dict[str, type[Any]]) -> tuple[type[Any], str]:
+    """The one foreign key of ``model`` that leads to a table with a ``patient_id``."""
+    paths = []
+    for attr in inspect(model).column_attrs:
+        for key in attr.columns[0].foreign_keys:
+            parent = models.get(key.column.table.name)
+            if parent is not None and _has_patient_id(parent):
+                paths.append((parent, attr.key))
+    if len(paths) != 1:
+        raise TypeError(
+            f"{model.__name__} has per-patient columns but {len(paths)} ways to its patient: give it a "
+            "patient_id column, or exactly one foreign key to a table that has one"
+        )
+    return paths[0]
+
+
+def sealed_tables(models: Iterable[type[Any]]) -> tuple[SealedTable, ...]:
+    """Every model with per-patient columns, and how its rows find their patient."""
+    mapped = list(models)
+    by_table = {inspect(m).local_table.name: m for m in mapped}
+    found = []
+    for model in sorted(mapped, key=lambda m: inspect(m).local_table.name):
+        columns = _sealed_columns(model)
+        if columns:
+            through = None if _has_patient_id(model) else _through(model, by_table)
+            found.append(SealedTable(model, columns, through))
+    return tuple(found)
+
+
+def _mapped_models() -> list[type[Any]]:
+    registry = SQLModel._sa_registry  # type: ignore[attr-defined]
+    return [mapper.class_ for mapper in registry.mappers]
+
+
+# Every table with per-patient columns, read from the column types. service/models/__init__.py
+# imports this module after every table, so all of them are mapped by now.
+SEALED_TABLES: tuple[SealedTable, ...] = sealed_tables(_mapped_models())
 _BY_MODEL = {table.model: table for table in SEALED_TABLES}
 
 

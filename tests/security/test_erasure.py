@@ -292,3 +292,42 @@ def create_engine_for(url: str):  # type: ignore[no-untyped-def]
     from service.db import make_engine
 
     return make_engine(url)
+
+
+def test_a_table_is_sealed_and_erased_because_its_column_is_per_patient_with_no_list_to_update() -> None:
+    """The column type is the one definition: a new table with a per-patient column is sealed (and
+    so erased) as it is declared, reached through its foreign key when it has no patient_id; one
+    with no way to its patient is refused when the models load."""
+    from sqlalchemy import ForeignKey, String
+    from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+    from service.models.sealing import sealed_tables
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Diary(Base):
+        __tablename__ = "diary"
+        id = mapped_column(String(36), primary_key=True)
+        patient_id = mapped_column(String(36))
+        title = mapped_column(EncryptedText("diary.title"))  # the key ring's, not the patient's
+        body = mapped_column(EncryptedText("diary.body", per_patient=True))
+
+    class DiaryLine(Base):
+        __tablename__ = "diary_line"
+        id = mapped_column(String(36), primary_key=True)
+        diary_id = mapped_column(ForeignKey("diary.id"))
+        words = mapped_column(EncryptedText("diary_line.words", per_patient=True))
+
+    class Loose(Base):
+        __tablename__ = "loose"
+        id = mapped_column(String(36), primary_key=True)
+        words = mapped_column(EncryptedText("loose.words", per_patient=True))
+
+    found = {t.model: (t.columns, t.through) for t in sealed_tables([Diary, DiaryLine])}
+    assert found == {
+        Diary: ({"body": "diary.body"}, None),
+        DiaryLine: ({"words": "diary_line.words"}, (Diary, "diary_id")),
+    }
+    with pytest.raises(TypeError, match="Loose has per-patient columns but 0 ways to its patient"):
+        sealed_tables([Diary, Loose])
