@@ -642,6 +642,43 @@ def audit_keys_command(as_json: JsonOpt = False) -> None:
     _emit(as_json, data, human)
 
 
+keys_app = typer.Typer(help="The encryption key ring (TANDEM_ENCRYPTION_KEYS).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rewrap")
+def keys_rewrap(
+    as_json: JsonOpt = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 500,
+) -> None:
+    """After a key rotation: seal again under the ring's first key every value an older key sealed
+    (patients' data keys, names, secrets). Run again, it changes nothing; exit 1 if values remain
+    under a key the ring no longer holds."""
+    from service.onboarding import key_rotation
+
+    with session_scope() as session:
+        report = key_rotation.rewrap(session, actor=CLI_ACTOR, batch_size=batch_size)
+    data = report.as_dict()
+    lines = [
+        f"{report.patient_keys} patient data key(s) re-wrapped under {report.key}",
+        f"{report.total - report.patient_keys} other value(s) sealed again under {report.key}"
+        + "".join(f"\n  {where}: {count}" for where, count in sorted(report.values.items())),
+    ]
+    if report.clinic_secrets or report.outbox_numbers:
+        lines.append(f"  clinic.settings (sign-on secrets): {report.clinic_secrets}")
+        lines.append(f"  outbox_message (text message numbers): {report.outbox_numbers}")
+    if report.unreadable:
+        lines.append(
+            "values under a key the ring no longer holds (put that key back in TANDEM_ENCRYPTION_KEYS and run again): "
+            + ", ".join(f"{where}: {count}" for where, count in sorted(report.unreadable.items()))
+        )
+    else:
+        lines.append(f"nothing is left under another key: keys other than {report.key} can leave the ring")
+    _emit(as_json, data, "\n".join(lines))
+    if report.unreadable:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

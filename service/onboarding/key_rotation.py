@@ -1,0 +1,215 @@
+"""After a key-ring rotation: seal again, under the ring's current key, everything the ring protects.
+
+The ring (``TANDEM_ENCRYPTION_KEYS``, first key current) protects, directly:
+- each patient's data key (``patient_key.wrapped_key``): the patient's own text is sealed under that
+  data key, so re-wrapping the key is all that text needs, and none of it is decrypted here;
+- every ``EncryptedText`` value stored as a key-ring token (``v1.<kid>.``): names and sign-in emails
+  of patients, staff TOTP secrets, SMS numbers, webhook secrets, and any per-patient value written
+  before per-patient keys;
+- each clinic's single sign-on client secret (in ``clinic.settings``);
+- the numbers of text messages waiting in the outbox.
+
+Values already under the current key are left alone, so a second run changes nothing. Each batch
+is its own transaction, and every update is conditional on the value read (an erasure that destroys
+a data key meanwhile is never undone). A value under a key the ring no longer holds is counted as
+unreadable and left as it is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, text
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, SQLModel, col, select
+
+from service import audit
+from service.crypto import FORMAT, DecryptionError, FieldCipher, get_cipher
+from service.db import unit_of_work
+from service.kit.context import Actor
+from service.models import Clinic, OutboxMessage, OutboxStatus
+from service.models.base import EncryptedText
+from service.notify.outbox import SMS_NUMBER, SMS_NUMBER_CONTEXT
+from service.onboarding.clinic_settings import SECRET_CONTEXT
+
+BATCH_SIZE = 500
+WRAP_CONTEXT = "patient_key.wrapped_key"
+
+
+@dataclass
+class RewrapReport:
+    key: str  # the ring's current key id: everything is now under it
+    patient_keys: int = 0
+    values: Counter[str] = field(default_factory=Counter)  # "table.column" -> values sealed again
+    clinic_secrets: int = 0
+    outbox_numbers: int = 0
+    unreadable: Counter[str] = field(default_factory=Counter)  # where values under a missing key remain
+
+    @property
+    def total(self) -> int:
+        return self.patient_keys + sum(self.values.values()) + self.clinic_secrets + self.outbox_numbers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "patient_keys": self.patient_keys,
+            "values": dict(sorted(self.values.items())),
+            "clinic_secrets": self.clinic_secrets,
+            "outbox_numbers": self.outbox_numbers,
+            "total": self.total,
+            "unreadable": dict(sorted(self.unreadable.items())),
+        }
+
+
+def rewrap(session: Session, *, actor: Actor, batch_size: int = BATCH_SIZE) -> RewrapReport:
+    """Seal again under the current key every value the ring protects that another key sealed."""
+    cipher = get_cipher()
+    report = RewrapReport(key=cipher.active_kid)
+    report.patient_keys = _rewrap_column(
+        session,
+        cipher,
+        _table("patient_key"),
+        "wrapped_key",
+        lambda row_id: f"{WRAP_CONTEXT}:{row_id}",
+        report,
+        batch_size,
+    )
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, EncryptedText):
+                context_of = _fixed(column.type.context)
+                count = _rewrap_column(session, cipher, table, column.name, context_of, report, batch_size)
+                if count:
+                    report.values[f"{table.name}.{column.name}"] = count
+    report.clinic_secrets = _rewrap_clinic_secrets(session, cipher, report)
+    report.outbox_numbers = _rewrap_outbox_numbers(session, cipher, report, batch_size)
+    with unit_of_work(session):
+        audit.record(
+            session,
+            actor=actor,
+            action="keys.rewrap",
+            entity_type="key_ring",
+            entity_id=report.key,
+            detail={
+                "key": report.key,
+                "patient_keys": report.patient_keys,
+                "values": report.total - report.patient_keys,
+                "unreadable": sum(report.unreadable.values()),
+            },
+        )
+    return report
+
+
+def _fixed(context: str) -> Callable[[str], str]:
+    return lambda _row_id: context
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _stale(token: str, cipher: FieldCipher) -> bool:
+    return token.startswith(f"{FORMAT}.") and not token.startswith(f"{FORMAT}.{cipher.active_kid}.")
+
+
+def _rewrap_column(
+    session: Session,
+    cipher: FieldCipher,
+    table: Table,
+    column: str,
+    context_of: Callable[[str], str],
+    report: RewrapReport,
+    batch_size: int,
+) -> int:
+    """One column, in batches in primary-key order; returns how many values were sealed again."""
+    [key] = table.primary_key.columns
+    current = f"{FORMAT}.{_like_escaped(cipher.active_kid)}.%"
+    query = text(
+        f"SELECT {key.name}, {column} FROM {table.name} "  # noqa: S608 (names from the metadata, not input)
+        f"WHERE {column} LIKE :ring AND {column} NOT LIKE :current ESCAPE '!' AND {key.name} > :after "
+        f"ORDER BY {key.name} LIMIT :limit"
+    )
+    update = text(f"UPDATE {table.name} SET {column} = :new WHERE {key.name} = :id AND {column} = :old")  # noqa: S608
+    count, after = 0, ""
+    while True:
+        with unit_of_work(session):
+            rows = session.execute(
+                query, {"ring": f"{FORMAT}.%", "current": current, "after": after, "limit": batch_size}
+            ).all()
+            for row_id, old in rows:
+                if not _stale(old, cipher):
+                    continue
+                context = context_of(str(row_id))
+                try:
+                    new = cipher.encrypt(cipher.decrypt(old, context), context)
+                except DecryptionError:
+                    report.unreadable[f"{table.name}.{column}"] += 1
+                    continue
+                result = session.execute(update, {"new": new, "id": row_id, "old": old})
+                count += int(getattr(result, "rowcount", 0) or 0)
+        if len(rows) < batch_size:
+            return count
+        after = str(rows[-1][0])
+
+
+def _resealed(cipher: FieldCipher, token: str, context: str, report: RewrapReport, where: str) -> str | None:
+    try:
+        return cipher.encrypt(cipher.decrypt(token, context), context)
+    except DecryptionError:
+        report.unreadable[where] += 1
+        return None
+
+
+def _rewrap_clinic_secrets(session: Session, cipher: FieldCipher, report: RewrapReport) -> int:
+    count = 0
+    with unit_of_work(session):
+        for clinic in session.exec(select(Clinic).with_for_update()).all():
+            own = (clinic.settings or {}).get("oidc")
+            if not isinstance(own, dict):
+                continue
+            sealed = own.get("client_secret_encrypted")
+            if not (isinstance(sealed, str) and _stale(sealed, cipher)):
+                continue
+            new = _resealed(cipher, sealed, f"{SECRET_CONTEXT}:{clinic.id}", report, "clinic.settings.oidc")
+            if new is not None:
+                clinic.settings = {**(clinic.settings or {}), "oidc": {**own, "client_secret_encrypted": new}}
+                flag_modified(clinic, "settings")
+                session.add(clinic)
+                count += 1
+    return count
+
+
+def _rewrap_outbox_numbers(session: Session, cipher: FieldCipher, report: RewrapReport, batch_size: int) -> int:
+    count, after = 0, ""
+    while True:
+        with unit_of_work(session):
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == "sms",
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    col(OutboxMessage.id) > after,
+                )
+                .order_by(col(OutboxMessage.id))
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for message in rows:
+                sealed = message.payload.get(SMS_NUMBER)
+                if not (isinstance(sealed, str) and _stale(sealed, cipher)):
+                    continue
+                new = _resealed(cipher, sealed, SMS_NUMBER_CONTEXT, report, "outbox_message.payload")
+                if new is not None:
+                    message.payload = {**message.payload, SMS_NUMBER: new}
+                    session.add(message)
+                    count += 1
+        if len(rows) < batch_size:
+            return count
+        after = rows[-1].id
