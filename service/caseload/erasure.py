@@ -5,8 +5,12 @@ Carrying out: in one transaction the account is closed (sign-ins revoked, no pas
 no way to sign in), every per-patient column of the client's rows is overwritten, and the client's
 data key is destroyed, so the copies of their text in replicas and backups can no longer be read
 (crypto-shredding). Identifiers go: the name becomes a pseudonym, contact details, devices,
-reminders and stored summaries are deleted. The audit log keeps its rows (they hold ids, never
-text), so the chain still verifies.
+reminders and stored summaries are deleted, and so is every outbox message to the client; the last
+email, telling them it is done, forgets their address once sent. The audit log keeps its rows
+(they hold ids, never text), so the chain still verifies.
+
+A request kept for a reason of art. 17(3) is carried out, by the same code, when the clinic's
+retention period ends (``carry_out_kept_due``, run hourly by the scheduler's leader).
 """
 
 from __future__ import annotations
