@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from service import notify
 from service.alerts import notifications
 from service.alerts.policy import deadline
 from service.db import unit_of_work
@@ -63,7 +64,7 @@ def for_alert(session: Session, alert: Alert) -> list[Delivery]:
         .order_by(col(OutboxMessage.created_at))
     ).all()
     staff = session.exec(select(Staff).where(Staff.clinic_id == alert.clinic_id)).all()
-    by_email = {s.email: s.name for s in staff}
+    by_address = {notify.recipient_index(s.email): s.name for s in staff if s.email}
     by_id = {s.id: s.name for s in staff}
     subscription_ids = [r.payload.get("subscription_id") for r in rows if r.kind == "staff_push"]
     owners = {
@@ -75,7 +76,7 @@ def for_alert(session: Session, alert: Alert) -> list[Delivery]:
     found = []
     for row in rows:
         if row.kind == "email":
-            who = by_email.get(row.recipient, row.recipient)
+            who = by_address.get(row.recipient_index or "", row.recipient)
         elif row.kind == "staff_push":
             who = owners.get(str(row.payload.get("subscription_id")), "")
         else:

@@ -301,11 +301,12 @@ def _purge_outbox(session: Session, email: str | None, devices: Sequence[str]) -
     of theirs) is no longer held anywhere. Only the last email, queued after this, is sent; its row
     forgets the address once it is sent."""
     to_client = []
+    index = col(OutboxMessage.recipient_index)  # the recipient is sealed: rows are found by its blind index
     if email:
-        to_client.append((col(OutboxMessage.kind) == "email") & (col(OutboxMessage.recipient) == email))
+        to_client.append((col(OutboxMessage.kind) == "email") & (index == notify.recipient_index(email)))
     if devices:
-        pushes = [f"push-subscription:{device}" for device in devices]
-        to_client.append((col(OutboxMessage.kind) == "push") & col(OutboxMessage.recipient).in_(pushes))
+        pushes = [notify.recipient_index(f"push-subscription:{device}") for device in devices]
+        to_client.append((col(OutboxMessage.kind) == "push") & index.in_(pushes))
     if not to_client:
         return 0
     result = session.execute(delete(OutboxMessage).where(or_(*to_client)))

@@ -20,7 +20,13 @@ class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as its cause, delivered after commit.
 
     ``dedup_key`` is unique: the same notification is never queued twice, and receivers get it as
-    a stable id (email Message-ID, webhook event id) to drop a repeated delivery.
+    a stable id (email Message-ID, webhook event id) to drop a repeated delivery. It names its
+    recipient by the blind index, never by the address or number.
+
+    ``recipient`` (an email address, a phone number, a webhook URL, a push subscription) is stored
+    sealed by the key ring in ``recipient_sealed``; ``recipient_index`` is its keyed blind index
+    (HMAC-SHA-256), so erasure and the alert delivery reports find a person's rows without the
+    database holding the address. Both are empty only on rows that forgot their recipient.
     """
 
     __tablename__ = "outbox_message"
@@ -30,7 +36,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)  # email, webhook
     dedup_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
     clinic_id: str | None = Field(default=None, max_length=36, index=True)
-    recipient: str = Field(max_length=500)
+    recipient: str = Field(sa_column=Column("recipient_sealed", EncryptedText("outbox_message.recipient")))
+    recipient_index: str | None = Field(default=None, sa_column=Column(String(64), index=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=String(16))
     attempts: int = 0

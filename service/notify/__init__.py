@@ -10,6 +10,7 @@ from service.notify.outbox import (
     enqueue_sms,
     enqueue_staff_push,
     enqueue_webhooks,
+    recipient_index,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "enqueue_staff_push",
     "enqueue_webhooks",
     "publish",
+    "recipient_index",
 ]

@@ -10,7 +10,10 @@ from email.utils import formatdate
 from service.config import get_settings
 
 
-def send(*, to: str, subject: str, text: str, html: str | None, message_id: str) -> None:
+def send(
+    *, to: str, subject: str, text: str, html: str | None, message_id: str, kept_id: str | None = None
+) -> None:
+    """``kept_id``: the Message-ID an email queued before its dedup key changed form already had."""
     settings = get_settings()
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -18,7 +21,7 @@ def send(*, to: str, subject: str, text: str, html: str | None, message_id: str)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     # Stable across retries, so a mail system (or a person) can tell a repeat from a new alert.
-    message["Message-ID"] = f"<{hashlib.sha256(message_id.encode()).hexdigest()[:40]}@tandem>"
+    message["Message-ID"] = f"<{kept_id or hashlib.sha256(message_id.encode()).hexdigest()[:40]}@tandem>"
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

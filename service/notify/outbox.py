@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from service.crypto import get_cipher
+from service.crypto import blind_index, get_cipher
 from service.db import new_session
 from service.models import OutboxMessage, OutboxStatus, PushSubscription, StaffPushSubscription, WebhookEndpoint
 from service.models.base import utcnow
@@ -22,10 +23,38 @@ BASE_DELAY = timedelta(seconds=15)
 MAX_DELAY = timedelta(hours=1)
 # A payload flag: once sent or given up, the row keeps nothing of its recipient or message.
 FORGET = "forget_after_sending"
-# Where a text message's number sits in its payload, encrypted by the key ring (with this context).
+# Where rows queued before the number moved to the sealed recipient kept it: in the payload, sealed by
+# the key ring with this context (migration 0019 moves them; a row is still read either way).
 SMS_NUMBER = "to_encrypted"
 SMS_NUMBER_CONTEXT = "outbox_message.payload.to"
 ERASED = "erased"
+# What a text message's recipient reads as once sent or given up: the number is not kept.
+SMS_DONE = "sms"
+# The Message-ID an email waiting during migration 0019 had (its dedup key then held the address), so
+# a receiver still drops a repeat of a delivery the upgrade interrupted; dropped once it is sent.
+KEPT_MESSAGE_ID = "message_id"
+# The blind index's purpose (its key is derived from TANDEM_SECRET_KEY, like every blind index):
+# the same in migration 0019, which computed the index of the rows queued before it.
+RECIPIENT_INDEX = "outbox_message.recipient"
+# How much of the index names the recipient inside a dedup key (128 bits).
+DEDUP_INDEX_CHARS = 32
+
+
+def recipient_index(recipient: str) -> str:
+    """The keyed blind index of a recipient (HMAC-SHA-256; case and surrounding spaces ignored):
+    finds a person's outbox rows without the database holding the address."""
+    return blind_index(recipient, RECIPIENT_INDEX)
+
+
+def _named(recipient: str) -> str:
+    """How a dedup key names its recipient: the blind index, never the address or the number."""
+    return recipient_index(recipient)[:DEDUP_INDEX_CHARS]
+
+
+def legacy_sms_mark(number_hash: str) -> str:
+    """What migration 0019 put in place of the unkeyed hash (the first 16 hex digits of SHA-256 of
+    the number) that dedup keys of text messages sent before it held: a keyed hash of that hash."""
+    return "h" + blind_index(number_hash, "outbox_message.legacy_sms")[: DEDUP_INDEX_CHARS - 1]
 
 
 def enqueue_email(
@@ -53,7 +82,7 @@ def enqueue_email(
         session,
         fresh=fresh,
         kind="email",
-        dedup_key=f"email:{dedup_key}:{to}",
+        dedup_key=f"email:{dedup_key}:{_named(to)}",
         recipient=to,
         clinic_id=clinic_id,
         payload=payload,
@@ -97,23 +126,32 @@ def enqueue_staff_push(
 def enqueue_sms(
     session: Session, *, to: str, text: str, dedup_key: str, clinic_id: str | None = None, staff_id: str | None = None
 ) -> OutboxMessage | None:
-    """Queue one text message. The number is kept in the payload encrypted under the key ring, and
-    only until the message is sent or given up."""
+    """Queue one text message. The number is its recipient, sealed by the key ring, and kept only
+    until the message is sent or given up.
+
+    A text message sent before migration 0019 had its number dropped, so the migration could not
+    compute its blind index: its dedup key holds a keyed hash of the old unkeyed hash instead, and
+    that form is refused too, so an upgrade never sends a text message twice."""
+    legacy = legacy_sms_mark(hashlib.sha256(to.encode()).hexdigest()[:16])
     return _enqueue(
         session,
         kind="sms",
-        dedup_key=f"sms:{dedup_key}:{hashlib.sha256(to.encode()).hexdigest()[:16]}",
-        recipient="sms",
+        dedup_key=f"sms:{dedup_key}:{_named(to)}",
+        also_known_as=(f"sms:{dedup_key}:{legacy}",),
+        recipient=to,
         clinic_id=clinic_id,
-        payload={SMS_NUMBER: get_cipher().encrypt(to, SMS_NUMBER_CONTEXT), "text": text, "staff_id": staff_id},
+        payload={"text": text, "staff_id": staff_id},
     )
 
 
-def sms_number(payload: dict[str, Any]) -> str:
-    """The number a queued text message goes to (rows queued before numbers were encrypted hold it plain)."""
-    if SMS_NUMBER in payload:
-        return get_cipher().decrypt(str(payload[SMS_NUMBER]), SMS_NUMBER_CONTEXT)
-    return str(payload["to"])
+def sms_number(message: OutboxMessage) -> str:
+    """The number a queued text message goes to: its sealed recipient, or, on a row queued before
+    migration 0019 moved it there, the payload (sealed, or plain before numbers were encrypted)."""
+    if SMS_NUMBER in message.payload:
+        return get_cipher().decrypt(str(message.payload[SMS_NUMBER]), SMS_NUMBER_CONTEXT)
+    if "to" in message.payload:
+        return str(message.payload["to"])
+    return message.recipient
 
 
 def enqueue_webhooks(
@@ -165,12 +203,15 @@ def _event_id(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _enqueue(session: Session, *, fresh: bool = False, **values: Any) -> OutboxMessage | None:
+def _enqueue(
+    session: Session, *, fresh: bool = False, also_known_as: Sequence[str] = (), **values: Any
+) -> OutboxMessage | None:
     if not fresh:
-        existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == values["dedup_key"])).first()
+        keys = [values["dedup_key"], *also_known_as]
+        existing = session.exec(select(OutboxMessage.id).where(col(OutboxMessage.dedup_key).in_(keys))).first()
         if existing is not None:
             return None  # already queued (or sent): a notification goes out once per recipient
-    message = OutboxMessage(**values)
+    message = OutboxMessage(**values, recipient_index=recipient_index(values["recipient"]))
     session.add(message)
     return message
 
@@ -193,6 +234,7 @@ def _send(session: Session, message: OutboxMessage) -> None:
             text=message.payload["text"],
             html=message.payload.get("html"),
             message_id=message.dedup_key,
+            kept_id=message.payload.get(KEPT_MESSAGE_ID),
         )
     elif message.kind == "webhook":
         endpoint = session.get(WebhookEndpoint, message.payload["endpoint_id"])
@@ -222,7 +264,7 @@ def _send(session: Session, message: OutboxMessage) -> None:
             session.delete(staff_subscription)
             raise
     elif message.kind == "sms":
-        sms.send(to=sms_number(message.payload), body=message.payload["text"])
+        sms.send(to=sms_number(message), body=message.payload["text"])
     else:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
@@ -253,7 +295,7 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100, sender: Sender
             except push.SubscriptionGone as exc:
                 message.status = OutboxStatus.DEAD  # nobody left to deliver it to; retrying cannot help
                 message.attempts += 1
-                message.last_error = str(exc)[:500]
+                message.last_error = _without_recipient(str(exc), message)[:500]
                 report.dead.append(message.id)
             except Exception as exc:  # any delivery failure is retried, then given up loudly
                 _schedule_retry(message, exc, moment, report)
@@ -272,14 +314,26 @@ def _drop_contact_details(message: OutboxMessage) -> None:
     """A message done with (sent or given up) keeps no contact detail it no longer needs."""
     if message.payload.get(FORGET):
         forget(message)
+    elif message.kind == "email" and KEPT_MESSAGE_ID in message.payload:
+        message.payload = {k: v for k, v in message.payload.items() if k != KEPT_MESSAGE_ID}
     elif message.kind == "sms":
+        message.recipient = SMS_DONE  # the blind index stays: the dedup key names it anyway
         message.payload = {k: v for k, v in message.payload.items() if k not in (SMS_NUMBER, "to")}
+
+
+def _without_recipient(error: str, message: OutboxMessage) -> str:
+    """An error as kept on the row: a refusal that names the address (an SMTP 550) does not keep it."""
+    recipient = (sms_number(message) if message.kind == "sms" else message.recipient) or ""
+    if len(recipient.strip()) < 3:
+        return error
+    return re.sub(re.escape(recipient.strip()), "[recipient]", error, flags=re.IGNORECASE)
 
 
 def forget(message: OutboxMessage) -> None:
     """The row keeps only that a message of its kind existed: no address, no text, no error (an SMTP
     refusal names the address)."""
     message.recipient = ERASED
+    message.recipient_index = None
     message.dedup_key = f"{ERASED}:{message.id}"
     message.payload = {}
     message.last_error = None
@@ -287,7 +341,7 @@ def forget(message: OutboxMessage) -> None:
 
 def _schedule_retry(message: OutboxMessage, exc: Exception, moment: datetime, report: DeliveryReport) -> None:
     message.attempts += 1
-    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    message.last_error = _without_recipient(f"{type(exc).__name__}: {exc}", message)[:500]
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutboxStatus.DEAD
         report.dead.append(message.id)

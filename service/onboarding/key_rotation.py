@@ -4,10 +4,14 @@ The ring (``TANDEM_ENCRYPTION_KEYS``, first key current) protects, directly:
 - each patient's data key (``patient_key.wrapped_key``): the patient's own text is sealed under that
   data key, so re-wrapping the key is all that text needs, and none of it is decrypted here;
 - every ``EncryptedText`` value stored as a key-ring token (``v1.<kid>.``): names and sign-in emails
-  of patients, staff TOTP secrets, SMS numbers, webhook secrets, and any per-patient value written
-  before per-patient keys;
+  of patients, staff TOTP secrets, SMS numbers, webhook secrets, the recipients of outbox messages
+  (``outbox_message.recipient_sealed``: addresses, numbers, webhook URLs), and any per-patient value
+  written before per-patient keys;
 - each clinic's single sign-on client secret (in ``clinic.settings``);
-- the numbers of text messages waiting in the outbox.
+- the numbers of text messages queued before migration 0019 still in a payload (none after it).
+
+Blind indexes (``*_index`` columns, the outbox's dedup keys) are keyed by TANDEM_SECRET_KEY, not by
+the ring: a ring rotation leaves them as they are.
 
 Values already under the current key are left alone, so a second run changes nothing. Each batch
 is its own transaction, and every update is conditional on the value read (an erasure that destroys

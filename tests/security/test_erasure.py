@@ -36,6 +36,7 @@ from service.models import (
 )
 from service.models.base import EncryptedText, utcnow
 from service.models.sealing import SEALED_TABLES
+from service.notify import deliver_due
 from service.onboarding.contacts import parse_details
 from service.summaries.service import generate_and_store
 from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, bearer, create_clinic
@@ -114,7 +115,7 @@ def test_a_request_reaches_the_admin_queue_due_within_a_month(client: TestClient
 
 
 def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifies(
-    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mailbox
 ) -> None:
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_PATH", str(tmp_path / "checkpoints.jsonl"))
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_SINK", "file")
@@ -138,6 +139,10 @@ def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifie
     done = erasure.carry_out(session, setup.admin, queued.request.id)
 
     assert done.status == ErasureStatus.CARRIED_OUT and done.decided_by == setup.admin.id
+    # The last email, telling Robin it is done, holds the address (sealed) until it is sent; then
+    # the row forgets it.
+    sent = len(deliver_due().sent)
+    assert "robin@example.org" in [mail["To"] for mail in mailbox.wait_for(sent)]
     after = readable_text(session)
     for words in CLIENT_WORDS:
         assert not any(words in value for value in after), words
@@ -195,6 +200,9 @@ def test_every_table_with_client_text_is_sealed_per_patient() -> None:
         ("webhook_endpoint", "secret"),
     }
     identifiers = {("patient", "display_name"), ("patient", "email")}  # overwritten at erasure
+    # Where a message goes (an address, a number): a patient's rows are purged at erasure, found by
+    # the blind index.
+    identifiers |= {("outbox_message", "recipient_sealed")}
     per_patient = {(table, column) for table, column, kind in encrypted_columns() if kind.per_patient}
     sealed = {(t.model.__tablename__, attr_column(t.model, a)) for t in SEALED_TABLES for a in t.columns}  # type: ignore[attr-defined]
     assert per_patient == sealed

@@ -71,7 +71,10 @@ def test_after_a_rewrap_the_old_key_leaves_the_ring_and_everything_still_reads(
     assert report["patient_keys"] == 2  # Robin's and the other patient's
     assert report["values"]["patient.display_name"] == 2 and report["values"]["staff.totp_secret"] == 1
     assert report["values"]["webhook_endpoint.secret"] == 1 and report["values"]["staff_channels.sms_number"] == 1
-    assert report["clinic_secrets"] == 1 and report["outbox_numbers"] == 1
+    assert report["clinic_secrets"] == 1 and report["outbox_numbers"] == 0  # numbers are sealed recipients now
+    outbox_rows = len(raw(session, "SELECT id FROM outbox_message"))
+    assert outbox_rows > 1 and report["values"]["outbox_message.recipient_sealed"] == outbox_rows
+    assert all(r.startswith("v1.k2.") for r in raw(session, "SELECT recipient_sealed FROM outbox_message"))
     assert "checkin.note" not in report["values"]  # patients' text is under their data key: not touched
     assert all(w.startswith("v1.k2.") for w in raw(session, "SELECT wrapped_key FROM patient_key"))
     # Idempotent: a second run finds nothing left under the old key.
@@ -89,7 +92,7 @@ def test_after_a_rewrap_the_old_key_leaves_the_ring_and_everything_still_reads(
     clinician = session.get(Staff, setup.clinician.id)
     assert clinician is not None and clinician.totp_secret == TOTP
     [sms] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "sms")).all()
-    assert sms_number(sms.payload) == "+447700900123"
+    assert sms_number(sms) == sms.recipient == "+447700900123"
 
 
 def test_values_under_a_key_the_ring_no_longer_holds_are_reported_and_left_alone(
