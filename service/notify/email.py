@@ -10,9 +10,7 @@ from email.utils import formatdate
 from service.config import get_settings
 
 
-def send(
-    *, to: str, subject: str, text: str, html: str | None, message_id: str, kept_id: str | None = None
-) -> None:
+def send(*, to: str, subject: str, text: str, html: str | None, message_id: str, kept_id: str | None = None) -> None:
     """``kept_id``: the Message-ID an email queued before its dedup key changed form already had."""
     settings = get_settings()
     message = EmailMessage()
