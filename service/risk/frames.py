@@ -105,18 +105,18 @@ class FrameBook:
         outside the phrases of the `gate_within` concepts."""
         if not self.gate:
             return True
-        found = [name for name in self.gate if name in present]
-        if not found or not isinstance(present, Presence) or not self.gate_within:
-            return bool(found)
+        if not any(name in present for name in self.gate):
+            return False
+        if not isinstance(present, Presence) or not any(name in present for name in self.gate_within):
+            return True
         text = present.text
         shields = [
             match.span() for name in self.gate_within if name in present for match in self.concepts[name].finditer(text)
         ]
-        if not shields:
-            return True
         return any(
             not any(start <= match.start() and match.end() <= end for start, end in shields)
-            for name in found
+            for name in self.gate
+            if name in present
             for match in self.concepts[name].finditer(text)
         )
 

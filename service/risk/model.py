@@ -155,11 +155,15 @@ class LearnedModel:
     def _evidence(self, level: RiskLevel, features: list[str]) -> list[Evidence]:
         """The n-grams that pushed the score of `level` up the most (weight times count, scaled)."""
         k = MODEL_LEVELS.index(level)
-        counts: dict[str, int] = {}
+        get = self.weights.get
+        counts: dict[str, int] = {}  # the features that push the score up
+        total = 0  # every known feature, with repeats (the scaling of the score)
         for feature in features:
-            if feature in self.weights:
-                counts[feature] = counts.get(feature, 0) + 1
-        total = sum(counts.values())
+            weight = get(feature)
+            if weight is not None:
+                total += 1
+                if weight[k] > 0:
+                    counts[feature] = counts.get(feature, 0) + 1
         scale = 1.0 / math.sqrt(total) if total else 0.0
         pushed = heapq.nlargest(EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items()))
         top = [(value, feature) for value, feature in pushed if value > 0]
