@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from service.errors import Invalid
@@ -95,7 +95,7 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
             continue
         normalized = [normalize(message, book.speller) for message in messages]
         concepts = [_concepts(framebook, text) for text in normalized]
-        explained = _explained(results, normalized, concepts, settings)
+        explained, explaining = _explained(results, normalized, concepts, settings)
         kept = [
             item.in_message(index)
             for index, result in enumerate(results)
@@ -103,7 +103,9 @@ def screen_conversation(messages: Sequence[str], lang: str) -> RiskResult:
             for item in result.evidence
         ]
         evidence.extend(kept)
-        evidence.extend(_accumulated(book.lang, results, learned, explained, normalized, concepts, settings))
+        evidence.extend(
+            _accumulated(book.lang, results, learned, explained, normalized, concepts, settings, explaining)
+        )
     if not any(SETTINGS.get(book.lang) for book in rulebooks_for(lang)):
         evidence = [item.in_message(index) for index, result in enumerate(results) for item in result.evidence]
     return RiskResult.from_evidence(evidence)
@@ -124,8 +126,10 @@ def _explained(
     normalized: Sequence[NormalizedText],
     concepts: Sequence[dict[str, tuple[int, int]]],
     settings: ConversationSettings,
-) -> set[int]:
+) -> tuple[set[int], set[int]]:
+    """The alarming messages a later one explains away, and the messages that explain them."""
     explained: set[int] = set()
+    explaining: set[int] = set()
     for index, result in enumerate(results):
         if result.level is RiskLevel.NONE or len(_WORD.findall(normalized[index].text)) > settings.explain_max_words:
             continue
@@ -134,13 +138,15 @@ def _explained(
                 break  # the next message is of concern itself: nothing is explained
             if any(name in concepts[later] for name in settings.strong_clarifying):
                 explained.add(index)
+                explaining.add(later)
                 break
             first = _SENTENCE.match(normalized[later].text)
             fragment = first is not None and len(_WORD.findall(first.group())) <= settings.explain_fragment_words
             if later == index + 1 and fragment and any(name in concepts[later] for name in settings.clarifying):
                 explained.add(index)
+                explaining.add(later)
                 break
-    return explained
+    return explained, explaining
 
 
 def _accumulated(
@@ -151,8 +157,11 @@ def _accumulated(
     normalized: Sequence[NormalizedText],
     concepts: Sequence[dict[str, tuple[int, int]]],
     settings: ConversationSettings,
+    explaining: Set[int] = frozenset(),
 ) -> list[Evidence]:
-    """High-risk evidence when warning signs of several groups are spread over several messages."""
+    """High-risk evidence when warning signs of several groups are spread over several messages. A
+    message that explains an earlier one away is not read by the model (it echoes the words it
+    explains: « dans un bon livre » after « disparaître »)."""
     signs: list[tuple[int, str, str]] = []  # (message, group, words)
     for index, present in enumerate(concepts):
         if index in explained:
@@ -166,7 +175,9 @@ def _accumulated(
         ):
             words = results[index].evidence[0].text if results[index].evidence else ""
             signs.append((index, "ideation", words))
-        elif results[index].level is RiskLevel.NONE and learned[index].level >= RiskLevel.LOW:
+        elif (
+            results[index].level is RiskLevel.NONE and index not in explaining and learned[index].level >= RiskLevel.LOW
+        ):
             words = ", ".join(item.text for item in learned[index].evidence[:3])
             signs.append((index, "learned", words))
     groups = {group for _, group, _ in signs}

@@ -96,10 +96,29 @@ class FrameBook:
     first_person: str  # the concept that ends the reach of an OTHER_EXPERIENCER cue
     index: LiteralIndex[str]  # which concepts may be in a text (see patterns.LiteralIndex)
     gate: tuple[str, ...] = ()  # concepts one of which a text needs for the model to raise it
+    # A gate concept found only inside a phrase of one of these (weak signs, not in the gate) does not
+    # open the gate: « j'en ai fini avec tout ça » is a soft farewell, not the death word « fini ».
+    gate_within: tuple[str, ...] = ()
 
     def gate_open(self, present: set[str] | Presence) -> bool:
-        """Whether the learned model may raise this text: no gate, or one of its concepts is present."""
-        return not self.gate or any(name in present for name in self.gate)
+        """Whether the learned model may raise this text: no gate, or one of its concepts is present
+        outside the phrases of the `gate_within` concepts."""
+        if not self.gate:
+            return True
+        if not any(name in present for name in self.gate):
+            return False
+        if not isinstance(present, Presence) or not any(name in present for name in self.gate_within):
+            return True
+        text = present.text
+        shields = [
+            match.span() for name in self.gate_within if name in present for match in self.concepts[name].finditer(text)
+        ]
+        return any(
+            not any(start <= match.start() and match.end() <= end for start, end in shields)
+            for name in self.gate
+            if name in present
+            for match in self.concepts[name].finditer(text)
+        )
 
     def present(self, text: str) -> set[str]:
         """The concepts found in a normalised text."""
@@ -118,6 +137,10 @@ class Presence:
         self._text = text
         self._possible = book.index.find(text)
         self._known: dict[str, bool] = {}
+
+    @property
+    def text(self) -> str:
+        return self._text
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -166,7 +189,11 @@ def load_framebook(path: Path) -> FrameBook:
     unknown = set(gate) - set(concepts)
     if unknown:
         raise RuleFileError(f"{where} [model] gate: unknown concepts {sorted(unknown)}")
-    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals), gate)
+    gate_within = tuple(str(name) for name in data.get("model", {}).get("gate_within", []))
+    unknown = set(gate_within) - set(concepts)
+    if unknown:
+        raise RuleFileError(f"{where} [model] gate_within: unknown concepts {sorted(unknown)}")
+    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals), gate, gate_within)
 
 
 def _frame(entry: Mapping[str, Any], concepts: Mapping[str, re.Pattern[str]], file_name: str) -> Frame:

@@ -5,6 +5,13 @@ with scikit-learn and exports its weights to `learned/<lang>.json` beside this f
 no scikit-learn: the score of a text is its intercept plus the weights of the n-grams it contains
 (binary features, scaled to unit length as in training), turned into a probability by the calibration
 fitted on cross-validated scores, and compared with the level's threshold chosen by cross-validation.
+The levels are read as a cascade: the model gives a level only when its scores of that level and of
+every level below it clear their thresholds (a text the model does not find at least low is not high).
+
+A text that holds no warning-sign concept (outside the rule file's [model] gate) is read too when it
+has at least `outside_min_words` words, against thresholds of its own (`outside_thresholds`), chosen
+by cross-validation for a separate, smaller false-alarm budget: reading those texts never moves the
+thresholds inside the gate.
 
 The model only ever raises a level (the final level is the higher of the rules' and the model's). Its
 evidence is the n-grams that pushed the score of the level it gave up the most, with their weights.
@@ -27,7 +34,7 @@ from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
 EVIDENCE_NGRAMS = 5
 _WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
 
@@ -40,6 +47,8 @@ class LearnedModel:
     calibration: Sequence[Sequence[float]]  # per level: (slope, offset) of the Platt sigmoid
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
     info: Mapping[str, Any]
+    outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
+    outside_min_words: int = 0  # texts outside the gate are read from this many words
     _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
@@ -100,11 +109,23 @@ class LearnedModel:
                 known += 1
         return self._calibrated((t0, t1, t2), known)[0]
 
-    def level_of(self, probs: Sequence[float]) -> RiskLevel:
-        for k in (2, 1, 0):
-            if probs[k] >= self.thresholds[k]:
-                return MODEL_LEVELS[k]
-        return RiskLevel.NONE
+    def level_of(self, probs: Sequence[float], outside: bool = False, cascade: bool = True) -> RiskLevel:
+        """The highest level whose probability, and every lower level's, clears its threshold; without
+        `cascade` (a sign among others in a conversation), the highest level whose own probability does."""
+        thresholds = self.outside_thresholds if outside else self.thresholds
+        level = RiskLevel.NONE
+        if thresholds is None:
+            return level
+        for k in range(3):
+            if probs[k] >= thresholds[k]:
+                level = MODEL_LEVELS[k]
+            elif cascade:
+                break
+        return level
+
+    def reads_outside(self, normalized: str) -> bool:
+        """Whether a text outside the gate is long enough for the model to read it."""
+        return self.outside_thresholds is not None and len(words_of(normalized)) >= self.outside_min_words
 
     def screen(
         self,
@@ -112,33 +133,37 @@ class LearnedModel:
         evidence: Sequence[Evidence],
         concepts: Iterable[str] = (),
         explain_above: RiskLevel = RiskLevel.NONE,
+        outside: bool = False,
+        cascade: bool = True,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its best probabilities, and its evidence (worked
-        out only when the model's level is above `explain_above`: the level the rules already gave)."""
+        out only when the model's level is above `explain_above`: the level the rules already gave).
+        Each level's probability is the highest over the whole text and its chunks, as in training;
+        `outside`: the text holds no gate concept, and the outside thresholds apply."""
         from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
-        best_level = RiskLevel.NONE
-        best_text = normalized
-        best_probs = [0.0, 0.0, 0.0]
-        for text in candidates:
-            probs = self.fast_probabilities(text, from_rules)
-            best_probs = [max(a, b) for a, b in zip(best_probs, probs, strict=True)]
-            level = self.level_of(probs)
-            if level > best_level:
-                best_level, best_text = level, text
+        scored = [(self.fast_probabilities(text, from_rules), text) for text in candidates]
+        best_probs = [max(probs[k] for probs, _ in scored) for k in range(3)]
+        best_level = self.level_of(best_probs, outside, cascade)
         if best_level <= explain_above:
             return best_level, best_probs, []
+        k = MODEL_LEVELS.index(best_level)
+        best_text = max(scored, key=lambda pair: pair[0][k])[1]
         return best_level, best_probs, self._evidence(best_level, [*ngram_features(best_text), *from_rules])
 
     def _evidence(self, level: RiskLevel, features: list[str]) -> list[Evidence]:
         """The n-grams that pushed the score of `level` up the most (weight times count, scaled)."""
         k = MODEL_LEVELS.index(level)
-        counts: dict[str, int] = {}
+        get = self.weights.get
+        counts: dict[str, int] = {}  # the features that push the score up
+        total = 0  # every known feature, with repeats (the scaling of the score)
         for feature in features:
-            if feature in self.weights:
-                counts[feature] = counts.get(feature, 0) + 1
-        total = sum(counts.values())
+            weight = get(feature)
+            if weight is not None:
+                total += 1
+                if weight[k] > 0:
+                    counts[feature] = counts.get(feature, 0) + 1
         scale = 1.0 / math.sqrt(total) if total else 0.0
         pushed = heapq.nlargest(EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items()))
         top = [(value, feature) for value, feature in pushed if value > 0]
@@ -163,7 +188,7 @@ def _sigmoid(value: float) -> float:
 
 
 def from_dict(data: Mapping[str, Any]) -> LearnedModel:
-    if data.get("format") != ARTIFACT_FORMAT:
+    if data.get("format") not in (1, ARTIFACT_FORMAT):  # format 1: no thresholds outside the gate
         raise ValueError(f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}")
     return LearnedModel(
         lang=str(data["lang"]),
@@ -172,6 +197,10 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         calibration=tuple((float(a), float(b)) for a, b in data["calibration"]),
         thresholds=tuple(float(x) for x in data["thresholds"]),
         info=dict(data.get("info", {})),
+        outside_thresholds=(
+            tuple(float(x) for x in data["outside_thresholds"]) if data.get("outside_thresholds") is not None else None
+        ),
+        outside_min_words=int(data.get("outside_min_words", 0)),
     )
 
 

@@ -60,10 +60,16 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     present = framebook.presence(normalized.text) if framebook is not None else None
     notes: set[str] = set()
     evidence = evidence_in(book, normalized, present, notes)
-    if model is None or (gate and not model_may_read(framebook, present, evidence, notes)):
+    if model is None:
         return evidence
+    outside = False
+    if gate and not model_may_read(framebook, present, evidence, notes):
+        # Outside the gate the model reads only texts long enough, against its own, stricter thresholds.
+        if not outside_the_gate(framebook, present, evidence, notes) or not model.reads_outside(normalized.text):
+            return evidence
+        outside = True
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled)
+    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate)
     if level > ruled:
         evidence.extend(learned)
     return evidence
@@ -72,13 +78,24 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
 def model_may_read(
     framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
 ) -> bool:
-    """Whether the learned model may raise this text. Not when it holds no warning-sign concept (the
-    rule file's [model] gate): ordinary notes. Not when the rules found risk words but their context
+    """Whether the learned model may raise this text against its thresholds inside the gate. Not when it
+    holds no warning-sign concept (the rule file's [model] gate): ordinary notes, read only when long
+    enough and against stricter thresholds (`outside_the_gate`). Not when the rules found risk words but their context
     cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
     model cannot read negation or who is speaking, the rules can."""
     if "cleared" in notes and not evidence:
         return False
     return framebook is None or present is None or framebook.gate_open(present)
+
+
+def outside_the_gate(
+    framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
+) -> bool:
+    """A text holding none of the gate's concepts, whose risk words (if any) the rules did not clear: the
+    model may read it only against its thresholds for texts outside the gate."""
+    if "cleared" in notes and not evidence:
+        return False
+    return framebook is not None and present is not None and not framebook.gate_open(present)
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:

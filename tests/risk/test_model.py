@@ -45,9 +45,9 @@ def test_training_is_deterministic():
     assert first["info"]["seed"] == 0
 
 
-# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 13 batches per language:
-# en 0.810 / 0.866 / 0.733, fr 0.799 / 0.851 / 0.734 for sensitivity / specificity / high-risk
-# recall), nor by the French conversations (0.812; English: 0.906, met). These tests stay as the
+# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 15 batches per language:
+# en 0.844 / 0.867 / 0.738, fr 0.865 / 0.856 / 0.772 for sensitivity / specificity / high-risk
+# recall), nor by the French conversations (0.874; English: 0.910, met). These tests stay as the
 # target: strict, so the day the screen meets one it passes and its marker must go. The floors below
 # catch any regression meanwhile.
 TARGETS_NOT_MET = pytest.mark.xfail(
@@ -57,10 +57,10 @@ TARGETS_NOT_MET = pytest.mark.xfail(
 # What leave-one-batch-out measured, rounded down: a change that makes the screen worse on the
 # corpus fails here. Floors only go up.
 CV_FLOORS = {
-    "en": {"sensitivity": 0.80, "specificity": 0.86, "high_risk_recall": 0.73},
-    "fr": {"sensitivity": 0.79, "specificity": 0.85, "high_risk_recall": 0.73},
+    "en": {"sensitivity": 0.84, "specificity": 0.86, "high_risk_recall": 0.73},
+    "fr": {"sensitivity": 0.86, "specificity": 0.85, "high_risk_recall": 0.77},
 }
-CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.81}}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.87}}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -138,10 +138,36 @@ def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
         ("en", "I don't want to die, I want to feel better"),
         ("fr", "Samedi matin, depuis la cuisine"),
         ("fr", "Tout le monde pense que je suis incompétent."),
+        # One weak score is not a level: the model finds these far from "at least low", so not high.
+        ("fr", "Finir mes e-mails"),
+        ("en", "can you write my cover letter for me after this?"),
     ],
 )
 def test_the_model_leaves_ordinary_text_and_cleared_risk_words_alone(lang, text):
     assert screen_text(text, lang).level is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "on the drive home tonight I kept picturing how easy it would be to turn the wheel into the barrier"),
+        ("fr", "si un bus me renversait en allant au travail je crois que ça ne me dérangerait pas vraiment"),
+    ],
+)
+def test_the_model_reads_a_longer_text_that_holds_no_warning_sign_word(lang, text):
+    """About one message at risk in six holds no word of the gate; from 11 words the model reads it,
+    against thresholds of its own that keep false alarms outside the gate to 1 %."""
+    assert screen_rules(text, lang).level is RiskLevel.NONE
+    result = screen_text(text, lang)
+    assert result.level > RiskLevel.NONE
+    assert any(item.rule == f"model.{lang}" for item in result.evidence)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_texts_outside_the_gate_need_a_stronger_score_than_texts_inside(lang):
+    model = MODELS[lang]
+    assert model.outside_thresholds is not None and model.outside_min_words >= 11
+    assert model.outside_thresholds[0] > model.thresholds[0]
 
 
 def test_models_are_small_enough_in_memory():
