@@ -27,6 +27,7 @@ ERROR_MESSAGES = [
     N_("Value error, %(error)s"),
     # service.security
     N_("email or password is incorrect"),
+    N_("your care has not ended: sign in to use Tandem"),
     N_("refresh token is invalid or expired; sign in again"),
     N_("invalid or expired access token"),
     N_("too many attempts; try again later"),

@@ -74,6 +74,69 @@ def _texts() -> list[tuple[str, str, str]]:
 TEXTS = _texts()
 
 
+def _french_sections(data: dict) -> Iterator[tuple[str, str]]:
+    """(English, French) of the texts of files laid out as an [en] and a [fr] table with the same keys
+    (word lists to match what a patient types are not sentences, and are left out)."""
+
+    def pair(english: object, french: object) -> Iterator[tuple[str, str]]:
+        if isinstance(english, str) and isinstance(french, str):
+            yield english, french
+        elif isinstance(english, dict) and isinstance(french, dict):
+            for key, value in english.items():
+                yield from pair(value, french.get(key))
+
+    yield from pair(data.get("en"), data.get("fr"))
+
+
+def _nested_labels(table: object) -> Iterator[tuple[str, str]]:
+    """Every {en = ..., fr = ...} pair, in tables and in arrays of tables (an exercise's steps)."""
+    if isinstance(table, list):
+        for item in table:
+            yield from _nested_labels(item)
+    elif isinstance(table, dict):
+        if isinstance(table.get("en"), str) and isinstance(table.get("fr"), str):
+            yield table["en"], table["fr"]
+        for value in table.values():
+            yield from _nested_labels(value)
+
+
+# What a patient reads in a crisis and during a guided exercise: the crisis lines and their
+# messages, each exercise's words, and what the guide says around them.
+SPOKEN_FILES = [
+    ROOT / "service" / "risk" / "crisis_resources.toml",
+    ROOT / "service" / "exercises" / "texts.toml",
+    ROOT / "service" / "exercises" / "coach" / "data" / "texts.toml",
+    *sorted((ROOT / "service" / "exercises" / "catalog").glob("*.toml")),
+]
+
+
+def _spoken() -> list[tuple[str, str, str]]:
+    found = []
+    for path in SPOKEN_FILES:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        pairs = [*_nested_labels(data), *_french_sections(data)]
+        found += [(str(path.relative_to(ROOT)), en, fr) for en, fr in pairs]
+    return found
+
+
+SPOKEN = _spoken()
+FRENCH_SPACING = [
+    ("a plain space or none before ; ? ! or :", r"(?:[ \t\n]|(?<=[\w»)]))[;?!:](?=[ \t\n]|$)"),
+    ("a plain space inside « »", r"« | »"),
+    ("guillemets without a space inside", rf"«[^{NBSP}]|[^{NBSP}]»"),
+]
+
+
+def _breaking(texts: list[tuple[str, str, str]], pattern: str) -> list[str]:
+    plain = re.compile(pattern)
+    # "http://..." and "10:30" are not punctuation of a sentence.
+    return [
+        f"{where}: {fr!r}"
+        for where, _, fr in texts
+        if any(plain.search(part) for part in re.split(r"https?://\S+|\{\w+\}|%\(\w+\)[sd]|\d+:\d+", fr))
+    ]
+
+
 def test_the_catalogs_hold_the_texts_they_are_checked_on() -> None:
     places = {where for where, _, _ in TEXTS}
     assert len(TEXTS) > 700 and len(places) == 7
@@ -91,22 +154,24 @@ def test_one_word_for_the_person_in_care_in_each_language() -> None:
 @pytest.mark.parametrize(
     ("rule", "pattern"),
     [
-        ("a plain space or none before ; ? ! or :", r"(?:[ \t\n]|(?<=[\w»)]))[;?!:](?=[ \t\n]|$)"),
-        ("a plain space inside « »", r"« | »"),
-        ("guillemets without a space inside", rf"«[^{NBSP}]|[^{NBSP}]»"),
+        *FRENCH_SPACING,
         ("(s) or (e) instead of agreeing with the count or the person", r"\((?:s|e|es|ent)\)"),
         ("a preposition glued to a clinic's name", r"\b(?:de|à|du|au)\s+(?:%\(clinic\)s|\{clinic\})"),
     ],
 )
 def test_french_typography(rule: str, pattern: str) -> None:
-    plain = re.compile(pattern)
-    # "http://..." and "10:30" are not punctuation of a sentence.
-    broken = [
-        f"{where}: {fr!r}"
-        for where, _, fr in TEXTS
-        if any(plain.search(part) for part in re.split(r"https?://\S+|\{\w+\}|%\(\w+\)[sd]|\d+:\d+", fr))
-    ]
-    assert broken == [], rule
+    assert _breaking(TEXTS, pattern) == [], rule
+
+
+def test_the_crisis_lines_and_exercise_texts_are_checked() -> None:
+    places = {where for where, _, _ in SPOKEN}
+    assert places == {str(path.relative_to(ROOT)) for path in SPOKEN_FILES}
+    assert len(SPOKEN) > 250
+
+
+@pytest.mark.parametrize(("rule", "pattern"), FRENCH_SPACING)
+def test_french_spacing_in_the_crisis_lines_and_exercises(rule: str, pattern: str) -> None:
+    assert _breaking(SPOKEN, pattern) == [], rule
 
 
 @pytest.mark.parametrize(

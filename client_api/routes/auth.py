@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_api.deps import SessionDep
+from client_api.routes.crisis import CrisisResourcesOut
+from service.caseload import care
 from service.config import Environment, get_settings
 from service.errors import Unauthenticated
+from service.kit.i18n import pick_locale
 from service.onboarding import activation, password_reset, profile
 from service.onboarding.schemas import ActivationIn, ErasureOut, LoginIn, RefreshIn, TokensOut
 from service.security import client_sessions, rate_limits
@@ -52,6 +56,16 @@ class PasswordResetConfirmIn(BaseModel):
 
 class AcceptedOut(BaseModel):
     detail: str
+
+
+class CareEndedOut(BaseModel):
+    clinic: str = Field(description="The name of the clinic that cared for the client.")
+    ended_at: datetime = Field(description="When the care team ended the client's care (UTC).")
+    locale: str = Field(description="The client's language (en or fr), the one `help` is written in.")
+    help: CrisisResourcesOut = Field(
+        description="Who to call now, for the client's country and in their language, and the clinic's own "
+        "instructions (how to reach it), as `GET /crisis-resources` gives them during care."
+    )
 
 
 def _with_cookie(response: Response, tokens: client_sessions.Tokens) -> dict[str, object]:
@@ -120,6 +134,29 @@ def export_after_care(body: LoginIn, request: Request, session: SessionDep) -> C
         rate_limits.hit("client_login_account", body.email)
         raise
     return export_patient(session, patient)
+
+
+@router.post("/care-ended", response_model=CareEndedOut, response_model_exclude_none=True)
+def care_ended(body: LoginIn, request: Request, session: SessionDep) -> CareEndedOut:
+    """For a client whose care has ended (sign-in answers 403): which clinic, since when, and where to
+    find help, with email and password instead of a token. 409 while care goes on. Limited like sign-in."""
+    address = rate_limits.client_address(request)
+    rate_limits.hit("client_login_ip", address)
+    rate_limits.check("client_login_ip_account", address, body.email)
+    rate_limits.check("client_login_account", body.email)
+    try:
+        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    except Unauthenticated:
+        rate_limits.hit("client_login_ip_account", address, body.email)
+        rate_limits.hit("client_login_account", body.email)
+        raise
+    ended = care.after_care(session, patient)
+    return CareEndedOut(
+        clinic=ended.clinic,
+        ended_at=ended.ended_at,
+        locale=pick_locale(patient.locale),
+        help=CrisisResourcesOut(**ended.help),
+    )
 
 
 @router.post("/erasure", status_code=202, response_model=ErasureOut)

@@ -4,11 +4,13 @@ import { h, field, markdown } from './dom.js';
 import { loadLocale, locale, savedLocale, t } from './i18n.js';
 import * as outbox from './queue.js';
 import { moodChart } from './chart.js';
-import { crisisView, cacheHelp, cachedHelp, forgetPlan, helpView } from './crisis.js';
+import { crisisView, cacheHelp, cachedHelp, forgetPlan, helpView, lines } from './crisis.js';
 
 const main = () => document.getElementById('main');
-const state = { me: null, crisis: null, notice: null, resetToken: null, consent: null };
-const PUBLIC = new Set(['welcome', 'activate', 'signin', 'forgot', 'reset', 'help']);
+// `ended`: the email and password of a client whose care has ended, in memory only, for the screen
+// that tells them so and downloads their data (no token opens anything for them any more).
+const state = { me: null, crisis: null, notice: null, resetToken: null, consent: null, ended: null };
+const PUBLIC = new Set(['welcome', 'activate', 'signin', 'forgot', 'reset', 'help', 'ended']);
 
 function route() {
   const raw = location.hash.replace(/^#\/?/, '');
@@ -178,7 +180,15 @@ function signInScreen() {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(form, async () => {
-      await API.signIn(email.value.trim(), password.value);
+      const credentials = { email: email.value.trim(), password: password.value };
+      try {
+        await API.signIn(credentials.email, credentials.password);
+      } catch (error) {
+        // The right password of an account whose care has ended: say so, and keep their data within reach.
+        if (!(error instanceof API.ApiError && error.status === 403)) throw error;
+        state.ended = { ...credentials, welcomed: false };
+        return go('ended');
+      }
       await afterSignIn();
       go('home');
     });
@@ -242,6 +252,68 @@ async function refreshHelpCache() {
   } catch {
     /* keep the copy already cached */
   }
+}
+
+// ---- after care: the screen of a client whose care has ended ------------------------------------
+
+function longDate(iso) {
+  const text = new Intl.DateTimeFormat(locale(), { dateStyle: 'long' }).format(new Date(iso));
+  return locale() === 'fr' ? text.replace(/^1 /, '1er ') : text;
+}
+
+function saveFile(data, name) {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  const link = h('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+async function endedScreen() {
+  const who = state.ended;
+  if (!who) return go('signin');
+  const credentials = { email: who.email, password: who.password };
+  const ended = await API.api('/auth/care-ended', { method: 'POST', body: credentials, auth: false });
+  if (!who.welcomed) {
+    // Told in the language of their account, as the app speaks after a sign-in.
+    who.welcomed = true;
+    if (ended.locale !== locale()) {
+      await loadLocale(ended.locale);
+      renderFrame();
+    }
+  }
+  const download = h('button', { type: 'button', text: t('ended.download'), onclick: async () => {
+    download.disabled = true;
+    say('');
+    try {
+      saveFile(await API.api('/auth/export', { method: 'POST', body: credentials, auth: false }), 'tandem-my-data.json');
+      say(t('data.downloaded'));
+    } catch (error) {
+      say(API.errorText(error, t));
+    } finally {
+      download.disabled = false;
+    }
+  } });
+  const leave = h('button', { type: 'button', class: 'secondary', text: t('ended.leave'), onclick: () => {
+    state.ended = null;
+    go('welcome');
+  } });
+  const help = ended.help;
+  screen(t('ended.title', { clinic: ended.clinic }),
+    h('p', { text: t('ended.intro', { date: longDate(ended.ended_at) }) }),
+    h('section', { 'aria-labelledby': 'ended-data-title' },
+      h('h2', { id: 'ended-data-title', text: t('ended.data_title') }),
+      h('p', { text: t('ended.data_intro') }),
+      statusLine(),
+      download),
+    h('section', { class: 'after-care', 'aria-labelledby': 'ended-help-title' },
+      h('h2', { id: 'ended-help-title', text: t('ended.help_title') }),
+      h('p', { text: t('ended.clinic', { clinic: ended.clinic }) }),
+      help.clinic_instructions ? h('p', { class: 'clinic', text: help.clinic_instructions }) : null,
+      h('p', { class: 'message', text: help.message }),
+      lines(help.resources || [], t)),
+    h('p', {}, leave),
+  );
 }
 
 // ---- home -------------------------------------------------------------------------------------
@@ -624,7 +696,7 @@ function helpScreen() {
 const SCREENS = {
   welcome, activate: activationScreen, signin: signInScreen, forgot: forgotScreen, reset: resetScreen,
   home, checkin: checkinScreen, measure: measureScreen, exercise: exerciseScreen, data: dataScreen,
-  crisis: crisisScreen, help: helpScreen,
+  crisis: crisisScreen, help: helpScreen, ended: endedScreen,
 };
 
 let rendering = Promise.resolve();

@@ -25,7 +25,7 @@ export function forgetPlan() {
 
 const dial = (phone) => phone.replace(/[^\d+]/g, '');
 
-function lines(resources, t) {
+export function lines(resources, t) {
   return h('ul', { class: 'lines' }, resources.map((line) => h('li', {},
     h('span', { class: 'line-name', text: line.name }),
     line.phone ? h('a', { class: 'call', href: `tel:${dial(line.phone)}`, text: t('crisis.call', { phone: line.phone }) }) : null,

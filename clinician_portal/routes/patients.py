@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from clinician_portal import charts
@@ -34,7 +32,7 @@ from service.config import get_settings
 from service.errors import Conflict, Invalid
 from service.exercises.assignments import ADHERENCE_WEEKS
 from service.measures.instruments import get_instrument
-from service.models import DISCHARGE_REASONS, Patient, PatientContact, PatientStatus, Role
+from service.models import DISCHARGE_REASONS, PatientContact, PatientStatus, Role
 from service.models.base import utcnow
 from service.onboarding import contacts
 from service.onboarding.contacts import PossibleDuplicate
@@ -196,34 +194,16 @@ def create_patient(
             confirmed_not_duplicate=confirm_duplicate == "yes",
         )
     except AlreadyEnrolled as exc:
-        return _enrolled_again(request, current, session, exc.patient)
+        # The same form again: the same patient, and a new code when the first answer went unseen.
+        response = see_other(request, "patient_invitation", query="created=1", patient_id=exc.patient.id)
+        if exc.reissued is not None:
+            ShownInvitation.of(exc.reissued).save(response, request)
+        return response
     except PossibleDuplicates as exc:
         return _enrolment_form(request, current, session, values=values, status=409, duplicates=exc.matches)
     except Invalid as exc:
         return _enrolment_form(request, current, session, values=values, error=exc.detail, status=422)
     response = see_other(request, "patient_invitation", query="created=1", patient_id=issued.patient.id)
-    ShownInvitation.of(issued).save(response, request)
-    return response
-
-
-# A double click sends the form twice and the browser follows the second answer, dropping the first
-# one's cookie (the code) when that answer was still on its way. Within this window after the patient
-# was added, the same form again gets a new code (the unseen one stops working); later, the code
-# already shown (perhaps already printed) is kept and never replaced by a resubmitted form.
-DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
-
-
-def _enrolled_again(request: Request, current: SignedIn, session: Session, patient: Patient) -> Response:
-    response = see_other(request, "patient_invitation", query="created=1", patient_id=patient.id)
-    created = patient.created_at if patient.created_at.tzinfo else patient.created_at.replace(tzinfo=UTC)
-    if patient.status != PatientStatus.INVITED or utcnow() - created > DOUBLE_SUBMIT_WINDOW:
-        return response
-    session.rollback()  # two submissions at once: the losing insert's transaction is over
-    try:
-        issued = caseload.resend_invitation(session, current.staff, patient.id)
-    except (Conflict, IntegrityError):  # activated, or the other submission still writing: keep its code
-        session.rollback()
-        return response
     ShownInvitation.of(issued).save(response, request)
     return response
 

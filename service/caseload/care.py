@@ -8,9 +8,13 @@ the API refuses new check-ins, questionnaires and coach messages with a 403 that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlmodel import Session, col, select, update
 
-from service import audit, notify
+from service import alerts, audit, notify
 from service.db import unit_of_work
 from service.errors import Conflict, Forbidden, Invalid
 from service.exercises import assignments
@@ -33,6 +37,27 @@ from service.models.base import utcnow
 from service.onboarding import contacts
 from service.onboarding.contacts import ContactDetails
 from service.onboarding.patients import get_for_staff
+
+CARE_NOT_ENDED = "your care has not ended: sign in to use Tandem"
+
+
+@dataclass(frozen=True)
+class AfterCare:
+    """What a client whose care has ended is told: by whom, since when, and where help is."""
+
+    clinic: str
+    ended_at: datetime
+    help: dict[str, Any]  # crisis lines of their country, in their language, and the clinic's instructions
+
+
+def after_care(session: Session, patient: Patient) -> AfterCare:
+    """For a discharged client (who proved who they are): their clinic's name, when care ended, and
+    the crisis lines and the clinic's own instructions, as the app shows them to an active client."""
+    if patient.status != PatientStatus.DISCHARGED or patient.discharged_at is None or patient.erased_at:
+        raise Conflict(CARE_NOT_ENDED)
+    clinic = session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # foreign key
+    return AfterCare(clinic.name, patient.discharged_at, alerts.crisis_resources_for(session, patient))
 
 
 def save_contact(session: Session, staff: Staff, patient_id: str, details: ContactDetails) -> PatientContact:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -152,11 +152,22 @@ class PossibleDuplicates(Conflict):
 
 
 class AlreadyEnrolled(Conflict):
-    """This very form was already submitted (a double click, a resent request): no second patient."""
+    """This very form was already submitted (a double click, a resent request): no second patient.
 
-    def __init__(self, patient: Patient) -> None:
+    ``reissued`` is a new invitation code when the first answer may never have been seen (see
+    ``DOUBLE_SUBMIT_WINDOW``); None when the code already issued stands."""
+
+    def __init__(self, patient: Patient, reissued: IssuedInvitation | None = None) -> None:
         super().__init__("this patient was just enrolled")
         self.patient = patient
+        self.reissued = reissued
+
+
+# A double click sends the form twice and the browser follows the second answer, dropping the first
+# one's (the code) when that answer was still on its way. Within this window after the patient was
+# added, the same form again gets a new code (the unseen one stops working); later, the code already
+# shown (perhaps already printed) is kept and never replaced by a resubmitted form.
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
 
 
 def enrol_patient(
@@ -176,15 +187,16 @@ def enrol_patient(
 
     ``enrolment_key`` is the form's one-time key: a second submission of the same form raises
     ``AlreadyEnrolled`` with the patient the first one made (the database's unique index decides
-    when both arrive at once). Same name and date of birth, or the same contact phone or email, as
-    a patient of the clinic raises ``PossibleDuplicates`` unless confirmed.
+    when both arrive at once), and with a new code within ``DOUBLE_SUBMIT_WINDOW``. Same name and
+    date of birth, or the same contact phone or email, as a patient of the clinic raises
+    ``PossibleDuplicates`` unless confirmed.
     """
     if not staff.active:
         raise Forbidden("this account is deactivated")
     if enrolment_key:
         earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key)
         if earlier is not None:
-            raise AlreadyEnrolled(earlier)
+            raise _enrolled_again(session, staff, earlier)
     if contact is not None and not confirmed_not_duplicate:
         matches = contacts.possible_duplicates(session, staff, display_name=display_name, details=contact)
         if matches:
@@ -215,8 +227,23 @@ def enrol_patient(
         earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key) if enrolment_key else None
         if earlier is None:
             raise
-        raise AlreadyEnrolled(earlier) from None
+        raise _enrolled_again(session, staff, earlier) from None
     return IssuedInvitation(made.patient, made.invitation, made.invite_code, clinician.name)
+
+
+def _enrolled_again(session: Session, staff: Staff, patient: Patient) -> AlreadyEnrolled:
+    """The answer to a second submission of the same form: within the window, while the patient has
+    not activated, a new code; otherwise (or if the other submission is still writing) the one issued."""
+    created = patient.created_at if patient.created_at.tzinfo else patient.created_at.replace(tzinfo=UTC)
+    if patient.status != PatientStatus.INVITED or utcnow() - created > DOUBLE_SUBMIT_WINDOW:
+        return AlreadyEnrolled(patient)
+    session.rollback()  # two submissions at once: the losing insert's transaction is over
+    try:
+        reissued = resend_invitation(session, staff, patient.id)
+    except (Conflict, IntegrityError):  # activated, or the other submission still writing: keep its code
+        session.rollback()
+        return AlreadyEnrolled(patient)
+    return AlreadyEnrolled(patient, reissued)
 
 
 def assignable_clinicians(session: Session, staff: Staff) -> list[Staff]:

@@ -20,7 +20,7 @@ class _Exact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ConsentOut(_Exact):
+class ExportedConsent(_Exact):
     version: str
     locale: str
     text_sha256: str
@@ -198,7 +198,7 @@ class ClientExport(_Exact):
     format: str
     exported_at: datetime
     profile: ProfileOut
-    consents: list[ConsentOut]
+    consents: list[ExportedConsent]
     checkins: list[CheckinOut]
     measure_responses: list[ResponseOut]
     assignments: list[ExportedAssignment]

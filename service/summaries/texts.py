@@ -41,11 +41,12 @@ def all_texts() -> dict[str, dict[str, str]]:
 def text(key: str, lang: str, **values: object) -> str:
     """The text `key` ("section.key") in `lang`, with its placeholders filled from `values`.
 
-    With a `count`, the singular `key_one` is used where the language says "one" for that
-    number (1 in English; 0 and 1 in French), so no text needs "(s)".
+    With a number of things (`count`, else `days`), the singular `key_one` is used where the
+    language's plural rules (Babel's CLDR data) say "one" for that number (1 in English; 0 and 1
+    in French), so no text reads "1 days" or needs "(s)".
     """
     lang = pick_locale(lang)
-    count = values.get("count")
+    count = values.get("count", values.get("days"))
     if isinstance(count, int) and f"{key}_one" in all_texts() and Locale(lang).plural_form(count) == "one":
         key = f"{key}_one"
     template = all_texts()[key][lang]

@@ -34,6 +34,14 @@ def _schemas(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return document["components"]["schemas"]
 
 
+def test_every_schema_has_a_name_of_its_own(document: dict[str, Any]) -> None:
+    """Two models of one name make FastAPI fall back to module paths ("service__summaries__schemas__X"),
+    which code generators turn into unreadable types: each schema is named once, as its class."""
+    names = list(_schemas(document))
+    assert [name for name in names if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)] == []
+    assert len(names) == len(set(names))
+
+
 def test_every_property_of_every_schema_has_a_description(document: dict[str, Any]) -> None:
     undescribed = [
         f"{name}.{field}"

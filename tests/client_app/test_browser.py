@@ -3,6 +3,7 @@ for the whole module: every step through the accessible names a person (or a scr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlmodel import Session, col, select
 
+from service.caseload import care
+from service.checkins import service as checkins
+from service.checkins.schemas import CheckinIn
 from service.config import get_settings
 from service.db import new_session, reset_engine
 from service.exercises.assignments import create_assignment
@@ -39,6 +43,12 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1440, "height": 900}
+# What two clients wrote before their care ended, in their export afterwards.
+AFTER_CARE_NOTES = {
+    "en": ["Slept well after the walk", "Lunch with my brother"],
+    "fr": ["Bien dormi après la promenade", "Déjeuner avec mon frère"],
+}
 HIGH_RISK_NOTE = {
     "en": "I have decided to kill myself tonight, I have the pills ready",
     "fr": "J'ai décidé de me suicider ce soir, j'ai préparé les médicaments",
@@ -105,6 +115,15 @@ def _seed(session: Session) -> dict[str, object]:
         patient, _ = active_patient(session, setup, email=email, name=f"Client {who}", locale=locale, country=country)
         create_assignment(session, staff=setup.clinician, patient_id=patient.id, exercise_code="breathing")
         emails[who] = email
+    for language, country in (("en", "US"), ("fr", "FR")):
+        email = f"ended-{language}@example.org"
+        patient, _ = active_patient(
+            session, setup, email=email, name=f"Client ended {language}", locale=language, country=country
+        )
+        for mood, note in zip((6, 7), AFTER_CARE_NOTES[language], strict=True):
+            checkins.submit(session, patient=patient, data=CheckinIn(mood=mood, anxiety=3, note=note))
+        care.discharge(session, setup.clinician, patient.id, reason="completed")
+        emails[f"ended-{language}"] = email
     return {"invite_code": code, "invited_id": invited.id, "emails": emails}
 
 
@@ -308,6 +327,63 @@ def test_every_action_is_reachable_with_the_keyboard_alone(world: World, context
     tab_to("e.textContent === 'Get help now'")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Get help now")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "line", "download"),
+    [
+        ("en", "Your care with Riverside has ended", "tel:988", "Download my data"),
+        ("fr", "Votre suivi avec Riverside a pris fin", "tel:3114", "Télécharger mes données"),
+    ],
+)
+def test_a_client_whose_care_ended_is_told_so_and_downloads_their_data(
+    world: World, browser: Browser, language: str, title: str, line: str, download: str
+) -> None:
+    """Signing in after discharge opens a screen that says care has ended, where help is, and keeps
+    the client's data within reach as a file; on a phone and a desktop, with no axe-core violation."""
+    # axe is injected as a script, which the app's own CSP rightly refuses: this context bypasses it.
+    context = browser.new_context(
+        viewport=PHONE,
+        locale="fr-FR" if language == "fr" else "en-US",
+        bypass_csp=True,
+        service_workers="block",
+        accept_downloads=True,
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        errors = _errors(page)
+        page.goto(f"{world.base}/app/#/signin")
+        page.get_by_label(re.compile("^(Email|E-mail)$")).fill(world.emails[f"ended-{language}"])
+        page.get_by_label(re.compile("^(Password|Mot de passe)$")).fill(CLIENT_PASSWORD)
+        page.get_by_role("button", name=re.compile("^(Sign in|Se connecter)$")).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator(f'a[href="{line}"]')).to_be_visible()  # the crisis line of their country
+        expect(page.get_by_role("navigation").get_by_role("link")).to_have_count(0)  # nothing else to open
+
+        found: list[str] = []
+        for size in (PHONE, DESKTOP):
+            page.set_viewport_size(size)
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if widths[0] > widths[1]:
+                found.append(f"{size['width']}px: the screen is {widths[0]}px wide in a {widths[1]}px window")
+            found += _axe(page, f"after care {size['width']}px")
+        assert found == []
+
+        with page.expect_download() as downloading:
+            page.get_by_role("button", name=download).click()
+        file = downloading.value
+        assert file.suggested_filename == "tandem-my-data.json"
+        exported = json.loads(Path(file.path()).read_text(encoding="utf-8"))
+        assert sorted(entry["note"] for entry in exported["checkins"]) == sorted(AFTER_CARE_NOTES[language])
+        assert exported["profile"]["status"] == "discharged"
+        expect(page.get_by_role("status").first).to_have_text(
+            "Your data is downloaded." if language == "en" else "Vos données sont téléchargées."
+        )
+        assert errors == []
+    finally:
+        context.close()
 
 
 def _axe(page: Page, screen: str) -> list[str]:

@@ -188,7 +188,7 @@ def test_an_unusable_scale_answer_is_asked_again(text: str, problem: str, reask:
 
 def test_a_scale_is_asked_again_in_french() -> None:
     result = parse_answer(step("breathing", "calm_before"), "assez calme", "fr")
-    assert result.reask == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
+    assert result.reask == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
 
 
 # ---------------------------------------------------------------- emotion ratings
@@ -220,7 +220,7 @@ def test_an_emotion_without_a_rating_is_asked_about_by_name() -> None:
         "How strong was “anxious”? Please give each emotion a number from 0 to 100, for example: anxious 80, sad 60."
     )
     french = parse_answer(step("thought_record", "emotions_before"), "triste, anxieux 50", "fr")
-    assert french.reask is not None and french.reask.startswith("Quelle était l'intensité de « triste » ?")
+    assert french.reask is not None and french.reask.startswith("Quelle était l'intensité de « triste » ?")
 
 
 def test_emotion_ratings_out_of_range_or_missing_are_asked_again() -> None:
@@ -369,7 +369,7 @@ def test_asking_for_help_returns_the_step_help() -> None:
     assert (result.ok, result.problem) == (False, "help")
     assert result.reask == step("thought_record", "evidence_for").help.en  # type: ignore[union-attr]
     no_help = parse_answer(step("breathing", "calm_before"), "aide", "fr")
-    assert no_help.reask == "Prenez votre temps : il n'y a pas de bonne ou de mauvaise réponse."
+    assert no_help.reask == "Prenez votre temps : il n'y a pas de bonne ou de mauvaise réponse."
 
 
 ODD_INPUTS = [

@@ -73,7 +73,7 @@ def test_opening_says_it_is_an_automated_guide_and_names_the_countrys_emergency_
     opening = start(client, french, assign(session, french, instructions="Pensez à la réunion de lundi.").id)["message"]
     assert "guide automatisé, ni une personne ni un thérapeute" in opening
     assert "appelez le 15, le numéro d'urgence local" in opening
-    assert "Un mot de votre thérapeute : Pensez à la réunion de lundi." in opening
+    assert "Un mot de votre thérapeute : Pensez à la réunion de lundi." in opening
 
 
 def test_the_client_lists_assignments_with_title_summary_instructions_due_date_and_adherence(

@@ -9,6 +9,7 @@ branch joins ``PAGES`` (a path, with ``{patient}``, ``{alert}`` or ``{session}``
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import Session, col, select
@@ -32,6 +34,7 @@ from service.models import Alert, ExerciseSession, Patient, Staff
 from service.models.base import utcnow
 from service.safety_plan import service as safety_plans
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
+from tests.factories import create_clinic
 from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.server import running_server
@@ -64,6 +67,12 @@ PAGES = [
     ("audit checkpoints", "/portal/audit/checkpoints"),
     ("not found", "/portal/patients/no-such-patient"),
 ]
+# Pages nobody can link to: single sign-on's refusals (no provider set up; an answer without a
+# sign-in in progress), shown signed out.
+SIGNED_OUT_PAGES = [
+    ("single sign-on not set up", "/portal/login/oidc"),
+    ("single sign-on failed", "/portal/login/oidc/callback?state=stale&code=stale"),
+]
 
 
 @dataclass
@@ -71,6 +80,9 @@ class Clinic:
     admin_email: str
     admin_password: str
     ids: dict[str, str]  # patient, alert, session
+    # Two staff of a clinic that requires an authenticator, not yet set up (one per window size):
+    # their first sign-in shows the set-up page (own password and TOTP), then the recovery codes.
+    newcomers: list[tuple[str, str]]
 
 
 @dataclass
@@ -141,7 +153,12 @@ def _seed(session: Session, spec: dict) -> Clinic:
         .where(Patient.clinic_id == admin.clinic_id)
     ).first()
     assert exercise is not None
-    return Clinic(admin_email, admin_password, {"patient": patient.id, "alert": alert.id, "session": exercise.id})
+    strict = create_clinic(
+        session, name=f"Clinique MFA {language}", locale=language, mfa_required=True, slug=f"mfa-{language}"
+    )
+    newcomers = [(strict.admin.email, strict.admin_password), (strict.clinician.email, strict.clinician_password)]
+    ids = {"patient": patient.id, "alert": alert.id, "session": exercise.id}
+    return Clinic(admin_email, admin_password, ids, newcomers)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +217,59 @@ def test_every_portal_page_fits_a_phone_and_a_desktop(world: World, browser: Bro
                     last = page.locator("table.caseload thead th").last
                     if hidden_sideways(last):
                         found.append(f"{label} caseload: the last column is cut off")
+            found += _pages_after_a_form(page, world.base, label, wide=wide, size=size["width"])
+            page.context.clear_cookies()
+            for name, path in SIGNED_OUT_PAGES:
+                page.goto(world.base + path)
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                found += page_problems(page, f"{label} {name}", wide=wide)
+            email, password = clinic.newcomers[0 if size is PHONE else 1]
+            found += _first_sign_in_with_an_authenticator(page, world.base, label, email, password, wide=wide)
     finally:
         context.close()
     assert found == [], "\n".join(found)
+
+
+def _pages_after_a_form(page: Page, base: str, label: str, *, wide: bool, size: int) -> list[str]:
+    """The pages only a form leads to: the new patient's invitation code, the new staff member's
+    one-time password, and setting up an authenticator app from the account page."""
+    found: list[str] = []
+    page.goto(f"{base}/portal/patients/new")
+    page.fill("#display_name", f"Camille Layout-{size}")
+    page.select_option("#clinician_id", index=1)
+    page.click("form[action$='/portal/patients'] button[type=submit]")
+    expect(page.locator("#invite-code")).to_be_visible()
+    found += page_problems(page, f"{label} invitation code", wide=wide)
+
+    page.goto(f"{base}/portal/staff")
+    page.fill("#staff-name", f"Dominique Layout-{size}")
+    page.fill("#staff-email", f"dominique.{size}.{uuid.uuid4().hex[:6]}@example.org")
+    page.click("form[action$='/portal/staff'] button[type=submit]")
+    expect(page.locator("#one-time-password")).to_be_visible()
+    found += page_problems(page, f"{label} staff invited", wide=wide)
+
+    page.goto(f"{base}/portal/account")
+    page.click("form[action$='/portal/account/authenticator'] button[type=submit]")
+    page.wait_for_url(f"{base}/portal/account/authenticator")
+    found += page_problems(page, f"{label} authenticator set-up", wide=wide)
+    page.click("form[action$='/portal/account/authenticator/cancel'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/portal/account\?saved=.*"))
+    return found
+
+
+def _first_sign_in_with_an_authenticator(
+    page: Page, base: str, label: str, email: str, password: str, *, wide: bool
+) -> list[str]:
+    page.goto(f"{base}/portal/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form[action='/portal/login'] button[type=submit]")
+    page.wait_for_url(f"{base}/portal/enrol")
+    found = page_problems(page, f"{label} account set-up", wide=wide)
+    page.fill("#new_password", "amber-lighthouse-violin-42")
+    page.fill("#confirm_password", "amber-lighthouse-violin-42")
+    page.fill("#totp", pyotp.TOTP(page.locator("#totp-secret").inner_text().strip()).now())
+    page.click("form[action='/portal/enrol'] button[type=submit]")
+    expect(page.locator("#recovery-codes")).to_be_visible()
+    found += page_problems(page, f"{label} recovery codes", wide=wide)
+    return found

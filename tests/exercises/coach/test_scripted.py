@@ -152,7 +152,7 @@ def test_unusable_answer_is_asked_again_and_the_state_does_not_move() -> None:
 
 def test_french_unusable_answer_is_asked_again_in_french() -> None:
     reply = coach.reply(context("breathing", locale="fr"), "beaucoup")
-    assert reply.message == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
+    assert reply.message == "J'ai besoin d'un nombre ici : merci de répondre par un nombre de 0 à 10."
     assert reply.step_index == 0
     # "I don't know" is not an unusable answer: it gets an example and the offer to skip.
     reply = coach.reply(context("breathing", locale="fr"), "je ne sais pas trop")
@@ -195,7 +195,7 @@ def test_french_automatic_thought_trap_is_named_in_french() -> None:
     ctx = context(locale="fr", step_index=2, answers={"situation": "Au travail", "emotions_before": []})
     reply = coach.reply(ctx, "Je vais rater l'examen.")
     assert reply.traps == ["fortune_telling"]
-    assert "un piège de pensée fréquent : la prédiction de l'avenir, c'est-à-dire" in reply.message
+    assert "un piège de pensée fréquent : la prédiction de l'avenir, c'est-à-dire" in reply.message
     assert "Que pourrait-il se passer d'autre ?" in reply.message
 
 
