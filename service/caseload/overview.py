@@ -28,7 +28,6 @@ from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
 from service import audit
-from service.alerts import lifecycle
 from service.caseload.service import SORTS as BASE_SORTS
 from service.caseload.service import CaseloadEntry, invitation_states
 from service.checkins import trends
@@ -46,7 +45,6 @@ from service.models import (
     Alert,
     AlertStatus,
     CheckIn,
-    MeasureResponse,
     Patient,
     PatientFigures,
     PatientStatus,
@@ -431,7 +429,18 @@ _CANDIDATE_KEYS: dict[str, Callable[[_Candidate], Any]] = {
 
 def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOverview]:
     """The full figures of the patients on the page, in the page's order."""
-    patients = _patients(session, ids)
+    patients: dict[str, Patient] = {}
+    kept: dict[str, PatientFigures] = {}
+    # The page's patients and their maintained figures (last check-in, first and latest PHQ-9 and
+    # GAD-7) in one read of the page's rows: no aggregate over their history.
+    for patient, patient_figures in session.execute(
+        sa_select(Patient, PatientFigures)
+        .outerjoin(PatientFigures, col(PatientFigures.patient_id) == col(Patient.id))
+        .where(col(Patient.id).in_(ids))
+    ).all():
+        patients[patient.id] = patient
+        if patient_figures is not None:
+            kept[patient.id] = patient_figures
     clinicians = {
         s.id: s
         for s in session.exec(select(Staff).where(col(Staff.id).in_({p.clinician_id for p in patients.values()}))).all()
@@ -440,7 +449,7 @@ def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOv
     entries = [
         CaseloadEntry(patients[i], clinicians[patients[i].clinician_id], states[i]) for i in ids if i in patients
     ]
-    return figures(session, staff, entries)
+    return figures(session, staff, entries, kept)
 
 
 def overview(
@@ -450,47 +459,33 @@ def overview(
     return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
-def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
-    """The figures of these caseload entries, in a few grouped queries whatever their number."""
+def figures(
+    session: Session, staff: Staff, entries: Sequence[CaseloadEntry], kept: dict[str, PatientFigures]
+) -> list[PatientOverview]:
+    """The figures of these caseload entries, from their maintained figures (``kept``) and a few
+    grouped queries whatever their number."""
     patients = [entry.patient for entry in entries]
     ids = [p.id for p in patients]
-    last_checkins = _last_checkins(session, ids)
     moods = _mood_points(session, patients)
-    scores = _scores(session, ids)
     alerts = _open_alerts(session, staff, ids)
     adherence = assignments.adherence_by_patient(session, patients)
     overviews = []
     for entry in entries:
         patient = entry.patient
         series = _mood_series(patient, moods.get(patient.id, []))
+        patient_figures = kept.get(patient.id)
         overviews.append(
             PatientOverview(
                 entry=entry,
-                last_checkin_at=last_checkins.get(patient.id),
+                last_checkin_at=patient_figures.last_checkin_at if patient_figures else None,
                 mood=[point.value for point in series],
                 mood_week=series[-1].mean_7 if series else None,
-                scores=scores.get(patient.id, {}),
+                scores=_scores(patient_figures) if patient_figures else {},
                 open_alerts=alerts.get(patient.id, {}),
                 adherence=adherence.get(patient.id),
             )
         )
     return overviews
-
-
-def _last_checkins(session: Session, ids: list[str]) -> dict[str, datetime]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        sa_select(col(CheckIn.patient_id), func.max(col(CheckIn.recorded_at)))
-        .where(col(CheckIn.patient_id).in_(ids))
-        .group_by(col(CheckIn.patient_id))
-    ).all()
-    return {pid: _aware(at) for pid, at in rows if at is not None}
-
-
-def _aware(moment: datetime) -> datetime:
-    # max() comes back without the column's type on SQLite; times are stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _mood_points(session: Session, patients: list[Patient]) -> dict[str, list[tuple[date, int]]]:
@@ -514,62 +509,51 @@ def _mood_series(patient: Patient, points: list[tuple[date, int]]) -> list[trend
     return trends.daily_series(points, today - timedelta(days=MOOD_DAYS - 1), today)
 
 
-def _scores(session: Session, ids: list[str]) -> dict[str, dict[str, LatestScore]]:
-    """Each patient's first and latest PHQ-9 and GAD-7 and how many were answered: ranked in the
-    database over the (patient_id, instrument, completed_at) index, so the page reads at most two
-    rows per patient and questionnaire, never a year of answers."""
-    if not ids:
-        return {}
-    answered = col(MeasureResponse.patient_id), col(MeasureResponse.instrument)
-    oldest_first = col(MeasureResponse.completed_at), col(MeasureResponse.created_at)
-    ranked = (
-        sa_select(
-            col(MeasureResponse.patient_id).label("patient_id"),
-            col(MeasureResponse.instrument).label("instrument"),
-            col(MeasureResponse.total).label("total"),
-            col(MeasureResponse.severity).label("severity"),
-            col(MeasureResponse.completed_at).label("completed_at"),
-            func.row_number().over(partition_by=answered, order_by=oldest_first).label("from_first"),
-            func.row_number()
-            .over(partition_by=answered, order_by=[c.desc() for c in oldest_first])
-            .label("from_latest"),
-            func.count().over(partition_by=answered).label("answered"),
-        )
-        .where(
-            col(MeasureResponse.patient_id).in_(ids),
-            col(MeasureResponse.instrument).in_(INSTRUMENTS),
-            col(MeasureResponse.total).is_not(None),
-        )
-        .subquery()
-    )
-    rows = session.execute(sa_select(ranked).where(or_(ranked.c.from_first == 1, ranked.c.from_latest == 1))).all()
-    ends: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        found = ends.setdefault((row.patient_id, row.instrument), {"count": int(row.answered)})
-        moment = (_aware(row.completed_at), int(row.total))
-        if row.from_first == 1:
-            found["first"] = moment
-        if row.from_latest == 1:
-            found["latest"], found["severity"] = moment, row.severity
-    scores: dict[str, dict[str, LatestScore]] = {}
-    for (pid, instrument), found in ends.items():
-        at, total = found["latest"]
-        change = change_between(instrument, found["first"], found["latest"], found["count"])
-        scores.setdefault(pid, {})[instrument] = LatestScore(instrument, total, found["severity"], at, change)
+def _scores(kept: PatientFigures) -> dict[str, LatestScore]:
+    """The latest PHQ-9 and GAD-7 and their change since the first, from the figures the database
+    keeps (first and latest total and time of each): never a read of the answers themselves. Two
+    answers make a change; one alone is its own first and latest."""
+    scores: dict[str, LatestScore] = {}
+    for code in INSTRUMENTS:
+        latest_total, latest_at = getattr(kept, f"{code}_latest"), getattr(kept, f"{code}_latest_at")
+        first_total, first_at = getattr(kept, f"{code}_first"), getattr(kept, f"{code}_first_at")
+        if latest_total is None or latest_at is None or first_total is None or first_at is None:
+            continue
+        first, latest = (_aware(first_at), int(first_total)), (_aware(latest_at), int(latest_total))
+        change = change_between(code, first, latest, 1 if first == latest else 2)
+        scores[code] = LatestScore(code, latest[1], _severity(code, latest[1]), latest[0], change)
     return scores
 
 
+@lru_cache(maxsize=256)
+def _severity(code: str, total: int) -> str:
+    """The severity band of a total (as scoring gives it when the answers are stored)."""
+    return next(band.key for band in get_instrument(code).severity_bands if band.contains(total))
+
+
+def _aware(moment: datetime) -> datetime:
+    # Times are stored in UTC; SQLite may hand them back without their zone.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
 def _open_alerts(session: Session, staff: Staff, ids: list[str]) -> dict[str, dict[Severity, int]]:
+    """Open alerts of the page's patients by severity, counted in the database. The patients on
+    the page are in the staff member's caseload, so every alert of theirs is visible to them
+    (``lifecycle.visible_to``)."""
     if not ids:
         return {}
-    alerts = session.exec(
-        lifecycle.visible_to(staff).where(col(Alert.patient_id).in_(ids), col(Alert.status) != AlertStatus.RESOLVED)
+    rows = session.execute(
+        sa_select(col(Alert.patient_id), col(Alert.severity), func.count())
+        .where(
+            col(Alert.clinic_id) == staff.clinic_id,
+            col(Alert.patient_id).in_(ids),
+            col(Alert.status) != AlertStatus.RESOLVED,
+        )
+        .group_by(col(Alert.patient_id), col(Alert.severity))
     ).all()
     found: dict[str, dict[Severity, int]] = {}
-    for alert in alerts:
-        counts = found.setdefault(alert.patient_id, {})
-        severity = Severity(alert.severity)
-        counts[severity] = counts.get(severity, 0) + 1
+    for patient_id, severity, count in rows:
+        found.setdefault(patient_id, {})[Severity(severity)] = int(count)
     return found
 
 
