@@ -22,7 +22,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Text, and_, exists, func, not_, or_, type_coerce
+from sqlalchemy import Float, Text, and_, case, cast, exists, func, literal, not_, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
@@ -262,14 +262,13 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     if filters.alerts:
         query = query.where(_open_alert_exists(urgent_only=filters.alerts == "urgent"))
     if sort == "mood":
-        week = _mood_week(now, staff)
-        query = query.outerjoin(week, week.c.patient_id == col(Patient.id)).add_columns(week.c.mood_week)
+        query = query.add_columns(_mood_week(now))
     elif sort in _KEY_COLUMNS:
         query = query.add_columns(type_coerce(_KEY_COLUMNS[sort], NullType()))  # raw: compared, never shown
 
     # Through the connection, not the ORM: plain rows, without the ORM's per-row loading (a third of
     # the page's time for 10,000 patients).
-    rows = session.connection().execute(query).all()
+    rows: Sequence[Any] = session.connection().execute(query).all()
     found: list[_Candidate]
     if len(query.selected_columns) > 2:
         found = [(pid, _folded_name(name), key) for pid, name, key in rows]
@@ -326,20 +325,19 @@ def _figure(code: str, which: str) -> Any:
     return getattr(PatientFigures, f"{code}_{which}")
 
 
-def _mood_week(now: datetime, staff: Staff) -> Any:
-    """Mean mood of the last 7 days per patient, in one grouped read of the (local_date, patient_id)
-    index (covering mood on PostgreSQL): a week of check-ins, not a subquery per patient. "Today" is
-    in UTC (the page shows each patient's own calendar, at most a day apart)."""
+def _mood_week(now: datetime) -> ColumnElement[Any]:
+    """Mean mood of the last 7 days per patient from the day slots PatientFigures keeps (migration
+    0019): the sum and count of the slots whose day falls within the week, one row per patient, no
+    check-in read. "Today" is in UTC (the page shows each patient's own calendar, at most a day
+    apart)."""
     since = now.date() - timedelta(days=QUIET_DAYS - 1)
-    query = (
-        sa_select(col(CheckIn.patient_id).label("patient_id"), func.avg(col(CheckIn.mood)).label("mood_week"))
-        .join(Patient, col(Patient.id) == col(CheckIn.patient_id))
-        .where(col(CheckIn.local_date) >= since, col(Patient.clinic_id) == staff.clinic_id)
-        .group_by(col(CheckIn.patient_id))
-    )
-    if staff.role != Role.ADMIN:
-        query = query.where(col(Patient.clinician_id) == staff.id)
-    return query.subquery("mood_week")
+    total: ColumnElement[Any] = literal(0)
+    count: ColumnElement[Any] = literal(0)
+    for k in range(7):
+        within = getattr(PatientFigures, f"mood_day{k}") >= since
+        total = total + case((within, getattr(PatientFigures, f"mood_sum{k}")), else_=0)
+        count = count + case((within, getattr(PatientFigures, f"mood_n{k}")), else_=0)
+    return case((count > 0, cast(total, Float) / count), else_=None)
 
 
 def _measures_filter(wanted: str) -> ColumnElement[bool]:

@@ -20,6 +20,7 @@ import json
 import statistics
 import subprocess
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -100,8 +101,20 @@ ANALYZE;
 
 
 def history_statements(days: int) -> list[str]:
-    """The statements that write ``days`` days of history for every patient in the database."""
-    return [statement.replace(":days", str(days)) for statement in HISTORY.split(";") if statement.strip()]
+    """The statements that write ``days`` days of history for every patient in the database, then
+    fill the mood day slots of patient_figures the way migration 0019 does (its last days)."""
+    statements = [statement.replace(":days", str(days)) for statement in HISTORY.split(";") if statement.strip()]
+    today = datetime.now(UTC).date()
+    for back in range(8, -2, -1):  # oldest first: a later day replaces the one a week before in its slot
+        day = today - timedelta(days=back)
+        k = (day - date(2000, 1, 3)).days % 7
+        statements.append(
+            f"UPDATE patient_figures f SET mood_day{k} = s.local_date, mood_sum{k} = s.total, mood_n{k} = s.n "
+            f"FROM (SELECT patient_id, local_date, sum(mood) AS total, count(*) AS n FROM checkin "
+            f"WHERE local_date = '{day.isoformat()}' GROUP BY patient_id, local_date) s "
+            "WHERE f.patient_id = s.patient_id"
+        )
+    return [*statements, "ANALYZE"]
 
 
 def _seed(url: str, work: Path, patients: int, clinicians: int, days: int) -> dict[str, list[str]]:
