@@ -153,7 +153,8 @@ END $$""")
         op.execute('DROP TRIGGER IF EXISTS patient_figures_checkin_gone')
         op.execute(f"CREATE TRIGGER patient_figures_checkin AFTER INSERT ON checkin BEGIN {_old_checkin_upsert('NEW')}; END")
         op.execute(f"CREATE TRIGGER patient_figures_checkin_gone AFTER DELETE ON checkin BEGIN {_checkin_recount('OLD')}; END")
-    with op.batch_alter_table('patient_figures') as batch:
+    # In place (SQLite 3.35+ drops columns itself): a copied table would break the triggers naming it.
+    with op.batch_alter_table('patient_figures', recreate='never') as batch:
         for k in SLOTS:
             for name in (f'mood_day{k}', f'mood_sum{k}', f'mood_n{k}'):
                 batch.drop_column(name)
