@@ -22,7 +22,7 @@ from anyio import CapacityLimiter
 from prometheus_client import Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.risk import RiskLevel, screen_text
+from service.risk import RiskLevel, screen_text, screenings_remembered
 from service.risk.crisis import FALLBACK_COUNTRY, crisis_resources
 from service.risk.locales import primary_language
 
@@ -95,7 +95,9 @@ def screened_level(path: str, body: bytes) -> RiskLevel:
     if not isinstance(text, str) or not text.strip():
         return RiskLevel.NONE
     # The patient's language is not known before the database is read: screen in both, keep the higher.
-    return max(screen_text(text[:20_000], lang).level for lang in ("en", "fr"))
+    # Stripped, as the check-in stores and screens its note: the check-in's own screening in the
+    # patient's language is then the one remembered here (``screenings_remembered``), not a second.
+    return max(screen_text(text.strip()[:20_000], lang).level for lang in ("en", "fr"))
 
 
 class AdmissionMiddleware:
@@ -108,11 +110,15 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or _EXEMPT.match(scope["path"]):
             await self.app(scope, receive, send)
             return
-        level = RiskLevel.NONE
         if scope["method"] == "POST" and any(pattern.match(scope["path"]) for pattern, _ in _SCREENED):
-            body, more = await _read_body(receive)
-            level = screened_level(scope["path"], body)
-            receive = _replay(body, more, receive)
+            with screenings_remembered():
+                body, more = await _read_body(receive)
+                level = screened_level(scope["path"], body)
+                await self._admit(scope, _replay(body, more, receive), send, level)
+            return
+        await self._admit(scope, receive, send, RiskLevel.NONE)
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send, level: RiskLevel) -> None:
         crisis = level >= RiskLevel.MODERATE
         if self.in_flight >= self.max_in_flight and not crisis:
             SHED.inc()

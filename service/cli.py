@@ -90,9 +90,9 @@ def serve(
     if migrate:
         upgrade(settings.database_url)
     if workers == 1:
-        from service.app import create_app
+        from service.app import create_app, freeze_startup_objects
 
-        uvicorn.run(create_app(), host=host, port=port, access_log=False, log_config=None)
+        uvicorn.run(freeze_startup_objects(create_app()), host=host, port=port, access_log=False, log_config=None)
         return
     # Each worker builds its own app, engine and pool (request threads + spares); the scheduler runs
     # in every worker but only the holder of the PostgreSQL advisory lock executes jobs.

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlmodel import Session, create_engine
 
 from service.config import get_settings
@@ -68,9 +69,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             engine = create_engine(url, echo=echo, connect_args=connect_args, **pool)
         else:
             engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        _batch_integer_key_inserts(engine)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+
+
+def _batch_integer_key_inserts(engine: Engine) -> None:
+    """Rows of one table with an integer key the database assigns (audit rows, alert history) go out
+    in one multi-row INSERT ... RETURNING on SQLite too, as they do on PostgreSQL, rather than one
+    statement per row. SQLAlchemy matches the keys that come back to the rows by sorting them: SQLite
+    numbers the rows of one INSERT in the order of its VALUES (an INTEGER PRIMARY KEY is the next
+    after the largest), so ascending keys are parameter order. Set before the first statement is
+    compiled (the flag is read at compile time)."""
+    engine.dialect.insertmanyvalues_implicit_sentinel = InsertmanyvaluesSentinelOpts.ANY_AUTOINCREMENT
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -19,16 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Text, and_, exists, func, not_, or_, type_coerce
+from sqlalchemy import Float, Text, and_, case, cast, exists, func, literal, not_, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
 from service import audit
-from service.alerts import lifecycle
 from service.caseload.service import SORTS as BASE_SORTS
 from service.caseload.service import CaseloadEntry, invitation_states
 from service.checkins import trends
@@ -46,7 +46,6 @@ from service.models import (
     Alert,
     AlertStatus,
     CheckIn,
-    MeasureResponse,
     Patient,
     PatientFigures,
     PatientStatus,
@@ -172,17 +171,12 @@ class OverviewPage:
         return (self.page - 1) * self.page_size + len(self.rows)
 
 
-@dataclass(slots=True)
-class _Candidate:
-    """A patient who may be on the page, with what sorting and filtering need, not yet their figures.
-    Only the value the chosen order needs is read; times are the database's raw values (compared,
-    never shown)."""
-
-    id: str
-    name: str  # folded (case- and accent-blind), for matching and ordering
-    key: Any = None  # the chosen order's value: status, a time, the week's mood or a questionnaire total
-    open_alerts: dict[Severity, int] = field(default_factory=dict)
-    adherence_rate: float | None = None
+# A patient who may be on the page, with what sorting and filtering need, not yet their figures: a
+# plain tuple (id, name folded case- and accent-blind, the chosen order's value), one small object
+# per patient of a 10,000-patient caseload rather than an object and a dict each. The value is the
+# status, a time (the database's raw value: compared, never shown), the week's mood, a questionnaire
+# total, the open alerts by severity or the adherence rate; None when the patient has none.
+_Candidate = tuple[str, str, Any]
 
 
 def overview_page(
@@ -218,7 +212,7 @@ def _overview(
         page_size = page_size or max(total, 1)
         start = (page - 1) * page_size
         shown = candidates[start : start + page_size]
-        rows = _page_rows(session, staff, [c.id for c in shown])
+        rows = _page_rows(session, staff, [candidate[0] for candidate in shown])
         audit.record(
             session,
             actor=Actor.staff(staff),
@@ -268,22 +262,26 @@ def _candidates(session: Session, staff: Staff, filters: OverviewFilters, sort: 
     if filters.alerts:
         query = query.where(_open_alert_exists(urgent_only=filters.alerts == "urgent"))
     if sort == "mood":
-        week = _mood_week(now, staff)
-        query = query.outerjoin(week, week.c.patient_id == col(Patient.id)).add_columns(week.c.mood_week)
+        query = query.add_columns(_mood_week(now))
     elif sort in _KEY_COLUMNS:
         query = query.add_columns(type_coerce(_KEY_COLUMNS[sort], NullType()))  # raw: compared, never shown
 
-    keyed = len(query.selected_columns) > 2
-    found = [_Candidate(row[0], _folded_name(row[1]), row[2] if keyed else None) for row in session.execute(query)]
+    # Through the connection, not the ORM: plain rows, without the ORM's per-row loading (a third of
+    # the page's time for 10,000 patients).
+    rows: Sequence[Any] = session.connection().execute(query).all()
+    found: list[_Candidate]
+    if len(query.selected_columns) > 2:
+        found = [(pid, _folded_name(name), key) for pid, name, key in rows]
+    else:
+        found = [(pid, _folded_name(name), None) for pid, name in rows]
     if filters.name and filters.name.strip():
         needle = fold(filters.name)
-        found = [c for c in found if needle in c.name]
+        found = [c for c in found if needle in c[1]]
     if sort == "alerts":
         counts = _open_alerts_in_caseload(session, staff)
-        for candidate in found:
-            candidate.open_alerts = counts.get(candidate.id, {})
+        found = [(pid, name, counts.get(pid)) for pid, name, _ in found]
     if sort == "adherence" or filters.exercises:
-        found = _with_adherence(session, found, filters.exercises)
+        found = _with_adherence(session, found, filters.exercises, order=sort == "adherence")
     return _sorted(found, sort)
 
 
@@ -327,20 +325,19 @@ def _figure(code: str, which: str) -> Any:
     return getattr(PatientFigures, f"{code}_{which}")
 
 
-def _mood_week(now: datetime, staff: Staff) -> Any:
-    """Mean mood of the last 7 days per patient, in one grouped read of the (local_date, patient_id)
-    index (covering mood on PostgreSQL): a week of check-ins, not a subquery per patient. "Today" is
-    in UTC (the page shows each patient's own calendar, at most a day apart)."""
+def _mood_week(now: datetime) -> ColumnElement[Any]:
+    """Mean mood of the last 7 days per patient from the day slots PatientFigures keeps (migration
+    0019): the sum and count of the slots whose day falls within the week, one row per patient, no
+    check-in read. "Today" is in UTC (the page shows each patient's own calendar, at most a day
+    apart)."""
     since = now.date() - timedelta(days=QUIET_DAYS - 1)
-    query = (
-        sa_select(col(CheckIn.patient_id).label("patient_id"), func.avg(col(CheckIn.mood)).label("mood_week"))
-        .join(Patient, col(Patient.id) == col(CheckIn.patient_id))
-        .where(col(CheckIn.local_date) >= since, col(Patient.clinic_id) == staff.clinic_id)
-        .group_by(col(CheckIn.patient_id))
-    )
-    if staff.role != Role.ADMIN:
-        query = query.where(col(Patient.clinician_id) == staff.id)
-    return query.subquery("mood_week")
+    total: ColumnElement[Any] = literal(0)
+    count: ColumnElement[Any] = literal(0)
+    for k in range(7):
+        within = getattr(PatientFigures, f"mood_day{k}") >= since
+        total = total + case((within, getattr(PatientFigures, f"mood_sum{k}")), else_=0)
+        count = count + case((within, getattr(PatientFigures, f"mood_n{k}")), else_=0)
+    return case((count > 0, cast(total, Float) / count), else_=None)
 
 
 def _measures_filter(wanted: str) -> ColumnElement[bool]:
@@ -368,19 +365,20 @@ def _open_alert_exists(*, urgent_only: bool) -> ColumnElement[bool]:
     return exists().where(*conditions).correlate(Patient)
 
 
-def _with_adherence(session: Session, found: list[_Candidate], wanted: str | None) -> list[_Candidate]:
-    """Adherence of the exercises due in the last weeks, for the candidates (when asked for)."""
-    patients = _patients(session, [c.id for c in found])
+def _with_adherence(session: Session, found: list[_Candidate], wanted: str | None, *, order: bool) -> list[_Candidate]:
+    """Adherence of the exercises due in the last weeks, for the candidates (when asked for): kept
+    as their order's value when ``order``."""
+    patients = _patients(session, [c[0] for c in found])
     adherence = assignments.adherence_by_patient(session, list(patients.values()))
     kept = []
-    for candidate in found:
-        summary = adherence.get(candidate.id)
-        candidate.adherence_rate = summary.summary.rate if summary is not None else None
+    for pid, name, key in found:
+        summary = adherence.get(pid)
+        rate = summary.summary.rate if summary is not None else None
         if wanted == "unassigned" and not (summary is None or summary.open_assignments == 0):
             continue
-        if wanted == "low" and not (candidate.adherence_rate is not None and candidate.adherence_rate < LOW_ADHERENCE):
+        if wanted == "low" and not (rate is not None and rate < LOW_ADHERENCE):
             continue
-        kept.append(candidate)
+        kept.append((pid, name, rate if order else key))
     return kept
 
 
@@ -393,14 +391,13 @@ def _patients(session: Session, ids: list[str]) -> dict[str, Patient]:
 
 
 def _sorted(found: list[_Candidate], sort: str) -> list[_Candidate]:
-    found.sort(key=_by_name)
+    found.sort(key=_BY_NAME)
     if sort != "name":
         found.sort(key=_CANDIDATE_KEYS[sort])  # stable: ties stay in name order
     return found
 
 
-def _by_name(candidate: _Candidate) -> str:
-    return candidate.name
+_BY_NAME = itemgetter(1)
 
 
 def _missing_last(value: Any, *, descending: bool = False) -> tuple[bool, Any]:
@@ -411,27 +408,38 @@ def _missing_last(value: Any, *, descending: bool = False) -> tuple[bool, Any]:
 
 
 _CANDIDATE_KEYS: dict[str, Callable[[_Candidate], Any]] = {
-    "status": lambda c: _STATUS_ORDER.get(c.key, 99),
-    "appointment": lambda c: _missing_last(c.key),
-    "created": lambda c: c.key,
+    "status": lambda c: _STATUS_ORDER.get(c[2], 99),
+    "appointment": lambda c: _missing_last(c[2]),
+    "created": itemgetter(2),
     # Those who have gone quiet longest first (never checked in: first of all).
-    "last_checkin": lambda c: (c.key is not None, c.key if c.key is not None else 0),
+    "last_checkin": lambda c: (False, 0) if c[2] is None else (True, c[2]),
     # Lowest recent mood first; no recent check-in last.
-    "mood": lambda c: _missing_last(None if c.key is None else float(c.key)),
+    "mood": lambda c: (True, 0.0) if c[2] is None else (False, float(c[2])),
     # Highest first; no score last.
-    "phq9": lambda c: _missing_last(c.key, descending=True),
-    "gad7": lambda c: _missing_last(c.key, descending=True),
+    "phq9": lambda c: (True, 0) if c[2] is None else (False, -c[2]),
+    "gad7": lambda c: (True, 0) if c[2] is None else (False, -c[2]),
+    # Most severe open alert first, then the most alerts; the value is the open alerts by severity.
     "alerts": lambda c: (
-        -max((s.rank + 1 for s, n in c.open_alerts.items() if n), default=0),
-        -sum(c.open_alerts.values()),
+        (-max((s.rank + 1 for s, n in c[2].items() if n), default=0), -sum(c[2].values())) if c[2] else (0, 0)
     ),
-    "adherence": lambda c: _missing_last(c.adherence_rate),
+    "adherence": lambda c: _missing_last(c[2]),
 }
 
 
 def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOverview]:
     """The full figures of the patients on the page, in the page's order."""
-    patients = _patients(session, ids)
+    patients: dict[str, Patient] = {}
+    kept: dict[str, PatientFigures] = {}
+    # The page's patients and their maintained figures (last check-in, first and latest PHQ-9 and
+    # GAD-7) in one read of the page's rows: no aggregate over their history.
+    for patient, patient_figures in session.execute(
+        sa_select(Patient, PatientFigures)
+        .outerjoin(PatientFigures, col(PatientFigures.patient_id) == col(Patient.id))
+        .where(col(Patient.id).in_(ids))
+    ).all():
+        patients[patient.id] = patient
+        if patient_figures is not None:
+            kept[patient.id] = patient_figures
     clinicians = {
         s.id: s
         for s in session.exec(select(Staff).where(col(Staff.id).in_({p.clinician_id for p in patients.values()}))).all()
@@ -440,7 +448,7 @@ def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOv
     entries = [
         CaseloadEntry(patients[i], clinicians[patients[i].clinician_id], states[i]) for i in ids if i in patients
     ]
-    return figures(session, staff, entries)
+    return figures(session, staff, entries, kept)
 
 
 def overview(
@@ -450,47 +458,33 @@ def overview(
     return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
-def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
-    """The figures of these caseload entries, in a few grouped queries whatever their number."""
+def figures(
+    session: Session, staff: Staff, entries: Sequence[CaseloadEntry], kept: dict[str, PatientFigures]
+) -> list[PatientOverview]:
+    """The figures of these caseload entries, from their maintained figures (``kept``) and a few
+    grouped queries whatever their number."""
     patients = [entry.patient for entry in entries]
     ids = [p.id for p in patients]
-    last_checkins = _last_checkins(session, ids)
     moods = _mood_points(session, patients)
-    scores = _scores(session, ids)
     alerts = _open_alerts(session, staff, ids)
     adherence = assignments.adherence_by_patient(session, patients)
     overviews = []
     for entry in entries:
         patient = entry.patient
         series = _mood_series(patient, moods.get(patient.id, []))
+        patient_figures = kept.get(patient.id)
         overviews.append(
             PatientOverview(
                 entry=entry,
-                last_checkin_at=last_checkins.get(patient.id),
+                last_checkin_at=patient_figures.last_checkin_at if patient_figures else None,
                 mood=[point.value for point in series],
                 mood_week=series[-1].mean_7 if series else None,
-                scores=scores.get(patient.id, {}),
+                scores=_scores(patient_figures) if patient_figures else {},
                 open_alerts=alerts.get(patient.id, {}),
                 adherence=adherence.get(patient.id),
             )
         )
     return overviews
-
-
-def _last_checkins(session: Session, ids: list[str]) -> dict[str, datetime]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        sa_select(col(CheckIn.patient_id), func.max(col(CheckIn.recorded_at)))
-        .where(col(CheckIn.patient_id).in_(ids))
-        .group_by(col(CheckIn.patient_id))
-    ).all()
-    return {pid: _aware(at) for pid, at in rows if at is not None}
-
-
-def _aware(moment: datetime) -> datetime:
-    # max() comes back without the column's type on SQLite; times are stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _mood_points(session: Session, patients: list[Patient]) -> dict[str, list[tuple[date, int]]]:
@@ -514,62 +508,51 @@ def _mood_series(patient: Patient, points: list[tuple[date, int]]) -> list[trend
     return trends.daily_series(points, today - timedelta(days=MOOD_DAYS - 1), today)
 
 
-def _scores(session: Session, ids: list[str]) -> dict[str, dict[str, LatestScore]]:
-    """Each patient's first and latest PHQ-9 and GAD-7 and how many were answered: ranked in the
-    database over the (patient_id, instrument, completed_at) index, so the page reads at most two
-    rows per patient and questionnaire, never a year of answers."""
-    if not ids:
-        return {}
-    answered = col(MeasureResponse.patient_id), col(MeasureResponse.instrument)
-    oldest_first = col(MeasureResponse.completed_at), col(MeasureResponse.created_at)
-    ranked = (
-        sa_select(
-            col(MeasureResponse.patient_id).label("patient_id"),
-            col(MeasureResponse.instrument).label("instrument"),
-            col(MeasureResponse.total).label("total"),
-            col(MeasureResponse.severity).label("severity"),
-            col(MeasureResponse.completed_at).label("completed_at"),
-            func.row_number().over(partition_by=answered, order_by=oldest_first).label("from_first"),
-            func.row_number()
-            .over(partition_by=answered, order_by=[c.desc() for c in oldest_first])
-            .label("from_latest"),
-            func.count().over(partition_by=answered).label("answered"),
-        )
-        .where(
-            col(MeasureResponse.patient_id).in_(ids),
-            col(MeasureResponse.instrument).in_(INSTRUMENTS),
-            col(MeasureResponse.total).is_not(None),
-        )
-        .subquery()
-    )
-    rows = session.execute(sa_select(ranked).where(or_(ranked.c.from_first == 1, ranked.c.from_latest == 1))).all()
-    ends: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        found = ends.setdefault((row.patient_id, row.instrument), {"count": int(row.answered)})
-        moment = (_aware(row.completed_at), int(row.total))
-        if row.from_first == 1:
-            found["first"] = moment
-        if row.from_latest == 1:
-            found["latest"], found["severity"] = moment, row.severity
-    scores: dict[str, dict[str, LatestScore]] = {}
-    for (pid, instrument), found in ends.items():
-        at, total = found["latest"]
-        change = change_between(instrument, found["first"], found["latest"], found["count"])
-        scores.setdefault(pid, {})[instrument] = LatestScore(instrument, total, found["severity"], at, change)
+def _scores(kept: PatientFigures) -> dict[str, LatestScore]:
+    """The latest PHQ-9 and GAD-7 and their change since the first, from the figures the database
+    keeps (first and latest total and time of each): never a read of the answers themselves. Two
+    answers make a change; one alone is its own first and latest."""
+    scores: dict[str, LatestScore] = {}
+    for code in INSTRUMENTS:
+        latest_total, latest_at = getattr(kept, f"{code}_latest"), getattr(kept, f"{code}_latest_at")
+        first_total, first_at = getattr(kept, f"{code}_first"), getattr(kept, f"{code}_first_at")
+        if latest_total is None or latest_at is None or first_total is None or first_at is None:
+            continue
+        first, latest = (_aware(first_at), int(first_total)), (_aware(latest_at), int(latest_total))
+        change = change_between(code, first, latest, 1 if first == latest else 2)
+        scores[code] = LatestScore(code, latest[1], _severity(code, latest[1]), latest[0], change)
     return scores
 
 
+@lru_cache(maxsize=256)
+def _severity(code: str, total: int) -> str:
+    """The severity band of a total (as scoring gives it when the answers are stored)."""
+    return next(band.key for band in get_instrument(code).severity_bands if band.contains(total))
+
+
+def _aware(moment: datetime) -> datetime:
+    # Times are stored in UTC; SQLite may hand them back without their zone.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
 def _open_alerts(session: Session, staff: Staff, ids: list[str]) -> dict[str, dict[Severity, int]]:
+    """Open alerts of the page's patients by severity, counted in the database. The patients on
+    the page are in the staff member's caseload, so every alert of theirs is visible to them
+    (``lifecycle.visible_to``)."""
     if not ids:
         return {}
-    alerts = session.exec(
-        lifecycle.visible_to(staff).where(col(Alert.patient_id).in_(ids), col(Alert.status) != AlertStatus.RESOLVED)
+    rows = session.execute(
+        sa_select(col(Alert.patient_id), col(Alert.severity), func.count())
+        .where(
+            col(Alert.clinic_id) == staff.clinic_id,
+            col(Alert.patient_id).in_(ids),
+            col(Alert.status) != AlertStatus.RESOLVED,
+        )
+        .group_by(col(Alert.patient_id), col(Alert.severity))
     ).all()
     found: dict[str, dict[Severity, int]] = {}
-    for alert in alerts:
-        counts = found.setdefault(alert.patient_id, {})
-        severity = Severity(alert.severity)
-        counts[severity] = counts.get(severity, 0) + 1
+    for patient_id, severity, count in rows:
+        found.setdefault(patient_id, {})[Severity(severity)] = int(count)
     return found
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
@@ -151,3 +151,27 @@ class PatientFigures(SQLModel, table=True):
     gad7_latest_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     gad7_first: int | None = None
     gad7_first_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The mood of the patient's last days (migration 0019): slot k holds the latest day whose number
+    # of days since 2000-01-03 is k modulo 7, and the sum and count of that day's moods. The week
+    # ending on a given day is the slots whose day falls within it.
+    mood_day0: date | None = None
+    mood_sum0: int | None = None
+    mood_n0: int | None = None
+    mood_day1: date | None = None
+    mood_sum1: int | None = None
+    mood_n1: int | None = None
+    mood_day2: date | None = None
+    mood_sum2: int | None = None
+    mood_n2: int | None = None
+    mood_day3: date | None = None
+    mood_sum3: int | None = None
+    mood_n3: int | None = None
+    mood_day4: date | None = None
+    mood_sum4: int | None = None
+    mood_n4: int | None = None
+    mood_day5: date | None = None
+    mood_sum5: int | None = None
+    mood_n5: int | None = None
+    mood_day6: date | None = None
+    mood_sum6: int | None = None
+    mood_n6: int | None = None

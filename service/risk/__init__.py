@@ -9,7 +9,7 @@ from service.risk import crisis
 from service.risk.conversation import screen_conversation
 from service.risk.instruments import screen_cssrs, screen_gad7, screen_phq9, screen_reliable_deterioration
 from service.risk.levels import Evidence, RiskLevel, RiskResult, combine
-from service.risk.text import screen_text
+from service.risk.text import screen_text, screenings_remembered
 from service.risk.trends import screen_missed_checkins, screen_mood_trend
 from service.risk.version import ENGINE_VERSION
 
@@ -28,4 +28,5 @@ __all__ = [
     "screen_phq9",
     "screen_reliable_deterioration",
     "screen_text",
+    "screenings_remembered",
 ]

@@ -7,7 +7,9 @@ Any text gives a result: empty, very long (screened whole, never cut), emoji onl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
@@ -19,6 +21,22 @@ from service.risk.normalize import NormalizedText, normalize
 from service.risk.rulebook import LANGUAGES, RULEBOOKS, RuleBook
 
 MODELS: dict[str, LearnedModel] = load_models()
+
+# Screenings of one request (see ``screenings_remembered``): text and language -> result.
+_remembered: ContextVar[dict[tuple[str, str], RiskResult] | None] = ContextVar("remembered_screenings", default=None)
+
+
+@contextmanager
+def screenings_remembered() -> Iterator[None]:
+    """Within this block (one request), the same text screened again in the same language gives the
+    first result without screening it again: admission screens a check-in's note before anything
+    waits, then the check-in screens it in the patient's language, which admission already did.
+    Held for the request only, never across requests (it is client text)."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
 
 
 def screen_text(
@@ -34,7 +52,16 @@ def screen_text(
     """
     if not isinstance(text, str):
         raise Invalid("The text to screen must be a string.")
-    use = MODELS if models is None else models
+    remembered = _remembered.get() if models is None and gate else None
+    if remembered is not None and (text, lang) in remembered:
+        return remembered[(text, lang)]
+    result = _screen(text, lang, MODELS if models is None else models, gate)
+    if remembered is not None:
+        remembered[(text, lang)] = result
+    return result
+
+
+def _screen(text: str, lang: str, use: Mapping[str, LearnedModel], gate: bool) -> RiskResult:
     evidence: list[Evidence] = []
     books = rulebooks_for(lang)
     for book in books:

@@ -163,3 +163,14 @@ def test_a_second_sealer_steps_aside_while_one_is_running(session: Session, chec
         running.rollback()
         running.close()
     assert audit.seal(session).sealed == 2
+
+
+def test_rows_written_together_keep_their_own_ids_in_the_order_written(session: Session) -> None:
+    """The rows of one transaction go out in one multi-row INSERT on both databases; each row object
+    gets the id of its own row, in the order written (the sealer chains in id order)."""
+    with unit_of_work(session):
+        written = [audit.record(session, actor=SYSTEM, action="patient.view", entity_id=f"e{n}") for n in range(7)]
+    ids = [event.id for event in written]
+    assert ids == sorted(ids) and len(set(ids)) == 7
+    stored = {row.id: row.entity_id for row in session.exec(select(AuditEvent)).all()}
+    assert [stored[i] for i in ids] == [f"e{n}" for n in range(7)]

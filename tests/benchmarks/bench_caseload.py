@@ -20,6 +20,7 @@ import json
 import statistics
 import subprocess
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,8 @@ with session_scope() as s:
 
 # Bulk history with the row triggers off (session_replication_role), then patient_figures filled the
 # way migration 0010 does, by grouped queries: a row trigger per generated row would take an hour.
+# Each patient draws their own questionnaire totals: one draw shared by everybody made every patient
+# alike, so a filter such as measures=case matched either nobody or everybody.
 HISTORY = (
     """
 SET session_replication_role = replica;
@@ -66,15 +69,16 @@ SELECT gen_random_uuid()::text, p.id, now() - make_interval(days => d) - interva
 FROM patient p, generate_series(0, :days - 1) AS d;
 INSERT INTO measure_response (id, patient_id, instrument, answers, total, severity, completed_at, local_date,
                               risk_level, risk_categories, risk_engine_version, created_at)
-SELECT gen_random_uuid()::text, p.id, i.code, '[]', t.total,
-       CASE WHEN i.code = 'phq9' THEN (CASE WHEN t.total < 5 THEN 'minimal' WHEN t.total < 10 THEN 'mild'
+SELECT gen_random_uuid()::text, t.patient_id, t.code, '[]', t.total,
+       CASE WHEN t.code = 'phq9' THEN (CASE WHEN t.total < 5 THEN 'minimal' WHEN t.total < 10 THEN 'mild'
             WHEN t.total < 15 THEN 'moderate' WHEN t.total < 20 THEN 'moderately_severe' ELSE 'severe' END)
             ELSE (CASE WHEN t.total < 5 THEN 'minimal' WHEN t.total < 10 THEN 'mild'
             WHEN t.total < 15 THEN 'moderate' ELSE 'severe' END) END,
-       now() - make_interval(days => w * 7), (now() - make_interval(days => w * 7))::date,
-       'none', '[]', NULL, now() - make_interval(days => w * 7)
-FROM patient p, generate_series(0, :days / 7) AS w, (VALUES ('phq9', 27), ('gad7', 21)) AS i(code, top),
-     LATERAL (SELECT (random() * i.top)::int + 0 * w AS total) AS t;
+       now() - make_interval(days => t.w * 7), (now() - make_interval(days => t.w * 7))::date,
+       'none', '[]', NULL, now() - make_interval(days => t.w * 7)
+FROM (SELECT p.id AS patient_id, w, i.code, (random() * i.top)::int AS total  -- a draw per patient and week
+      FROM patient p, generate_series(0, :days / 7) AS w,
+           (VALUES ('phq9', 27), ('gad7', 21)) AS i(code, top)) AS t;
 SET session_replication_role = origin;
 DELETE FROM patient_figures;
 INSERT INTO patient_figures (patient_id, last_checkin_at)
@@ -96,6 +100,23 @@ ANALYZE;
 )
 
 
+def history_statements(days: int) -> list[str]:
+    """The statements that write ``days`` days of history for every patient in the database, then
+    fill the mood day slots of patient_figures the way migration 0019 does (its last days)."""
+    statements = [statement.replace(":days", str(days)) for statement in HISTORY.split(";") if statement.strip()]
+    today = datetime.now(UTC).date()
+    for back in range(8, -2, -1):  # oldest first: a later day replaces the one a week before in its slot
+        day = today - timedelta(days=back)
+        k = (day - date(2000, 1, 3)).days % 7
+        statements.append(
+            f"UPDATE patient_figures f SET mood_day{k} = s.local_date, mood_sum{k} = s.total, mood_n{k} = s.n "
+            f"FROM (SELECT patient_id, local_date, sum(mood) AS total, count(*) AS n FROM checkin "
+            f"WHERE local_date = '{day.isoformat()}' GROUP BY patient_id, local_date) s "
+            "WHERE f.patient_id = s.patient_id"
+        )
+    return [*statements, "ANALYZE"]
+
+
 def _seed(url: str, work: Path, patients: int, clinicians: int, days: int) -> dict[str, list[str]]:
     import json
 
@@ -114,8 +135,8 @@ def _seed(url: str, work: Path, patients: int, clinicians: int, days: int) -> di
     import psycopg
 
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
-        for statement in filter(str.strip, HISTORY.split(";")):
-            conn.execute(statement.replace(":days", str(days)))  # type: ignore[arg-type]
+        for statement in history_statements(days):
+            conn.execute(statement)  # type: ignore[arg-type]
         checkins = conn.execute("SELECT count(*) FROM checkin").fetchone()
         responses = conn.execute("SELECT count(*) FROM measure_response").fetchone()
     print(

@@ -83,6 +83,26 @@ async def _capacity(base: str, tokens: list[str], *, clients: int, seconds: floa
     return tally
 
 
+class _CpuMeter:
+    """CPU time the server (all its workers) and PostgreSQL spend from now on, per request answered:
+    the cost of a request, which a machine shared with other work stretches in wall time only."""
+
+    def __init__(self, server: loadkit.Server, cluster: loadkit.Cluster | None) -> None:
+        self.server_pid = server.process.pid
+        self.postmaster_pid = cluster.postmaster_pid if cluster is not None else None
+        self.server, self.database = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        database = loadkit.tree_cpu_seconds(self.postmaster_pid) if self.postmaster_pid else 0.0
+        return loadkit.tree_cpu_seconds(self.server_pid), database
+
+    def per_request(self, answered: int) -> str:
+        server, database = self._now()
+        n = max(answered, 1)
+        app_ms, db_ms = (server - self.server) / n * 1000, (database - self.database) / n * 1000
+        return f"CPU per answered request: {app_ms:.1f} ms server + {db_ms:.1f} ms PostgreSQL ({answered} requests)"
+
+
 def _report(title: str, tally: Tally, seconds: float) -> None:
     rate = len(tally.latencies) / seconds if seconds else 0
     print(f"{title}: {len(tally.latencies)} check-ins answered 201 in {seconds:.0f} s = {rate:.1f}/s")
@@ -134,6 +154,7 @@ def _run(args: argparse.Namespace, url: str, work: Path, cluster: loadkit.Cluste
         restart = (cluster, args.restart_at) if cluster is not None and args.restart_at is not None else None
         tally = crisis = None
         if args.clients:
+            cpu = _CpuMeter(server, cluster)
             tally, crisis, faults = asyncio.run(
                 _crowd(
                     server.base,
@@ -147,6 +168,7 @@ def _run(args: argparse.Namespace, url: str, work: Path, cluster: loadkit.Cluste
             )
             print(f"load average at the end of the crowd: {loadkit.load_average()}")
             _report("ordinary check-ins", tally, faults["elapsed"])
+            print(f"  {cpu.per_request(len(tally.latencies) + len(crisis.answers))}")
             print(
                 f"crisis check-ins: answers {dict(sorted(crisis.statuses.items()))}; "
                 f"without crisis lines={crisis.without_lines}; {loadkit.summary(crisis.answers)}"
@@ -160,17 +182,21 @@ def _run(args: argparse.Namespace, url: str, work: Path, cluster: loadkit.Cluste
             )
         tandem_capacity = None
         if args.capacity:
+            cpu = _CpuMeter(server, cluster)
             tandem_capacity = asyncio.run(
                 _capacity(server.base, seeded.tokens, clients=args.capacity, seconds=args.capacity_seconds)
             )
+            tandem_cpu = cpu.per_request(len(tandem_capacity.latencies))
     if tally is not None and crisis is not None:
         checks = loadkit.verify_rows(url, work, tally.answered_ids + crisis.answered_ids)
         print("rows: " + ", ".join(f"{k}={v}" for k, v in checks.items()))
     if args.capacity and tandem_capacity is not None:
         with loadkit.bare_serve(url, work, workers=args.workers, threads=args.threads) as bare:
+            cpu = _CpuMeter(bare, cluster)
             bare_capacity = asyncio.run(
                 _capacity(bare.base, seeded.tokens, clients=args.capacity, seconds=args.capacity_seconds)
             )
+            bare_cpu = cpu.per_request(len(bare_capacity.latencies))
         _report(
             f"capacity, Tandem ordinary check-in ({args.capacity} closed-loop clients)",
             tandem_capacity,
@@ -179,6 +205,7 @@ def _run(args: argparse.Namespace, url: str, work: Path, cluster: loadkit.Cluste
         _report("capacity, bare FastAPI + SQLModel insert (same clients)", bare_capacity, args.capacity_seconds)
         ratio = len(tandem_capacity.latencies) / max(1, len(bare_capacity.latencies))
         print(f"ratio Tandem / bare = {ratio:.2f} (target >= 0.6); load average {loadkit.load_average()}")
+        print(f"  Tandem {tandem_cpu}\n  bare {bare_cpu}")
 
 
 if __name__ == "__main__":

@@ -209,3 +209,31 @@ def test_the_caseload_speaks_french(session: Session, portal: Portal) -> None:
     assert "Dernier suivi quotidien" in page and "Humeur, 28 derniers jours" in page
     assert "Modérément sévère" in page and "moyenne des 7 derniers jours\u00a0: 5,5 sur 10" in page
     assert "Humeur la plus basse cette semaine" in page and "Avec une alerte urgente" in page
+
+
+def test_the_mood_order_reads_the_week_from_the_figures_kept_at_each_check_in(
+    session: Session, clinic: ClinicSetup
+) -> None:
+    """The week's mean mood that orders the caseload counts every check-in of the last 7 days and
+    nothing older, whatever order check-ins arrive in, and follows a check-in's removal."""
+    ada, _ = active_patient(session, clinic, name="Ada Aubert", email="ada@example.org")
+    bea, _ = active_patient(session, clinic, name="Bea Bernard", email="bea@example.org")
+    cal, _ = active_patient(session, clinic, name="Cal Colin", email="cal@example.org")
+    dan, _ = active_patient(session, clinic, name="Dan Durand", email="dan@example.org")
+    add_checkin(session, ada, days=3, mood=8)
+    add_checkin(session, ada, days=10, mood=0)  # written late, a week older than a day already kept
+    add_checkin(session, bea, days=0, mood=3)
+    add_checkin(session, bea, days=0, mood=9)  # two the same day both count
+    dropped = add_checkin(session, bea, days=3, mood=9)  # week: 7
+    add_checkin(session, cal, days=12, mood=1)  # nothing this week
+    add_checkin(session, dan, days=9, mood=0)  # out of the week, replaced by a day a week later...
+    add_checkin(session, dan, days=2, mood=6)  # ...week: 6
+
+    def by_mood() -> list[str]:
+        session.expire_all()
+        return [row.patient.display_name for row in overview.overview(session, clinic.clinician, sort="mood")]
+
+    assert by_mood() == ["Dan Durand", "Bea Bernard", "Ada Aubert", "Cal Colin"]
+    session.delete(dropped)
+    session.commit()
+    assert by_mood() == ["Bea Bernard", "Dan Durand", "Ada Aubert", "Cal Colin"]  # 6 each: then by name
