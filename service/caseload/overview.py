@@ -327,7 +327,7 @@ def _figure(code: str, which: str) -> Any:
 
 def _mood_week(now: datetime) -> ColumnElement[Any]:
     """Mean mood of the last 7 days per patient from the day slots PatientFigures keeps (migration
-    0019): the sum and count of the slots whose day falls within the week, one row per patient, no
+    0020): the sum and count of the slots whose day falls within the week, one row per patient, no
     check-in read. "Today" is in UTC (the page shows each patient's own calendar, at most a day
     apart)."""
     since = now.date() - timedelta(days=QUIET_DAYS - 1)

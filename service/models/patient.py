@@ -151,7 +151,7 @@ class PatientFigures(SQLModel, table=True):
     gad7_latest_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     gad7_first: int | None = None
     gad7_first_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # The mood of the patient's last days (migration 0019): slot k holds the latest day whose number
+    # The mood of the patient's last days (migration 0020): slot k holds the latest day whose number
     # of days since 2000-01-03 is k modulo 7, and the sum and count of that day's moods. The week
     # ending on a given day is the slots whose day falls within it.
     mood_day0: date | None = None

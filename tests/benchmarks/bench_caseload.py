@@ -102,7 +102,7 @@ ANALYZE;
 
 def history_statements(days: int) -> list[str]:
     """The statements that write ``days`` days of history for every patient in the database, then
-    fill the mood day slots of patient_figures the way migration 0019 does (its last days)."""
+    fill the mood day slots of patient_figures the way migration 0020 does (its last days)."""
     statements = [statement.replace(":days", str(days)) for statement in HISTORY.split(";") if statement.strip()]
     today = datetime.now(UTC).date()
     for back in range(8, -2, -1):  # oldest first: a later day replaces the one a week before in its slot

@@ -1,7 +1,7 @@
 """caseload mood week: each patient's mood of their last days kept in patient_figures, by triggers
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-30 23:40:00
 
 The caseload's "mood" order needs the mean mood of the last 7 days of every patient in a clinic.
@@ -20,8 +20,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0019'
-down_revision: str | None = '0018'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
