@@ -673,10 +673,16 @@ def keys_rewrap(
             "values under a key the ring no longer holds (put that key back in TANDEM_ENCRYPTION_KEYS and run again): "
             + ", ".join(f"{where}: {count}" for where, count in sorted(report.unreadable.items()))
         )
+    if report.remaining:
+        lines.append(
+            f"values still under a key other than {report.key} (written or being sent while this ran: check that "
+            f"every server uses the new ring, then run again; no key may leave the ring yet): "
+            + ", ".join(f"{where}: {count}" for where, count in sorted(report.remaining.items()))
+        )
     else:
         lines.append(f"nothing is left under another key: keys other than {report.key} can leave the ring")
     _emit(as_json, data, "\n".join(lines))
-    if report.unreadable:
+    if report.unreadable or report.remaining:
         raise typer.Exit(code=1)
 
 

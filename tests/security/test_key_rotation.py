@@ -110,3 +110,72 @@ def test_values_under_a_key_the_ring_no_longer_holds_are_reported_and_left_alone
     assert done.returncode == 1, done.stderr
     assert '"patient_key.wrapped_key": 1' in done.stdout
     assert raw(session, "SELECT wrapped_key FROM patient_key") == stored
+
+
+def test_a_value_sealed_under_the_old_key_while_the_rewrap_runs_keeps_the_old_key_in_the_ring(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server not yet restarted with the new ring writes under the old key after its column was
+    passed: the run must not say the old key can go, and the next run seals that value too."""
+    from service.config import parse_key_ring
+    from service.crypto import FieldCipher
+    from service.kit.context import Actor
+    from service.onboarding import key_rotation
+    from tests.factories import create_clinic
+
+    setup = create_clinic(session, slug="late-writer-clinic")
+    use_ring(monkeypatch, f"{NEW_KEY},{DEV_ENCRYPTION_KEYS}")
+    old_first = FieldCipher(parse_key_ring(f"{DEV_ENCRYPTION_KEYS},{NEW_KEY}"))
+    secrets_pass = key_rotation._rewrap_clinic_secrets
+
+    def meanwhile(*args: object) -> int:  # the staff table was passed already: a late write lands there
+        with unit_of_work(session):
+            session.execute(
+                text("UPDATE staff SET totp_secret = :v WHERE id = :id"),
+                {"v": old_first.encrypt(TOTP, "staff.totp_secret"), "id": setup.clinician.id},
+            )
+        return secrets_pass(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(key_rotation, "_rewrap_clinic_secrets", meanwhile)
+    report = key_rotation.rewrap(session, actor=Actor.system("test"))
+    assert report.unreadable == {} and report.remaining == {"staff.totp_secret": 1}
+    [audited] = session.exec(select(AuditEvent).where(AuditEvent.action == "keys.rewrap")).all()
+    assert audited.detail["remaining"] == 1
+
+    monkeypatch.setattr(key_rotation, "_rewrap_clinic_secrets", secrets_pass)
+    again = tandem_json("keys", "rewrap")
+    assert again["values"] == {"staff.totp_secret": 1} and again["remaining"] == {}
+    use_ring(monkeypatch, NEW_KEY)
+    session.expire_all()
+    clinician = session.get(Staff, setup.clinician.id)
+    assert clinician is not None and clinician.totp_secret == TOTP
+
+
+def test_a_text_message_being_sent_during_the_rewrap_is_reported_not_passed_over_in_silence(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the outbox row of a text message being delivered is locked, so the rewrap passes
+    over it; it must say so (exit 1) rather than let the old key leave the ring."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    from service.db import new_session
+
+    with unit_of_work(session):
+        message = enqueue_sms(session, to="+447700900123", text="Urgent alert", dedup_key="locked")
+        assert message is not None
+        message_id = message.id
+    use_ring(monkeypatch, f"{NEW_KEY},{DEV_ENCRYPTION_KEYS}")
+    with new_session() as sender:  # the delivery's transaction, holding the row while it sends
+        sender.exec(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()).one()
+        done = subprocess.run(
+            [TANDEM, "keys", "rewrap", "--json"], capture_output=True, text=True, env=tandem_env(), timeout=120
+        )
+        sender.rollback()
+    assert done.returncode == 1, done.stderr
+    assert '"outbox_message.payload": 1' in done.stdout and '"outbox_numbers": 0' in done.stdout
+    again = tandem_json("keys", "rewrap")
+    assert again["outbox_numbers"] == 1 and again["remaining"] == {}
+    use_ring(monkeypatch, NEW_KEY)
+    session.expire_all()
+    sms = session.get(OutboxMessage, message_id)
+    assert sms is not None and sms_number(sms.payload) == "+447700900123"
