@@ -31,6 +31,7 @@ from service.errors import (
     Unavailable,
 )
 from service.kit.hygiene import reject_unsafe_input, without_echo
+from service.kit.i18n import Localized
 
 log = logging.getLogger(__name__)
 BUSY = "the service is busy; please try again in a moment"
@@ -90,7 +91,10 @@ def create_client_api() -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        detail = translate(without_echo(exc.detail, request), request_locale(request))
+        if isinstance(exc.detail, Localized):  # written for the client in every language, never quoting them
+            detail = exc.detail.in_locale(request_locale(request))
+        else:
+            detail = translate(without_echo(exc.detail, request), request_locale(request))
         return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
 
     @api.exception_handler(RequestValidationError)
