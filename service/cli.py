@@ -655,8 +655,14 @@ def keys_rewrap(
     """After a key rotation: seal again under the ring's first key every value an older key sealed
     (patients' data keys, names, secrets). Run again, it changes nothing; exit 1 if values remain
     under a key the ring no longer holds."""
+    from service.crypto import get_cipher
     from service.onboarding import key_rotation
 
+    try:
+        get_cipher()
+    except ValueError as exc:  # a typo while editing the ring: say which entry, never a key
+        err_console.print(f"[red]error:[/red] {exc}; nothing was changed")
+        raise typer.Exit(code=2) from None
     with session_scope() as session:
         report = key_rotation.rewrap(session, actor=CLI_ACTOR, batch_size=batch_size)
     data = report.as_dict()

@@ -179,3 +179,31 @@ def test_a_text_message_being_sent_during_the_rewrap_is_reported_not_passed_over
     session.expire_all()
     sms = session.get(OutboxMessage, message_id)
     assert sms is not None and sms_number(sms.payload) == "+447700900123"
+
+
+def test_a_malformed_key_ring_is_refused_with_a_clear_error_that_shows_no_key(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import create_clinic
+
+    create_clinic(session, slug="typo-clinic")
+    stored = raw(session, "SELECT wrapped_key FROM patient_key") + raw(session, "SELECT display_name FROM patient")
+    secret = base64.urlsafe_b64encode(os.urandom(16)).decode()  # 16 bytes: too short for AES-256
+    for ring, said in (
+        (f"k2{secret},{DEV_ENCRYPTION_KEYS}", "entries must look like 'key_id:base64key'"),
+        (f"k2:{secret},{DEV_ENCRYPTION_KEYS}", "encryption key 'k2' must be 32 bytes"),
+    ):
+        done = subprocess.run(
+            [TANDEM, "keys", "rewrap"],
+            capture_output=True,
+            text=True,
+            env=tandem_env(TANDEM_ENCRYPTION_KEYS=ring),
+            timeout=120,
+        )
+        printed = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
+        assert done.returncode == 2
+        assert said in printed and "nothing was changed" in printed and "Traceback" not in printed
+        assert secret not in printed.replace(" ", "")
+    assert (
+        raw(session, "SELECT wrapped_key FROM patient_key") + raw(session, "SELECT display_name FROM patient") == stored
+    )
