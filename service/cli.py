@@ -681,7 +681,7 @@ def keys_rewrap(
         )
     if report.remaining:
         lines.append(
-            f"values still under a key other than {report.key} (written or being sent while this ran: check that "
+            f"values still under a key other than {report.key} (written while this ran: check that "
             f"every server uses the new ring, then run again; no key may leave the ring yet): "
             + ", ".join(f"{where}: {count}" for where, count in sorted(report.remaining.items()))
         )

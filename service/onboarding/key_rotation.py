@@ -19,9 +19,9 @@ a data key meanwhile is never undone). A value under a key the ring no longer ho
 unreadable and left as it is.
 
 The run ends by counting afresh what is still under another key (``remaining``): a value written
-meanwhile by a server still running with the old key first, or a text message being sent while its
-row was passed over, is found there, and the old key must not leave the ring until a run ends with
-nothing remaining.
+meanwhile by a server still running with the old key first (after the run passed its table), or a
+row passed over because another transaction held it, is found there, and the old key must not leave
+the ring until a run ends with nothing remaining.
 """
 
 from __future__ import annotations

@@ -151,36 +151,6 @@ def test_a_value_sealed_under_the_old_key_while_the_rewrap_runs_keeps_the_old_ke
     assert clinician is not None and clinician.totp_secret == TOTP
 
 
-def test_a_text_message_being_sent_during_the_rewrap_is_reported_not_passed_over_in_silence(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PostgreSQL: the outbox row of a text message being delivered is locked, so the rewrap passes
-    over it; it must say so (exit 1) rather than let the old key leave the ring."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's")
-    from service.db import new_session
-
-    with unit_of_work(session):
-        message = enqueue_sms(session, to="+447700900123", text="Urgent alert", dedup_key="locked")
-        assert message is not None
-        message_id = message.id
-    use_ring(monkeypatch, f"{NEW_KEY},{DEV_ENCRYPTION_KEYS}")
-    with new_session() as sender:  # the delivery's transaction, holding the row while it sends
-        sender.exec(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()).one()
-        done = subprocess.run(
-            [TANDEM, "keys", "rewrap", "--json"], capture_output=True, text=True, env=tandem_env(), timeout=120
-        )
-        sender.rollback()
-    assert done.returncode == 1, done.stderr
-    assert '"outbox_message.payload": 1' in done.stdout and '"outbox_numbers": 0' in done.stdout
-    again = tandem_json("keys", "rewrap")
-    assert again["outbox_numbers"] == 1 and again["remaining"] == {}
-    use_ring(monkeypatch, NEW_KEY)
-    session.expire_all()
-    sms = session.get(OutboxMessage, message_id)
-    assert sms is not None and sms_number(sms.payload) == "+447700900123"
-
-
 def test_a_malformed_key_ring_is_refused_with_a_clear_error_that_shows_no_key(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
