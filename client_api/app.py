@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from client_api import openapi
-from client_api.errors import request_locale, translate, translate_validation_error
+from client_api.errors import localized, request_locale, translate, translate_validation_error
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, safety_plan, sessions
 from service.config import get_settings
 from service.db import UNAVAILABLE_ERRORS
@@ -31,6 +31,7 @@ from service.errors import (
     Unavailable,
 )
 from service.kit.hygiene import reject_unsafe_input, without_echo
+from service.kit.i18n import Localized
 
 log = logging.getLogger(__name__)
 BUSY = "the service is busy; please try again in a moment"
@@ -90,7 +91,10 @@ def create_client_api() -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        detail = translate(without_echo(exc.detail, request), request_locale(request))
+        if isinstance(exc.detail, Localized):  # written for the client in every language, never quoting them
+            detail = localized(exc.detail, request)
+        else:
+            detail = translate(without_echo(exc.detail, request), request_locale(request))
         return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
 
     @api.exception_handler(RequestValidationError)

@@ -655,8 +655,14 @@ def keys_rewrap(
     """After a key rotation: seal again under the ring's first key every value an older key sealed
     (patients' data keys, names, secrets). Run again, it changes nothing; exit 1 if values remain
     under a key the ring no longer holds."""
+    from service.crypto import get_cipher
     from service.onboarding import key_rotation
 
+    try:
+        get_cipher()
+    except ValueError as exc:  # a typo while editing the ring: say which entry, never a key
+        err_console.print(f"[red]error:[/red] {exc}; nothing was changed")
+        raise typer.Exit(code=2) from None
     with session_scope() as session:
         report = key_rotation.rewrap(session, actor=CLI_ACTOR, batch_size=batch_size)
     data = report.as_dict()
@@ -673,10 +679,16 @@ def keys_rewrap(
             "values under a key the ring no longer holds (put that key back in TANDEM_ENCRYPTION_KEYS and run again): "
             + ", ".join(f"{where}: {count}" for where, count in sorted(report.unreadable.items()))
         )
+    if report.remaining:
+        lines.append(
+            f"values still under a key other than {report.key} (written while this ran: check that "
+            f"every server uses the new ring, then run again; no key may leave the ring yet): "
+            + ", ".join(f"{where}: {count}" for where, count in sorted(report.remaining.items()))
+        )
     else:
         lines.append(f"nothing is left under another key: keys other than {report.key} can leave the ring")
     _emit(as_json, data, "\n".join(lines))
-    if report.unreadable:
+    if report.unreadable or report.remaining:
         raise typer.Exit(code=1)
 
 

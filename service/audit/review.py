@@ -1,5 +1,8 @@
-"""What a clinic administrator sees of the audit log's integrity: the chain's head, the rows not sealed
-yet, the key ring by id, and the latest signed checkpoints, each compared with the table.
+"""What a clinic administrator sees of the audit log's integrity: whether the chain verifies, its head,
+the key ring by id, and the latest signed checkpoints (when each was signed), each compared with the
+table. The chain is the whole service's, but the figures shown are the clinic's own rows: one
+clinic's administrator does not learn how busy the other clinics are (the service-wide figures are
+the operator's, with ``tandem audit verify``).
 
 Each checkpoint is checked for what it can tell cheaply: is it genuine (signed by the key it names,
 held by the ring), and does the table still hold, at the checkpoint's place, the row with the head
@@ -55,8 +58,9 @@ class CheckpointRow:
 @dataclass(frozen=True)
 class ChainStatus:
     head: Head
-    head_at: datetime | None  # when the head row was written
-    unsealed: int
+    sealed: int  # the clinic's own rows sealed into the chain
+    unsealed: int  # the clinic's own rows waiting to be sealed
+    last_at: datetime | None  # when the clinic's latest row was written
     current_key: str
     retired_keys: list[str]
     file_sink: bool  # checkpoints are written to a file this page can read
@@ -65,6 +69,11 @@ class ChainStatus:
     @property
     def all_good(self) -> bool:
         return all(row.state.good for row in self.checkpoints)
+
+    @property
+    def latest_at(self) -> datetime | None:
+        """When the newest readable checkpoint was signed."""
+        return next((row.checkpoint.at for row in self.checkpoints if row.checkpoint is not None), None)
 
     @property
     def problems(self) -> int:
@@ -81,8 +90,10 @@ def chain_status(session: Session, staff: Staff, *, shown: int = SHOWN) -> Chain
     latest = tail_checkpoints(checkpoint_path(settings), shown) if file_sink else []
     with unit_of_work(session):
         current = head(session)
-        head_at = session.execute(select(TABLE.c.at).where(TABLE.c.seq == current.seq)).scalar()
-        unsealed = session.execute(select(func.count()).where(TABLE.c.seq.is_(None))).scalar() or 0
+        own = TABLE.c.clinic_id == staff.clinic_id
+        sealed = session.execute(select(func.count()).where(own, TABLE.c.seq.is_not(None))).scalar() or 0
+        unsealed = session.execute(select(func.count()).where(own, TABLE.c.seq.is_(None))).scalar() or 0
+        last_at = session.execute(select(func.max(TABLE.c.at)).where(own)).scalar()
         places = {c.seq for c in latest if c is not None}
         hashes: dict[int, str] = {}
         if places:
@@ -94,12 +105,13 @@ def chain_status(session: Session, staff: Staff, *, shown: int = SHOWN) -> Chain
             actor=Actor.staff(staff),
             action="audit.checkpoints",
             entity_type="audit_chain",
-            detail={"head": current.seq, "checkpoints": len(rows), "problems": sum(not r.state.good for r in rows)},
+            detail={"checkpoints": len(rows), "problems": sum(not r.state.good for r in rows)},
         )
     return ChainStatus(
         head=current,
-        head_at=head_at,
+        sealed=sealed,
         unsealed=unsealed,
+        last_at=last_at,
         current_key=ring.current.key_id,
         retired_keys=[k.key_id for k in ring.retired],
         file_sink=file_sink,

@@ -45,7 +45,7 @@ from service.exercises.schemas import (
     TranscriptLine,
 )
 from service.kit.context import Actor
-from service.kit.i18n import pick_locale
+from service.kit.i18n import Localized, pick_locale
 from service.models import (
     Assignment,
     AssignmentStatus,
@@ -310,12 +310,7 @@ def _check_coach(patient: Patient, assignment: Assignment) -> None:
     if assignment.coach_paused_at is None:
         return
     if assignment.coach_pause_kind == "clinician":
-        raise Conflict(
-            render(
-                _texts(pick_locale(patient.locale))["errors"]["coach_paused"],
-                {"reason": assignment.coach_pause_reason or ""},
-            )
-        )
+        raise Conflict(_refusal(patient, "coach_paused", {"reason": assignment.coach_pause_reason or ""}))
     raise Conflict(_refusal(patient, "coach_paused_safety"))
 
 
@@ -653,14 +648,18 @@ def _owns_transaction(session: Session, *, inside: bool) -> bool:
     return int(session.info.get("uow_depth", 0)) == (1 if inside else 0)
 
 
-def _refusal(patient: Patient, reason: str) -> str:
-    """Why a request was refused, in the client's language."""
-    lang = pick_locale(patient.locale)
-    template = _texts(lang)["errors"][reason]
-    values = {"max": f"{MAX_MESSAGE_CHARS:,}".replace(",", "\u00a0" if lang == "fr" else ",")}
-    if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY):
-        values["emergency"] = _emergency_words(lang, _crisis_details(patient)[0])
-    return render(template, values)
+def _refusal(patient: Patient, reason: str, given: Mapping[str, str] | None = None) -> Localized:
+    """Why a request was refused, in every language: the client API answers in the one the request
+    asks for (Accept-Language, else the client's profile), as it does every other refusal."""
+    emergency = _crisis_details(patient)[0] if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY) else None
+
+    def written_in(lang: str) -> str:
+        values = {"max": f"{MAX_MESSAGE_CHARS:,}".replace(",", "\u00a0" if lang == "fr" else ","), **(given or {})}
+        if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY):
+            values["emergency"] = _emergency_words(lang, emergency)
+        return render(_texts(lang)["errors"][reason], values)
+
+    return Localized(written_in, patient.locale)
 
 
 def _emergency_words(lang: str, number: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -26,6 +27,23 @@ def pick_locale(value: str | None) -> str:
         return DEFAULT_LOCALE
     base = value.replace("_", "-").split("-")[0].strip().lower()
     return base if base in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+class Localized(str):
+    """A sentence for a person that exists in every supported language. As a ``str`` it reads in the
+    language it was made in; a face that knows which language its reader asked for (the client API:
+    Accept-Language, else the client's profile) calls ``in_locale``. For refusals whose words are not
+    in the gettext catalog (a guided session's, in service/exercises/texts.toml)."""
+
+    _render: Callable[[str], str]
+
+    def __new__(cls, render: Callable[[str], str], locale: str) -> Localized:
+        made = super().__new__(cls, render(pick_locale(locale)))
+        made._render = render
+        return made
+
+    def in_locale(self, locale: str) -> str:
+        return self._render(pick_locale(locale))
 
 
 def check_locale(value: str) -> str:

@@ -17,6 +17,11 @@ Values already under the current key are left alone, so a second run changes not
 is its own transaction, and every update is conditional on the value read (an erasure that destroys
 a data key meanwhile is never undone). A value under a key the ring no longer holds is counted as
 unreadable and left as it is.
+
+The run ends by counting afresh what is still under another key (``remaining``): a value written
+meanwhile by a server still running with the old key first (after the run passed its table), or a
+row passed over because another transaction held it, is found there, and the old key must not leave
+the ring until a run ends with nothing remaining.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class RewrapReport:
     clinic_secrets: int = 0
     outbox_numbers: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # where values under a missing key remain
+    # Counted once the run is over: values still under another key, wherever they came from.
+    remaining: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
@@ -65,6 +72,7 @@ class RewrapReport:
             "outbox_numbers": self.outbox_numbers,
             "total": self.total,
             "unreadable": dict(sorted(self.unreadable.items())),
+            "remaining": dict(sorted(self.remaining.items())),
         }
 
 
@@ -90,6 +98,7 @@ def rewrap(session: Session, *, actor: Actor, batch_size: int = BATCH_SIZE) -> R
                     report.values[f"{table.name}.{column.name}"] = count
     report.clinic_secrets = _rewrap_clinic_secrets(session, cipher, report)
     report.outbox_numbers = _rewrap_outbox_numbers(session, cipher, report, batch_size)
+    report.remaining = _remaining(session, cipher)
     with unit_of_work(session):
         audit.record(
             session,
@@ -102,6 +111,7 @@ def rewrap(session: Session, *, actor: Actor, batch_size: int = BATCH_SIZE) -> R
                 "patient_keys": report.patient_keys,
                 "values": report.total - report.patient_keys,
                 "unreadable": sum(report.unreadable.values()),
+                "remaining": sum(report.remaining.values()),
             },
         )
     return report
@@ -217,3 +227,41 @@ def _rewrap_outbox_numbers(session: Session, cipher: FieldCipher, report: Rewrap
         if len(rows) < batch_size:
             return count
         after = rows[-1].id
+
+
+def _remaining(session: Session, cipher: FieldCipher) -> Counter[str]:
+    """Where values under a key other than the current one are, counted afresh (not from the run)."""
+    found: Counter[str] = Counter()
+    current = f"{FORMAT}.{_like_escaped(cipher.active_kid)}.%"
+    with unit_of_work(session):
+        columns = [(_table("patient_key"), "wrapped_key")] + [
+            (table, column.name)
+            for table in SQLModel.metadata.sorted_tables
+            for column in table.columns
+            if isinstance(column.type, EncryptedText)
+        ]
+        for table, column in columns:
+            count = session.execute(
+                text(
+                    f"SELECT COUNT(*) FROM {table.name} "  # noqa: S608 (names from the metadata, not input)
+                    f"WHERE {column} LIKE :ring AND {column} NOT LIKE :current ESCAPE '!'"
+                ),
+                {"ring": f"{FORMAT}.%", "current": current},
+            ).scalar_one()
+            if count:
+                found[f"{table.name}.{column}"] = int(count)
+        for settings in session.exec(select(Clinic.settings)).all():
+            own = (settings or {}).get("oidc")
+            sealed = own.get("client_secret_encrypted") if isinstance(own, dict) else None
+            if isinstance(sealed, str) and _stale(sealed, cipher):
+                found["clinic.settings.oidc"] += 1
+        payloads = session.exec(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.kind == "sms", OutboxMessage.status == OutboxStatus.PENDING
+            )
+        ).all()
+        for payload in payloads:
+            sealed = (payload or {}).get(SMS_NUMBER)
+            if isinstance(sealed, str) and _stale(sealed, cipher):
+                found["outbox_message.payload"] += 1
+    return found

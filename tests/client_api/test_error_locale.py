@@ -168,7 +168,9 @@ _ERRORS = {"NotFound", "Forbidden", "Conflict", "Invalid", "Unauthenticated", "R
 # ValueError reaches a client only from a schema's validators (Pydantic makes it a 422 item); elsewhere
 # it is a programming error, never an answer.
 _VALIDATOR_FILES = {"schemas.py", "hygiene.py"}
-_SKIPPED_CALLERS = {"_refusal", "_message", "care_ended"}  # already written in the client's language
+# Written in every language (service.kit.i18n.Localized: the answer follows the request's language),
+# or, for "_message", the 503 whose crisis lines are in the client's own language.
+_SKIPPED_CALLERS = {"_refusal", "_message", "care_ended"}
 _REASONS = ["contains characters that are not valid Unicode", "contains control characters", "must be a single line"]
 # Messages put together from pieces: each piece the service can use.
 _COMPOSED = {
@@ -262,3 +264,19 @@ def test_every_listed_message_has_a_french_translation_with_the_same_placeholder
             problems.append(f"untranslated: {singular!r}")
     assert problems == []
     assert Path(client_api.__file__).parent.joinpath("messages.py").exists()
+
+
+def test_a_discharged_clients_refusal_follows_accept_language_like_the_others(
+    client: TestClient, session: Session
+) -> None:
+    from service.caseload.care import discharge
+    from tests.factories import CLIENT_PASSWORD
+
+    setup = create_clinic(session, name="Centre Lyon", locale="fr", country="FR", timezone="Europe/Paris")
+    lea, _ = active_patient(session, setup, email="lea@example.org", locale="fr")
+    discharge(session, setup.clinician, lea.id, reason="completed")
+    body = {"email": "lea@example.org", "password": CLIENT_PASSWORD}
+    english = client.post("/api/v1/auth/token", json=body, headers=EN)
+    assert english.status_code == 403 and english.json()["detail"].startswith("Your care in Tandem has ended")
+    french = client.post("/api/v1/auth/token", json=body)  # no header: the profile's language
+    assert french.status_code == 403 and french.json()["detail"].startswith("Votre suivi dans Tandem")

@@ -217,6 +217,51 @@ def test_a_paused_or_ended_assignment_cannot_be_started_or_continued(client: Tes
     assert client.get("/api/v1/assignments", headers=enrolled.headers).json() == []
 
 
+FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
+EN = {"Accept-Language": "en-GB,en;q=0.9"}
+
+
+def test_exercise_refusals_speak_the_language_the_request_asks_for_like_every_other_refusal(
+    client: TestClient, session: Session
+) -> None:
+    """Accept-Language first (the app shows the language picked on the device), then the profile."""
+    english = enrol(session)
+    assignment = assign(session, english)
+    session_id = start(client, english, assignment.id)["session_id"]
+    url = f"/api/v1/sessions/{session_id}/messages"
+
+    def refused(method: str, path: str, headers: dict[str, str], **body: object) -> tuple[int, str]:
+        response = client.request(method, path, headers={**english.headers, **headers}, **body)  # type: ignore[arg-type]
+        return response.status_code, str(response.json()["detail"])
+
+    assert refused("POST", url, FR, json={"text": "  "})[1].startswith("Le message est vide")
+    status, detail = refused("POST", url, FR, json={"text": "a" * 2001})
+    assert status == 422 and detail.startswith("Le message dépasse 2\u00a0000 caractères")
+    assert refused("POST", url, {}, json={"text": "a" * 2001})[1].startswith("The message is longer than 2,000")
+    missing = "/api/v1/sessions/no-such-session"
+    assert refused("GET", missing, FR) == (404, "Séance d'exercice introuvable.")
+    assert refused("GET", missing, EN) == (404, "No such exercise session.")
+    assignments.pause_assignment(session, staff=english.setup.clinician, assignment_id=assignment.id)
+    start_url = f"/api/v1/assignments/{assignment.id}/sessions"
+    assert refused("POST", start_url, FR) == (409, "Votre thérapeute a mis cet exercice en pause pour le moment.")
+    assert refused("POST", url, FR, json={"text": "hi"})[0] == 409
+
+    # A French profile reads English when the app asks for it, the clinician's reason included.
+    french = enrol(session, locale="fr", country="FR", email="lea@example.org", slug="lyon")
+    paused = assign(session, french)
+    assignments.pause_coach(
+        session, staff=french.setup.clinician, assignment_id=paused.id, reason="Parlons-en d'abord jeudi."
+    )
+    path = f"/api/v1/assignments/{paused.id}/sessions"
+    response = client.post(path, headers={**french.headers, **EN})
+    assert response.status_code == 409
+    assert (
+        response.json()["detail"] == "Your therapist has paused the guided exercise for now: Parlons-en d'abord jeudi."
+    )
+    response = client.post(path, headers=french.headers)  # no header: the profile's language
+    assert response.json()["detail"].startswith("Votre thérapeute a mis l'exercice guidé en pause")
+
+
 # ---------------------------------------------------------------- storage and the clinician's view
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service import audit
 from service.audit import checkpoints
 from service.audit.keys import audit_keys, keys_from_secret
 from service.config import get_settings
+from service.models import AuditEvent
 from tests.audit.conftest import past_the_guards, write_rows
 from tests.factories import ClinicSetup
 from tests.portal.conftest import Portal, actions
@@ -103,3 +104,57 @@ def test_the_page_speaks_french_and_says_when_nothing_was_written_yet(
     page = portal.get("/portal/audit/checkpoints").text
     assert "Points de contrôle du journal d’audit" in page
     assert "Aucun point de contrôle n’a encore été écrit." in page
+
+
+def _fact(html: str, term: str) -> str | None:
+    found = re.search(rf"<dt>{re.escape(term)}</dt><dd>(.*?)</dd>", html, re.DOTALL)
+    return found.group(1).strip() if found else None
+
+
+def test_a_clinic_admin_sees_the_chain_verify_but_only_their_own_clinics_figures(
+    portal: Portal, clinic: ClinicSetup, session: Session, checkpoint_file: Path
+) -> None:
+    from service.db import unit_of_work
+    from service.kit.context import Actor
+    from tests.factories import create_clinic
+
+    other = create_clinic(session, slug="busy-neighbour", name="Busy Neighbour Clinic")
+    baseline = {
+        setup.clinic.id: session.execute(
+            text("SELECT COUNT(*) FROM audit_event WHERE clinic_id = :c"), {"c": setup.clinic.id}
+        ).scalar_one()
+        for setup in (clinic, other)
+    }
+    for setup, rows in ((clinic, 3), (other, 40)):
+        for n in range(rows):
+            with unit_of_work(session):
+                audit.record(
+                    session,
+                    actor=Actor.system("test"),
+                    action="patient.view",
+                    entity_type="patient",
+                    entity_id=f"p{n}",
+                    clinic_id=setup.clinic.id,
+                )
+    audit.seal(session)
+    checkpoint = audit.write_checkpoint(session)
+    assert checkpoint is not None
+    service_wide = audit.chain.head(session).seq
+    own = baseline[clinic.clinic.id] + 3
+    assert service_wide > own + 40
+
+    portal.login_ok(clinic.admin.email, clinic.admin_password)
+    page = portal.get("/portal/audit/checkpoints").text
+    # Whether the chain verifies, and when it was last checkpointed: the same for every clinic.
+    assert _states(page) == ["Matches the log"] and "1 checkpoint checked: it matches the audit log." in page
+    assert _fact(page, "Latest checkpoint") not in (None, "", '<span class="muted">None yet</span>')
+    # The figures are the clinic's own rows (the login itself adds one, still waiting to be sealed).
+    assert _fact(page, "Your clinic's sealed rows") == str(own)
+    waiting = _fact(page, "Your clinic's rows waiting to be sealed")
+    assert waiting is not None and 0 < int(waiting) < 5
+    # Nothing tells how many rows the whole service, the other clinic included, holds.
+    shown_numbers = {int(n.replace(",", "")) for n in re.findall(r">\s*([\d,]+)\s*<", page)}
+    assert service_wide not in shown_numbers and checkpoint.seq not in shown_numbers
+    assert ">Rows<" not in page and "Sealed rows" not in page
+    [looked] = session.exec(select(AuditEvent).where(AuditEvent.action == "audit.checkpoints")).all()
+    assert "head" not in looked.detail and service_wide not in looked.detail.values()

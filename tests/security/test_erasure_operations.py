@@ -187,3 +187,45 @@ def test_after_erasure_the_outbox_holds_no_address_of_the_client_and_the_last_em
     [forgotten] = session.exec(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT)).all()
     assert forgotten.recipient == "erased" and forgotten.payload == {}
     assert notify.deliver_due().sent == []  # nothing left, nothing sent twice
+
+
+def test_a_scheduled_erasure_that_fails_does_not_hold_back_the_requests_due_after_it(
+    client: TestClient,
+    session: Session,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    setup = create_clinic(session, slug="retention-two")
+    ids = {}
+    for name, email in (("Robin Fox", "robin@example.org"), ("Sam Reed", "sam@example.org")):
+        patient, tokens = active_patient(session, setup, name=name, email=email)
+        assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
+        [queued] = [q for q in erasure.queue(session, setup.admin) if q.request.patient_id == patient.id]
+        erasure.keep(session, setup.admin, queued.request.id, reason="legal_obligation")
+        ids[name] = (patient.id, queued.request.id)
+    robin_request, sam_request = ids["Robin Fox"][1], ids["Sam Reed"][1]
+    sam_until = _request(session, sam_request).keep_until
+    assert sam_until is not None
+    with unit_of_work(session):  # Robin's period ended first: the run meets Robin's request first
+        robin = _request(session, robin_request)
+        robin.keep_until = sam_until - timedelta(days=1)
+        session.add(robin)
+    clock.now = sam_until + timedelta(hours=1)
+
+    real_erase = erasure._erase
+
+    def broken_for_robin(session: Session, request: ErasureRequest, patient: Patient, **kwargs: object) -> None:
+        if patient.id == ids["Robin Fox"][0]:
+            raise RuntimeError("a value under a key the ring no longer holds")
+        real_erase(session, request, patient, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(erasure, "_erase", broken_for_robin)
+    jobs.erase_after_retention()
+    assert _request(session, robin_request).status == ErasureStatus.KEPT
+    assert _request(session, sam_request).status == ErasureStatus.CARRIED_OUT
+    assert "RuntimeError" in caplog.text and "ring no longer holds" not in caplog.text
+
+    monkeypatch.setattr(erasure, "_erase", real_erase)  # fixed: the next hour's run carries it out
+    assert erasure.carry_out_kept_due(session) == [robin_request]
+    assert _request(session, robin_request).status == ErasureStatus.CARRIED_OUT

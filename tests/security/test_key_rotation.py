@@ -110,3 +110,70 @@ def test_values_under_a_key_the_ring_no_longer_holds_are_reported_and_left_alone
     assert done.returncode == 1, done.stderr
     assert '"patient_key.wrapped_key": 1' in done.stdout
     assert raw(session, "SELECT wrapped_key FROM patient_key") == stored
+
+
+def test_a_value_sealed_under_the_old_key_while_the_rewrap_runs_keeps_the_old_key_in_the_ring(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server not yet restarted with the new ring writes under the old key after its column was
+    passed: the run must not say the old key can go, and the next run seals that value too."""
+    from service.config import parse_key_ring
+    from service.crypto import FieldCipher
+    from service.kit.context import Actor
+    from service.onboarding import key_rotation
+    from tests.factories import create_clinic
+
+    setup = create_clinic(session, slug="late-writer-clinic")
+    use_ring(monkeypatch, f"{NEW_KEY},{DEV_ENCRYPTION_KEYS}")
+    old_first = FieldCipher(parse_key_ring(f"{DEV_ENCRYPTION_KEYS},{NEW_KEY}"))
+    secrets_pass = key_rotation._rewrap_clinic_secrets
+
+    def meanwhile(*args: object) -> int:  # the staff table was passed already: a late write lands there
+        with unit_of_work(session):
+            session.execute(
+                text("UPDATE staff SET totp_secret = :v WHERE id = :id"),
+                {"v": old_first.encrypt(TOTP, "staff.totp_secret"), "id": setup.clinician.id},
+            )
+        return secrets_pass(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(key_rotation, "_rewrap_clinic_secrets", meanwhile)
+    report = key_rotation.rewrap(session, actor=Actor.system("test"))
+    assert report.unreadable == {} and report.remaining == {"staff.totp_secret": 1}
+    [audited] = session.exec(select(AuditEvent).where(AuditEvent.action == "keys.rewrap")).all()
+    assert audited.detail["remaining"] == 1
+
+    monkeypatch.setattr(key_rotation, "_rewrap_clinic_secrets", secrets_pass)
+    again = tandem_json("keys", "rewrap")
+    assert again["values"] == {"staff.totp_secret": 1} and again["remaining"] == {}
+    use_ring(monkeypatch, NEW_KEY)
+    session.expire_all()
+    clinician = session.get(Staff, setup.clinician.id)
+    assert clinician is not None and clinician.totp_secret == TOTP
+
+
+def test_a_malformed_key_ring_is_refused_with_a_clear_error_that_shows_no_key(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import create_clinic
+
+    create_clinic(session, slug="typo-clinic")
+    stored = raw(session, "SELECT wrapped_key FROM patient_key") + raw(session, "SELECT display_name FROM patient")
+    secret = base64.urlsafe_b64encode(os.urandom(16)).decode()  # 16 bytes: too short for AES-256
+    for ring, said in (
+        (f"k2{secret},{DEV_ENCRYPTION_KEYS}", "entries must look like 'key_id:base64key'"),
+        (f"k2:{secret},{DEV_ENCRYPTION_KEYS}", "encryption key 'k2' must be 32 bytes"),
+    ):
+        done = subprocess.run(
+            [TANDEM, "keys", "rewrap"],
+            capture_output=True,
+            text=True,
+            env=tandem_env(TANDEM_ENCRYPTION_KEYS=ring),
+            timeout=120,
+        )
+        printed = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
+        assert done.returncode == 2
+        assert said in printed and "nothing was changed" in printed and "Traceback" not in printed
+        assert secret not in printed.replace(" ", "")
+    assert (
+        raw(session, "SELECT wrapped_key FROM patient_key") + raw(session, "SELECT display_name FROM patient") == stored
+    )
