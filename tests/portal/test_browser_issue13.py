@@ -47,6 +47,9 @@ def _wait(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
 
 
 def _sign_in(page, base: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    # Leave the previous page first: its live feed, reconnecting after the cookies are cleared, could
+    # otherwise be given a new session cookie after the sign-in form's token was issued (a 403).
+    page.goto("about:blank")
     page.context.clear_cookies()
     page.goto(f"{base}/portal/login")
     page.fill("#email", email)
