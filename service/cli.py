@@ -237,7 +237,7 @@ def patient_onboard(
     """Enrol a patient and print their invitation code (shown once)."""
     with session_scope() as session:
         try:
-            clinician_row: Staff = staff.get_staff_by_email(session, clinic, clinician)
+            clinician_row: Staff = staff.get_staff_by_email(session, clinic_id=clinic, email=clinician)
             made = patients.onboard_patient(
                 session,
                 clinic_id=clinic,

@@ -187,9 +187,9 @@ class _Candidate:
 
 def overview_page(
     session: Session,
+    *,
     staff: Staff,
     filters: OverviewFilters | None = None,
-    *,
     sort: str = "name",
     page: int = 1,
     page_size: int = PAGE_SIZE,
@@ -436,21 +436,21 @@ def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOv
         s.id: s
         for s in session.exec(select(Staff).where(col(Staff.id).in_({p.clinician_id for p in patients.values()}))).all()
     }
-    states = invitation_states(session, ids)
+    states = invitation_states(session, patient_ids=ids)
     entries = [
         CaseloadEntry(patients[i], clinicians[patients[i].clinician_id], states[i]) for i in ids if i in patients
     ]
-    return figures(session, staff, entries)
+    return figures(session, staff=staff, entries=entries)
 
 
 def overview(
-    session: Session, staff: Staff, filters: OverviewFilters | None = None, *, sort: str = "name"
+    session: Session, *, staff: Staff, filters: OverviewFilters | None = None, sort: str = "name"
 ) -> list[PatientOverview]:
     """The whole caseload at once (small caseloads, exports); the portal pages through ``overview_page``."""
     return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
-def figures(session: Session, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
+def figures(session: Session, *, staff: Staff, entries: Sequence[CaseloadEntry]) -> list[PatientOverview]:
     """The figures of these caseload entries, in a few grouped queries whatever their number."""
     patients = [entry.patient for entry in entries]
     ids = [p.id for p in patients]
