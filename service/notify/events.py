@@ -174,7 +174,7 @@ class PostgresListener:
                         for notice in conn.notifies(timeout=0):
                             broker.dispatch_all(_received(notice.payload))
                         # ...then until the database sends more, or stop() wakes us.
-                        select.select([conn.fileno(), self._wake_reader], [], [], 5.0)
+                        select.select([conn.fileno(), self._wake_reader.fileno()], [], [], 5.0)
             except (psycopg.Error, OSError) as exc:
                 self.ready.clear()
                 log.warning("live-event listener lost its connection (%s); reconnecting", type(exc).__name__)
