@@ -31,7 +31,7 @@ def current_client(
 ) -> Patient:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
-    patient = authenticate(session, credentials.credentials)
+    patient = authenticate(session, access_token=credentials.credentials)
     remember_client_locale(request, patient.locale)  # error answers speak the client's language
     # FastAPI runs the endpoint on another thread: hand the connection back while it waits for one.
     end_read(session)

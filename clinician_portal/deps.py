@@ -110,13 +110,19 @@ class SignedIn:
 
 def _resolve(request: Request, session: Session, *, touch: bool = True) -> SignedIn:
     token = session_token(request)
-    staff, portal_session = staff_auth.resolve(session, token, touch=touch)
+    staff, portal_session = staff_auth.resolve(session, token=token, touch=touch)
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None and token is not None  # foreign key; resolve() refuses a missing token
     active = portal_session.stage == SessionStage.ACTIVE
-    counts = lifecycle.open_counts(session, staff) if active else None
-    failing = tuple(delivery.failing_channels(session, clinic.id)) if active and staff.role == Role.ADMIN else ()
-    urgent = lifecycle.unacknowledged_urgent(session, staff) if active and counts and counts.get(Severity.URGENT) else 0
+    counts = lifecycle.open_counts(session, staff=staff) if active else None
+    failing = (
+        tuple(delivery.failing_channels(session, clinic_id=clinic.id)) if active and staff.role == Role.ADMIN else ()
+    )
+    urgent = (
+        lifecycle.unacknowledged_urgent(session, staff=staff)
+        if active and counts and counts.get(Severity.URGENT)
+        else 0
+    )
     signed_in = SignedIn.of(staff, clinic, portal_session, token, counts, failing, urgent)
     # Error pages rendered later in this request speak the same language and show the same menu.
     request.state.signed_in = signed_in

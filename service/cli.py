@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -237,7 +238,7 @@ def patient_onboard(
     """Enrol a patient and print their invitation code (shown once)."""
     with session_scope() as session:
         try:
-            clinician_row: Staff = staff.get_staff_by_email(session, clinic, clinician)
+            clinician_row: Staff = staff.get_staff_by_email(session, clinic_id=clinic, email=clinician)
             made = patients.onboard_patient(
                 session,
                 clinic_id=clinic,
@@ -389,12 +390,15 @@ def risk_evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Per language: in-sample, cross-validated by batch, first sight; per level; and conversations."""
+    from service.risk import screen_text
     from service.risk.evaluation import evaluate, full_report, load_labelled
 
     try:
         if labelled.is_dir():
-            text, data, met = full_report(labelled, nested=nested)
-            report = evaluate(load_labelled(labelled))
+            # Both reports screen the same messages: each is screened once (the screen is pure).
+            screen = functools.cache(screen_text)
+            text, data, met = full_report(labelled, nested=nested, screen=screen)
+            report = evaluate(load_labelled(labelled), screen=screen)
             data |= {"in_sample": report.to_dict()}
             met = met and report.meets_targets()
             text += "\n" + report.format_table()

@@ -172,7 +172,7 @@ def erasure_after_care(body: LoginIn, request: Request, session: SessionDep) -> 
         rate_limits.hit("client_login_ip_account", address, body.email)
         rate_limits.hit("client_login_account", body.email)
         raise
-    return profile.request_erasure(session, patient)
+    return profile.request_erasure(session, patient=patient)
 
 
 @router.post("/refresh", response_model=TokensOut)

@@ -44,7 +44,7 @@ def list_checkins(
     end: ToDate = None,
 ) -> list[CheckinOut]:
     """The client's check-ins, newest first. When there are more, X-Next-Cursor and Link say where."""
-    page = checkins.list_checkins(session, client, limit=limit, cursor=cursor, start=start, end=end)
+    page = checkins.list_checkins(session, patient=client, limit=limit, cursor=cursor, start=start, end=end)
     add_next_page(request, response, page.next_cursor)
     return page.items
 
@@ -64,7 +64,7 @@ def trends(
     end: ToDate = None,
 ) -> TrendsOut:
     """Each metric per day of the client's calendar, with 7- and 28-day rolling means (default: 28 days)."""
-    return checkins.trend(session, client, days=days, start=start, end=end)
+    return checkins.trend(session, patient=client, days=days, start=start, end=end)
 
 
 @router.get("/{checkin_id}", response_model=CheckinOut)

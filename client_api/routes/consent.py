@@ -18,5 +18,5 @@ def get_consent(
 ) -> ConsentOut:
     """The consent text to accept before activation, in the invited patient's language."""
     rate_limits.hit("invite_ip", rate_limits.client_address(request))
-    text = activation.consent_for_invite(session, invite_code)
+    text = activation.consent_for_invite(session, invite_code=invite_code)
     return ConsentOut(version=text.version, locale=text.locale, text=text.text)

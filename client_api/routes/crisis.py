@@ -27,4 +27,4 @@ class CrisisResourcesOut(BaseModel):
 @router.get("/crisis-resources", response_model=CrisisResourcesOut, response_model_exclude_none=True)
 def crisis_resources(client: CurrentClient, session: SessionDep) -> dict[str, object]:
     """Who to call now, for the client's country and in their language, and their clinic's own instructions."""
-    return alerts.crisis_resources_for(session, client)
+    return alerts.crisis_resources_for(session, patient=client)

@@ -15,13 +15,13 @@ router = APIRouter(prefix="/me", tags=["me"])
 
 @router.get("", response_model=ProfileOut)
 def me(client: CurrentClient, session: SessionDep) -> ProfileOut:
-    return profile.profile(session, client)
+    return profile.profile(session, patient=client)
 
 
 @router.patch("", response_model=ProfileOut)
 def update_me(body: ProfileUpdateIn, client: CurrentClient, session: SessionDep) -> ProfileOut:
     """Change the client's language (en, fr) or time zone."""
-    return profile.update_profile(session, client, locale=body.locale, timezone=body.timezone)
+    return profile.update_profile(session, patient=client, locale=body.locale, timezone=body.timezone)
 
 
 @router.post("/password", status_code=204)
@@ -52,4 +52,4 @@ def export(client: CurrentClient, session: SessionDep) -> ClientExport:
 
 @router.delete("", status_code=202, response_model=ErasureOut)
 def request_erasure(client: CurrentClient, session: SessionDep) -> ErasureOut:
-    return profile.request_erasure(session, client)
+    return profile.request_erasure(session, patient=client)

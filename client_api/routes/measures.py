@@ -69,7 +69,7 @@ def list_responses(
     end: ToDate = None,
 ) -> list[ResponseOut]:
     """The client's responses to one questionnaire, newest first."""
-    page = measures.list_responses(session, client, code, limit=limit, cursor=cursor, start=start, end=end)
+    page = measures.list_responses(session, patient=client, code=code, limit=limit, cursor=cursor, start=start, end=end)
     add_next_page(request, response, page.next_cursor)
     return page.items
 

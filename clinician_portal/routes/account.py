@@ -78,8 +78,8 @@ def _account(
         "account.html",
         signed_in=current,
         status=status,
-        channels=oncall.channels(session, staff.id),
-        subscriptions=len(oncall.push_subscriptions(session, staff.id)),
+        channels=oncall.channels(session, staff_id=staff.id),
+        subscriptions=len(oncall.push_subscriptions(session, staff_id=staff.id)),
         vapid_key=application_server_key(),
         saved=saved if saved in SAVED else None,
         error=error,
@@ -245,7 +245,7 @@ def demo_messages(request: Request, current: CurrentStaff, session: SessionDep) 
     """Demo only (`tandem demo`): the emails and push messages Tandem sent, so the chain is visible."""
     if not get_settings().demo_mode:
         raise NotFound("this page exists only in the demo")
-    messages = delivery.messages_of_clinic(session, current.staff.clinic_id)
+    messages = delivery.messages_of_clinic(session, clinic_id=current.staff.clinic_id)
     return page(request, "demo_messages.html", signed_in=current, messages=messages)
 
 
@@ -268,7 +268,7 @@ def _rota(
 ) -> Response:
     if not current.is_admin:
         raise Forbidden("only a clinic administrator can change the on-call rota")
-    rota = oncall.rota(session, current.staff)
+    rota = oncall.rota(session, staff=current.staff)
     return page(
         request,
         "oncall.html",

@@ -37,7 +37,7 @@ def change_clinician(
     session: SessionDep,
     clinician_id: Annotated[str, Form(max_length=64)],
 ) -> Response:
-    caseload.change_clinician(session, current.staff, patient_id, clinician_id)
+    caseload.change_clinician(session, staff=current.staff, patient_id=patient_id, clinician_id=clinician_id)
     return see_other(request, "patient", query="saved=clinician", patient_id=patient_id)
 
 
@@ -61,7 +61,7 @@ def _team_page(
         reset_minutes=get_settings().password_reset_ttl_minutes,
         signed_in=current,
         status=status,
-        members=team.team(session, current.staff),
+        members=team.team(session, admin=current.staff),
         values=values or {"name": "", "email": "", "role": "clinician"},
         error=error if values is not None else None,
         saved=saved,
@@ -85,7 +85,7 @@ def invite(
 ) -> Response:
     """Create the account and show its one-time password, once."""
     try:
-        made = team.invite_staff(session, current.staff, email=email, name=name, role=role)
+        made = team.invite_staff(session, admin=current.staff, email=email, name=name, role=role)
     except Invalid as exc:
         values = {"name": name, "email": email, "role": role}
         return _team_page(request, current, session, values=values, error=exc.detail, status=422)
@@ -102,7 +102,7 @@ def invite(
 
 @router.post("/staff/{staff_id}/deactivate", name="staff_deactivate")
 def deactivate(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
-    team.deactivate_staff(session, current.staff, staff_id)
+    team.deactivate_staff(session, admin=current.staff, staff_id=staff_id)
     return see_other(request, "team", query="saved=deactivated")
 
 
@@ -110,7 +110,7 @@ def deactivate(request: Request, staff_id: str, current: Admin, session: Session
 def send_password_reset(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
     """Email the staff member a single-use link to choose a new password."""
     try:
-        team.send_password_reset(session, current.staff, staff_id)
+        team.send_password_reset(session, admin=current.staff, staff_id=staff_id)
     except Invalid as exc:
         return _team_page(request, current, session, error=exc.detail, status=422)
     return see_other(request, "team", query="saved=reset_sent")
@@ -120,7 +120,7 @@ def send_password_reset(request: Request, staff_id: str, current: Admin, session
 def reset_authenticator(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
     """Forget a lost authenticator: the person sets up a new one at their next sign-in."""
     try:
-        team.reset_authenticator(session, current.staff, staff_id)
+        team.reset_authenticator(session, admin=current.staff, staff_id=staff_id)
     except Invalid as exc:
         return _team_page(request, current, session, error=exc.detail, status=422)
     return see_other(request, "team", query="saved=authenticator_reset")
@@ -128,7 +128,7 @@ def reset_authenticator(request: Request, staff_id: str, current: Admin, session
 
 @router.post("/staff/{staff_id}/reactivate", name="staff_reactivate")
 def reactivate(request: Request, staff_id: str, current: Admin, session: SessionDep) -> Response:
-    team.reactivate_staff(session, current.staff, staff_id)
+    team.reactivate_staff(session, admin=current.staff, staff_id=staff_id)
     return see_other(request, "team", query="saved=reactivated")
 
 
@@ -200,7 +200,7 @@ def _audit_page(
 @router.get("/audit/checkpoints", name="audit_checkpoints", response_class=HTMLResponse)
 def audit_checkpoints(request: Request, current: Admin, session: SessionDep) -> Response:
     """The audit chain's head, its key ring and its latest signed checkpoints, each compared with the table."""
-    chain = chain_status(session, current.staff)
+    chain = chain_status(session, staff=current.staff)
     return page(request, "audit_checkpoints.html", signed_in=current, chain=chain)
 
 
@@ -232,7 +232,7 @@ def _erasure_page(
         "erasure.html",
         signed_in=current,
         status=status,
-        requests=erasure.queue(session, current.staff),
+        requests=erasure.queue(session, admin=current.staff),
         keep_labels=KEEP_LABELS,
         retention_years=current.clinic.record_retention_years,
         saved=saved if saved in ("carried_out", "kept") else None,
@@ -254,7 +254,7 @@ def carry_out(
     if confirm != "erase":
         return _erasure_page(request, current, session, error=N_("tick the box to confirm the erasure"), status=422)
     try:
-        erasure.carry_out(session, current.staff, request_id)
+        erasure.carry_out(session, admin=current.staff, request_id=request_id)
     except Conflict as exc:
         return _erasure_page(request, current, session, error=exc.detail, status=409)
     return see_other(request, "erasure", query="saved=carried_out")
@@ -263,7 +263,7 @@ def carry_out(
 @router.post("/erasure/{request_id}/keep", name="erasure_keep", response_class=HTMLResponse)
 def keep(request: Request, request_id: str, current: Admin, session: SessionDep, reason: ShortField = "") -> Response:
     try:
-        erasure.keep(session, current.staff, request_id, reason=reason)
+        erasure.keep(session, admin=current.staff, request_id=request_id, reason=reason)
     except Invalid as exc:
         return _erasure_page(request, current, session, error=exc.detail, status=422)
     except Conflict as exc:

@@ -28,13 +28,13 @@ NoteField = Annotated[str, Form(max_length=lifecycle.MAX_NOTE + 200)]
 @router.get("/alerts", name="alerts", response_class=HTMLResponse)
 def alert_queue(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
     """Open and acknowledged alerts, most severe first, then oldest; kept current by the live feed."""
-    rows = alert_review.queue(session, current.staff)
+    rows = alert_review.queue(session, staff=current.staff)
     return page(request, "alerts.html", signed_in=current, rows=rows, view="open", now=utcnow())
 
 
 @router.get("/alerts/resolved", name="alerts_resolved", response_class=HTMLResponse)
 def resolved_alerts(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
-    rows = alert_review.recently_resolved(session, current.staff)
+    rows = alert_review.recently_resolved(session, staff=current.staff)
     return page(
         request,
         "alerts.html",
@@ -49,7 +49,7 @@ def resolved_alerts(request: Request, current: CurrentStaff, session: SessionDep
 @router.get("/screening", name="screening", response_class=HTMLResponse)
 def screening_figures(request: Request, current: CurrentStaff, session: SessionDep) -> Response:
     """Admins: per rule and for the model, alerts raised, confirmed, and PPV over the last 90 days."""
-    figures = feedback.ppv_by_rule(session, current.staff)
+    figures = feedback.ppv_by_rule(session, staff=current.staff)
     return page(request, "screening.html", signed_in=current, figures=figures, days=feedback.WINDOW_DAYS)
 
 
@@ -71,7 +71,7 @@ def _alert_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    found = alert_review.detail(session, current.staff, alert_id)
+    found = alert_review.detail(session, staff=current.staff, alert_id=alert_id)
     paused = assignments.paused_for_safety(session, current.staff, found.alert.patient_id)
     return page(
         request,

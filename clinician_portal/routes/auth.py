@@ -101,7 +101,7 @@ def _enter(request: Request, opened: OpenedSession, next_path: str | None) -> Re
 
 @router.post("/logout", name="logout")
 def logout(request: Request, session: SessionDep) -> Response:
-    staff_auth.logout(session, session_token(request))
+    staff_auth.logout(session, token=session_token(request))
     response = see_other(request, "login", query="signed_out=1")
     clear_cookie(response, request, SESSION_COOKIE)
     return response
@@ -111,7 +111,7 @@ def logout(request: Request, session: SessionDep) -> Response:
 def enrol_form(request: Request, current: EnrollingStaff, session: SessionDep) -> Response:
     if current.stage == SessionStage.ACTIVE:
         return see_other(request, "home")
-    plan = staff_auth.enrolment(session, current.staff)
+    plan = staff_auth.enrolment(session, staff=current.staff)
     return page(request, "enrol.html", signed_in=current, plan=plan, error=None)
 
 
@@ -126,7 +126,7 @@ def enrol_submit(
 ) -> Response:
     if current.stage == SessionStage.ACTIVE:
         return see_other(request, "home")
-    plan = staff_auth.enrolment(session, current.staff)
+    plan = staff_auth.enrolment(session, staff=current.staff)
     error: str | None = None
     minimum = get_settings().password_min_length
     if plan.needs_password and new_password != confirm_password:
@@ -168,13 +168,13 @@ def switch_language(
     target = safe_next(next, request.scope.get("root_path", "")) or portal_path(request, "home")
     response = RedirectResponse(target, status_code=303)
     try:
-        _, portal_session = staff_auth.resolve(session, session_token(request))
+        _, portal_session = staff_auth.resolve(session, token=session_token(request))
     except Unauthenticated:
         flow = SigninFlow.load_or_new(request)
         flow.locale = locale
         flow.save(response, request)
     else:
-        staff_auth.set_locale(session, portal_session, locale)
+        staff_auth.set_locale(session, portal_session=portal_session, locale=locale)
     return response
 
 

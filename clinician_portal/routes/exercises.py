@@ -142,8 +142,8 @@ def resume_coach(
 @router.get("/sessions/{session_id}", name="exercise_session", response_class=HTMLResponse)
 def exercise_session(request: Request, session_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """One guided session: the structured answers, before and after, and the whole transcript."""
-    detail = exercise_review.session_detail(session, current.staff, session_id, locale=current.locale)
-    patient = get_for_staff(session, current.staff, detail.patient_id)
+    detail = exercise_review.session_detail(session, staff=current.staff, session_id=session_id, locale=current.locale)
+    patient = get_for_staff(session, staff=current.staff, patient_id=detail.patient_id)
     return page(
         request,
         "exercise_session.html",

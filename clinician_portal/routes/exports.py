@@ -45,21 +45,23 @@ def summary_pdf(
     patient_id: str, current: CurrentStaff, session: SessionDep, days: Days = None, lang: Lang = None
 ) -> Response:
     """The patient's summary made now: since the last session, or the last `days` days."""
-    document = summaries.summary_for_staff(session, current.staff, patient_id, days=days, lang=lang)
+    document = summaries.summary_for_staff(session, staff=current.staff, patient_id=patient_id, days=days, lang=lang)
     return _download(document, inline=True)
 
 
 @router.get("/patients/{patient_id}/summaries/{summary_id}.pdf", name="stored_summary_pdf")
 def stored_summary_pdf(patient_id: str, summary_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """A summary made ahead of a session and kept encrypted."""
-    document = summaries.stored_summary_for_staff(session, current.staff, patient_id, summary_id)
+    document = summaries.stored_summary_for_staff(
+        session, staff=current.staff, patient_id=patient_id, summary_id=summary_id
+    )
     return _download(document, inline=True)
 
 
 @router.get("/summaries/{summary_id}", name="summary_link")
 def summary_link(request: Request, summary_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """Where the "summary ready" email points: the patient's page, at their summaries, after sign-in."""
-    patient_id = summaries.summary_owner(session, current.staff, summary_id)
+    patient_id = summaries.summary_owner(session, staff=current.staff, summary_id=summary_id)
     return RedirectResponse(portal_path(request, "patient", patient_id=patient_id) + "#summaries", status_code=303)
 
 

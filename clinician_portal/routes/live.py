@@ -81,7 +81,7 @@ def _viewer(request: Request) -> Viewer | None:
     token = session_token(request)
     with session_scope() as session:
         try:
-            staff, portal_session = staff_auth.resolve(session, token, touch=False)
+            staff, portal_session = staff_auth.resolve(session, token=token, touch=False)
         except Unauthenticated:
             return None
         if portal_session.stage != SessionStage.ACTIVE or token is None:
@@ -94,7 +94,7 @@ def _viewer(request: Request) -> Viewer | None:
 def _still_open(viewer: Viewer) -> bool:
     with session_scope() as session:
         try:
-            staff_auth.resolve(session, viewer.token, touch=False)
+            staff_auth.resolve(session, token=viewer.token, touch=False)
         except Unauthenticated:
             return False
     return True
@@ -104,10 +104,10 @@ def _facts_for(viewer: Viewer, alert_id: str) -> LiveFacts | None:
     """The alert as this viewer may see it now, or None; raises SessionEnded when their session did."""
     with session_scope() as session:
         try:
-            staff, _ = staff_auth.resolve(session, viewer.token, touch=False)
+            staff, _ = staff_auth.resolve(session, token=viewer.token, touch=False)
         except Unauthenticated:
             raise SessionEnded from None
-        return alert_review.live_facts(session, staff, alert_id)
+        return alert_review.live_facts(session, staff=staff, alert_id=alert_id)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -226,12 +226,12 @@ async def alert_stream(request: Request) -> Response:
 @router.get("/alerts/{alert_id}/patient", name="alert_patient")
 def alert_patient(alert_id: str, current: QuietStaff, session: SessionDep) -> JSONResponse:
     """Who a live notice is about: fetched by the page (audited), never carried on the feed itself."""
-    name = alert_review.live_patient_name(session, current.staff, alert_id)
+    name = alert_review.live_patient_name(session, staff=current.staff, alert_id=alert_id)
     return JSONResponse({"patient": name}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/alerts/rows", name="alert_rows", response_class=HTMLResponse)
 def alert_rows(request: Request, current: QuietStaff, session: SessionDep) -> Response:
     """The queue's rows alone (a ``<tbody>``), for the page to swap in when the feed says so."""
-    rows = alert_review.queue(session, current.staff)
+    rows = alert_review.queue(session, staff=current.staff)
     return page(request, "_alert_rows.html", signed_in=current, rows=rows, view="open", now=utcnow())

@@ -69,7 +69,7 @@ def home(
         exercises=exercises if exercises in overview.EXERCISE_FILTERS else None,
     )
     sort = sort if sort in overview.SORTS else "name"
-    shown = overview.overview_page(session, current.staff, filters, sort=sort, page=page_number)
+    shown = overview.overview_page(session, staff=current.staff, filters=filters, sort=sort, page=page_number)
     rows = shown.rows
     chosen = {"name": filters.name, "status": filters.status, "sort": sort, "alerts": filters.alerts}
     chosen |= {"measures": filters.measures, "checkins": filters.checkins, "exercises": filters.exercises}
@@ -128,7 +128,7 @@ def _enrolment_form(
         languages=LANGUAGE_NAMES,
         timezones=timezone_choices(),
         countries=country_choices(current.locale),
-        clinicians=caseload.assignable_clinicians(session, current.staff) if current.is_admin else [],
+        clinicians=caseload.assignable_clinicians(session, staff=current.staff) if current.is_admin else [],
     )
 
 
@@ -183,7 +183,7 @@ def create_patient(
         )
         issued = caseload.enrol_patient(
             session,
-            current.staff,
+            staff=current.staff,
             display_name=display_name,
             locale=locale,
             timezone=timezone,
@@ -216,9 +216,11 @@ def invitation_page(
     shown = ShownInvitation.load(request)
     issued = None
     if shown is not None and shown.patient_id == patient_id:
-        issued = caseload.invitation_to_show(session, current.staff, patient_id, shown.invitation_id, shown.code)
+        issued = caseload.invitation_to_show(
+            session, staff=current.staff, patient_id=patient_id, invitation_id=shown.invitation_id, code=shown.code
+        )
     if issued is None:
-        patient = caseload.patient_for_staff(session, current.staff, patient_id)
+        patient = caseload.patient_for_staff(session, staff=current.staff, patient_id=patient_id)
         return page(request, "invitation_gone.html", signed_in=current, patient=patient)
     response = _invitation_page(request, current, issued, created=bool(created))
     ShownInvitation.clear(response, request)
@@ -329,7 +331,7 @@ def set_appointment(
 ) -> Response:
     try:
         when = None if clear else parse_local_datetime(next_appointment, current.clinic.timezone)
-        caseload.set_next_appointment(session, current.staff, patient_id, when)
+        caseload.set_next_appointment(session, staff=current.staff, patient_id=patient_id, when=when)
     except Invalid as exc:
         return patient_page_response(request, current, session, patient_id, error=exc.detail, status=422)
     return see_other(request, "patient", query="saved=appointment", patient_id=patient_id)
@@ -338,7 +340,7 @@ def set_appointment(
 @router.post("/patients/{patient_id}/invitation/resend", name="invitation_resend", response_class=HTMLResponse)
 def resend_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     """A new code (the previous one stops working), shown once with a fresh letter after a redirect."""
-    issued = caseload.resend_invitation(session, current.staff, patient_id)
+    issued = caseload.resend_invitation(session, staff=current.staff, patient_id=patient_id)
     response = see_other(request, "patient_invitation", patient_id=issued.patient.id)
     ShownInvitation.of(issued).save(response, request)
     return response
@@ -346,7 +348,7 @@ def resend_invitation(request: Request, patient_id: str, current: CurrentStaff, 
 
 @router.post("/patients/{patient_id}/invitation/revoke", name="invitation_revoke")
 def revoke_invitation(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
-    caseload.revoke_invitation(session, current.staff, patient_id)
+    caseload.revoke_invitation(session, staff=current.staff, patient_id=patient_id)
     return see_other(request, "patient", query="saved=revoked", patient_id=patient_id)
 
 
@@ -375,7 +377,7 @@ def save_contact(
         "emergency_phone": emergency_phone,
     }
     try:
-        patient = caseload.patient_for_staff(session, current.staff, patient_id)
+        patient = caseload.patient_for_staff(session, staff=current.staff, patient_id=patient_id)
         details = contacts.parse_details(
             country=patient.country,
             date_of_birth=date_of_birth,
@@ -386,7 +388,7 @@ def save_contact(
             emergency_relation=emergency_relation,
             emergency_phone=emergency_phone,
         )
-        care.save_contact(session, current.staff, patient_id, details)
+        care.save_contact(session, staff=current.staff, patient_id=patient_id, details=details)
     except (Invalid, Conflict) as exc:
         return patient_page_response(
             request, current, session, patient_id, error=exc.detail, status=422, contact_form=form
@@ -400,7 +402,7 @@ def discharge(
 ) -> Response:
     """End the patient's care: exercises end, reminders stop, the client is told in their language."""
     try:
-        care.discharge(session, current.staff, patient_id, reason=reason)
+        care.discharge(session, staff=current.staff, patient_id=patient_id, reason=reason)
     except Invalid as exc:
         return patient_page_response(request, current, session, patient_id, error=exc.detail, status=422)
     except Conflict as exc:
@@ -411,7 +413,7 @@ def discharge(
 @router.post("/patients/{patient_id}/reactivate", name="patient_reactivate", response_class=HTMLResponse)
 def reactivate(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
     try:
-        care.reactivate(session, current.staff, patient_id)
+        care.reactivate(session, staff=current.staff, patient_id=patient_id)
     except Conflict as exc:
         return patient_page_response(request, current, session, patient_id, error=exc.detail, status=409)
     return see_other(request, "patient", query="saved=reactivated", patient_id=patient_id)

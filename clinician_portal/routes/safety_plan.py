@@ -34,7 +34,10 @@ async def save_safety_plan(request: Request, patient_id: str, current: CurrentSt
         if any(len(box) > _MAX_BOX for box in boxes.values()):
             raise Invalid("a section holds at most 20 items")
         safety_plan_review.write_for_staff(
-            session, current.staff, patient_id, ((code, box.splitlines()) for code, box in boxes.items())
+            session,
+            staff=current.staff,
+            patient_id=patient_id,
+            sections=((code, box.splitlines()) for code, box in boxes.items()),
         )
     except Invalid as exc:
         return _page(request, current, session, patient_id, error=exc.detail, values=boxes, status=422)
@@ -52,7 +55,7 @@ def _page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    view = safety_plan_review.for_staff(session, current.staff, patient_id)
+    view = safety_plan_review.for_staff(session, staff=current.staff, patient_id=patient_id)
     locale = current.locale
     sections = [
         {

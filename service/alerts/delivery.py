@@ -56,7 +56,7 @@ def _alert_key(alert_id: str) -> str:
     return f"%:alert:{alert_id}:%"
 
 
-def for_alert(session: Session, alert: Alert) -> list[Delivery]:
+def for_alert(session: Session, *, alert: Alert) -> list[Delivery]:
     """Every notice queued about the alert, oldest first, with who it was for and how it went."""
     rows = session.exec(
         select(OutboxMessage)
@@ -108,7 +108,7 @@ class SentMessage:
     sent_at: datetime | None
 
 
-def messages_of_clinic(session: Session, clinic_id: str, *, limit: int = 200) -> list[SentMessage]:
+def messages_of_clinic(session: Session, *, clinic_id: str, limit: int = 200) -> list[SentMessage]:
     """The emails and push messages queued for the clinic, newest first (the demo's page): they
     carry no client data by design, only severities and links."""
     rows = session.exec(
@@ -132,7 +132,7 @@ def messages_of_clinic(session: Session, clinic_id: str, *, limit: int = 200) ->
     ]
 
 
-def failing_channels(session: Session, clinic_id: str, *, now: datetime | None = None) -> list[str]:
+def failing_channels(session: Session, *, clinic_id: str, now: datetime | None = None) -> list[str]:
     """Email or push while it is failing for this clinic: a notice waiting for a retry, or one given
     up on in the last hour. Shown to admins as a banner; it goes once deliveries succeed again."""
     now = now or utcnow()
@@ -185,8 +185,8 @@ def page_admins_for_undelivered(session: Session, *, now: datetime | None = None
                 locale = admin.locale or clinic.locale
                 notifications.reach(
                     session,
-                    admin,
-                    alert,
+                    person=admin,
+                    alert=alert,
                     subject=gettext(locale, FALLBACK_SUBJECT),
                     text=gettext(
                         locale,

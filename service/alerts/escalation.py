@@ -18,11 +18,13 @@ from service.models.base import utcnow
 SYSTEM = Actor.system("escalation")
 
 
-def recipients(session: Session, alert: Alert, now: datetime | None = None) -> list[Staff]:
+def recipients(session: Session, *, alert: Alert, now: datetime | None = None) -> list[Staff]:
     """Step 1: whoever the rota has on call now (else staff marked on call), else administrators:
     a gap in the rota pages the admins. Step 2 and later: on-call staff and administrators."""
     staff = session.exec(select(Staff).where(Staff.clinic_id == alert.clinic_id, col(Staff.active).is_(True))).all()
-    on_shift = [s for s in oncall.on_shift(session, alert.clinic_id, now or utcnow()) if s.id != alert.assigned_to]
+    on_shift = [
+        s for s in oncall.on_shift(session, clinic_id=alert.clinic_id, now=now or utcnow()) if s.id != alert.assigned_to
+    ]
     on_call = on_shift or [s for s in staff if s.on_call and s.id != alert.assigned_to]
     admins = [s for s in staff if s.role == Role.ADMIN]
     chosen = (on_call or admins) if alert.escalation_level <= 1 else on_call + admins
@@ -51,7 +53,7 @@ def escalate_due(session: Session, *, now: datetime | None = None) -> list[str]:
             alert.escalation_level += 1
             alert.last_escalated_at = alert.updated_at = now
             alert.ack_deadline_at = now + deadline(clinic, alert.severity)
-            people = recipients(session, alert, now)
+            people = recipients(session, alert=alert, now=now)
             session.add(
                 AlertEvent(
                     alert_id=alert.id,
@@ -65,6 +67,6 @@ def escalate_due(session: Session, *, now: datetime | None = None) -> list[str]:
             audit.record(
                 session, actor=SYSTEM, action="alert.escalate", entity=alert, detail={"level": alert.escalation_level}
             )
-            notifications.alert_escalated(session, alert, clinic, people)
+            notifications.alert_escalated(session, alert=alert, clinic=clinic, recipients=people)
             escalated.append(alert.id)
     return escalated

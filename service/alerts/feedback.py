@@ -109,7 +109,7 @@ def _alerts_with_rules(session: Session, clinic_id: str | None, since: datetime)
     return rules
 
 
-def ppv_by_rule(session: Session, staff: Staff, *, now: datetime | None = None) -> list[RuleFigures]:
+def ppv_by_rule(session: Session, *, staff: Staff, now: datetime | None = None) -> list[RuleFigures]:
     """Per rule and for the model, over the last 90 days of the admin's clinic. Audited."""
     if staff.role != Role.ADMIN:
         raise Forbidden("only a clinic administrator can read the screening figures")

@@ -89,7 +89,7 @@ class CareTeam:
         return Severity(alert.severity) if alert is not None else None
 
 
-def care_team(session: Session, patient: Patient) -> CareTeam:
+def care_team(session: Session, *, patient: Patient) -> CareTeam:
     """The patient's care-team routing data in one query (rows: open alerts x push subscriptions x
     webhook endpoints, a handful each). The rows are held for the rest of the transaction."""
     latest_plan = (
@@ -124,7 +124,7 @@ def care_team(session: Session, patient: Patient) -> CareTeam:
     )
     for row in (team.clinic, team.clinician, team.channels, team.safety_plan, *team.open_alerts):
         if row is not None:
-            hold(session, row)
+            hold(session, row=row)
     return team
 
 
@@ -159,7 +159,7 @@ def raise_for(
         severity = combined[0]
     combination = combined[1] if combined is not None and combined[0] == severity else None
     reason = reason_for(primary_category(result))
-    care = care or care_team(session, patient)
+    care = care or care_team(session, patient=patient)
     alert = care.open_for(reason)
     if alert is None and is_exchange(result):
         own = reason_for(primary_category(_without_exchange(result)))
@@ -180,7 +180,7 @@ def _without_exchange(result: RiskResult) -> RiskResult:
     return RiskResult.from_evidence(item for item in result.evidence if item.category != EXCHANGE_CATEGORY)
 
 
-def hold(session: Session, row: object) -> None:
+def hold(session: Session, *, row: object) -> None:
     """Keep a loaded row for the rest of the session: the identity map only keeps rows something
     refers to, and a later ``session.get`` of a forgotten one goes back to the database."""
     session.info.setdefault("held_rows", []).append(row)
@@ -205,7 +205,7 @@ def _combination(
     return combined_severity(recent, new)
 
 
-def highest_open_severity(session: Session, patient_id: str) -> Severity | None:
+def highest_open_severity(session: Session, *, patient_id: str) -> Severity | None:
     """The most severe of the patient's unresolved alerts (flushed ones included), or None."""
     found = session.exec(
         select(Alert.severity).where(Alert.patient_id == patient_id, col(Alert.status) != AlertStatus.RESOLVED)
@@ -271,7 +271,7 @@ def _create(
         created["combination"] = combination
     _history(session, alert, "created", SYSTEM, created, now)
     audit.record(session, actor=SYSTEM, action="alert.create", entity=alert, detail={"severity": str(severity)})
-    notifications.alert_opened(session, alert, clinic, new=True, known=_reach(care))
+    notifications.alert_opened(session, alert=alert, clinic=clinic, new=True, known=_reach(care))
     return alert
 
 
@@ -319,7 +319,7 @@ def _attach(
         # Ids only: the alert's history names the messages read together, never their words.
         signal["exchange"] = [f"{said.source_type}:{said.source_id}" for said in exchange]
     _history(session, alert, "signal", SYSTEM, signal, now)
-    notifications.alert_changed(session, alert)
+    notifications.alert_changed(session, alert=alert)
 
 
 def _raise_severity(
@@ -345,7 +345,7 @@ def _raise_severity(
         raised["combination"] = combination
     _history(session, alert, "severity_raised", SYSTEM, raised, now)
     audit.record(session, actor=SYSTEM, action="alert.severity_raise", entity=alert, detail={"to": str(severity)})
-    notifications.alert_opened(session, alert, clinic, known=_reach(care) if care is not None else None)
+    notifications.alert_opened(session, alert=alert, clinic=clinic, known=_reach(care) if care is not None else None)
 
 
 def _history(session: Session, alert: Alert, kind: str, actor: Actor, detail: dict[str, Any], now: datetime) -> None:
@@ -379,20 +379,20 @@ def visible_to(staff: Staff) -> SelectOfScalar[Alert]:
     return query.where(mine | ((col(Alert.escalation_level) > 0) & unresolved & on_rota))
 
 
-def get_for_staff(session: Session, staff: Staff, alert_id: str) -> Alert:
+def get_for_staff(session: Session, *, staff: Staff, alert_id: str) -> Alert:
     alert = session.exec(visible_to(staff).where(Alert.id == alert_id)).first()
     if alert is None:
         raise NotFound("no such alert")
     return alert
 
 
-def open_queue(session: Session, staff: Staff) -> list[Alert]:
+def open_queue(session: Session, *, staff: Staff) -> list[Alert]:
     """Unresolved alerts, most severe first, then oldest first."""
     alerts = session.exec(visible_to(staff).where(col(Alert.status) != AlertStatus.RESOLVED)).all()
     return sorted(alerts, key=lambda a: (-Severity(a.severity).rank, a.created_at))
 
 
-def open_counts(session: Session, staff: Staff) -> dict[Severity, int]:
+def open_counts(session: Session, *, staff: Staff) -> dict[Severity, int]:
     """How many unresolved alerts this staff member may see, by severity (the menu's badge)."""
     visible = visible_to(staff).where(col(Alert.status) != AlertStatus.RESOLVED).subquery()
     rows = session.execute(select(visible.c.severity, func.count()).group_by(visible.c.severity)).all()
@@ -402,7 +402,7 @@ def open_counts(session: Session, staff: Staff) -> dict[Severity, int]:
     return counts
 
 
-def unacknowledged_urgent(session: Session, staff: Staff) -> int:
+def unacknowledged_urgent(session: Session, *, staff: Staff) -> int:
     """Urgent alerts this staff member may see that nobody has acknowledged yet."""
     visible = visible_to(staff).where(Alert.status == AlertStatus.OPEN, Alert.severity == Severity.URGENT).subquery()
     return int(session.execute(select(func.count()).select_from(visible)).scalar_one())
@@ -430,14 +430,14 @@ def reassign_open(session: Session, *, patient: Patient, clinician: Staff, actor
         alert.assigned_to, alert.updated_at = clinician.id, now
         _history(session, alert, "reassigned", actor, {"from": previous, "to": clinician.id}, now)
         audit.record(session, actor=actor, action="alert.reassign", entity=alert, detail={"to": clinician.id})
-        notifications.alert_reassigned(session, alert, clinic)
+        notifications.alert_reassigned(session, alert=alert, clinic=clinic)
     return moved
 
 
 def acknowledge(session: Session, *, alert_id: str, staff: Staff, now: datetime | None = None) -> Alert:
     now = now or utcnow()
     with unit_of_work(session):
-        alert = get_for_staff(session, staff, alert_id)
+        alert = get_for_staff(session, staff=staff, alert_id=alert_id)
         if alert.status != AlertStatus.OPEN:
             raise Conflict(f"this alert is already {alert.status}")
         alert.status = AlertStatus.ACKNOWLEDGED
@@ -445,7 +445,7 @@ def acknowledge(session: Session, *, alert_id: str, staff: Staff, now: datetime 
         actor = Actor.staff(staff)
         _history(session, alert, "acknowledged", actor, {}, now)
         audit.record(session, actor=actor, action="alert.acknowledge", entity=alert)
-        notifications.alert_changed(session, alert, webhook_event="alert.acknowledged")
+        notifications.alert_changed(session, alert=alert, webhook_event="alert.acknowledged")
     return alert
 
 
@@ -472,7 +472,7 @@ def resolve(
     if note and len(note) > MAX_NOTE:
         raise Invalid(f"the note must be at most {MAX_NOTE} characters")
     with unit_of_work(session):
-        alert = get_for_staff(session, staff, alert_id)
+        alert = get_for_staff(session, staff=staff, alert_id=alert_id)
         if alert.status == AlertStatus.RESOLVED:
             raise Conflict("this alert is already resolved")
         actor = Actor.staff(staff)
@@ -488,15 +488,15 @@ def resolve(
             resolved["verdict"] = labelled[0]
         _history(session, alert, "resolved", actor, resolved, now)
         audit.record(session, actor=actor, action="alert.resolve", entity=alert, detail=resolved)
-        notifications.alert_changed(session, alert, webhook_event="alert.resolved")
+        notifications.alert_changed(session, alert=alert, webhook_event="alert.resolved")
     return alert
 
 
-def history(session: Session, alert: Alert) -> list[AlertEvent]:
+def history(session: Session, *, alert: Alert) -> list[AlertEvent]:
     return list(session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(col(AlertEvent.id))))
 
 
-def signals(session: Session, alert: Alert) -> list[dict[str, Any]]:
+def signals(session: Session, *, alert: Alert) -> list[dict[str, Any]]:
     """The signals with their evidence (decrypted) for a person looking at the alert."""
     rows = session.exec(
         select(AlertSignal).where(AlertSignal.alert_id == alert.id).order_by(col(AlertSignal.created_at))

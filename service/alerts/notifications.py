@@ -70,9 +70,9 @@ def _facts(alert: Alert) -> dict[str, object]:
 
 def reach(
     session: Session,
+    *,
     person: Staff,
     alert: Alert,
-    *,
     subject: str,
     text: str,
     dedup_key: str,
@@ -93,7 +93,7 @@ def reach(
         assert known is not None
         chosen = known.channels or StaffChannels(staff_id=person.id)
     else:
-        chosen = oncall.channels(session, person.id)
+        chosen = oncall.channels(session, staff_id=person.id)
     if skip_channel is not None:
         fallback = StaffChannels(
             staff_id=person.id, email=True, push=True, sms=bool(chosen.sms_number), sms_number=chosen.sms_number
@@ -111,7 +111,9 @@ def reach(
         )
     if chosen.push and skip_channel != "staff_push":
         subscriptions = (
-            known.subscriptions if mine and known is not None else oncall.push_subscriptions(session, person.id)
+            known.subscriptions
+            if mine and known is not None
+            else oncall.push_subscriptions(session, staff_id=person.id)
         )
         for subscription in subscriptions:
             notify.enqueue_staff_push(
@@ -141,9 +143,9 @@ def gettext_short(text: str) -> str:
 
 def alert_opened(
     session: Session,
+    *,
     alert: Alert,
     clinic: Clinic,
-    *,
     new: bool = False,
     known: Reach | None = None,
 ) -> None:
@@ -160,8 +162,8 @@ def alert_opened(
         locale = clinician.locale or clinic.locale  # the language they chose on their account page
         reach(
             session,
-            clinician,
-            alert,
+            person=clinician,
+            alert=alert,
             subject=gettext(locale, SUBJECTS[str(alert.severity)]),
             text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
             dedup_key=f"alert:{alert.id}:{alert.severity}",
@@ -181,23 +183,23 @@ def alert_opened(
     notify.publish(session, clinic_id=alert.clinic_id, kind="alert.created", data=_facts(alert))
 
 
-def alert_reassigned(session: Session, alert: Alert, clinic: Clinic) -> None:
+def alert_reassigned(session: Session, *, alert: Alert, clinic: Clinic) -> None:
     """The patient moved to another clinician: the alert is theirs now, and so is the email."""
     clinician = session.get(Staff, alert.assigned_to)
     if clinician is not None and clinician.active and alert.status != "resolved":
         locale = clinician.locale or clinic.locale
         reach(
             session,
-            clinician,
-            alert,
+            person=clinician,
+            alert=alert,
             subject=gettext(locale, SUBJECTS[str(alert.severity)]),
             text=gettext(locale, BODY, severity=_severity_word(alert, locale), link=_link(alert)),
             dedup_key=f"alert:{alert.id}:{alert.severity}",
         )
-    alert_changed(session, alert, webhook_event="alert.reassigned")
+    alert_changed(session, alert=alert, webhook_event="alert.reassigned")
 
 
-def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None = None) -> None:
+def alert_changed(session: Session, *, alert: Alert, webhook_event: str | None = None) -> None:
     if webhook_event:
         notify.enqueue_webhooks(
             session,
@@ -209,13 +211,13 @@ def alert_changed(session: Session, alert: Alert, *, webhook_event: str | None =
     notify.publish(session, clinic_id=alert.clinic_id, kind="alert.updated", data=_facts(alert))
 
 
-def alert_escalated(session: Session, alert: Alert, clinic: Clinic, recipients: Iterable[Staff]) -> None:
+def alert_escalated(session: Session, *, alert: Alert, clinic: Clinic, recipients: Iterable[Staff]) -> None:
     for person in recipients:
         locale = person.locale or clinic.locale
         reach(
             session,
-            person,
-            alert,
+            person=person,
+            alert=alert,
             subject=gettext(locale, ESCALATION_SUBJECT, severity=_severity_word(alert, locale)),
             text=gettext(
                 locale,

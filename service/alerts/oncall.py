@@ -29,7 +29,7 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # --- the rota -----------------------------------------------------------------------------------
 
 
-def on_shift(session: Session, clinic_id: str, now: datetime) -> list[Staff]:
+def on_shift(session: Session, *, clinic_id: str, now: datetime) -> list[Staff]:
     """Active staff whose shift covers ``now``."""
     rows = session.exec(
         select(Staff)
@@ -60,7 +60,7 @@ class Rota:
     """The clinic's active staff, by name: who can be put on the rota."""
 
 
-def rota(session: Session, staff: Staff, *, now: datetime | None = None) -> Rota:
+def rota(session: Session, *, staff: Staff, now: datetime | None = None) -> Rota:
     """Shifts that end in the next two weeks, with the gaps and overlaps between them."""
     now = now or utcnow()
     until = now + timedelta(days=ROTA_DAYS)
@@ -135,7 +135,7 @@ def _require_admin(staff: Staff) -> None:
 # --- channels -----------------------------------------------------------------------------------
 
 
-def channels(session: Session, staff_id: str) -> StaffChannels:
+def channels(session: Session, *, staff_id: str) -> StaffChannels:
     """The staff member's channels; email only until they choose."""
     return session.get(StaffChannels, staff_id) or StaffChannels(staff_id=staff_id)
 
@@ -174,7 +174,7 @@ def save_channels(
     return row
 
 
-def push_subscriptions(session: Session, staff_id: str) -> list[StaffPushSubscription]:
+def push_subscriptions(session: Session, *, staff_id: str) -> list[StaffPushSubscription]:
     return list(session.exec(select(StaffPushSubscription).where(StaffPushSubscription.staff_id == staff_id)).all())
 
 

@@ -131,17 +131,17 @@ def _by_severity_then_age(alert: Alert) -> tuple[int, datetime]:
     return (-Severity(alert.severity).rank, alert.created_at)
 
 
-def queue(session: Session, staff: Staff) -> list[AlertRow]:
+def queue(session: Session, *, staff: Staff) -> list[AlertRow]:
     """Unresolved alerts the staff member may see: most severe first, then oldest first."""
     with unit_of_work(session):
-        alerts = lifecycle.open_queue(session, staff)
+        alerts = lifecycle.open_queue(session, staff=staff)
         rows = _rows(session, staff, alerts)
         _audit_list(session, staff, rows, view="queue")
     return rows
 
 
 def recently_resolved(
-    session: Session, staff: Staff, *, days: int = RECENT_DAYS, limit: int = RESOLVED_LIMIT
+    session: Session, *, staff: Staff, days: int = RECENT_DAYS, limit: int = RESOLVED_LIMIT
 ) -> list[AlertRow]:
     """Alerts resolved in the last ``days`` days, most recently resolved first."""
     since = utcnow() - timedelta(days=days)
@@ -165,12 +165,12 @@ def patient_rows(session: Session, *, staff: Staff, patient: Patient) -> list[Al
     return _rows(session, staff, ordered)
 
 
-def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
+def detail(session: Session, *, staff: Staff, alert_id: str) -> AlertDetail:
     """One alert in full: every signal with its evidence, and who did what when. Audited."""
     with unit_of_work(session):
-        alert = lifecycle.get_for_staff(session, staff, alert_id)
+        alert = lifecycle.get_for_staff(session, staff=staff, alert_id=alert_id)
         [row] = _rows(session, staff, [alert])
-        events = lifecycle.history(session, alert)
+        events = lifecycle.history(session, alert=alert)
         mentioned = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id}
         for event in events:
             mentioned.update(_staff_mentioned(event))
@@ -184,11 +184,13 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
             for event in events
         ]
         signals = sorted(
-            lifecycle.signals(session, alert), key=lambda sig: (_level_rank(sig["level"]), sig["at"]), reverse=True
+            lifecycle.signals(session, alert=alert),
+            key=lambda sig: (_level_rank(sig["level"]), sig["at"]),
+            reverse=True,
         )
         for signal in signals:
             signal["evidence"] = strongest_first(signal["evidence"])
-        contact = contacts.contact_of(session, alert.patient_id)
+        contact = contacts.contact_of(session, patient_id=alert.patient_id)
         audit.record(
             session,
             actor=Actor.staff(staff),
@@ -197,11 +199,11 @@ def detail(session: Session, staff: Staff, alert_id: str) -> AlertDetail:
             detail={"contact_details": True} if contact is not None else None,
         )
     return AlertDetail(
-        row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert), contact=contact
+        row=row, signals=signals, history=history, deliveries=delivery.for_alert(session, alert=alert), contact=contact
     )
 
 
-def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | None:
+def live_facts(session: Session, *, staff: Staff, alert_id: str) -> LiveFacts | None:
     """The alert's severity and status if this staff member may see it (else None), with their
     open counts. Ids and facts only, so nothing here is audited: the page fetches the rows, and
     the patient's name through ``live_patient_name``."""
@@ -212,17 +214,17 @@ def live_facts(session: Session, staff: Staff, alert_id: str) -> LiveFacts | Non
         alert_id=found.id,
         severity=Severity(found.severity),
         status=AlertStatus(found.status),
-        open_counts=lifecycle.open_counts(session, staff),
+        open_counts=lifecycle.open_counts(session, staff=staff),
         # A new alert's first signal is attached at the moment it is created; anything later moves updated_at.
         is_new=found.updated_at == found.created_at,
-        urgent_unacknowledged=lifecycle.unacknowledged_urgent(session, staff),
+        urgent_unacknowledged=lifecycle.unacknowledged_urgent(session, staff=staff),
     )
 
 
-def live_patient_name(session: Session, staff: Staff, alert_id: str) -> str:
+def live_patient_name(session: Session, *, staff: Staff, alert_id: str) -> str:
     """The patient an alert is about, for the live notice of a page (an audited read)."""
     with unit_of_work(session):
-        alert = lifecycle.get_for_staff(session, staff, alert_id)
+        alert = lifecycle.get_for_staff(session, staff=staff, alert_id=alert_id)
         patient = session.get(Patient, alert.patient_id)
         audit.record(session, actor=Actor.staff(staff), action="alert.live_notice", entity=alert)
     return patient.display_name if patient is not None else ""
@@ -303,7 +305,7 @@ def strongest_first(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(evidence, key=lambda e: -_level_rank(str(e.get("level", "none"))))
 
 
-def leading_words(session: Session, alert_ids: list[str]) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
+def leading_words(session: Session, *, alert_ids: list[str]) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
     """For each alert, the client's words (or facts) of its strongest signal, strongest first, each
     with the message it comes from when the signal read several messages together (else None).
 

@@ -74,19 +74,19 @@ def respond_to_risk(
     if result.level < RiskLevel.LOW:
         return None
     # One read for everything the alert and the client's block need about the care team.
-    care = lifecycle.care_team(session, patient)
+    care = lifecycle.care_team(session, patient=patient)
     lifecycle.raise_for(
         session, patient=patient, source_type=source_type, source_id=source_id, result=result, care=care,
         exchange=exchange,
     )  # fmt: skip
-    return client_notice(session, patient, result.level, care=care)
+    return client_notice(session, patient=patient, level=result.level, care=care)
 
 
 def client_notice(
     session: Session,
+    *,
     patient: Patient,
     level: RiskLevel,
-    *,
     severity: Severity | None = None,
     care: lifecycle.CareTeam | None = None,
 ) -> dict[str, Any] | None:
@@ -98,12 +98,20 @@ def client_notice(
     if level < RiskLevel.LOW:
         return None
     own = severity_for(level.label) or Severity.ROUTINE
-    highest = care.highest_open_severity() if care is not None else lifecycle.highest_open_severity(session, patient.id)
+    highest = (
+        care.highest_open_severity()
+        if care is not None
+        else lifecycle.highest_open_severity(session, patient_id=patient.id)
+    )
     severity = max((s for s in (severity, highest, own) if s), key=_rank)
-    plan = crisis_block_plan_of(patient, care.safety_plan) if care is not None else crisis_block_plan(session, patient)
+    plan = (
+        crisis_block_plan_of(patient, care.safety_plan)
+        if care is not None
+        else crisis_block_plan(session, patient=patient)
+    )
     if level >= RiskLevel.MODERATE:
-        return crisis_block(session, patient, severity=severity, plan=plan)
-    return support_block(session, patient, severity=severity, plan=plan)
+        return crisis_block(session, patient=patient, severity=severity, plan=plan)
+    return support_block(session, patient=patient, severity=severity, plan=plan)
 
 
 def unavailable_with_lines(patient: Patient, level: RiskLevel) -> Unavailable:
@@ -135,12 +143,12 @@ def level_named(label: str) -> RiskLevel:
 
 def crisis_block(
     session: Session,
-    patient: Patient,
     *,
+    patient: Patient,
     severity: Severity = Severity.PRIORITY,
     plan: dict[str, object] | _Unread | None = UNREAD,
 ) -> dict[str, Any]:
-    block = crisis_resources_for(session, patient)
+    block = crisis_resources_for(session, patient=patient)
     _add_safety_plan(session, patient, block, plan)
     block["care_team_notice"] = " ".join(
         (
@@ -154,13 +162,13 @@ def crisis_block(
 
 def support_block(
     session: Session,
-    patient: Patient,
     *,
+    patient: Patient,
     severity: Severity = Severity.ROUTINE,
     plan: dict[str, object] | _Unread | None = UNREAD,
 ) -> dict[str, Any]:
     """The support message, with the lines themselves: a person at low risk may still need them tonight."""
-    block = crisis_resources_for(session, patient)
+    block = crisis_resources_for(session, patient=patient)
     block["message"] = " ".join(
         (
             _message("support", patient.locale),
@@ -178,12 +186,12 @@ def _add_safety_plan(
 ) -> None:
     """The client's own plan goes in every crisis and support block: in a crisis it is what people use."""
     if isinstance(plan, _Unread):
-        plan = crisis_block_plan(session, patient)
+        plan = crisis_block_plan(session, patient=patient)
     if plan is not None:
         block["safety_plan"] = plan
 
 
-def crisis_resources_for(session: Session, patient: Patient) -> dict[str, Any]:
+def crisis_resources_for(session: Session, *, patient: Patient) -> dict[str, Any]:
     """Crisis lines for the client's country in their language, with their clinic's own instructions."""
     locale = pick_locale(patient.locale)
     resources = crisis_resources(patient.country, locale)

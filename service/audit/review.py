@@ -80,7 +80,7 @@ class ChainStatus:
         return sum(not row.state.good for row in self.checkpoints)
 
 
-def chain_status(session: Session, staff: Staff, *, shown: int = SHOWN) -> ChainStatus:
+def chain_status(session: Session, *, staff: Staff, shown: int = SHOWN) -> ChainStatus:
     """The audit chain's state and its latest checkpoints; administrators only. The look is audited."""
     if not staff.active or staff.role != Role.ADMIN:
         raise Forbidden("only a clinic administrator can read the audit log")

@@ -57,25 +57,25 @@ def after_care(session: Session, patient: Patient) -> AfterCare:
         raise Conflict(CARE_NOT_ENDED)
     clinic = session.get(Clinic, patient.clinic_id)
     assert clinic is not None  # foreign key
-    return AfterCare(clinic.name, patient.discharged_at, alerts.crisis_resources_for(session, patient))
+    return AfterCare(clinic.name, patient.discharged_at, alerts.crisis_resources_for(session, patient=patient))
 
 
-def save_contact(session: Session, staff: Staff, patient_id: str, details: ContactDetails) -> PatientContact:
+def save_contact(session: Session, *, staff: Staff, patient_id: str, details: ContactDetails) -> PatientContact:
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         if patient.status == PatientStatus.DISCHARGED and patient.erased_at is not None:
             raise Conflict("this patient's data was erased")
-        return contacts.save_contact(session, staff, patient, details)
+        return contacts.save_contact(session, staff=staff, patient=patient, details=details)
 
 
-def discharge(session: Session, staff: Staff, patient_id: str, *, reason: str) -> Patient:
+def discharge(session: Session, *, staff: Staff, patient_id: str, reason: str) -> Patient:
     """End the patient's care. Refused while an alert is unresolved: a risk signal must be closed by
     a person before the care that would answer it ends."""
     if reason not in DISCHARGE_REASONS:
         raise Invalid("choose the reason for the discharge")
     now = utcnow()
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         if patient.status == PatientStatus.DISCHARGED:
             raise Conflict("this patient is already discharged")
         if _any_open_alert(session, patient.id):
@@ -114,10 +114,10 @@ def _any_open_alert(session: Session, patient_id: str) -> bool:
     return found is not None
 
 
-def reactivate(session: Session, staff: Staff, patient_id: str) -> Patient:
+def reactivate(session: Session, *, staff: Staff, patient_id: str) -> Patient:
     """Open care again for a discharged patient (not for one whose data was erased)."""
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         if patient.status != PatientStatus.DISCHARGED:
             raise Conflict("this patient is not discharged")
         if patient.erased_at is not None or patient.erasure_requested_at is not None:

@@ -75,7 +75,7 @@ def _admin(staff: Staff) -> None:
         raise Forbidden("only a clinic administrator handles erasure requests")
 
 
-def queue(session: Session, admin: Staff) -> list[QueuedRequest]:
+def queue(session: Session, *, admin: Staff) -> list[QueuedRequest]:
     """The clinic's requests: pending ones first, nearest deadline first; then the decided ones."""
     _admin(admin)
     rows = session.exec(
@@ -100,7 +100,7 @@ def _request_for(session: Session, admin: Staff, request_id: str) -> tuple[Erasu
     return request, patient
 
 
-def keep(session: Session, admin: Staff, request_id: str, *, reason: str) -> ErasureRequest:
+def keep(session: Session, *, admin: Staff, request_id: str, reason: str) -> ErasureRequest:
     """Refuse the erasure for a reason of art. 17(3); the records are kept for the clinic's
     retention period after care ends. The account is closed to new entries (discharged) and the
     client is told why and until when."""
@@ -134,7 +134,7 @@ def keep(session: Session, admin: Staff, request_id: str, *, reason: str) -> Era
     return request
 
 
-def carry_out(session: Session, admin: Staff, request_id: str) -> ErasureRequest:
+def carry_out(session: Session, *, admin: Staff, request_id: str) -> ErasureRequest:
     """Erase the client: refused while an alert about them is unresolved (a person closes every
     risk signal first)."""
     with unit_of_work(session):
@@ -279,7 +279,7 @@ def _column_name(table: SealedTable, attr: str) -> str:
 
 
 def _remove_identifiers(session: Session, patient: Patient, now: datetime) -> None:
-    revoke_all(session, patient.id)
+    revoke_all(session, patient_id=patient.id)
     session.execute(
         update(Invitation)
         .where(

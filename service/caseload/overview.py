@@ -181,9 +181,9 @@ _Candidate = tuple[str, str, Any]
 
 def overview_page(
     session: Session,
+    *,
     staff: Staff,
     filters: OverviewFilters | None = None,
-    *,
     sort: str = "name",
     page: int = 1,
     page_size: int = PAGE_SIZE,
@@ -444,22 +444,22 @@ def _page_rows(session: Session, staff: Staff, ids: list[str]) -> list[PatientOv
         s.id: s
         for s in session.exec(select(Staff).where(col(Staff.id).in_({p.clinician_id for p in patients.values()}))).all()
     }
-    states = invitation_states(session, ids)
+    states = invitation_states(session, patient_ids=ids)
     entries = [
         CaseloadEntry(patients[i], clinicians[patients[i].clinician_id], states[i]) for i in ids if i in patients
     ]
-    return figures(session, staff, entries, kept)
+    return figures(session, staff=staff, entries=entries, kept=kept)
 
 
 def overview(
-    session: Session, staff: Staff, filters: OverviewFilters | None = None, *, sort: str = "name"
+    session: Session, *, staff: Staff, filters: OverviewFilters | None = None, sort: str = "name"
 ) -> list[PatientOverview]:
     """The whole caseload at once (small caseloads, exports); the portal pages through ``overview_page``."""
     return _overview(session, staff, filters or OverviewFilters(), sort=sort, page=1, page_size=None).rows
 
 
 def figures(
-    session: Session, staff: Staff, entries: Sequence[CaseloadEntry], kept: dict[str, PatientFigures]
+    session: Session, *, staff: Staff, entries: Sequence[CaseloadEntry], kept: dict[str, PatientFigures]
 ) -> list[PatientOverview]:
     """The figures of these caseload entries, from their maintained figures (``kept``) and a few
     grouped queries whatever their number."""

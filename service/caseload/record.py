@@ -68,15 +68,15 @@ class PatientRecord:
 def patient_record(session: Session, *, staff: Staff, patient_id: str) -> PatientRecord:
     """Everything a staff member who may see the patient reads on their page; one audit row."""
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         clinician = session.get(Staff, patient.clinician_id)
         assert clinician is not None  # foreign key
         listed = assignments.staff_views(session, patient=patient)
         record = PatientRecord(
             patient=patient,
             clinician=clinician,
-            invitation=invitation_states(session, [patient.id])[patient.id],
-            assignable_clinicians=assignable_clinicians(session, staff) if staff.role == Role.ADMIN else [],
+            invitation=invitation_states(session, patient_ids=[patient.id])[patient.id],
+            assignable_clinicians=assignable_clinicians(session, staff=staff) if staff.role == Role.ADMIN else [],
             alerts=alert_review.patient_rows(session, staff=staff, patient=patient),
             checkins=checkin_review.read(session, patient=patient),
             questionnaires=measure_review.read(session, patient=patient),
@@ -85,7 +85,7 @@ def patient_record(session: Session, *, staff: Staff, patient_id: str) -> Patien
             coach_notes=exercise_review.coach_notes_of(session, patient=patient),
             adherence=assignments.adherence(session, patient) if listed else None,
             summaries=stored_summaries(session, patient=patient),
-            contact=contacts.contact_of(session, patient.id),
+            contact=contacts.contact_of(session, patient_id=patient.id),
         )
         audit.record(session, actor=Actor.staff(staff), action="patient.view", entity=patient, detail=_shown(record))
     return record

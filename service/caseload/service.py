@@ -63,8 +63,8 @@ SORTS = ("name", "status", "appointment", "created")
 
 def caseload(
     session: Session,
-    staff: Staff,
     *,
+    staff: Staff,
     name: str | None = None,
     status: PatientStatus | str | None = None,
     sort: str = "name",
@@ -87,7 +87,7 @@ def caseload(
         found = [p for p in found if needle in fold(p.display_name)]
     found.sort(key=_SORT_KEYS[sort])
     clinicians = _staff_by_id(session, {p.clinician_id for p in found})
-    states = invitation_states(session, [p.id for p in found])
+    states = invitation_states(session, patient_ids=[p.id for p in found])
     return [CaseloadEntry(p, clinicians[p.clinician_id], states[p.id]) for p in found]
 
 
@@ -108,7 +108,7 @@ def _staff_by_id(session: Session, ids: Iterable[str]) -> dict[str, Staff]:
     return {s.id: s for s in session.exec(select(Staff).where(col(Staff.id).in_(wanted))).all()}
 
 
-def invitation_states(session: Session, patient_ids: Sequence[str]) -> dict[str, InvitationStatus]:
+def invitation_states(session: Session, *, patient_ids: Sequence[str]) -> dict[str, InvitationStatus]:
     """The state of each patient's most recent invitation."""
     latest: dict[str, Invitation] = {}
     if patient_ids:
@@ -172,8 +172,8 @@ DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
 
 def enrol_patient(
     session: Session,
-    staff: Staff,
     *,
+    staff: Staff,
     display_name: str,
     locale: str | None = None,
     timezone: str | None = None,
@@ -194,17 +194,17 @@ def enrol_patient(
     if not staff.active:
         raise Forbidden("this account is deactivated")
     if enrolment_key:
-        earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key)
+        earlier = enrolled_with_key(session, clinic_id=staff.clinic_id, enrolment_key=enrolment_key)
         if earlier is not None:
             raise _enrolled_again(session, staff, earlier)
     if contact is not None and not confirmed_not_duplicate:
-        matches = contacts.possible_duplicates(session, staff, display_name=display_name, details=contact)
+        matches = contacts.possible_duplicates(session, staff=staff, display_name=display_name, details=contact)
         if matches:
             raise PossibleDuplicates(matches)
     if staff.role == Role.ADMIN:
         if not clinician_id:
             raise Invalid("choose the patient's clinician")
-        clinician = assignable_clinician(session, staff, clinician_id)
+        clinician = assignable_clinician(session, staff=staff, clinician_id=clinician_id)
     else:
         if clinician_id and clinician_id != staff.id:
             raise Forbidden("clinicians enrol patients into their own caseload")
@@ -224,7 +224,11 @@ def enrol_patient(
         )
     except IntegrityError:
         # The same form, submitted twice at once: the other submission enrolled the patient.
-        earlier = enrolled_with_key(session, staff.clinic_id, enrolment_key) if enrolment_key else None
+        earlier = (
+            enrolled_with_key(session, clinic_id=staff.clinic_id, enrolment_key=enrolment_key)
+            if enrolment_key
+            else None
+        )
         if earlier is None:
             raise
         raise _enrolled_again(session, staff, earlier) from None
@@ -239,20 +243,20 @@ def _enrolled_again(session: Session, staff: Staff, patient: Patient) -> Already
         return AlreadyEnrolled(patient)
     session.rollback()  # two submissions at once: the losing insert's transaction is over
     try:
-        reissued = resend_invitation(session, staff, patient.id)
+        reissued = resend_invitation(session, staff=staff, patient_id=patient.id)
     except (Conflict, IntegrityError):  # activated, or the other submission still writing: keep its code
         session.rollback()
         return AlreadyEnrolled(patient)
     return AlreadyEnrolled(patient, reissued)
 
 
-def assignable_clinicians(session: Session, staff: Staff) -> list[Staff]:
+def assignable_clinicians(session: Session, *, staff: Staff) -> list[Staff]:
     """The active staff of the clinic a patient may be assigned to, by name."""
     rows = session.exec(select(Staff).where(Staff.clinic_id == staff.clinic_id, col(Staff.active).is_(True))).all()
     return sorted(rows, key=lambda s: fold(s.name))
 
 
-def assignable_clinician(session: Session, staff: Staff, clinician_id: str) -> Staff:
+def assignable_clinician(session: Session, *, staff: Staff, clinician_id: str) -> Staff:
     clinician = session.get(Staff, clinician_id)
     if clinician is None or clinician.clinic_id != staff.clinic_id:
         raise NotFound("no such clinician in this clinic")
@@ -261,10 +265,10 @@ def assignable_clinician(session: Session, staff: Staff, clinician_id: str) -> S
     return clinician
 
 
-def resend_invitation(session: Session, staff: Staff, patient_id: str) -> IssuedInvitation:
+def resend_invitation(session: Session, *, staff: Staff, patient_id: str) -> IssuedInvitation:
     """A new invitation code for a patient who has not activated yet; the earlier code stops working."""
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         if patient.status != PatientStatus.INVITED:
             raise Conflict("this patient has already activated their account")
         actor = Actor.staff(staff)
@@ -276,17 +280,17 @@ def resend_invitation(session: Session, staff: Staff, patient_id: str) -> Issued
     return IssuedInvitation(patient, invitation, code, clinician.name)
 
 
-def patient_for_staff(session: Session, staff: Staff, patient_id: str) -> Patient:
+def patient_for_staff(session: Session, *, staff: Staff, patient_id: str) -> Patient:
     """One patient this staff member may see (NotFound otherwise)."""
-    return get_for_staff(session, staff, patient_id)
+    return get_for_staff(session, staff=staff, patient_id=patient_id)
 
 
 def invitation_to_show(
-    session: Session, staff: Staff, patient_id: str, invitation_id: str, code: str
+    session: Session, *, staff: Staff, patient_id: str, invitation_id: str, code: str
 ) -> IssuedInvitation | None:
     """The invitation just issued (its code carried over the redirect by the browser), if it is still
     the patient's pending one: after use, revocation or a newer code there is nothing to show."""
-    patient = get_for_staff(session, staff, patient_id)
+    patient = get_for_staff(session, staff=staff, patient_id=patient_id)
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.patient_id != patient.id:
         return None
@@ -297,10 +301,10 @@ def invitation_to_show(
     return IssuedInvitation(patient, invitation, code, clinician.name)
 
 
-def revoke_invitation(session: Session, staff: Staff, patient_id: str) -> Patient:
+def revoke_invitation(session: Session, *, staff: Staff, patient_id: str) -> Patient:
     """Stop the patient's pending invitation code from working."""
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         pending = _pending_invitations(session, patient.id)
         if not pending:
             raise Conflict("this patient has no pending invitation")
@@ -322,7 +326,7 @@ def _pending_invitations(session: Session, patient_id: str) -> list[Invitation]:
     )
 
 
-def set_next_appointment(session: Session, staff: Staff, patient_id: str, when: datetime | None) -> Patient:
+def set_next_appointment(session: Session, *, staff: Staff, patient_id: str, when: datetime | None) -> Patient:
     """Record (or clear, with None) the patient's next appointment."""
     if when is not None:
         if when.tzinfo is None:
@@ -330,7 +334,7 @@ def set_next_appointment(session: Session, staff: Staff, patient_id: str, when: 
         if when <= utcnow():
             raise Invalid("the next appointment must be in the future")
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         patient.next_appointment_at = when
         session.add(patient)
         audit.record(
@@ -343,13 +347,13 @@ def set_next_appointment(session: Session, staff: Staff, patient_id: str, when: 
     return patient
 
 
-def change_clinician(session: Session, staff: Staff, patient_id: str, clinician_id: str) -> Patient:
+def change_clinician(session: Session, *, staff: Staff, patient_id: str, clinician_id: str) -> Patient:
     """Move a patient to another clinician of the clinic (administrators only)."""
     if staff.role != Role.ADMIN:
         raise Forbidden("only a clinic administrator can change a patient's clinician")
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
-        clinician = assignable_clinician(session, staff, clinician_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
+        clinician = assignable_clinician(session, staff=staff, clinician_id=clinician_id)
         if clinician.id != patient.clinician_id:
             previous = patient.clinician_id
             patient.clinician_id = clinician.id

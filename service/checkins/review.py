@@ -41,5 +41,5 @@ def read(session: Session, *, patient: Patient, days: int = REVIEW_DAYS, limit: 
         .limit(limit)
     ).all()
     total = session.exec(select(func.count()).select_from(CheckIn).where(CheckIn.patient_id == patient.id)).one()
-    chart = trend(session, patient, days=days)
+    chart = trend(session, patient=patient, days=days)
     return CheckinReview(trend=chart, recent=[_out(row) for row in rows], total=total)

@@ -174,7 +174,7 @@ def _start_follow_ups(session: Session, patient: Patient, categories: Sequence[s
 def _replay(session: Session, patient: Patient, checkin_id: str) -> CheckinCreated:
     checkin = _own(session, patient, checkin_id)
     level = alerts.level_named(checkin.risk_level)
-    notice = alerts.client_notice(session, patient, level)
+    notice = alerts.client_notice(session, patient=patient, level=level)
     follow_up = [rule.ask for rule in schedules.note_follow_ups_for(checkin.risk_categories)]
     return CheckinCreated(
         **_out(checkin).model_dump(),
@@ -205,8 +205,8 @@ def _own(session: Session, patient: Patient, checkin_id: str) -> CheckIn:
 
 def list_checkins(
     session: Session,
-    patient: Patient,
     *,
+    patient: Patient,
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     start: date | None = None,
@@ -247,7 +247,7 @@ def trend_window(
 
 
 def trend(
-    session: Session, patient: Patient, *, days: int | None = None, start: date | None = None, end: date | None = None
+    session: Session, *, patient: Patient, days: int | None = None, start: date | None = None, end: date | None = None
 ) -> TrendsOut:
     """Daily means and 7- and 28-day rolling means of each metric, in the patient's calendar."""
     start, end = trend_window(patient, days=days, start=start, end=end)

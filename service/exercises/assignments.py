@@ -84,7 +84,7 @@ def create_assignment(
     if not 1 <= every_days <= MAX_EVERY_DAYS:
         raise Invalid("choose how often: every 1 to 90 days")
     with unit_of_work(session):
-        patient = patients.get_for_staff(session, staff, patient_id)
+        patient = patients.get_for_staff(session, staff=staff, patient_id=patient_id)
         if patient.status == PatientStatus.DISCHARGED:
             raise Invalid("this patient is discharged; exercises can no longer be assigned")
         today = local_today(patient, now)
@@ -237,7 +237,7 @@ def paused_for_safety(session: Session, staff: Staff, patient_id: str) -> list[A
     """The patient's exercises whose coach a moderate or higher signal paused, for the alert page's
     "resume the coach" buttons; empty when this staff member may not see the patient."""
     try:
-        patient = patients.get_for_staff(session, staff, patient_id)
+        patient = patients.get_for_staff(session, staff=staff, patient_id=patient_id)
     except NotFound:
         return []
     return list(
@@ -260,7 +260,7 @@ def _get_for_staff(session: Session, staff: Staff, assignment_id: str) -> tuple[
     if assignment is None:
         raise NotFound("no such assignment")
     try:
-        patient = patients.get_for_staff(session, staff, assignment.patient_id)
+        patient = patients.get_for_staff(session, staff=staff, patient_id=assignment.patient_id)
     except NotFound:
         raise NotFound("no such assignment") from None
     return assignment, patient
@@ -309,7 +309,7 @@ def assignments_for_staff(
 ) -> list[StaffAssignmentOut]:
     """Every assignment of a patient this staff member may see, ended ones included, newest first."""
     with unit_of_work(session):
-        patient = patients.get_for_staff(session, staff, patient_id)
+        patient = patients.get_for_staff(session, staff=staff, patient_id=patient_id)
         views = staff_views(session, patient=patient, now=now)
         if views:  # nothing assigned, nothing read
             audit.record(session, actor=Actor.staff(staff), action="assignment.list", entity=patient)

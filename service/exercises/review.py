@@ -36,10 +36,10 @@ from service.models import (
 from service.onboarding import patients
 
 
-def sessions_for_staff(session: Session, staff: Staff, patient_id: str) -> list[SessionSummary]:
+def sessions_for_staff(session: Session, *, staff: Staff, patient_id: str) -> list[SessionSummary]:
     """A patient's guided sessions, newest first, for a staff member who may see the patient."""
     with unit_of_work(session):
-        patient = patients.get_for_staff(session, staff, patient_id)
+        patient = patients.get_for_staff(session, staff=staff, patient_id=patient_id)
         found = summaries_of(session, patient=patient)
         if found:  # no session, nothing read
             audit.record(session, actor=Actor.staff(staff), action="exercise_session.list", entity=patient)
@@ -94,7 +94,7 @@ def coach_notes_of(
     ]
 
 
-def session_detail(session: Session, staff: Staff, session_id: str, *, locale: str | None = None) -> SessionDetail:
+def session_detail(session: Session, *, staff: Staff, session_id: str, locale: str | None = None) -> SessionDetail:
     """One session for a clinician: the structured answers, the before/after comparisons and the
     whole transcript with how each line was made. Reading it is audited."""
     row = session.get(ExerciseSession, session_id)
@@ -102,7 +102,7 @@ def session_detail(session: Session, staff: Staff, session_id: str, *, locale: s
         raise NotFound("no such exercise session")
     with unit_of_work(session):
         try:
-            patient = patients.get_for_staff(session, staff, row.patient_id)
+            patient = patients.get_for_staff(session, staff=staff, patient_id=row.patient_id)
         except NotFound:
             raise NotFound("no such exercise session") from None
         audit.record(session, actor=Actor.staff(staff), action="exercise_session.view", entity=row)

@@ -169,7 +169,7 @@ def _replay(session: Session, patient: Patient, response_id: str) -> ResponseCre
     follow_up = [rule.ask for rule in schedules.follow_ups_for(response.instrument, _item_scores(response))]
     return ResponseCreated(
         **_out(response, patient).model_dump(),
-        **alerts.crisis_or_support(level, alerts.client_notice(session, patient, level)),
+        **alerts.crisis_or_support(level, alerts.client_notice(session, patient=patient, level=level)),
         follow_up=list(dict.fromkeys(follow_up)),
     )
 
@@ -192,9 +192,9 @@ def _own(session: Session, patient: Patient, response_id: str) -> MeasureRespons
 
 def list_responses(
     session: Session,
+    *,
     patient: Patient,
     code: str,
-    *,
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     start: date | None = None,

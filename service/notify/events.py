@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import select
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,11 +139,16 @@ def _drop_pending(session: Session) -> None:
 
 
 class PostgresListener:
-    """One LISTEN connection per replica, feeding the local broker; reconnects after failures."""
+    """One LISTEN connection per replica, feeding the local broker; reconnects after failures.
+
+    It waits on the connection's socket and on a wake-up socket together, so ``stop`` returns at once
+    instead of after the current wait (a replica's shutdown, and every test client on PostgreSQL).
+    """
 
     def __init__(self, database_url: str) -> None:
         self._conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._stop = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="tandem-listen", daemon=True)
         self.ready = threading.Event()
 
@@ -150,7 +157,11 @@ class PostgresListener:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake_writer.send(b"\0")
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._wake_reader.close()
+            self._wake_writer.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -159,8 +170,11 @@ class PostgresListener:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.ready.set()
                     while not self._stop.is_set():
-                        for notice in conn.notifies(timeout=1.0):
+                        # What has arrived (or came in with an earlier answer), without waiting...
+                        for notice in conn.notifies(timeout=0):
                             broker.dispatch_all(_received(notice.payload))
+                        # ...then until the database sends more, or stop() wakes us.
+                        select.select([conn.fileno(), self._wake_reader.fileno()], [], [], 5.0)
             except (psycopg.Error, OSError) as exc:
                 self.ready.clear()
                 log.warning("live-event listener lost its connection (%s); reconnecting", type(exc).__name__)

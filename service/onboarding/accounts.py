@@ -65,7 +65,7 @@ def change_password(
             staff.password_hash = hash_password(new)
             staff.password_must_change = False
             session.add(staff)
-            ended = staff_auth.revoke_all(session, staff.id, keep=keep.id)
+            ended = staff_auth.revoke_all(session, staff_id=staff.id, keep=keep.id)
             audit.record(session, actor=actor, action="staff.password_change", entity=staff, detail={"sessions": ended})
     if not ok:
         raise Unauthenticated(WRONG_PASSWORD)

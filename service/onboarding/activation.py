@@ -18,15 +18,15 @@ from service.security.client_sessions import Tokens, issue_tokens
 from service.security.passwords import check_strength, hash_password
 
 
-def consent_for_invite(session: Session, invite_code: str) -> consent.ConsentText:
-    _, patient = invitations.find_usable(session, invite_code)
+def consent_for_invite(session: Session, *, invite_code: str) -> consent.ConsentText:
+    _, patient = invitations.find_usable(session, code=invite_code)
     return consent.consent_text(patient.locale)
 
 
 def activate(session: Session, *, invite_code: str, email: str, password: str, consent_version: str) -> Tokens:
     email = normalize_email(email)
     with unit_of_work(session):
-        invitation, patient = invitations.find_usable(session, invite_code)
+        invitation, patient = invitations.find_usable(session, code=invite_code)
         text = consent.consent_text(patient.locale)
         if consent_version != text.version:
             raise Invalid(
@@ -56,5 +56,5 @@ def activate(session: Session, *, invite_code: str, email: str, password: str, c
         actor = Actor.client(patient)
         audit.record(session, actor=actor, action="consent.accept", entity=record, detail={"version": text.version})
         audit.record(session, actor=actor, action="client.activate", entity=patient)
-        tokens = issue_tokens(session, patient)
+        tokens = issue_tokens(session, patient=patient)
     return tokens

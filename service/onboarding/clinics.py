@@ -54,7 +54,7 @@ def create_clinic(
     return NewClinic(clinic, admin)
 
 
-def get_clinic(session: Session, clinic_id: str) -> Clinic:
+def get_clinic(session: Session, *, clinic_id: str) -> Clinic:
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
         raise NotFound(f"no clinic {clinic_id!r}")

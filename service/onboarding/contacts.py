@@ -123,7 +123,7 @@ def _name_dob_index(display_name: str, born: date | None) -> str | None:
     return None if born is None else blind_index(f"{fold(display_name)}|{born.isoformat()}", "patient-name-dob")
 
 
-def write_contact(session: Session, patient: Patient, details: ContactDetails) -> PatientContact:
+def write_contact(session: Session, *, patient: Patient, details: ContactDetails) -> PatientContact:
     """Store the details in the caller's transaction (sealed under the patient's key at flush)."""
     row = session.get(PatientContact, patient.id) or PatientContact(patient_id=patient.id)
     row.date_of_birth = details.date_of_birth.isoformat() if details.date_of_birth else None
@@ -141,17 +141,17 @@ def write_contact(session: Session, patient: Patient, details: ContactDetails) -
     return row
 
 
-def contact_of(session: Session, patient_id: str) -> PatientContact | None:
+def contact_of(session: Session, *, patient_id: str) -> PatientContact | None:
     return session.get(PatientContact, patient_id)
 
 
-def save_contact(session: Session, staff: Staff, patient: Patient, details: ContactDetails) -> PatientContact:
+def save_contact(session: Session, *, staff: Staff, patient: Patient, details: ContactDetails) -> PatientContact:
     """A clinician or admin (who may see ``patient``) edits the contact details; the audit row names
     the fields that changed, never their values."""
     with unit_of_work(session):
-        before = contact_of(session, patient.id)
+        before = contact_of(session, patient_id=patient.id)
         old = {f.name: getattr(before, f.name) for f in fields(ContactDetails)} if before else {}
-        row = write_contact(session, patient, details)
+        row = write_contact(session, patient=patient, details=details)
         new = {f.name: getattr(row, f.name) for f in fields(ContactDetails)}
         changed = sorted(name for name, value in new.items() if old.get(name) != value)
         audit.record(
@@ -166,8 +166,8 @@ def save_contact(session: Session, staff: Staff, patient: Patient, details: Cont
 
 def possible_duplicates(
     session: Session,
-    staff: Staff,
     *,
+    staff: Staff,
     display_name: str,
     details: ContactDetails,
     exclude_patient_id: str | None = None,

@@ -55,7 +55,7 @@ def issue(session: Session, *, patient: Patient, actor: Actor) -> tuple[Invitati
     return invitation, code
 
 
-def find_usable(session: Session, code: str) -> tuple[Invitation, Patient]:
+def find_usable(session: Session, *, code: str) -> tuple[Invitation, Patient]:
     """The invitation behind ``code`` if it can still be used. Every failure reads the same."""
     if not code or len(code) > 64:
         raise Invalid(INVALID_CODE)

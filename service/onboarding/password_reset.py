@@ -81,7 +81,7 @@ def confirm_reset(session: Session, *, token: str, password: str) -> None:
         check_strength(password, user_inputs=[patient.email or "", patient.display_name])
         _claim(session, row)
         patient.password_hash = hash_password(password)
-        revoke_all(session, patient.id)
+        revoke_all(session, patient_id=patient.id)
         audit.record(session, actor=Actor.client(patient), action="client.password_reset", entity=patient)
 
 
@@ -198,7 +198,7 @@ def confirm_staff_reset(session: Session, *, token: str, password: str) -> None:
         staff.password_must_change = False
         staff.failed_logins = 0
         session.add(staff)
-        ended = staff_auth.revoke_all(session, staff.id)
+        ended = staff_auth.revoke_all(session, staff_id=staff.id)
         audit.record(
             session, actor=Actor.staff(staff), action="staff.password_reset", entity=staff, detail={"sessions": ended}
         )
@@ -215,13 +215,13 @@ def change_password(session: Session, *, patient: Patient, current: str, new: st
             check_strength(new, user_inputs=[patient.email or "", patient.display_name])
             patient.password_hash = hash_password(new)
             session.add(patient)
-            revoke_all(session, patient.id)
+            revoke_all(session, patient_id=patient.id)
             audit.record(session, actor=Actor.client(patient), action="client.password_change", entity=patient)
     if failed:
         raise Unauthenticated(WRONG_PASSWORD)
 
 
-def export_rows(session: Session, patient: Patient) -> list[dict[str, object]]:
+def export_rows(session: Session, *, patient: Patient) -> list[dict[str, object]]:
     """When the client asked for a password reset link and whether it was used (never the token)."""
     rows = session.exec(
         select(PasswordResetToken)

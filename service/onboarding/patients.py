@@ -64,14 +64,14 @@ def onboard_patient(
         session.add(patient)
         patient_keys.create_for_new_patient(session, patient.id)
         if contact is not None and not contact.empty:
-            contacts.write_contact(session, patient, contact)
+            contacts.write_contact(session, patient=patient, details=contact)
         session.flush()
         audit.record(session, actor=actor, action="patient.create", entity=patient)
         invitation, code = invitations.issue(session, patient=patient, actor=actor)
     return NewPatient(patient, invitation, code)
 
 
-def enrolled_with_key(session: Session, clinic_id: str, enrolment_key: str) -> Patient | None:
+def enrolled_with_key(session: Session, *, clinic_id: str, enrolment_key: str) -> Patient | None:
     """The patient an enrolment form (identified by its one-time key) already created, if any."""
     return session.exec(
         select(Patient).where(Patient.clinic_id == clinic_id, Patient.enrolment_key == token_digest(enrolment_key))
@@ -85,7 +85,7 @@ def visible_to(staff: Staff) -> SelectOfScalar[Patient]:
     return query if staff.role == Role.ADMIN else query.where(Patient.clinician_id == staff.id)
 
 
-def get_for_staff(session: Session, staff: Staff, patient_id: str) -> Patient:
+def get_for_staff(session: Session, *, staff: Staff, patient_id: str) -> Patient:
     """One patient, if this staff member may see them; otherwise NotFound (their existence stays hidden)."""
     if not staff.active:
         raise Forbidden("this account is deactivated")

@@ -18,7 +18,7 @@ from service.onboarding.schemas import ClinicianOut, ClinicOut, ErasureOut, Prof
 from service.security.client_sessions import revoke_all
 
 
-def profile(session: Session, patient: Patient) -> ProfileOut:
+def profile(session: Session, *, patient: Patient) -> ProfileOut:
     clinic = session.get(Clinic, patient.clinic_id)
     clinician = session.get(Staff, patient.clinician_id)
     assert clinic is not None and clinician is not None  # foreign keys
@@ -44,13 +44,13 @@ def profile(session: Session, patient: Patient) -> ProfileOut:
     )
 
 
-def account_export(session: Session, patient: Patient) -> dict[str, Any]:
+def account_export(session: Session, *, patient: Patient) -> dict[str, Any]:
     """The account part of the client's export: profile and every consent they gave."""
     consents = session.exec(
         select(ConsentRecord).where(ConsentRecord.patient_id == patient.id).order_by(ConsentRecord.accepted_at)  # type: ignore[arg-type]
     ).all()
     return {
-        "profile": profile(session, patient).model_dump(mode="json"),
+        "profile": profile(session, patient=patient).model_dump(mode="json"),
         "consents": [
             {
                 "version": c.version,
@@ -74,7 +74,7 @@ def years_after(when: datetime, years: int) -> datetime:
     return when.replace(year=when.year + years, day=day)
 
 
-def open_request(session: Session, patient: Patient) -> ErasureRequest:
+def open_request(session: Session, *, patient: Patient) -> ErasureRequest:
     """The client's pending request, made now if there is none (in the caller's transaction)."""
     pending = session.exec(
         select(ErasureRequest).where(
@@ -91,15 +91,15 @@ def open_request(session: Session, patient: Patient) -> ErasureRequest:
     return row
 
 
-def request_erasure(session: Session, patient: Patient) -> ErasureOut:
+def request_erasure(session: Session, *, patient: Patient) -> ErasureOut:
     """Record the request and sign the client out everywhere; the clinic's team carries it out."""
     with unit_of_work(session):
         if patient.erasure_requested_at is None:
             patient.erasure_requested_at = utcnow()
             audit.record(session, actor=Actor.client(patient), action="client.erasure_request", entity=patient)
         # In the clinic administrators' queue, due within a month (GDPR art. 12(3)).
-        open_request(session, patient)
-        revoke_all(session, patient.id)
+        open_request(session, patient=patient)
+        revoke_all(session, patient_id=patient.id)
         requested_at = patient.erasure_requested_at
     return ErasureOut(
         status="requested",
@@ -112,7 +112,7 @@ def request_erasure(session: Session, patient: Patient) -> ErasureOut:
     )
 
 
-def update_profile(session: Session, patient: Patient, *, locale: str | None, timezone: str | None) -> ProfileOut:
+def update_profile(session: Session, *, patient: Patient, locale: str | None, timezone: str | None) -> ProfileOut:
     """The client changes their language or time zone (reminders and dates follow the time zone)."""
     with unit_of_work(session):
         if locale is not None:
@@ -121,4 +121,4 @@ def update_profile(session: Session, patient: Patient, *, locale: str | None, ti
             patient.timezone = check_timezone(timezone)
         session.add(patient)
         audit.record(session, actor=Actor.client(patient), action="client.profile_update", entity=patient)
-    return profile(session, patient)
+    return profile(session, patient=patient)

@@ -63,7 +63,7 @@ def add_staff(
     return NewStaff(staff, password)
 
 
-def get_staff_by_email(session: Session, clinic_id: str, email: str) -> Staff:
+def get_staff_by_email(session: Session, *, clinic_id: str, email: str) -> Staff:
     staff = session.exec(
         select(Staff).where(Staff.email == normalize_email(email), Staff.clinic_id == clinic_id)
     ).first()

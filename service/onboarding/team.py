@@ -57,7 +57,7 @@ def _require_admin(staff: Staff) -> None:
         raise Forbidden("only a clinic administrator can manage staff")
 
 
-def team(session: Session, admin: Staff) -> list[TeamMember]:
+def team(session: Session, *, admin: Staff) -> list[TeamMember]:
     """The clinic's staff, active first, then by name, with the size of each caseload."""
     _require_admin(admin)
     members = session.exec(select(Staff).where(Staff.clinic_id == admin.clinic_id)).all()
@@ -72,7 +72,7 @@ def team(session: Session, admin: Staff) -> list[TeamMember]:
     return [TeamMember(s, int(counts.get(s.id, 0))) for s in ordered]
 
 
-def invite_staff(session: Session, admin: Staff, *, email: str, name: str, role: Role | str) -> NewStaff:
+def invite_staff(session: Session, *, admin: Staff, email: str, name: str, role: Role | str) -> NewStaff:
     """A new account in the admin's clinic, with a one-time password to hand over once."""
     _require_admin(admin)
     try:
@@ -89,14 +89,14 @@ def _member(session: Session, admin: Staff, staff_id: str) -> Staff:
     return member
 
 
-def deactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
+def deactivate_staff(session: Session, *, admin: Staff, staff_id: str) -> Staff:
     """Close an account: it can no longer sign in, and every open session ends now."""
     _require_admin(admin)
     with unit_of_work(session):
         member = _member(session, admin, staff_id)
         if member.id == admin.id:
             raise Invalid("you cannot deactivate your own account")
-        ended = staff_auth.revoke_all(session, member.id)
+        ended = staff_auth.revoke_all(session, staff_id=member.id)
         if member.active:
             member.active = False
             session.add(member)
@@ -106,7 +106,7 @@ def deactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
     return member
 
 
-def reactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
+def reactivate_staff(session: Session, *, admin: Staff, staff_id: str) -> Staff:
     _require_admin(admin)
     with unit_of_work(session):
         member = _member(session, admin, staff_id)
@@ -119,7 +119,7 @@ def reactivate_staff(session: Session, admin: Staff, staff_id: str) -> Staff:
     return member
 
 
-def send_password_reset(session: Session, admin: Staff, staff_id: str) -> Staff:
+def send_password_reset(session: Session, *, admin: Staff, staff_id: str) -> Staff:
     """Email the staff member a single-use link to choose a new password (their current one keeps
     working until they use it). Accounts that sign in with single sign-on have no local password."""
     _require_admin(admin)
@@ -134,7 +134,7 @@ def send_password_reset(session: Session, admin: Staff, staff_id: str) -> Staff:
     return member
 
 
-def reset_authenticator(session: Session, admin: Staff, staff_id: str) -> Staff:
+def reset_authenticator(session: Session, *, admin: Staff, staff_id: str) -> Staff:
     """Forget the staff member's authenticator and recovery codes (a lost phone): every session of
     theirs ends, and where the clinic requires codes they set up a new one at their next sign-in."""
     _require_admin(admin)
@@ -150,7 +150,7 @@ def reset_authenticator(session: Session, admin: Staff, staff_id: str) -> Staff:
         member.totp_confirmed_at = None
         member.recovery_codes = []
         session.add(member)
-        ended = staff_auth.revoke_all(session, member.id)
+        ended = staff_auth.revoke_all(session, staff_id=member.id)
         audit.record(
             session,
             actor=Actor.staff(admin),

@@ -324,7 +324,9 @@ def format_rates(name: str, pairs: Sequence[tuple[RiskLevel, RiskLevel]]) -> str
     )
 
 
-def full_report(folder: Path, nested: bool = False) -> tuple[str, dict[str, Any], bool]:
+def full_report(
+    folder: Path, nested: bool = False, screen: Callable[[str, str], RiskResult] = screen_text
+) -> tuple[str, dict[str, Any], bool]:
     """What `tandem risk evaluate` prints: per language in-sample, cross-validated by batch and first
     sight, per level; then conversations. Returns the text, a JSON-ready dict and whether the
     cross-validation and conversation targets are met.
@@ -343,7 +345,7 @@ def full_report(folder: Path, nested: bool = False) -> tuple[str, dict[str, Any]
     validated = cross_validate_by_batch(cases) if nested else {}
     for lang in sorted({case.lang for case in cases}):
         in_lang = [case for case in cases if case.lang == lang]
-        in_sample = [(case.level, screen_text(case.text, case.lang).level) for case in in_lang]
+        in_sample = [(case.level, screen(case.text, case.lang).level) for case in in_lang]
         lines.append(f"[{lang}]")
         lines.append(format_rates("in-sample (rules + model)", in_sample))
         entry: dict[str, Any] = {"in_sample": rates(in_sample) | {"n": len(in_sample)}}
@@ -376,8 +378,7 @@ def full_report(folder: Path, nested: bool = False) -> tuple[str, dict[str, Any]
         exchanges = [c for c in conversations if c.lang == lang]
         pairs = [(c.level, screen_conversation(list(c.messages), c.lang).level) for c in exchanges]
         single = [
-            (c.level, max((screen_text(m, c.lang).level for m in c.messages), default=RiskLevel.NONE))
-            for c in exchanges
+            (c.level, max((screen(m, c.lang).level for m in c.messages), default=RiskLevel.NONE)) for c in exchanges
         ]
         lines.append(f"[conversations {lang}]")
         lines.append(format_rates("whole exchange", pairs))

@@ -31,11 +31,11 @@ class StaffView:
     history: list[VersionEntry]
 
 
-def for_staff(session: Session, staff: Staff, patient_id: str) -> StaffView:
+def for_staff(session: Session, *, staff: Staff, patient_id: str) -> StaffView:
     """The plan of a patient this staff member may see, with every version. Audited."""
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
-        versions = service.versions(session, patient.id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
+        versions = service.versions(session, patient_id=patient.id)
         names = _names(session, patient, versions)
         audit.record(
             session,
@@ -52,12 +52,12 @@ def for_staff(session: Session, staff: Staff, patient_id: str) -> StaffView:
 
 
 def write_for_staff(
-    session: Session, staff: Staff, patient_id: str, sections: Iterable[tuple[str, Iterable[str]]]
+    session: Session, *, staff: Staff, patient_id: str, sections: Iterable[tuple[str, Iterable[str]]]
 ) -> bool:
     """The clinician saves the plan written with the client; True when something changed."""
     cleaned = service.clean_sections(sections)
     with unit_of_work(session):
-        patient = get_for_staff(session, staff, patient_id)
+        patient = get_for_staff(session, staff=staff, patient_id=patient_id)
         _, changed = service.save(session, patient=patient, actor=Actor.staff(staff), sections=cleaned)
     return changed
 

@@ -94,13 +94,13 @@ def _plan(row: SafetyPlanVersion) -> Plan:
     )
 
 
-def current(session: Session, patient_id: str) -> Plan:
+def current(session: Session, *, patient_id: str) -> Plan:
     """The latest version, or EMPTY (version 0) when the client has none."""
-    row = latest_row(session, patient_id)
+    row = latest_row(session, patient_id=patient_id)
     return _plan(row) if row is not None else EMPTY
 
 
-def latest_row(session: Session, patient_id: str) -> SafetyPlanVersion | None:
+def latest_row(session: Session, *, patient_id: str) -> SafetyPlanVersion | None:
     return session.exec(
         select(SafetyPlanVersion)
         .where(SafetyPlanVersion.patient_id == patient_id)
@@ -109,7 +109,7 @@ def latest_row(session: Session, patient_id: str) -> SafetyPlanVersion | None:
     ).first()
 
 
-def versions(session: Session, patient_id: str) -> list[Plan]:
+def versions(session: Session, *, patient_id: str) -> list[Plan]:
     """Every version, newest first."""
     rows = session.exec(
         select(SafetyPlanVersion)
@@ -147,7 +147,7 @@ def save(session: Session, *, patient: Patient, actor: Actor, sections: Mapping[
     Returns the plan and whether a new version was written (nothing changed: no new version).
     Works inside the caller's transaction.
     """
-    before = current(session, patient.id)
+    before = current(session, patient_id=patient.id)
     items = {code: list(before.items.get(code, [])) for code in section_codes()}
     items.update(sections)
     changed = [code for code in section_codes() if items[code] != before.items.get(code, [])]
@@ -176,13 +176,13 @@ def save(session: Session, *, patient: Patient, actor: Actor, sections: Mapping[
     return _plan(row), True
 
 
-def read_for_client(session: Session, patient: Patient) -> SafetyPlanOut:
+def read_for_client(session: Session, *, patient: Patient) -> SafetyPlanOut:
     """GET /api/v1/safety-plan: the client's own plan (version 0 and empty items when none)."""
-    return current(session, patient.id).out(patient.locale)
+    return current(session, patient_id=patient.id).out(patient.locale)
 
 
 def write_for_client(
-    session: Session, patient: Patient, sections: Iterable[tuple[str, Iterable[str]]]
+    session: Session, *, patient: Patient, sections: Iterable[tuple[str, Iterable[str]]]
 ) -> SafetyPlanOut:
     """PUT /api/v1/safety-plan: the client edits their plan; unknown codes change nothing."""
     cleaned = clean_sections(sections)
@@ -191,10 +191,10 @@ def write_for_client(
     return plan.out(patient.locale)
 
 
-def crisis_block_plan(session: Session, patient: Patient) -> dict[str, object] | None:
+def crisis_block_plan(session: Session, *, patient: Patient) -> dict[str, object] | None:
     """The plan as the crisis and support blocks carry it (`crisis.safety_plan`), or None when
     the client has none: the sections that hold something, in the plan's order."""
-    return crisis_block_plan_of(patient, latest_row(session, patient.id))
+    return crisis_block_plan_of(patient, latest_row(session, patient_id=patient.id))
 
 
 def crisis_block_plan_of(patient: Patient, row: SafetyPlanVersion | None) -> dict[str, object] | None:

@@ -55,7 +55,7 @@ class Tokens:
         }
 
 
-def issue_tokens(session: Session, patient: Patient, *, family_id: str | None = None) -> Tokens:
+def issue_tokens(session: Session, *, patient: Patient, family_id: str | None = None) -> Tokens:
     """New access and refresh tokens; the caller owns the transaction."""
     refresh = secrets.token_urlsafe(32)
     family_id = family_id or str(uuid.uuid4())
@@ -86,7 +86,7 @@ def login(session: Session, *, email: str, password: str) -> Tokens:
         elif patient is not None and ok and patient.status in SIGN_IN_STATUSES:
             if patient.password_hash and needs_rehash(patient.password_hash):
                 patient.password_hash = hash_password(password)
-            tokens = issue_tokens(session, patient)
+            tokens = issue_tokens(session, patient=patient)
             audit.record(session, actor=Actor.client(patient), action="client.login", entity=patient)
         elif patient is not None:
             # Committed with the failure, so repeated guessing shows in the audit log.
@@ -138,7 +138,7 @@ def refresh(session: Session, *, refresh_token: str) -> Tokens:
                 .values(used_at=utcnow())
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                tokens = issue_tokens(session, patient, family_id=row.family_id)
+                tokens = issue_tokens(session, patient=patient, family_id=row.family_id)
     if tokens is None:
         raise Unauthenticated(BAD_REFRESH)
     return tokens
@@ -155,7 +155,7 @@ def logout(session: Session, *, refresh_token: str) -> None:
             audit.record(session, actor=Actor.client(patient), action="client.logout", entity=patient)
 
 
-def revoke_all(session: Session, patient_id: str) -> None:
+def revoke_all(session: Session, *, patient_id: str) -> None:
     session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.patient_id) == patient_id, col(RefreshToken.revoked_at).is_(None))
@@ -171,7 +171,7 @@ def _revoke_family(session: Session, family_id: str) -> None:
     )
 
 
-def authenticate(session: Session, access_token: str) -> Patient:
+def authenticate(session: Session, *, access_token: str) -> Patient:
     """The patient behind a bearer token, if the token is valid, its sign-in not ended, and the account
     may use the API.
 

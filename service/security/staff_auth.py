@@ -330,7 +330,7 @@ def _open(
     return OpenedSession(token, row, staff)
 
 
-def resolve(session: Session, token: str | None, *, touch: bool = True) -> tuple[Staff, PortalSession]:
+def resolve(session: Session, *, token: str | None, touch: bool = True) -> tuple[Staff, PortalSession]:
     """The staff member and session behind a cookie token, if the session is still open.
 
     ``touch=False`` is for what the page does on its own (a live feed, a refresh of the alert
@@ -352,7 +352,7 @@ def resolve(session: Session, token: str | None, *, touch: bool = True) -> tuple
     return staff, row
 
 
-def logout(session: Session, token: str | None) -> None:
+def logout(session: Session, *, token: str | None) -> None:
     if not token:
         return
     with unit_of_work(session):
@@ -365,7 +365,7 @@ def logout(session: Session, token: str | None) -> None:
             audit.record(session, actor=Actor.staff(staff), action="staff.logout", entity=staff)
 
 
-def revoke_all(session: Session, staff_id: str, *, keep: str | None = None) -> int:
+def revoke_all(session: Session, *, staff_id: str, keep: str | None = None) -> int:
     """End every open session of a staff member (deactivation, a new password), except ``keep``
     (the browser where the person changed their own password); the caller owns the transaction."""
     query = update(PortalSession).where(
@@ -387,7 +387,7 @@ def purge_ended(session: Session, *, older_than: timedelta = timedelta(days=30))
     return len(rows)
 
 
-def set_locale(session: Session, portal_session: PortalSession, locale: str) -> None:
+def set_locale(session: Session, *, portal_session: PortalSession, locale: str) -> None:
     with unit_of_work(session):
         portal_session.locale = check_locale(locale)
         session.add(portal_session)
@@ -396,7 +396,7 @@ def set_locale(session: Session, portal_session: PortalSession, locale: str) -> 
 # --- first sign-in: new password and TOTP enrolment -------------------------------------------
 
 
-def enrolment(session: Session, staff: Staff) -> Enrolment:
+def enrolment(session: Session, *, staff: Staff) -> Enrolment:
     """What is left to set up; the TOTP secret is made on first sight and kept until confirmed."""
     clinic = session.get(Clinic, staff.clinic_id)
     assert clinic is not None  # foreign key
@@ -418,10 +418,10 @@ def complete_enrolment(
 ) -> OpenedSession:
     """Set the chosen password and confirm the authenticator, then swap to a fully open session."""
     with unit_of_work(session):
-        staff, row = resolve(session, token)
+        staff, row = resolve(session, token=token)
         if row.stage != SessionStage.ENROLMENT:
             raise Conflict("this account is already set up")
-        plan = enrolment(session, staff)
+        plan = enrolment(session, staff=staff)
         step = None
         if plan.needs_totp:
             step = _verified_step(session, staff, totp, utcnow())

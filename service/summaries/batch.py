@@ -127,7 +127,7 @@ def _summarise_one(session: Session, patient_id: str, actor: Actor, since: date 
         patient = session.get(Patient, patient_id)
         if patient is None:
             return BatchItem(patient_id, None, None, "patient no longer exists")
-        row, pdf = generate_and_store(session, patient, reason="batch", actor=actor, since=since)
+        row, pdf = generate_and_store(session, patient=patient, reason="batch", actor=actor, since=since)
         path = None
         if out is not None:
             target = out / summary_filename(patient, row.period_end)

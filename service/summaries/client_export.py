@@ -78,7 +78,7 @@ EXPORT_SECTIONS: dict[str, str] = {
 def export_patient(session: Session, patient: Patient, *, actor: Actor | None = None) -> ClientExport:
     """Everything stored about one patient, decrypted. The export is audited."""
     data: dict[str, Any] = {"format": FORMAT, "exported_at": utcnow().isoformat()}
-    data.update(account_export(session, patient))
+    data.update(account_export(session, patient=patient))
     data["checkins"] = checkins.export_rows(session, patient=patient)
     data["measure_responses"] = measures.export_rows(session, patient=patient)
     data.update(exercise_sessions.client_export(session, patient))
@@ -90,7 +90,7 @@ def export_patient(session: Session, patient: Patient, *, actor: Actor | None = 
     data["request_keys"] = _request_keys(session, patient)
     data["summaries"] = _summaries(session, patient)
     data.update(reminders.export_rows(session, patient=patient))
-    data["password_resets"] = password_reset.export_rows(session, patient)
+    data["password_resets"] = password_reset.export_rows(session, patient=patient)
     data["caseload_figures"] = _figures(session, patient)
     data["access_log"] = _access_log(session, patient)
     data.update(_erasure_and_contact(session, patient))
@@ -228,7 +228,7 @@ def _safety_plan_versions(session: Session, patient: Patient) -> list[dict[str, 
             "sections_changed": plan.changed,
             "sections": {code: items for code, items in plan.items.items()},
         }
-        for plan in safety_plan_versions(session, patient.id)
+        for plan in safety_plan_versions(session, patient_id=patient.id)
     ]
 
 

@@ -151,7 +151,7 @@ def build_summary(
         alerts=_alerts(session, patient, period, clinic.timezone),
         topics=_flagged_topics(session, patient, period),
         exercises=exercise_summary(session, patient, start=start, end=end, days=period.days, lang=lang, now=now),
-        safety_plan=current_safety_plan(session, patient.id),
+        safety_plan=current_safety_plan(session, patient_id=patient.id),
     )
 
 
@@ -215,7 +215,7 @@ def _day_start(day: date, timezone: str) -> datetime:
 
 
 def _metrics(session: Session, patient: Patient, period: Period) -> dict[str, MetricSummary]:
-    trend = checkins.trend(session, patient, start=period.start, end=period.end)
+    trend = checkins.trend(session, patient=patient, start=period.start, end=period.end)
     summaries = {}
     for metric in CHART_METRICS:
         points = [DailyPoint(p.day, p.value, p.mean_7, p.mean_28) for p in trend.metrics[metric]]
@@ -309,7 +309,7 @@ def _alerts(session: Session, patient: Patient, period: Period, timezone: str) -
         .order_by(col(Alert.created_at))
     ).all()
     names = _staff_names(session, {a.acknowledged_by for a in found} | {a.resolved_by for a in found})
-    words = alert_review.leading_words(session, [a.id for a in found])
+    words = alert_review.leading_words(session, alert_ids=[a.id for a in found])
     return [
         AlertRow(
             alert,

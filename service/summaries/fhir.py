@@ -79,7 +79,7 @@ def patient_bundle(session: Session, patient: Patient, *, now: datetime | None =
         .order_by(col(CheckIn.recorded_at))
     ).all()
     resources.extend(_checkin_observation(patient, row) for row in checkins)
-    plan = current_safety_plan(session, patient.id)
+    plan = current_safety_plan(session, patient_id=patient.id)
     if not plan.is_empty:
         resources.append(_care_plan(patient, plan))
     return {
@@ -250,7 +250,7 @@ def _checkin_observation(patient: Patient, checkin: Any) -> dict[str, Any]:
 
 def fhir_for_staff(session: Session, staff: Staff, patient_id: str, *, now: datetime | None = None) -> SummaryFile:
     """The FHIR Bundle of a patient this staff member may see; the download is audited."""
-    patient = get_for_staff(session, staff, patient_id)
+    patient = get_for_staff(session, staff=staff, patient_id=patient_id)
     bundle = patient_bundle(session, patient, now=now)
     content = json.dumps(bundle, ensure_ascii=False, indent=1).encode()
     with unit_of_work(session):

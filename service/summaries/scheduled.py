@@ -75,7 +75,7 @@ def _prepare_one(session: Session, patient_id: str, appointment: datetime, at: d
     # The summary, its audit row and the email commit together: never a summary nobody is told about.
     with unit_of_work(session):
         row, _ = generate_and_store(
-            session, patient, reason="appointment", actor=SCHEDULER, appointment_at=appointment, now=at
+            session, patient=patient, reason="appointment", actor=SCHEDULER, appointment_at=appointment, now=at
         )
         _notify_clinician(session, row)
     return row.id

@@ -52,15 +52,15 @@ def summary_filename(patient: Patient, period_end: date) -> str:
 
 def summary_for_staff(
     session: Session,
+    *,
     staff: Staff,
     patient_id: str,
-    *,
     days: int | None = None,
     lang: str | None = None,
     now: datetime | None = None,
 ) -> SummaryFile:
     """The summary of a patient this staff member may see, made now; the download is audited."""
-    patient = get_for_staff(session, staff, patient_id)
+    patient = get_for_staff(session, staff=staff, patient_id=patient_id)
     view = build_summary(session, patient, days=days, lang=check_lang(lang), now=now)
     pdf = render_pdf(view)
     with unit_of_work(session):
@@ -88,8 +88,8 @@ def _describe(view: SummaryView) -> dict[str, object]:
 
 def generate_and_store(
     session: Session,
-    patient: Patient,
     *,
+    patient: Patient,
     reason: str,
     actor: Actor,
     appointment_at: datetime | None = None,
@@ -126,9 +126,9 @@ def generate_and_store(
     return row, pdf
 
 
-def stored_summary_for_staff(session: Session, staff: Staff, patient_id: str, summary_id: str) -> SummaryFile:
+def stored_summary_for_staff(session: Session, *, staff: Staff, patient_id: str, summary_id: str) -> SummaryFile:
     """A stored summary of a patient this staff member may see, decrypted; the download is audited."""
-    patient = get_for_staff(session, staff, patient_id)
+    patient = get_for_staff(session, staff=staff, patient_id=patient_id)
     row = session.exec(
         select(PatientSummary).where(PatientSummary.id == summary_id, PatientSummary.patient_id == patient.id)
     ).first()
@@ -151,12 +151,12 @@ def stored_summary_for_staff(session: Session, staff: Staff, patient_id: str, su
     return SummaryFile(summary_filename(patient, row.period_end), pdf, PDF)
 
 
-def summary_owner(session: Session, staff: Staff, summary_id: str) -> str:
+def summary_owner(session: Session, *, staff: Staff, summary_id: str) -> str:
     """The patient a stored summary is about, if this staff member may see them (email links)."""
     patient_id = session.exec(select(PatientSummary.patient_id).where(PatientSummary.id == summary_id)).first()
     if patient_id is None:
         raise NotFound("no such summary")
-    return get_for_staff(session, staff, patient_id).id
+    return get_for_staff(session, staff=staff, patient_id=patient_id).id
 
 
 def stored_pdf(row: PatientSummary) -> bytes:

@@ -35,9 +35,9 @@ def test_high_risk_opens_an_urgent_alert_for_the_patients_clinician(session: Ses
     alert = _raise(session, patient, RiskLevel.HIGH)
     assert alert.severity == "urgent" and alert.status == "open" and alert.assigned_to == setup.clinician.id
     assert alert.ack_deadline_at - alert.created_at == timedelta(minutes=15)
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     assert signal["evidence"][0]["text"] == "I will end it tonight"
-    assert {e.kind for e in lifecycle.history(session, alert)} == {"created", "signal"}
+    assert {e.kind for e in lifecycle.history(session, alert=alert)} == {"created", "signal"}
     email = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "email")).one()
     assert email.recipient == setup.clinician.email
     assert "end it" not in email.payload["text"] and "/portal/alerts/" in email.payload["text"]
@@ -57,8 +57,8 @@ def test_later_signals_attach_to_the_open_alert_and_can_raise_its_severity(sessi
     assert first.severity == "routine"
     second = _raise(session, patient, RiskLevel.HIGH, "plan")
     assert second.id == first.id and second.severity == "urgent"
-    assert len(lifecycle.signals(session, second)) == 2
-    assert "severity_raised" in [e.kind for e in lifecycle.history(session, second)]
+    assert len(lifecycle.signals(session, alert=second)) == 2
+    assert "severity_raised" in [e.kind for e in lifecycle.history(session, alert=second)]
     other_reason = _raise(session, patient, RiskLevel.HIGH, "harm_to_others")
     assert other_reason.id != first.id
     # Two emails for the suicide-risk alert (routine, then urgent) and one for harm to others.
@@ -80,7 +80,7 @@ def test_acknowledge_and_resolve_record_who_when_and_how(session: Session) -> No
         session, alert_id=alert.id, staff=setup.clinician, resolution="called_client", note="Safe, plan reviewed."
     )
     assert done.status == "resolved" and done.resolved_by == setup.clinician.id and done.acknowledged_at
-    assert [e.kind for e in lifecycle.history(session, done)][-2:] == ["acknowledged", "resolved"]
+    assert [e.kind for e in lifecycle.history(session, alert=done)][-2:] == ["acknowledged", "resolved"]
     actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.entity_id == alert.id)).all())
     assert {"alert.create", "alert.acknowledge", "alert.resolve"} <= actions
     # A new signal after resolution opens a new alert.
@@ -96,8 +96,8 @@ def test_a_clinician_cannot_touch_another_caseloads_alert(session: Session) -> N
     alert = _raise(session, patient, RiskLevel.HIGH)
     with pytest.raises(NotFound):
         lifecycle.acknowledge(session, alert_id=alert.id, staff=other)
-    assert [a.id for a in lifecycle.open_queue(session, setup.admin)] == [alert.id]
-    assert lifecycle.open_queue(session, other) == []
+    assert [a.id for a in lifecycle.open_queue(session, staff=setup.admin)] == [alert.id]
+    assert lifecycle.open_queue(session, staff=other) == []
 
 
 def test_an_unacknowledged_urgent_alert_escalates_on_time_and_again(session: Session, mailbox) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +116,7 @@ def test_an_unacknowledged_urgent_alert_escalates_on_time_and_again(session: Ses
     assert alert.escalation_level == 1
     # Still ignored: the next step goes to on-call staff and the administrators.
     assert escalation.escalate_due(session, now=start + timedelta(minutes=31)) == [alert.id]
-    steps = [e.detail for e in lifecycle.history(session, alert) if e.kind == "escalated"]
+    steps = [e.detail for e in lifecycle.history(session, alert=alert) if e.kind == "escalated"]
     assert steps[0]["to"] == [on_call.id]
     assert set(steps[1]["to"]) == {on_call.id, setup.admin.id}
     deliver_due()

@@ -28,7 +28,7 @@ def test_goodbye_letters_raise_an_urgent_alert_an_email_and_a_crisis_block(
 
     alert = session.exec(select(Alert).where(Alert.patient_id == patient.id)).one()
     assert alert.severity == "urgent" and alert.assigned_to == setup.clinician.id
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     assert signal["source_type"] == "checkin" and signal["source_id"] == body["id"]
     assert any("goodbye letters" in e["text"] for e in signal["evidence"])
 

@@ -62,13 +62,13 @@ def test_notes_harmless_alone_that_state_a_farewell_and_a_plan_together_raise_on
     assert answers[-1]["follow_up"] == ["cssrs"]  # the C-SSRS screener asks what the notes cannot tell
     alert = session.exec(select(Alert).where(Alert.patient_id == patient.id)).one()
     assert alert.severity == "urgent"
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     assert signal["source_id"] == answers[-1]["id"]
     named = {e["message"]["source_id"] for e in signal["evidence"] if "message" in e}
     assert named == {answers[0]["id"], answers[2]["id"]}  # the farewell and the plan; not the pasta
     assert all(e["message"]["of"] == 3 and e["message"]["source_type"] == "checkin" for e in signal["evidence"])
     # The history names the messages read together by id; no audit row or log line quotes them.
-    signal_event = next(event for event in lifecycle.history(session, alert) if event.kind == "signal")
+    signal_event = next(event for event in lifecycle.history(session, alert=alert) if event.kind == "signal")
     assert signal_event.detail["exchange"] == [f"checkin:{answer['id']}" for answer in answers]
     _no_client_text_in_audit_or_logs(session, caplog, notes)
     # A retry of the last check-in (or reading it back) keeps the level the exchange gave it.
@@ -91,7 +91,7 @@ def test_alarming_words_the_next_note_explains_away_add_up_to_nothing(
     assert [answer["risk"]["level"] for answer in answers[1:]] == ["none", "none"]
     assert all(answer["crisis"] is None and answer["support"] is None for answer in answers[1:])
     alert = session.exec(select(Alert).where(Alert.patient_id == patient.id)).one()
-    assert alert.severity == "routine" and len(lifecycle.signals(session, alert)) == 1
+    assert alert.severity == "routine" and len(lifecycle.signals(session, alert=alert)) == 1
 
 
 def test_without_the_explanation_the_same_words_raise_the_open_alert_never_a_second_one(
@@ -105,9 +105,9 @@ def test_without_the_explanation_the_same_words_raise_the_open_alert_never_a_sec
     assert wish["support"] is not None and plan["risk"]["level"] == "high" and plan["crisis"] is not None
     alert = session.exec(select(Alert).where(Alert.patient_id == patient.id)).one()  # raised, not doubled
     assert alert.severity == "urgent"
-    exchange = lifecycle.signals(session, alert)[-1]
+    exchange = lifecycle.signals(session, alert=alert)[-1]
     assert {e["message"]["source_id"] for e in exchange["evidence"] if "message" in e} == {wish["id"], plan["id"]}
-    assert any(event.kind == "severity_raised" for event in lifecycle.history(session, alert))
+    assert any(event.kind == "severity_raised" for event in lifecycle.history(session, alert=alert))
 
 
 def test_notes_older_than_72_hours_are_not_read_with_a_new_one(client: TestClient, session: Session) -> None:
@@ -153,7 +153,7 @@ def test_a_guided_session_whose_lines_add_up_stops_with_one_urgent_alert_naming_
     assert replies[-1]["status"] == "stopped_for_safety"
     alert = session.exec(select(Alert).where(Alert.patient_id == enrolled.patient.id)).one()
     assert alert.severity == "urgent"
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     lines = _client_line_ids(session, session_id)
     assert signal["source_type"] == "coach_message" and signal["source_id"] == lines[-1]
     named = {e["message"]["source_id"] for e in signal["evidence"] if "message" in e}
@@ -172,4 +172,4 @@ def test_a_guided_session_whose_alarming_words_are_explained_goes_on(
     assert all(reply["crisis"] is None and reply["support"] is None for reply in replies[1:])
     assert replies[-1]["status"] == "in_progress"
     alert = session.exec(select(Alert).where(Alert.patient_id == enrolled.patient.id)).one()
-    assert alert.severity == "routine" and len(lifecycle.signals(session, alert)) == 1
+    assert alert.severity == "routine" and len(lifecycle.signals(session, alert=alert)) == 1

@@ -43,7 +43,7 @@ def test_item9_with_reliable_deterioration_is_priority_not_routine(session: Sess
     other, _ = invite_patient(session, setup, name="Other")
     both = _raise(session, other, _result(RiskLevel.LOW, "phq9_item9", "reliable_deterioration"), "measure_response")
     assert both.severity == "priority"
-    [created] = [e for e in lifecycle.history(session, both) if e.kind == "created"]
+    [created] = [e for e in lifecycle.history(session, alert=both) if e.kind == "created"]
     assert created.detail["combination"] == "item9_with_deterioration"
 
 
@@ -67,7 +67,7 @@ def test_a_method_after_preparation_is_urgent(session: Session) -> None:
     assert prepared.severity == "priority"
     method = _raise(session, patient, _result(RiskLevel.MODERATE, "method"))
     assert method.id == prepared.id and method.severity == "urgent"
-    raised = [e for e in lifecycle.history(session, method) if e.kind == "severity_raised"]
+    raised = [e for e in lifecycle.history(session, alert=method) if e.kind == "severity_raised"]
     assert raised[-1].detail == {"from": "priority", "to": "urgent", "combination": "method_with_intent_or_preparation"}
 
 

@@ -55,7 +55,7 @@ def test_escalation_follows_the_rota_and_a_gap_pages_the_admins(session: Session
     escalation.escalate_due(session, now=alert.ack_deadline_at)
     escalated_to = {m.recipient for m in _outbox(session) if "escalation:1" in m.dedup_key}
     assert escalated_to == {"dana@x.example.org"}  # the rota, not the admins
-    view = oncall.rota(session, setup.admin, now=alert.ack_deadline_at)
+    view = oncall.rota(session, staff=setup.admin, now=alert.ack_deadline_at)
     assert [row.staff_name for row in view.shifts] == ["Dana"] and view.gaps  # after the shift: a gap
 
     other, _ = invite_patient(session, setup, name="Other")
@@ -100,7 +100,7 @@ def test_an_urgent_alert_reaches_every_chosen_channel_once(
         assert pushed["url"] == f"/portal/alerts/{alert.id}" and "Urgent" in str(pushed["title"])
         assert texts.sent[0]["To"] == "+447700900123" and texts.sent[0]["From"] == "+15005550006"
         assert f"/portal/alerts/{alert.id}" in texts.sent[0]["Body"]
-        deliveries = delivery.for_alert(session, alert)
+        deliveries = delivery.for_alert(session, alert=alert)
         assert {(d.channel, d.recipient, d.status) for d in deliveries} == {
             ("email", "Chris Clinician", "sent"),
             ("staff_push", "Chris Clinician", "sent"),
@@ -126,9 +126,9 @@ def test_a_failing_mail_server_shows_on_the_alert_and_pages_admins_past_the_dead
         alert = _urgent(session, patient)
         report = notify.deliver_due()
         assert report.retried and not report.sent
-        [failing] = delivery.for_alert(session, alert)
+        [failing] = delivery.for_alert(session, alert=alert)
         assert failing.failing and failing.attempts == 1 and "Error" in (failing.last_error or "")
-        assert delivery.failing_channels(session, setup.clinic.id) == ["email"]
+        assert delivery.failing_channels(session, clinic_id=setup.clinic.id) == ["email"]
 
         assert delivery.page_admins_for_undelivered(session, now=alert.created_at + timedelta(minutes=5)) == []
         paged = delivery.page_admins_for_undelivered(session, now=alert.created_at + timedelta(minutes=16))

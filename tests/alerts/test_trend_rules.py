@@ -32,7 +32,7 @@ def test_a_falling_mood_raises_a_routine_alert_once(session: Session) -> None:
     [alert_id] = run_trend_rules(session, now=now)
     alert = session.get(Alert, alert_id)
     assert alert is not None and alert.reason == "mood_decline" and alert.severity == "routine"
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     assert signal["source_type"] == "trend" and signal["evidence"][0]["rule"] == "trend.mood_drop"
     # The next run does not pile up signals on the same trend.
     assert run_trend_rules(session, now=now + timedelta(hours=1)) == []

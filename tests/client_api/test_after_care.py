@@ -20,7 +20,7 @@ def test_a_discharged_client_learns_which_clinic_ended_care_and_where_help_is(
     session.add(setup.clinic)
     session.commit()
     patient, _ = active_patient(session, setup, name="Kai Kim", email="kai@example.org", locale="fr", country="FR")
-    care.discharge(session, setup.clinician, patient.id, reason="completed")
+    care.discharge(session, staff=setup.clinician, patient_id=patient.id, reason="completed")
 
     answer = client.post(ENDED, json={"email": "kai@example.org", "password": CLIENT_PASSWORD})
 
@@ -37,7 +37,7 @@ def test_only_the_account_holder_whose_care_ended_is_answered(client: TestClient
     setup = create_clinic(session)
     active_patient(session, setup, name="Ida Iversen", email="ida@example.org")
     discharged, _ = active_patient(session, setup, name="Kai Kim", email="kai@example.org")
-    care.discharge(session, setup.clinician, discharged.id, reason="completed")
+    care.discharge(session, staff=setup.clinician, patient_id=discharged.id, reason="completed")
 
     wrong = client.post(ENDED, json={"email": "kai@example.org", "password": "not-the-password"})
     assert wrong.status_code == 401 and wrong.json()["detail"] == "email or password is incorrect"

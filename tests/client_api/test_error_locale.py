@@ -274,7 +274,7 @@ def test_a_discharged_clients_refusal_follows_accept_language_like_the_others(
 
     setup = create_clinic(session, name="Centre Lyon", locale="fr", country="FR", timezone="Europe/Paris")
     lea, _ = active_patient(session, setup, email="lea@example.org", locale="fr")
-    discharge(session, setup.clinician, lea.id, reason="completed")
+    discharge(session, staff=setup.clinician, patient_id=lea.id, reason="completed")
     body = {"email": "lea@example.org", "password": CLIENT_PASSWORD}
     english = client.post("/api/v1/auth/token", json=body, headers=EN)
     assert english.status_code == 403 and english.json()["detail"].startswith("Your care in Tandem has ended")

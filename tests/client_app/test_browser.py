@@ -122,7 +122,7 @@ def _seed(session: Session) -> dict[str, object]:
         )
         for mood, note in zip((6, 7), AFTER_CARE_NOTES[language], strict=True):
             checkins.submit(session, patient=patient, data=CheckinIn(mood=mood, anxiety=3, note=note))
-        care.discharge(session, setup.clinician, patient.id, reason="completed")
+        care.discharge(session, staff=setup.clinician, patient_id=patient.id, reason="completed")
         emails[f"ended-{language}"] = email
     return {"invite_code": code, "invited_id": invited.id, "emails": emails}
 

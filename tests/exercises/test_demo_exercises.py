@@ -49,7 +49,7 @@ def test_every_active_demo_patient_has_assignments_and_completed_sessions_in_the
             )
         ).first()
         assert done is not None
-        detail = exercise_review.session_detail(demo_session, clinician, done.id)
+        detail = exercise_review.session_detail(demo_session, staff=clinician, session_id=done.id)
         opening = detail.transcript[0].text
         expected = "guide automatisé" if patient.locale == "fr" else "automated guide"
         assert expected in opening

@@ -43,7 +43,7 @@ def test_client_completes_a_thought_record_and_the_clinician_sees_the_balanced_t
     assert last["done"] is True and last["status"] == "completed"
     assert second_person(BALANCED[lang].rstrip("."), lang) in last["message"]
 
-    detail = exercise_review.session_detail(session, enrolled.setup.clinician, session_id)
+    detail = exercise_review.session_detail(session, staff=enrolled.setup.clinician, session_id=session_id)
     assert detail.status == "completed" and detail.completed_at is not None
     assert detail.step_index == detail.steps_total == STEPS
     balanced = detail.field("balanced_thought")
@@ -288,9 +288,11 @@ def test_only_staff_who_may_see_the_patient_read_a_session(client: TestClient, s
     session_id = start(client, enrolled, assign(session, enrolled).id)["session_id"]
     elsewhere = create_clinic(session, name="Elsewhere", slug="elsewhere")
     with pytest.raises(NotFound):
-        exercise_review.session_detail(session, elsewhere.admin, session_id)
-    assert exercise_review.session_detail(session, enrolled.setup.admin, session_id).id == session_id
-    [summary] = exercise_review.sessions_for_staff(session, enrolled.setup.clinician, enrolled.patient.id)
+        exercise_review.session_detail(session, staff=elsewhere.admin, session_id=session_id)
+    assert exercise_review.session_detail(session, staff=enrolled.setup.admin, session_id=session_id).id == session_id
+    [summary] = exercise_review.sessions_for_staff(
+        session, staff=enrolled.setup.clinician, patient_id=enrolled.patient.id
+    )
     assert summary.id == session_id and summary.status == "in_progress"
 
 

@@ -89,7 +89,7 @@ def test_unsafe_model_output_never_reaches_the_client_and_the_fallback_is_record
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "exercise_session.coach_fallback")).one()
     assert event.detail["message_id"] == line.id and reason in event.detail["guardrails"]
     assert unsafe not in str(event.detail) and "manager" not in str(event.detail)
-    detail = exercise_review.session_detail(session, enrolled.setup.clinician, opened["session_id"])
+    detail = exercise_review.session_detail(session, staff=enrolled.setup.clinician, session_id=opened["session_id"])
     assert detail.transcript[-1].fallback_reason == line.fallback_reason
     assert all(unsafe not in t.text for t in detail.transcript)
 

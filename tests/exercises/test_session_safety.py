@@ -65,7 +65,7 @@ def test_a_crisis_message_mid_exercise_stops_it_returns_the_crisis_block_and_rai
 
     alert = session.exec(select(Alert).where(Alert.patient_id == enrolled.patient.id)).one()
     assert alert.severity == "urgent" and alert.reason == "suicide_risk"
-    [signal] = lifecycle.signals(session, alert)
+    [signal] = lifecycle.signals(session, alert=alert)
     line = session.exec(select(ExerciseMessage).where(ExerciseMessage.role == "client")).all()[-1]
     assert signal["source_type"] == "coach_message" and signal["source_id"] == line.id
     assert any("kill myself" in item["text"] for item in signal["evidence"])
@@ -73,7 +73,7 @@ def test_a_crisis_message_mid_exercise_stops_it_returns_the_crisis_block_and_rai
 
     stopped = session.exec(select(AuditEvent).where(AuditEvent.action == "exercise_session.stop_for_safety")).one()
     assert "kill" not in str(stopped.detail)
-    detail = exercise_review.session_detail(session, enrolled.setup.clinician, session_id)
+    detail = exercise_review.session_detail(session, staff=enrolled.setup.clinician, session_id=session_id)
     assert detail.status == "stopped_for_safety" and detail.stopped_at is not None
     assert detail.transcript[-1].engine == "safety"
 

@@ -19,7 +19,7 @@ KEY = "form-key-0b6f3c1e5d2a4f7b"
 
 
 def _enrol(session: Session, staff: Staff) -> caseload.IssuedInvitation:
-    return caseload.enrol_patient(session, staff, display_name="Noor Haddad", enrolment_key=KEY)
+    return caseload.enrol_patient(session, staff=staff, display_name="Noor Haddad", enrolment_key=KEY)
 
 
 def test_a_second_submission_at_once_gets_a_new_working_code_and_the_first_stops(session: Session) -> None:
@@ -32,10 +32,10 @@ def test_a_second_submission_at_once_gets_a_new_working_code_and_the_first_stops
     assert again.value.patient.id == first.patient.id
     reissued = again.value.reissued
     assert reissued is not None and reissued.invite_code != first.invite_code
-    _, patient = invitations.find_usable(session, reissued.invite_code)
+    _, patient = invitations.find_usable(session, code=reissued.invite_code)
     assert patient.id == first.patient.id
     with pytest.raises(Invalid):
-        invitations.find_usable(session, first.invite_code)
+        invitations.find_usable(session, code=first.invite_code)
     assert len(session.exec(select(Patient)).all()) == 1
 
 
@@ -52,4 +52,4 @@ def test_a_submission_after_the_window_keeps_the_code_already_shown(session: Ses
         _enrol(session, setup.clinician)
 
     assert again.value.patient.id == first.patient.id and again.value.reissued is None
-    assert invitations.find_usable(session, first.invite_code)[1].id == first.patient.id
+    assert invitations.find_usable(session, code=first.invite_code)[1].id == first.patient.id

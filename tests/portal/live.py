@@ -4,6 +4,7 @@ reader of server-sent events."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,9 +24,9 @@ EVENT_TIMEOUT = 20.0
 
 
 @contextmanager
-def serving_in_process(app: Any) -> Iterator[str]:
+def serving_in_process(app: Any, port: int | None = None) -> Iterator[str]:
     """The app behind a real uvicorn server in a thread of this process (one process: SQLite's case)."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -111,3 +112,31 @@ class EventReader:
                 if "connected" in line:
                     return
         raise AssertionError("the stream closed before it was connected")
+
+
+@contextmanager
+def serving_configured(**env: str) -> Iterator[str]:
+    """The app `tandem serve` runs, configured by ``env`` on top of the test's settings, behind a real
+    uvicorn server in a thread of this process; its public address (TANDEM_BASE_URL) is its own port.
+
+    For tests whose subject is what a browser or HTTP client meets, not the process: it is ready in a
+    fraction of a second, where a `tandem serve` process imports the whole service anew (seconds each).
+    """
+    from service.app import create_app
+    from service.config import get_settings
+
+    port = free_port()
+    env = {"TANDEM_BASE_URL": f"http://127.0.0.1:{port}", **env}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        with serving_in_process(create_app(), port=port) as base:
+            yield base
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()

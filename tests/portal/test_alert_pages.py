@@ -256,7 +256,7 @@ def test_reassigning_a_patient_moves_their_open_alerts_to_the_new_clinician(
     assert kinds[-1] == "reassigned"
     assert "Reassigned to Dana Doctor" in portal.get(f"/portal/alerts/{alert.id}").text  # type: ignore[attr-defined]
     assert session.exec(select(Alert).where(Alert.patient_id == zoe.id)).one().id == alert.id  # type: ignore[attr-defined]
-    assert lifecycle.open_counts(session, dana)[alert.severity] == 2  # type: ignore[attr-defined,index]
+    assert lifecycle.open_counts(session, staff=dana)[alert.severity] == 2  # type: ignore[attr-defined,index]
 
 
 def test_the_alert_pages_speak_french_in_a_french_clinic(session: Session, portal: Portal) -> None:

@@ -1,4 +1,5 @@
-"""The portal in a real headless Chromium, against a real `tandem serve`: password and SSO sign-in."""
+"""The portal in a real headless Chromium, against the service on a real HTTP server: password and SSO
+sign-in."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from sqlmodel import Session
 from service.models.base import utcnow
 from tests.factories import ClinicSetup, active_patient, create_clinic, invite_patient
 from tests.portal.conftest import reload
+from tests.portal.live import serving_configured
 from tests.portal.oidc_provider import User, running_provider
-from tests.support.server import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -35,8 +36,10 @@ CHROMIUM_ARGS = [
 
 
 def serving_portal(**env: str) -> AbstractContextManager[str]:
-    """`tandem serve` on a free port whose public address (TANDEM_BASE_URL) is that port."""
-    return running_server(env=env)
+    """The service on a free port whose public address (TANDEM_BASE_URL) is that port, served by uvicorn
+    in this process: these tests are about pages, and `tandem serve` as a process has its own tests
+    (tests/test_contract_accounts.py, tests/portal/test_live_alerts.py, tests/test_readme_commands.py)."""
+    return serving_configured(**env)
 
 
 @dataclass

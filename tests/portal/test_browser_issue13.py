@@ -23,9 +23,10 @@ from service.models.base import utcnow
 from service.onboarding.staff import add_staff
 from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, create_clinic
 from tests.notify.test_web_push import Browser
-from tests.portal.test_browser import Tab, _shot, serving_portal, tab  # noqa: F401  (tab is a fixture)
+from tests.portal.test_browser import Tab, _shot, tab  # noqa: F401  (tab is a fixture)
 from tests.summaries.reading import pdf_text
 from tests.support.push_service import push_service
+from tests.support.server import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -79,7 +80,8 @@ def test_issue_13_done_when(database_url: str, session: Session, tab: Tab, tmp_p
     zoe, _ = active_patient(session, setup, name="Zoé Zimmer", email="zoe@example.org")
     sam, _ = active_patient(session, setup, name="Sam Okafor", email="sam@example.org")
     page = tab.page
-    with push_service() as pushes, serving_portal(TANDEM_SCHEDULER_ENABLED="true") as base:
+    # A `tandem serve` process: its scheduler delivers the pushes and escalations this test waits for.
+    with push_service() as pushes, running_server(env={"TANDEM_SCHEDULER_ENABLED": "true"}) as base:
         # The assignee turns on push notifications: the portal stores this browser's subscription.
         chris_browser = Browser(f"{pushes.base}/push/chris")
         keys = chris_browser.subscription()["keys"]

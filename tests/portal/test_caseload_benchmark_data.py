@@ -36,5 +36,5 @@ def test_the_benchmark_history_gives_each_patient_their_own_scores(session: Sess
     phq9, gad7 = (get_instrument(code).change_rules for code in ("phq9", "gad7"))
     assert phq9 is not None and gad7 is not None
     cases = {pid for pid, p, g in figures if p >= phq9.caseness or g >= gad7.caseness}
-    shown = overview.overview(session, clinic.clinician, OverviewFilters(measures="case"))
+    shown = overview.overview(session, staff=clinic.clinician, filters=OverviewFilters(measures="case"))
     assert {row.patient.id for row in shown} == cases

@@ -120,9 +120,9 @@ def test_the_caseload_is_paged_in_the_order_chosen_and_each_page_audited(
 ) -> None:
     from service.caseload.overview import overview_page
 
-    everyone = [row.patient.id for row in overview_page(session, clinic.clinician, sort="name").rows]
-    first = overview_page(session, clinic.clinician, sort="name", page=1, page_size=2)
-    second = overview_page(session, clinic.clinician, sort="name", page=2, page_size=2)
+    everyone = [row.patient.id for row in overview_page(session, staff=clinic.clinician, sort="name").rows]
+    first = overview_page(session, staff=clinic.clinician, sort="name", page=1, page_size=2)
+    second = overview_page(session, staff=clinic.clinician, sort="name", page=2, page_size=2)
     assert first.total == second.total == len(everyone) == 4 and first.pages == 2
     assert [row.patient.id for row in first.rows + second.rows] == everyone
     assert first.has_next and not second.has_next and second.has_previous
@@ -178,7 +178,7 @@ def test_the_caseload_reads_its_figures_in_the_same_few_queries_whatever_its_siz
     def selects_for_caseload() -> int:
         session.expire_all()
         with counting_selects() as statements:
-            rows = overview.overview(session, clinic.clinician, OverviewFilters(), sort="phq9")
+            rows = overview.overview(session, staff=clinic.clinician, filters=OverviewFilters(), sort="phq9")
         assert rows
         return len(statements)
 
@@ -231,7 +231,7 @@ def test_the_mood_order_reads_the_week_from_the_figures_kept_at_each_check_in(
 
     def by_mood() -> list[str]:
         session.expire_all()
-        return [row.patient.display_name for row in overview.overview(session, clinic.clinician, sort="mood")]
+        return [row.patient.display_name for row in overview.overview(session, staff=clinic.clinician, sort="mood")]
 
     assert by_mood() == ["Dan Durand", "Bea Bernard", "Ada Aubert", "Cal Colin"]
     session.delete(dropped)

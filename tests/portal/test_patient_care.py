@@ -191,7 +191,12 @@ def test_the_admin_queue_carries_out_an_erasure(
     portal: Portal, clinic: ClinicSetup, session: Session, client: TestClient
 ) -> None:
     patient, tokens = active_patient(session, clinic, name="Mo Moss", email="mo@example.org")
-    care.save_contact(session, clinic.clinician, patient.id, parse_details(country="US", phone="617 555 0101"))
+    care.save_contact(
+        session,
+        staff=clinic.clinician,
+        patient_id=patient.id,
+        details=parse_details(country="US", phone="617 555 0101"),
+    )
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
     portal.login_ok(clinic.clinician.email, clinic.clinician_password)
     assert portal.get("/portal/erasure").status_code == 403

@@ -220,8 +220,8 @@ def test_resending_an_invitation_revokes_the_old_code(portal: Portal, clinic: Cl
     new_code = re.search(r'id="invite-code">([0-9A-Z-]{14})<', answer.text).group(1)  # type: ignore[union-attr]
     assert new_code != old_code
     with pytest.raises(Exception, match="not valid"):
-        invitations.find_usable(session, old_code)
-    invitations.find_usable(session, new_code)
+        invitations.find_usable(session, code=old_code)
+    invitations.find_usable(session, code=new_code)
     assert actions(session, actor_id=clinic.clinician.id)[-2:] == ["invitation.revoke", "invitation.issue"]
 
 
@@ -234,7 +234,7 @@ def test_revoking_an_invitation_stops_the_code(portal: Portal, clinic: ClinicSet
     assert "The invitation is revoked" in page.text and "Revoked" in page.text
     session.expire_all()
     with pytest.raises(Exception, match="not valid"):
-        invitations.find_usable(session, code)
+        invitations.find_usable(session, code=code)
     again = portal.submit(f"/portal/patients/{patient.id}", f"/portal/patients/{patient.id}/invitation/revoke")
     assert again.status_code == 409 and "no pending invitation" in again.text
 

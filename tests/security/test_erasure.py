@@ -90,8 +90,10 @@ def robin_with_a_history(client: TestClient, session: Session) -> tuple[Any, Pat
     plan = {"sections": [{"code": "reasons_for_living", "items": [ROBIN_PLAN_ITEM]}]}
     assert client.put("/api/v1/safety-plan", json=plan, headers=headers).status_code == 200
     seed_exercises(session, [robin])
-    generate_and_store(session, robin, reason="batch", actor=SYSTEM)
-    care.save_contact(session, setup.clinician, robin.id, parse_details(country="US", **CONTACT))
+    generate_and_store(session, patient=robin, reason="batch", actor=SYSTEM)
+    care.save_contact(
+        session, staff=setup.clinician, patient_id=robin.id, details=parse_details(country="US", **CONTACT)
+    )
     answer = client.post("/api/v1/checkins", json={"mood": 6, "note": OTHER_NOTE}, headers=bearer(other_tokens))
     assert answer.status_code == 201
     return setup, robin, tokens, other  # type: ignore[return-value]
@@ -102,16 +104,16 @@ def test_a_request_reaches_the_admin_queue_due_within_a_month(client: TestClient
     robin, tokens = active_patient(session, setup, name="Robin Fox", email="robin@example.org")
     answer = client.delete("/api/v1/me", headers=bearer(tokens))
     assert answer.status_code == 202 and answer.json()["status"] == "requested"
-    [queued] = erasure.queue(session, setup.admin)
+    [queued] = erasure.queue(session, admin=setup.admin)
     assert queued.patient.id == robin.id and queued.pending and not queued.overdue
     requested = queued.request.requested_at
     assert timedelta(days=28) <= queued.request.due_at - requested <= timedelta(days=31)
     # A second request is the same request.
     again = client.post("/api/v1/auth/token", json={"email": "robin@example.org", "password": CLIENT_PASSWORD})
     assert client.delete("/api/v1/me", headers=bearer(again.json())).status_code == 202
-    assert len(erasure.queue(session, setup.admin)) == 1
+    assert len(erasure.queue(session, admin=setup.admin)) == 1
     with pytest.raises(Forbidden):
-        erasure.queue(session, setup.clinician)
+        erasure.queue(session, admin=setup.clinician)
 
 
 def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifies(
@@ -134,9 +136,9 @@ def test_carrying_out_leaves_no_readable_client_text_and_the_audit_chain_verifie
         for attr in table.columns
     }
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-    [queued] = erasure.queue(session, setup.admin)
+    [queued] = erasure.queue(session, admin=setup.admin)
 
-    done = erasure.carry_out(session, setup.admin, queued.request.id)
+    done = erasure.carry_out(session, admin=setup.admin, request_id=queued.request.id)
 
     assert done.status == ErasureStatus.CARRIED_OUT and done.decided_by == setup.admin.id
     # The last email, telling Robin it is done, holds the address (sealed) until it is sent; then
@@ -215,13 +217,15 @@ def test_an_open_alert_blocks_the_erasure_until_a_person_resolves_it(client: Tes
     note = "I want to kill myself tonight"
     assert client.post("/api/v1/checkins", json={"mood": 1, "note": note}, headers=bearer(tokens)).status_code == 201
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-    [queued] = erasure.queue(session, setup.admin)
+    [queued] = erasure.queue(session, admin=setup.admin)
     with pytest.raises(Conflict, match="open alerts"):
-        erasure.carry_out(session, setup.admin, queued.request.id)
+        erasure.carry_out(session, admin=setup.admin, request_id=queued.request.id)
     assert session.get(Patient, robin.id).erased_at is None  # type: ignore[union-attr]
     for alert in session.exec(select(Alert).where(Alert.patient_id == robin.id)).all():
         lifecycle.resolve(session, alert_id=alert.id, staff=setup.clinician, resolution="called_client")
-    assert erasure.carry_out(session, setup.admin, queued.request.id).status == ErasureStatus.CARRIED_OUT
+    assert (
+        erasure.carry_out(session, admin=setup.admin, request_id=queued.request.id).status == ErasureStatus.CARRIED_OUT
+    )
 
 
 def test_keeping_records_under_art_17_3_records_the_reason_and_the_retention(
@@ -230,26 +234,33 @@ def test_keeping_records_under_art_17_3_records_the_reason_and_the_retention(
     setup = create_clinic(session, slug="keep-clinic")
     robin, tokens = active_patient(session, setup, name="Robin Fox", email="robin@example.org")
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-    [queued] = erasure.queue(session, setup.admin)
-    kept = erasure.keep(session, setup.admin, queued.request.id, reason="legal_obligation")
+    [queued] = erasure.queue(session, admin=setup.admin)
+    kept = erasure.keep(session, admin=setup.admin, request_id=queued.request.id, reason="legal_obligation")
     assert kept.status == ErasureStatus.KEPT and kept.keep_reason == "legal_obligation"
     assert kept.keep_until is not None and kept.keep_until.year == utcnow().year + setup.clinic.record_retention_years
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "erasure.keep")).one()
     assert event.detail["reason"] == "legal_obligation" and event.patient_id == robin.id
     with pytest.raises(Conflict):
-        erasure.keep(session, setup.admin, queued.request.id, reason="legal_claims")
+        erasure.keep(session, admin=setup.admin, request_id=queued.request.id, reason="legal_claims")
     # The records are kept, and still read.
     session.expire_all()
     assert session.get(Patient, robin.id).display_name == "Robin Fox"  # type: ignore[union-attr]
     # Later (at the end of the retention period) the admin can still carry it out.
-    assert erasure.carry_out(session, setup.admin, queued.request.id).status == ErasureStatus.CARRIED_OUT
+    assert (
+        erasure.carry_out(session, admin=setup.admin, request_id=queued.request.id).status == ErasureStatus.CARRIED_OUT
+    )
 
 
 def test_a_value_sealed_for_one_patient_does_not_open_as_another(session: Session) -> None:
     setup = create_clinic(session, slug="aad-clinic")
     robin, _ = active_patient(session, setup, name="Robin Fox", email="robin@example.org")
     other, _ = active_patient(session, setup, name="Sam Other", email="sam@example.org")
-    care.save_contact(session, setup.clinician, robin.id, parse_details(country="US", phone="+1 617 555 0142"))
+    care.save_contact(
+        session,
+        staff=setup.clinician,
+        patient_id=robin.id,
+        details=parse_details(country="US", phone="+1 617 555 0142"),
+    )
     raw = session.execute(text("SELECT phone FROM patient_contact WHERE patient_id = :p"), {"p": robin.id}).scalar_one()
     forged = raw.replace(robin.id, other.id)
     kind = PatientContact.__table__.columns["phone"].type  # type: ignore[attr-defined]

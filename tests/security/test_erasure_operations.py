@@ -62,8 +62,8 @@ def _kept_request(client: TestClient, session: Session, *, risky: bool = False) 
     note = "I want to kill myself tonight" if risky else NOTE
     assert client.post("/api/v1/checkins", json={"mood": 4, "note": note}, headers=bearer(tokens)).status_code == 201
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-    [queued] = erasure.queue(session, setup.admin)
-    erasure.keep(session, setup.admin, queued.request.id, reason="legal_obligation")
+    [queued] = erasure.queue(session, admin=setup.admin)
+    erasure.keep(session, admin=setup.admin, request_id=queued.request.id, reason="legal_obligation")
     return setup, robin, queued.request.id
 
 
@@ -168,8 +168,8 @@ def test_after_erasure_the_outbox_holds_no_address_of_the_client_and_the_last_em
     assert ADDRESS in _every_readable_value(session) and device.id in _every_stored_value(session)
 
     assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-    [queued] = erasure.queue(session, setup.admin)
-    erasure.carry_out(session, setup.admin, queued.request.id)
+    [queued] = erasure.queue(session, admin=setup.admin)
+    erasure.carry_out(session, admin=setup.admin, request_id=queued.request.id)
 
     # Until it is sent, only the last email holds the address.
     session.expire_all()
@@ -201,8 +201,8 @@ def test_a_scheduled_erasure_that_fails_does_not_hold_back_the_requests_due_afte
     for name, email in (("Robin Fox", "robin@example.org"), ("Sam Reed", "sam@example.org")):
         patient, tokens = active_patient(session, setup, name=name, email=email)
         assert client.delete("/api/v1/me", headers=bearer(tokens)).status_code == 202
-        [queued] = [q for q in erasure.queue(session, setup.admin) if q.request.patient_id == patient.id]
-        erasure.keep(session, setup.admin, queued.request.id, reason="legal_obligation")
+        [queued] = [q for q in erasure.queue(session, admin=setup.admin) if q.request.patient_id == patient.id]
+        erasure.keep(session, admin=setup.admin, request_id=queued.request.id, reason="legal_obligation")
         ids[name] = (patient.id, queued.request.id)
     robin_request, sam_request = ids["Robin Fox"][1], ids["Sam Reed"][1]
     sam_until = _request(session, sam_request).keep_until

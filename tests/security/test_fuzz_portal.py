@@ -96,7 +96,7 @@ def admin_browser(client: TestClient, session: Session, clinic: ClinicSetup) -> 
     alert = raise_alert(session, patient)
     browser = Portal(client)
     with unit_of_work(session):
-        request = open_request(session, patient)
+        request = open_request(session, patient=patient)
     browser.login_ok(clinic.admin.email, clinic.admin_password)
     return browser, {"patient_id": patient.id, "alert_id": alert.id, "request_id": request.id}
 

@@ -76,7 +76,7 @@ def world(session: Session) -> World:
     assert still_open.id != resolved.id
     assignment = assignments.create_assignment(session, staff=former, patient_id=patient.id, exercise_code="breathing")
     started = sessions.start_session(session, patient=patient, assignment_id=assignment.id)
-    summary, _ = generate_and_store(session, patient, reason="on_demand", actor=Actor.staff(former))
+    summary, _ = generate_and_store(session, patient=patient, reason="on_demand", actor=Actor.staff(former))
     session.expire_all()
     checkin = session.exec(select(CheckIn).where(CheckIn.patient_id == patient.id)).first()
     assert checkin is not None
@@ -84,14 +84,14 @@ def world(session: Session) -> World:
     response_id = session.exec(select(MeasureResponse.id).where(MeasureResponse.patient_id == patient.id)).first()
 
     # The patient moves to another clinician of the same clinic, who is also on the rota.
-    caseload.change_clinician(session, home.admin, patient.id, current.id)
+    caseload.change_clinician(session, staff=home.admin, patient_id=patient.id, clinician_id=current.id)
     tomorrow = datetime.now().replace(microsecond=0) + timedelta(days=1)
     shift = oncall.add_shift(
         session, admin=home.admin, staff_id=current.id, starts_local=tomorrow, ends_local=tomorrow + timedelta(hours=8)
     )
     # The patient asked for erasure (recorded without signing them out, so their tokens still serve below).
     with unit_of_work(session):
-        erasure_request = open_request(session, patient)
+        erasure_request = open_request(session, patient=patient)
     session.expire_all()
     assert session.get(ExerciseSession, started.session_id) is not None
     return World(
@@ -184,7 +184,7 @@ def test_portal_routes_with_an_id_follow_the_current_assignment(app, world: Worl
         "clinic admin": _signed_in(app, world.home.admin.email, world.home.admin_password),
     }
     gone = _signed_in(app, world.gone.email, world.gone_password)
-    team.deactivate_staff(session, world.home.admin, world.gone.id)
+    team.deactivate_staff(session, admin=world.home.admin, staff_id=world.gone.id)
 
     routes = list(_routes_with_ids(app, "/portal"))
     assert len(routes) >= 15, routes

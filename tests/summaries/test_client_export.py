@@ -49,7 +49,7 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
     lifecycle.resolve(
         session, alert_id=story.alerts[1].id, staff=setup.clinician, resolution="other", note=CLINICIAN_NOTE
     )
-    generate_and_store(session, patient, reason="batch", actor=SYSTEM)
+    generate_and_store(session, patient=patient, reason="batch", actor=SYSTEM)
     seed_exercises(session, [patient])  # assignments and guided sessions, through the real services
     # What the client app writes: reminder settings, a device for Web Push, a password reset request.
     reminders = {"enabled": True, "times": ["08:30"]}
@@ -63,9 +63,9 @@ def test_the_export_holds_every_row_about_the_client_and_no_one_elses_data(
     # The clinic's contact details for Robin, and Robin's erasure request (made with fresh tokens).
     care.save_contact(
         session,
-        setup.clinician,
-        patient.id,
-        parse_details(country="US", phone="617 555 0142", emergency_phone="617 555 0199"),
+        staff=setup.clinician,
+        patient_id=patient.id,
+        details=parse_details(country="US", phone="617 555 0142", emergency_phone="617 555 0199"),
     )
     assert client.delete("/api/v1/me", headers=headers).status_code == 202
     again = client.post("/api/v1/auth/token", json={"email": "robin@example.org", "password": CLIENT_PASSWORD})

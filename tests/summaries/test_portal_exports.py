@@ -92,7 +92,7 @@ def test_a_stored_summary_opens_from_its_email_link_and_is_audited(
     portal: Portal, session: Session, english: Seeded, other_clinician: tuple[str, str]
 ) -> None:
     patient = english.story.patient
-    stored, pdf = generate_and_store(session, patient, reason="batch", actor=SYSTEM)
+    stored, pdf = generate_and_store(session, patient=patient, reason="batch", actor=SYSTEM)
     portal.login_ok(english.setup.clinician.email, english.setup.clinician_password)
     link = portal.get(f"/portal/summaries/{stored.id}")
     assert link.status_code == 303 and link.headers["location"] == f"/portal/patients/{patient.id}#summaries"
@@ -108,7 +108,7 @@ def test_a_stored_summary_is_hidden_from_another_clinician(
     portal: Portal, session: Session, english: Seeded, other_clinician: tuple[str, str]
 ) -> None:
     patient = english.story.patient
-    stored, _ = generate_and_store(session, patient, reason="batch", actor=SYSTEM)
+    stored, _ = generate_and_store(session, patient=patient, reason="batch", actor=SYSTEM)
     portal.login_ok(*other_clinician)
     assert portal.get(f"/portal/summaries/{stored.id}").status_code == 404
     assert portal.get(f"/portal/patients/{patient.id}/summaries/{stored.id}.pdf").status_code == 404

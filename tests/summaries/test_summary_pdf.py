@@ -168,7 +168,7 @@ def test_the_default_period_starts_at_the_last_session(session: Session, english
     last_session = utcnow() - timedelta(days=12)
     with session.begin_nested():
         patient.next_appointment_at = last_session
-    generate_and_store(session, patient, reason="appointment", actor=SYSTEM, appointment_at=last_session)
+    generate_and_store(session, patient=patient, reason="appointment", actor=SYSTEM, appointment_at=last_session)
     patient.next_appointment_at = utcnow() + timedelta(days=2)
     session.commit()
     view = build_summary(session, patient)
