@@ -150,7 +150,7 @@ def care_ended(body: LoginIn, request: Request, session: SessionDep) -> CareEnde
         rate_limits.hit("client_login_ip_account", address, body.email)
         rate_limits.hit("client_login_account", body.email)
         raise
-    ended = care.after_care(session, patient)
+    ended = care.after_care(session, patient=patient)
     return CareEndedOut(
         clinic=ended.clinic,
         ended_at=ended.ended_at,

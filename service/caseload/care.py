@@ -50,7 +50,7 @@ class AfterCare:
     help: dict[str, Any]  # crisis lines of their country, in their language, and the clinic's instructions
 
 
-def after_care(session: Session, patient: Patient) -> AfterCare:
+def after_care(session: Session, *, patient: Patient) -> AfterCare:
     """For a discharged client (who proved who they are): their clinic's name, when care ended, and
     the crisis lines and the clinic's own instructions, as the app shows them to an active client."""
     if patient.status != PatientStatus.DISCHARGED or patient.discharged_at is None or patient.erased_at:
