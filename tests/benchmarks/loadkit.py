@@ -233,7 +233,7 @@ with session_scope() as s:
         s.flush()
         for n, p in enumerate(patients):
             # a live sign-in (refresh-token family) per client: access tokens are checked against it
-            (tokens if n < {clients} else crisis).append(issue_tokens(s, p).access_token)
+            (tokens if n < {clients} else crisis).append(issue_tokens(s, patient=p).access_token)
     print(json.dumps({{"clinic": setup.clinic.id, "email": setup.clinician.email,
                       "password": setup.clinician_password, "tokens": tokens, "crisis": crisis}}))
 """
