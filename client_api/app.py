@@ -31,7 +31,7 @@ from service.errors import (
     Unavailable,
 )
 from service.kit.hygiene import reject_unsafe_input, without_echo
-from service.kit.i18n import Localized
+from service.kit.i18n import Multilingual
 
 log = logging.getLogger(__name__)
 BUSY = "the service is busy; please try again in a moment"
@@ -91,7 +91,7 @@ def create_client_api() -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc.detail, Localized):  # written for the client in every language, never quoting them
+        if isinstance(exc.detail, Multilingual):  # written for the client in every language, never quoting them
             detail = localized(exc.detail, request)
         else:
             detail = translate(without_echo(exc.detail, request), request_locale(request))

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 
 from client_api.messages import COUNTED_MESSAGES, ERROR_MESSAGES, VALIDATION_MESSAGES
-from service.kit.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, Localized, pick_locale, translations
+from service.kit.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, Multilingual, pick_locale, translations
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _VALUE_SENT = "(the value sent)"
@@ -51,7 +51,7 @@ def request_locale(request: Request) -> str:
     return pick_locale(profile) if profile else DEFAULT_LOCALE
 
 
-def localized(detail: Localized, request: Request) -> str:
+def localized(detail: Multilingual, request: Request) -> str:
     """A sentence the service wrote in every language: Accept-Language, else the signed-in client's
     profile, else the language it was made in (the client's own, when the service knew who they are,
     as at a sign-in with the right password)."""

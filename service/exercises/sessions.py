@@ -45,7 +45,7 @@ from service.exercises.schemas import (
     TranscriptLine,
 )
 from service.kit.context import Actor
-from service.kit.i18n import Localized, pick_locale
+from service.kit.i18n import Multilingual, pick_locale
 from service.models import (
     Assignment,
     AssignmentStatus,
@@ -648,7 +648,7 @@ def _owns_transaction(session: Session, *, inside: bool) -> bool:
     return int(session.info.get("uow_depth", 0)) == (1 if inside else 0)
 
 
-def _refusal(patient: Patient, reason: str, given: Mapping[str, str] | None = None) -> Localized:
+def _refusal(patient: Patient, reason: str, given: Mapping[str, str] | None = None) -> Multilingual:
     """Why a request was refused, in every language: the client API answers in the one the request
     asks for (Accept-Language, else the client's profile), as it does every other refusal."""
     emergency = _crisis_details(patient)[0] if reason == str(ExerciseSessionStatus.STOPPED_FOR_SAFETY) else None
@@ -659,7 +659,7 @@ def _refusal(patient: Patient, reason: str, given: Mapping[str, str] | None = No
             values["emergency"] = _emergency_words(lang, emergency)
         return render(_texts(lang)["errors"][reason], values)
 
-    return Localized(written_in, patient.locale)
+    return Multilingual(written_in, patient.locale)
 
 
 def _emergency_words(lang: str, number: str | None) -> str:

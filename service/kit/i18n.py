@@ -29,7 +29,7 @@ def pick_locale(value: str | None) -> str:
     return base if base in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
 
-class Localized(str):
+class Multilingual(str):
     """A sentence for a person that exists in every supported language. As a ``str`` it reads in the
     language it was made in; a face that knows which language its reader asked for (the client API:
     Accept-Language, else the client's profile) calls ``in_locale``. For refusals whose words are not
@@ -37,7 +37,7 @@ class Localized(str):
 
     _render: Callable[[str], str]
 
-    def __new__(cls, render: Callable[[str], str], locale: str) -> Localized:
+    def __new__(cls, render: Callable[[str], str], locale: str) -> Multilingual:
         made = super().__new__(cls, render(pick_locale(locale)))
         made._render = render
         return made

@@ -17,7 +17,7 @@ from service.crypto import blind_index, token_digest
 from service.db import unit_of_work
 from service.errors import Forbidden, Unauthenticated
 from service.kit.context import Actor
-from service.kit.i18n import Localized, gettext
+from service.kit.i18n import Multilingual, gettext
 from service.models import Patient, PatientStatus, RefreshToken
 from service.models.base import utcnow
 from service.security.passwords import hash_password, needs_rehash, verify_password
@@ -34,9 +34,9 @@ CARE_ENDED = (
 )
 
 
-def care_ended(patient: Patient) -> Localized:
+def care_ended(patient: Patient) -> Multilingual:
     """In every language: the client API answers in the one the request asks for, then the profile's."""
-    return Localized(lambda locale: gettext(locale, CARE_ENDED), patient.locale)
+    return Multilingual(lambda locale: gettext(locale, CARE_ENDED), patient.locale)
 
 
 @dataclass(frozen=True)

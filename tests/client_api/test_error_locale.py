@@ -168,7 +168,7 @@ _ERRORS = {"NotFound", "Forbidden", "Conflict", "Invalid", "Unauthenticated", "R
 # ValueError reaches a client only from a schema's validators (Pydantic makes it a 422 item); elsewhere
 # it is a programming error, never an answer.
 _VALIDATOR_FILES = {"schemas.py", "hygiene.py"}
-# Written in every language (service.kit.i18n.Localized: the answer follows the request's language),
+# Written in every language (service.kit.i18n.Multilingual: the answer follows the request's language),
 # or, for "_message", the 503 whose crisis lines are in the client's own language.
 _SKIPPED_CALLERS = {"_refusal", "_message", "care_ended"}
 _REASONS = ["contains characters that are not valid Unicode", "contains control characters", "must be a single line"]
