@@ -675,9 +675,8 @@ def keys_rewrap(
         f"{report.total - report.patient_keys} other value(s) sealed again under {report.key}"
         + "".join(f"\n  {where}: {count}" for where, count in sorted(report.values.items())),
     ]
-    if report.clinic_secrets or report.outbox_numbers:
+    if report.clinic_secrets:
         lines.append(f"  clinic.settings (sign-on secrets): {report.clinic_secrets}")
-        lines.append(f"  outbox_message (text message numbers): {report.outbox_numbers}")
     if report.unreadable:
         lines.append(
             "values under a key the ring no longer holds (put that key back in TANDEM_ENCRYPTION_KEYS and run again): "

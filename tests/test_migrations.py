@@ -38,7 +38,6 @@ def test_0019_seals_the_recipients_of_rows_written_before_it_keeping_their_dedup
     from alembic import command
     from sqlmodel import Session, select
 
-    from service.crypto import get_cipher
     from service.db import make_engine, reset_engine, unit_of_work
     from service.models import OutboxMessage
     from service.models.migrate import alembic_config, upgrade
@@ -72,7 +71,7 @@ def test_0019_seals_the_recipients_of_rows_written_before_it_keeping_their_dedup
             f"sms:alert:x1:{sha16(waiting)}",
             "sms",
             "pending",
-            {"to_encrypted": get_cipher().encrypt(waiting, "outbox_message.payload.to"), "text": "t", "staff_id": None},
+            {"to": waiting, "text": "t", "staff_id": None},
         ),
         ("m4", "sms", f"sms:alert:x0:{sha16(sent)}", "sms", "sent", {"text": "t", "staff_id": None}),
         ("m5", "email", "erased:m5", "erased", "sent", {}),
@@ -105,7 +104,7 @@ def test_0019_seals_the_recipients_of_rows_written_before_it_keeping_their_dedup
         assert "recipient" not in {c["name"] for c in inspect(engine).get_columns("outbox_message")}
         by_id = {m.id: m for m in session.exec(select(OutboxMessage)).all()}
         assert by_id["m1"].recipient == address and by_id["m3"].recipient == waiting
-        assert sms_number(by_id["m3"]) == waiting and "to_encrypted" not in by_id["m3"].payload
+        assert sms_number(by_id["m3"]) == waiting and "to" not in by_id["m3"].payload
         assert by_id["m4"].recipient == "sms" and by_id["m5"].recipient == "erased"
         assert by_id["m5"].recipient_index is None and by_id["m6"].recipient == "push-subscription:dev1"
         found = session.exec(
@@ -133,7 +132,7 @@ def test_0019_seals_the_recipients_of_rows_written_before_it_keeping_their_dedup
     assert back["m1"] == (address, f"email:alert:x1:{address}")
     assert back["m2"] == (other, f"email:digest:d1:{other}")
     assert back["m3"] == ("sms", f"sms:alert:x1:{sha16(waiting)}")
-    assert get_cipher().decrypt(payload["to_encrypted"], "outbox_message.payload.to") == waiting
+    assert payload["to"] == waiting
     assert back["m5"] == ("erased", "erased:m5") and back["m6"] == ("push-subscription:dev1", "push:r1:dev1")
     engine.dispose()
     upgrade(database_url)

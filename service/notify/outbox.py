@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from service.crypto import blind_index, get_cipher
+from service.crypto import blind_index
 from service.db import new_session
 from service.models import OutboxMessage, OutboxStatus, PushSubscription, StaffPushSubscription, WebhookEndpoint
 from service.models.base import utcnow
@@ -23,10 +23,6 @@ BASE_DELAY = timedelta(seconds=15)
 MAX_DELAY = timedelta(hours=1)
 # A payload flag: once sent or given up, the row keeps nothing of its recipient or message.
 FORGET = "forget_after_sending"
-# Where rows queued before the number moved to the sealed recipient kept it: in the payload, sealed by
-# the key ring with this context (migration 0019 moves them; a row is still read either way).
-SMS_NUMBER = "to_encrypted"
-SMS_NUMBER_CONTEXT = "outbox_message.payload.to"
 ERASED = "erased"
 # What a text message's recipient reads as once sent or given up: the number is not kept.
 SMS_DONE = "sms"
@@ -146,12 +142,8 @@ def enqueue_sms(
 
 def sms_number(message: OutboxMessage) -> str:
     """The number a queued text message goes to: its sealed recipient, or, on a row queued before
-    migration 0019 moved it there, the payload (sealed, or plain before numbers were encrypted)."""
-    if SMS_NUMBER in message.payload:
-        return get_cipher().decrypt(str(message.payload[SMS_NUMBER]), SMS_NUMBER_CONTEXT)
-    if "to" in message.payload:
-        return str(message.payload["to"])
-    return message.recipient
+    migration 0019 (which moves every such number), the payload, in plain text as it was kept then."""
+    return str(message.payload["to"]) if "to" in message.payload else message.recipient
 
 
 def enqueue_webhooks(
@@ -318,7 +310,7 @@ def _drop_contact_details(message: OutboxMessage) -> None:
         message.payload = {k: v for k, v in message.payload.items() if k != KEPT_MESSAGE_ID}
     elif message.kind == "sms":
         message.recipient = SMS_DONE  # the blind index stays: the dedup key names it anyway
-        message.payload = {k: v for k, v in message.payload.items() if k not in (SMS_NUMBER, "to")}
+        message.payload = {k: v for k, v in message.payload.items() if k != "to"}
 
 
 def _without_recipient(error: str, message: OutboxMessage) -> str:

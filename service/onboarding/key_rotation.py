@@ -7,8 +7,7 @@ The ring (``TANDEM_ENCRYPTION_KEYS``, first key current) protects, directly:
   of patients, staff TOTP secrets, SMS numbers, webhook secrets, the recipients of outbox messages
   (``outbox_message.recipient_sealed``: addresses, numbers, webhook URLs), and any per-patient value
   written before per-patient keys;
-- each clinic's single sign-on client secret (in ``clinic.settings``);
-- the numbers of text messages queued before migration 0019 still in a payload (none after it).
+- each clinic's single sign-on client secret (in ``clinic.settings``).
 
 Blind indexes (``*_index`` columns, the outbox's dedup keys) are keyed by TANDEM_SECRET_KEY, not by
 the ring: a ring rotation leaves them as they are.
@@ -33,15 +32,14 @@ from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from service import audit
 from service.crypto import FORMAT, DecryptionError, FieldCipher, get_cipher
 from service.db import unit_of_work
 from service.kit.context import Actor
-from service.models import Clinic, OutboxMessage, OutboxStatus
+from service.models import Clinic
 from service.models.base import EncryptedText
-from service.notify.outbox import SMS_NUMBER, SMS_NUMBER_CONTEXT
 from service.onboarding.clinic_settings import SECRET_CONTEXT
 
 BATCH_SIZE = 500
@@ -54,14 +52,13 @@ class RewrapReport:
     patient_keys: int = 0
     values: Counter[str] = field(default_factory=Counter)  # "table.column" -> values sealed again
     clinic_secrets: int = 0
-    outbox_numbers: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # where values under a missing key remain
     # Counted once the run is over: values still under another key, wherever they came from.
     remaining: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
-        return self.patient_keys + sum(self.values.values()) + self.clinic_secrets + self.outbox_numbers
+        return self.patient_keys + sum(self.values.values()) + self.clinic_secrets
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +66,6 @@ class RewrapReport:
             "patient_keys": self.patient_keys,
             "values": dict(sorted(self.values.items())),
             "clinic_secrets": self.clinic_secrets,
-            "outbox_numbers": self.outbox_numbers,
             "total": self.total,
             "unreadable": dict(sorted(self.unreadable.items())),
             "remaining": dict(sorted(self.remaining.items())),
@@ -97,7 +93,6 @@ def rewrap(session: Session, *, actor: Actor, batch_size: int = BATCH_SIZE) -> R
                 if count:
                     report.values[f"{table.name}.{column.name}"] = count
     report.clinic_secrets = _rewrap_clinic_secrets(session, cipher, report)
-    report.outbox_numbers = _rewrap_outbox_numbers(session, cipher, report, batch_size)
     report.remaining = _remaining(session, cipher)
     with unit_of_work(session):
         audit.record(
@@ -200,35 +195,6 @@ def _rewrap_clinic_secrets(session: Session, cipher: FieldCipher, report: Rewrap
     return count
 
 
-def _rewrap_outbox_numbers(session: Session, cipher: FieldCipher, report: RewrapReport, batch_size: int) -> int:
-    count, after = 0, ""
-    while True:
-        with unit_of_work(session):
-            rows = session.exec(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.kind == "sms",
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    col(OutboxMessage.id) > after,
-                )
-                .order_by(col(OutboxMessage.id))
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for message in rows:
-                sealed = message.payload.get(SMS_NUMBER)
-                if not (isinstance(sealed, str) and _stale(sealed, cipher)):
-                    continue
-                new = _resealed(cipher, sealed, SMS_NUMBER_CONTEXT, report, "outbox_message.payload")
-                if new is not None:
-                    message.payload = {**message.payload, SMS_NUMBER: new}
-                    session.add(message)
-                    count += 1
-        if len(rows) < batch_size:
-            return count
-        after = rows[-1].id
-
-
 def _remaining(session: Session, cipher: FieldCipher) -> Counter[str]:
     """Where values under a key other than the current one are, counted afresh (not from the run)."""
     found: Counter[str] = Counter()
@@ -255,13 +221,4 @@ def _remaining(session: Session, cipher: FieldCipher) -> Counter[str]:
             sealed = own.get("client_secret_encrypted") if isinstance(own, dict) else None
             if isinstance(sealed, str) and _stale(sealed, cipher):
                 found["clinic.settings.oidc"] += 1
-        payloads = session.exec(
-            select(OutboxMessage.payload).where(
-                OutboxMessage.kind == "sms", OutboxMessage.status == OutboxStatus.PENDING
-            )
-        ).all()
-        for payload in payloads:
-            sealed = (payload or {}).get(SMS_NUMBER)
-            if isinstance(sealed, str) and _stale(sealed, cipher):
-                found["outbox_message.payload"] += 1
     return found

@@ -39,8 +39,6 @@ BATCH = 500
 CONTEXT = "outbox_message.recipient"
 INDEX_PURPOSE = "outbox_message.recipient"
 LEGACY_SMS_PURPOSE = "outbox_message.legacy_sms"
-SMS_NUMBER = "to_encrypted"
-SMS_NUMBER_CONTEXT = "outbox_message.payload.to"
 MESSAGE_ID = "message_id"
 DEDUP_INDEX_CHARS = 32
 ERASED = "erased"
@@ -105,12 +103,7 @@ def _seal_recipients() -> None:
             if recipient == ERASED:
                 pass  # a row that forgot its recipient: nothing to seal or find
             elif kind == "sms":
-                number = (
-                    cipher.decrypt(str(payload[SMS_NUMBER]), SMS_NUMBER_CONTEXT)
-                    if SMS_NUMBER in payload
-                    else payload.get("to")
-                )
-                payload = {k: v for k, v in payload.items() if k not in (SMS_NUMBER, "to")}
+                number = payload.pop("to", None)
                 old = _OLD_SMS_KEY.match(key)
                 if number:
                     recipient, index = str(number), blind_index(str(number), INDEX_PURPOSE)
@@ -173,7 +166,7 @@ def _open_recipients() -> None:
             recipient = cipher.decrypt(sealed, CONTEXT) if sealed else ERASED
             named = f":{index[:DEDUP_INDEX_CHARS]}" if index else None
             if kind == "sms" and recipient not in (SMS_DONE, ERASED):
-                payload[SMS_NUMBER] = cipher.encrypt(recipient, SMS_NUMBER_CONTEXT)
+                payload["to"] = recipient  # where the code before this migration reads it
                 if named and key.endswith(named):
                     key = key[: -len(named)] + ":" + hashlib.sha256(recipient.encode()).hexdigest()[:16]
                 recipient = SMS_DONE
