@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,7 @@ from service.summaries.client_export import export_patient
 from service.summaries.schemas import ClientExport
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+T = TypeVar("T")
 
 # The web app never sees its refresh token: the browser keeps it in this cookie, sent only to the
 # refresh path. Native apps keep using the token in the body.
@@ -101,20 +103,28 @@ def activate(body: ActivationIn, request: Request, response: Response, session: 
     return _with_cookie(response, tokens)
 
 
-@router.post("/token", response_model=TokensOut)
-def token(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict[str, object]:
-    """Sign in with email and password. The refresh token also comes as an HttpOnly cookie for web apps.
-    Attempts are limited per address, per account from one address, and per account."""
+def _limited_like_sign_in(request: Request, body: LoginIn, attempt: Callable[[], T]) -> T:
+    """An email-and-password check, limited per address, per account from one address and per
+    account; only a wrong password counts against the account."""
     address = rate_limits.client_address(request)
     rate_limits.hit("client_login_ip", address)
     rate_limits.check("client_login_ip_account", address, body.email)
     rate_limits.check("client_login_account", body.email)
     try:
-        tokens = client_sessions.login(session, email=body.email, password=body.password)
+        return attempt()
     except Unauthenticated:
         rate_limits.hit("client_login_ip_account", address, body.email)
         rate_limits.hit("client_login_account", body.email)
         raise
+
+
+@router.post("/token", response_model=TokensOut)
+def token(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict[str, object]:
+    """Sign in with email and password. The refresh token also comes as an HttpOnly cookie for web apps.
+    Attempts are limited per address, per account from one address, and per account."""
+    tokens = _limited_like_sign_in(
+        request, body, lambda: client_sessions.login(session, email=body.email, password=body.password)
+    )
     return _with_cookie(response, tokens)
 
 
@@ -123,16 +133,9 @@ def export_after_care(body: LoginIn, request: Request, session: SessionDep) -> C
     """All of the client's data, JSON (as `GET /me/export`), with email and password instead of a token:
     the way a client whose care has ended (discharged: their tokens no longer work) keeps their data.
     Limited like sign-in."""
-    address = rate_limits.client_address(request)
-    rate_limits.hit("client_login_ip", address)
-    rate_limits.check("client_login_ip_account", address, body.email)
-    rate_limits.check("client_login_account", body.email)
-    try:
-        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
-    except Unauthenticated:
-        rate_limits.hit("client_login_ip_account", address, body.email)
-        rate_limits.hit("client_login_account", body.email)
-        raise
+    patient = _limited_like_sign_in(
+        request, body, lambda: client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    )
     return export_patient(session, patient)
 
 
@@ -140,16 +143,9 @@ def export_after_care(body: LoginIn, request: Request, session: SessionDep) -> C
 def care_ended(body: LoginIn, request: Request, session: SessionDep) -> CareEndedOut:
     """For a client whose care has ended (sign-in answers 403): which clinic, since when, and where to
     find help, with email and password instead of a token. 409 while care goes on. Limited like sign-in."""
-    address = rate_limits.client_address(request)
-    rate_limits.hit("client_login_ip", address)
-    rate_limits.check("client_login_ip_account", address, body.email)
-    rate_limits.check("client_login_account", body.email)
-    try:
-        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
-    except Unauthenticated:
-        rate_limits.hit("client_login_ip_account", address, body.email)
-        rate_limits.hit("client_login_account", body.email)
-        raise
+    patient = _limited_like_sign_in(
+        request, body, lambda: client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    )
     ended = care.after_care(session, patient=patient)
     return CareEndedOut(
         clinic=ended.clinic,
@@ -162,16 +158,9 @@ def care_ended(body: LoginIn, request: Request, session: SessionDep) -> CareEnde
 @router.post("/erasure", status_code=202, response_model=ErasureOut)
 def erasure_after_care(body: LoginIn, request: Request, session: SessionDep) -> ErasureOut:
     """Ask for erasure (as `DELETE /me`) with email and password: for a client whose care has ended."""
-    address = rate_limits.client_address(request)
-    rate_limits.hit("client_login_ip", address)
-    rate_limits.check("client_login_ip_account", address, body.email)
-    rate_limits.check("client_login_account", body.email)
-    try:
-        patient = client_sessions.verify_for_export(session, email=body.email, password=body.password)
-    except Unauthenticated:
-        rate_limits.hit("client_login_ip_account", address, body.email)
-        rate_limits.hit("client_login_account", body.email)
-        raise
+    patient = _limited_like_sign_in(
+        request, body, lambda: client_sessions.verify_for_export(session, email=body.email, password=body.password)
+    )
     return profile.request_erasure(session, patient=patient)
 
 
