@@ -280,8 +280,7 @@ def test_a_forgotten_password_is_reset_from_the_emailed_link(world: World, conte
     before = len(world.mailbox.messages)
     page.get_by_role("button", name="Send me a link").click()
     expect(page.get_by_text("a link is on its way")).to_be_visible()
-    messages = world.mailbox.wait_for(before + 1, timeout=30)
-    message = next(m for m in messages[before:] if m["To"] == world.emails["reset"])
+    message = world.mailbox.wait_for_one_to(world.emails["reset"], after=before, timeout=30)
     link = re.search(r"http\S+#/reset\?token=\S+", message.get_body(preferencelist=("plain",)).get_content())
     assert link is not None
     page.goto(link.group(0))

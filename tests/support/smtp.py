@@ -37,6 +37,17 @@ class Mailbox:
         self.messages.append(parsed)  # type: ignore[arg-type]
         return "250 OK"
 
+    def wait_for_one_to(self, address: str, *, after: int = 0, timeout: float = 10.0) -> EmailMessage:
+        """The first message to ``address`` among those received after the first ``after``: other
+        messages of a shared server (another test's, delivered late) are not taken for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages[after:] if m["To"] == address]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no message to {address} within {timeout} s")
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
