@@ -85,14 +85,15 @@ def test_a_double_click_on_add_patient_enrols_one_patient(
             lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/portal/patients") else None,
         )
         # The first answer takes a moment to come back, as on a slow network, so the second press surely
-        # comes while it is on its way (a server on this machine can answer within the 40 ms).
+        # comes while it is on its way, after the first enrolment is written (a server on this machine can
+        # answer within a few tens of ms; a loaded one can take longer than that to write it).
         enrol = caseload.enrol_patient
         calls = itertools.count()
 
         def slow_first_answer(*args, **kwargs):  # type: ignore[no-untyped-def]
             issued = enrol(*args, **kwargs)
             if next(calls) == 0:
-                time.sleep(0.4)
+                time.sleep(1.5)
             return issued
 
         monkeypatch.setattr(caseload, "enrol_patient", slow_first_answer)
@@ -102,7 +103,7 @@ def test_a_double_click_on_add_patient_enrols_one_patient(
             """() => {
                 const button = document.querySelector("form[action='/portal/patients'] button[type=submit]");
                 button.click();
-                setTimeout(() => button.click(), 40);
+                setTimeout(() => button.click(), 300);
             }"""
         )
         page.wait_for_selector("#invite-code")  # the first navigation is abandoned for the second
