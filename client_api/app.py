@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from client_api import openapi
+from client_api.deps import client_behind_refusal
 from client_api.errors import localized, request_locale, translate, translate_validation_error
 from client_api.routes import assignments, auth, checkins, consent, crisis, me, measures, push, safety_plan, sessions
 from service.config import get_settings
@@ -99,6 +100,12 @@ def create_client_api() -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        try:
+            client_behind_refusal(request)
+        except Unauthenticated as refused:
+            return domain_error(request, refused)
+        except UNAVAILABLE_ERRORS as down:
+            return database_unavailable(request, down)
         errors = exc.errors()
         locale = request_locale(request)
         if any(error.get("loc", ("",))[0] == "path" for error in errors):

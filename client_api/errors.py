@@ -63,6 +63,11 @@ def remember_client_locale(request: Request, locale: str | None) -> None:
     setattr(request.state, CLIENT_LOCALE, locale)
 
 
+def has_client_locale(request: Request) -> bool:
+    """Whether the request's client is known (their profile's language, if any, remembered)."""
+    return hasattr(request.state, CLIENT_LOCALE)
+
+
 @lru_cache(maxsize=1)
 def _templates() -> list[tuple[str, re.Pattern[str]]]:
     """Templates with values, most specific (longest fixed text) first."""

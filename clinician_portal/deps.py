@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -11,14 +11,14 @@ from sqlmodel import Session
 
 from clinician_portal.web_security import csrf_for_session, session_token
 from service.alerts import delivery, lifecycle
-from service.db import end_read, session_scope
+from service.db import end_read, request_session
 from service.errors import Forbidden
 from service.models import Clinic, PortalSession, Role, SessionStage, Severity, Staff
 from service.security import staff_auth
 
 
-def get_session() -> Iterator[Session]:
-    with session_scope() as session:
+async def get_session() -> AsyncIterator[Session]:
+    async with request_session() as session:
         yield session
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
@@ -122,6 +123,24 @@ def session_scope() -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+@asynccontextmanager
+async def request_session() -> AsyncIterator[Session]:
+    """``session_scope`` for a request's async dependency. Opening a session takes no connection (it
+    connects on first use, on the route's thread), so the event loop opens it without a thread; at
+    the end, a session that holds no connection any more (its unit of work committed, its read ended)
+    closes without a word to the database, on the loop too. One still holding a connection closes on
+    a thread: giving the connection back rolls its transaction back. Two thread hand-offs fewer per
+    request than a sync generator dependency, whose opening and closing FastAPI each runs on a thread."""
+    session = new_session()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():  # it may hold a connection
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
 @contextmanager

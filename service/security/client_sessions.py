@@ -21,7 +21,7 @@ from service.kit.i18n import Multilingual, gettext
 from service.models import Patient, PatientStatus, RefreshToken
 from service.models.base import utcnow
 from service.security.passwords import hash_password, needs_rehash, verify_password
-from service.security.tokens import issue_access_token, verify_access_token
+from service.security.tokens import AccessClaims, issue_access_token, verify_access_token
 
 log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "email or password is incorrect"
@@ -178,7 +178,12 @@ def authenticate(session: Session, *, access_token: str) -> Patient:
     An access token belongs to a refresh-token family; logout, refresh-token reuse and erasure revoke
     the family, which ends its access tokens at once (checked in the same statement that loads the patient).
     """
-    claims = verify_access_token(access_token)
+    return patient_behind(session, claims=verify_access_token(access_token))
+
+
+def patient_behind(session: Session, *, claims: AccessClaims) -> Patient:
+    """The patient of verified access-token claims, if their sign-in is not ended and the account may
+    use the API (one statement). ``authenticate`` verifies the token first."""
     # Revoking a family marks every row of it, so a family is live while any row is unmarked; the
     # patient and that check come back in one statement (it runs on every API request).
     live_family = (

@@ -57,7 +57,7 @@ def test_when_even_signing_in_fails_a_crisis_note_gets_the_international_lines(
 ) -> None:
     import client_api.deps
 
-    monkeypatch.setattr(client_api.deps, "authenticate", _outage)
+    monkeypatch.setattr(client_api.deps, "patient_behind", _outage)
     answer = client.post(URL, json=CRISIS, headers={**me, "Accept-Language": "fr-FR,fr;q=0.9"})
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     body = answer.json()
