@@ -46,8 +46,8 @@ def lookup(session: Session, *, patient: Patient, key: str, scope: str, request_
 
 
 def remember(session: Session, *, patient: Patient, key: str, scope: str, request_hash: str, resource_id: str) -> None:
-    """Keep the key in the caller's transaction; a concurrent twin fails on the unique constraint."""
+    """Keep the key in the caller's transaction; a concurrent twin fails on the unique constraint when
+    the caller's unit of work flushes (with its other rows, in one go) or commits."""
     session.add(
         IdempotencyKey(patient_id=patient.id, key=key, scope=scope, request_hash=request_hash, resource_id=resource_id)
     )
-    session.flush()
