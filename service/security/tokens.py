@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -47,10 +48,17 @@ def issue_access_token(patient_id: str, family_id: str, *, now: float | None = N
     return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(), algorithms=[ALGORITHM]), ttl
 
 
+# Claims of tokens whose signature was checked, by key and token: a client sends the same access
+# token with every request until it expires, and checking its signature again each time costs more
+# than the rest of the check. The claims are still validated (issuer, audience, expiry) every time.
+_VERIFIED_SIGNATURES = 4096
+_verified: dict[tuple[bytes, str], dict[str, Any]] = {}
+
+
 def verify_access_token(token: str, *, now: float | None = None) -> AccessClaims:
     settings = get_settings()
     try:
-        decoded = jwt.decode(token, _key(), algorithms=[ALGORITHM])
+        claims = _signed_claims(token)
         registry = jwt.JWTClaimsRegistry(
             now=int(now) if now is not None else None,
             leeway=5,
@@ -61,13 +69,25 @@ def verify_access_token(token: str, *, now: float | None = None) -> AccessClaims
             typ={"essential": True, "value": "access"},
             fam={"essential": True},
         )
-        registry.validate(decoded.claims)
+        registry.validate(claims)
     except (JoseError, ValueError) as exc:
         raise Unauthenticated("invalid or expired access token") from exc
-    claims = decoded.claims
     return AccessClaims(
         patient_id=str(claims["sub"]),
         token_id=str(claims["jti"]),
         expires_at=int(claims["exp"]),
         family_id=str(claims["fam"]),
     )
+
+
+def _signed_claims(token: str) -> dict[str, Any]:
+    """The token's claims once its signature is checked under the current key (a copy: callers
+    cannot change what is remembered)."""
+    key = derive_key("client-access-token")
+    remembered = _verified.get((key, token))
+    if remembered is None:
+        remembered = dict(jwt.decode(token, OctKey.import_key(key), algorithms=[ALGORITHM]).claims)
+        if len(_verified) >= _VERIFIED_SIGNATURES:
+            _verified.clear()
+        _verified[(key, token)] = remembered
+    return dict(remembered)
