@@ -13,7 +13,7 @@ has at least `outside_min_words` words, against thresholds of its own (`outside_
 by cross-validation for a separate, smaller false-alarm budget: reading those texts never moves the
 thresholds inside the gate. A text whose risk words the rules' context cleared (a negation, someone
 else, an idiom) and in which the rules found nothing else is read as well, against thresholds of its
-own again (`cleared_thresholds`), chosen on those texts alone for a budget of 2 % false alarms: a
+own again (`cleared_thresholds`), chosen on those texts alone for a budget of 5 % false alarms: a
 second look where the context cleared the words but the text says more ("je pense au suicide, pas
 plus, pas de plan").
 

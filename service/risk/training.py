@@ -21,7 +21,7 @@ Per language, from the labelled batches of tests/risk/labelled:
    ("Tomorrow at 6 pm, after work") are left alone, and reading them never moves the thresholds
    inside the gate (chosen first, as if the model did not read outside it). Texts whose risk words
    the rules' context cleared, with nothing else found, have thresholds of their own again, chosen on
-   those texts alone (CLEARED_FALSE_ALARM: 2 % of them below each level): the context rules clear
+   those texts alone (CLEARED_FALSE_ALARM: 5 % of them below each level): the context rules clear
    words, the model takes a second look at the whole text;
 6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
 This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
@@ -58,7 +58,7 @@ MIN_DF = 2
 MAX_FALSE_ALARM = (0.09, 0.05, 0.04)
 OUTSIDE_FALSE_ALARM = (0.01, 0.01, 0.01)
 OUTSIDE_MIN_WORDS = 11
-CLEARED_FALSE_ALARM = (0.02, 0.02, 0.02)
+CLEARED_FALSE_ALARM = (0.05, 0.05, 0.05)
 DIGITS = 4
 
 
