@@ -11,7 +11,11 @@ every level below it clear their thresholds (a text the model does not find at l
 A text that holds no warning-sign concept (outside the rule file's [model] gate) is read too when it
 has at least `outside_min_words` words, against thresholds of its own (`outside_thresholds`), chosen
 by cross-validation for a separate, smaller false-alarm budget: reading those texts never moves the
-thresholds inside the gate.
+thresholds inside the gate. A text whose risk words the rules' context cleared (a negation, someone
+else, an idiom) and in which the rules found nothing else is read as well, against thresholds of its
+own again (`cleared_thresholds`), chosen on those texts alone for a budget of 5 % false alarms: a
+second look where the context cleared the words but the text says more ("je pense au suicide, pas
+plus, pas de plan").
 
 The model only ever raises a level (the final level is the higher of the rules' and the model's). Its
 evidence is the n-grams that pushed the score of the level it gave up the most, with their weights.
@@ -49,6 +53,7 @@ class LearnedModel:
     info: Mapping[str, Any]
     outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
     outside_min_words: int = 0  # texts outside the gate are read from this many words
+    cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
     _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
@@ -109,10 +114,13 @@ class LearnedModel:
                 known += 1
         return self._calibrated((t0, t1, t2), known)[0]
 
-    def level_of(self, probs: Sequence[float], outside: bool = False, cascade: bool = True) -> RiskLevel:
+    def level_of(
+        self, probs: Sequence[float], outside: bool = False, cascade: bool = True, cleared: bool = False
+    ) -> RiskLevel:
         """The highest level whose probability, and every lower level's, clears its threshold; without
-        `cascade` (a sign among others in a conversation), the highest level whose own probability does."""
-        thresholds = self.outside_thresholds if outside else self.thresholds
+        `cascade` (a sign among others in a conversation), the highest level whose own probability does.
+        `outside`: a text outside the gate; `cleared`: one whose risk words the rules cleared."""
+        thresholds = self.cleared_thresholds if cleared else self.outside_thresholds if outside else self.thresholds
         level = RiskLevel.NONE
         if thresholds is None:
             return level
@@ -135,17 +143,19 @@ class LearnedModel:
         explain_above: RiskLevel = RiskLevel.NONE,
         outside: bool = False,
         cascade: bool = True,
+        cleared: bool = False,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its best probabilities, and its evidence (worked
         out only when the model's level is above `explain_above`: the level the rules already gave).
         Each level's probability is the highest over the whole text and its chunks, as in training;
-        `outside`: the text holds no gate concept, and the outside thresholds apply."""
+        `outside`: the text holds no gate concept, and the outside thresholds apply; `cleared`: the rules
+        cleared its risk words, and the thresholds for such texts apply."""
         from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
         candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
         scored = [(self.fast_probabilities(text, from_rules), text) for text in candidates]
         best_probs = [max(probs[k] for probs, _ in scored) for k in range(3)]
-        best_level = self.level_of(best_probs, outside, cascade)
+        best_level = self.level_of(best_probs, outside, cascade, cleared)
         if best_level <= explain_above:
             return best_level, best_probs, []
         k = MODEL_LEVELS.index(best_level)
@@ -201,6 +211,9 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
             tuple(float(x) for x in data["outside_thresholds"]) if data.get("outside_thresholds") is not None else None
         ),
         outside_min_words=int(data.get("outside_min_words", 0)),
+        cleared_thresholds=(
+            tuple(float(x) for x in data["cleared_thresholds"]) if data.get("cleared_thresholds") is not None else None
+        ),
     )
 
 

@@ -89,14 +89,22 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     evidence = evidence_in(book, normalized, present, notes)
     if model is None:
         return evidence
-    outside = False
+    outside = cleared = False
     if gate and not model_may_read(framebook, present, evidence, notes):
-        # Outside the gate the model reads only texts long enough, against its own, stricter thresholds.
-        if not outside_the_gate(framebook, present, evidence, notes) or not model.reads_outside(normalized.text):
+        if outside_the_gate(framebook, present, evidence, notes):
+            # Outside the gate the model reads only texts long enough, against its own, stricter thresholds.
+            if not model.reads_outside(normalized.text):
+                return evidence
+            outside = True
+        elif model.cleared_thresholds is not None and "cleared" in notes and not evidence:
+            # Risk words the context cleared: a second look, against the strictest thresholds.
+            cleared = True
+        else:
             return evidence
-        outside = True
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate)
+    level, _probs, learned = model.screen(
+        normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
+    )
     if level > ruled:
         evidence.extend(learned)
     return evidence

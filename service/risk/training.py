@@ -19,7 +19,10 @@ Per language, from the labelled batches of tests/risk/labelled:
    own, chosen the same way on those texts alone, with a separate budget (OUTSIDE_FALSE_ALARM: 1 % of
    them below each level), and are read only from OUTSIDE_MIN_WORDS words: short ordinary answers
    ("Tomorrow at 6 pm, after work") are left alone, and reading them never moves the thresholds
-   inside the gate (chosen first, as if the model did not read outside it);
+   inside the gate (chosen first, as if the model did not read outside it). Texts whose risk words
+   the rules' context cleared, with nothing else found, have thresholds of their own again, chosen on
+   those texts alone (CLEARED_FALSE_ALARM: 5 % of them below each level): the context rules clear
+   words, the model takes a second look at the whole text;
 6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
 This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
 """
@@ -55,6 +58,7 @@ MIN_DF = 2
 MAX_FALSE_ALARM = (0.09, 0.05, 0.04)
 OUTSIDE_FALSE_ALARM = (0.01, 0.01, 0.01)
 OUTSIDE_MIN_WORDS = 11
+CLEARED_FALSE_ALARM = (0.05, 0.05, 0.05)
 DIGITS = 4
 
 
@@ -69,6 +73,7 @@ class Prepared:
     rules_level: RiskLevel
     gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
     outside: bool = False  # no gate concept, nothing cleared: read with the thresholds outside the gate
+    cleared: bool = False  # the rules cleared its risk words and found nothing else: read with its own thresholds
     words: int = 0  # words of the normalised text
 
 
@@ -81,12 +86,14 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     evidence = evidence_in(book, normalized, present, notes)
     gated = model_may_read(framebook, present, evidence, notes)
     outside = not gated and outside_the_gate(framebook, present, evidence, notes)
+    cleared = not gated and not outside and "cleared" in notes and not evidence
     from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)
     parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
-    return Prepared(level, group, whole, parts, rules_level, gated, outside, len(words_of(normalized.text)))
+    words = len(words_of(normalized.text))
+    return Prepared(level, group, whole, parts, rules_level, gated, outside, cleared, words)
 
 
 def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
@@ -219,6 +226,7 @@ def train_language(
     ruled = np.array([int(row.rules_level) for row in rows])
     gated = np.array([row.gated for row in rows])
     outside = np.array([row.outside for row in rows])
+    cleared = np.array([row.cleared for row in rows])
     long_enough = np.array([row.words >= OUTSIDE_MIN_WORDS for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
@@ -240,8 +248,13 @@ def train_language(
     outside_thresholds, outside_levels = _cascade(
         probs[among], levels[among], ruled[among], long_enough[among], OUTSIDE_FALSE_ALARM
     )
+    # Texts whose risk words the rules cleared: chosen on those texts alone, with their own budget.
+    cleared_thresholds, cleared_levels = _cascade(
+        probs[cleared], levels[cleared], ruled[cleared], np.ones(int(cleared.sum()), dtype=bool), CLEARED_FALSE_ALARM
+    )
     screened = np.maximum(ruled, np.where(gated, inside_levels, 0))
     screened[among] = np.maximum(screened[among], outside_levels)
+    screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
     weights, intercepts = _fit(rows, lang)
     return {
@@ -253,6 +266,7 @@ def train_language(
         "thresholds": thresholds,
         "outside_thresholds": outside_thresholds,
         "outside_min_words": OUTSIDE_MIN_WORDS,
+        "cleared_thresholds": cleared_thresholds,
         "info": {
             "messages": len(rows),
             "batches": sorted({row.group for row in rows}),
@@ -262,6 +276,7 @@ def train_language(
             "min_df": MIN_DF,
             "max_false_alarm": list(MAX_FALSE_ALARM),
             "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
+            "cleared_false_alarm": list(CLEARED_FALSE_ALARM),
             "features": len(weights),
             "cross_validated": cross_validated,
             **(info or {}),
@@ -349,8 +364,11 @@ def model_from_rows(rows: Sequence[Prepared], lang: str) -> LearnedModel:
 def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
     """The final level of a prepared message: the rules' level, raised by the model if it says more."""
     level = row.rules_level
+    cleared = False
     if row.gated:
         outside = False
+    elif row.cleared and model.cleared_thresholds is not None:
+        outside, cleared = False, True
     elif row.outside and model.outside_thresholds is not None and row.words >= model.outside_min_words:
         outside = True
     else:
@@ -359,4 +377,4 @@ def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
     for features in (row.whole, *row.parts):
         probs, _raw, _known = model.probabilities(features)
         best = [max(a, b) for a, b in zip(best, probs, strict=True)]
-    return max(level, model.level_of(best, outside))
+    return max(level, model.level_of(best, outside, cleared=cleared))

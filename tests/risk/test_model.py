@@ -45,9 +45,9 @@ def test_training_is_deterministic():
     assert first["info"]["seed"] == 0
 
 
-# The issue-10 targets are not met yet by leave-one-batch-out (2026-11-30, 15 batches per language:
-# en 0.844 / 0.867 / 0.738, fr 0.865 / 0.856 / 0.772 for sensitivity / specificity / high-risk
-# recall), nor by the French conversations (0.874; English: 0.910, met). These tests stay as the
+# The issue-10 targets are not met yet by leave-one-batch-out (2026-12-01, 17 batches per language:
+# en 0.861 / 0.866 / 0.753, fr 0.888 / 0.856 / 0.798 for sensitivity / specificity / high-risk
+# recall), nor by the French conversations (0.898; English: 0.905, met). These tests stay as the
 # target: strict, so the day the screen meets one it passes and its marker must go. The floors below
 # catch any regression meanwhile.
 TARGETS_NOT_MET = pytest.mark.xfail(
@@ -57,10 +57,10 @@ TARGETS_NOT_MET = pytest.mark.xfail(
 # What leave-one-batch-out measured, rounded down: a change that makes the screen worse on the
 # corpus fails here. Floors only go up.
 CV_FLOORS = {
-    "en": {"sensitivity": 0.84, "specificity": 0.86, "high_risk_recall": 0.73},
-    "fr": {"sensitivity": 0.86, "specificity": 0.85, "high_risk_recall": 0.77},
+    "en": {"sensitivity": 0.86, "specificity": 0.86, "high_risk_recall": 0.75},
+    "fr": {"sensitivity": 0.88, "specificity": 0.85, "high_risk_recall": 0.79},
 }
-CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.87}}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.89}}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
