@@ -241,8 +241,9 @@ class LiteralIndex(Generic[Key]):
 
 
 # Literals are found by their first characters (a trie of them, one regular expression), then checked
-# whole: a short trie compiles in a fraction of a second, and few literals share a start.
-_PREFIX = 5
+# whole: a trie of the first 10 compiles in about 0.15 s (of whole literals: over 1 s) and leaves about
+# 10 literals to check per message (of the first 5: over 100).
+_PREFIX = 10
 
 
 class _LiteralScanner:
