@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.risk.features import chunks, ngram_features, rule_features, word_features, words_of
+from service.risk.features import chunks, rule_features, word_features, words_of
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
@@ -37,6 +37,8 @@ MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
 ARTIFACT_FORMAT = 2
 EVIDENCE_NGRAMS = 5
 _WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
+# A word's memoised score: sums of its known features' weights per level, their number, the features.
+_WordScore = tuple[float, float, float, int, tuple[tuple[str, Sequence[float]], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,15 @@ class LearnedModel:
     info: Mapping[str, Any]
     outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
     outside_min_words: int = 0  # texts outside the gate are read from this many words
-    _word_cache: dict[str, tuple[float, float, float, int]] = field(default_factory=dict, compare=False, repr=False)
+    # word -> the sums of its known features' weights per level, their number, and those features with
+    # their weights (for the evidence); filled as words are met, cleared when full.
+    _word_cache: dict[str, _WordScore] = field(default_factory=dict, compare=False, repr=False)
+    # The words that start a known pair of words: any other word pair cannot be a feature.
+    _pair_starts: frozenset[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        starts = frozenset(key[2:].split(" ", 1)[0] for key in self.weights if key.startswith("b:"))
+        object.__setattr__(self, "_pair_starts", starts)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats)."""
@@ -75,32 +85,18 @@ class LearnedModel:
     def fast_probabilities(self, text: str, extra: Iterable[str]) -> list[float]:
         """The same probabilities as `probabilities(ngram_features(text) + extra)`, with each word's
         contribution memoised (most words of a message were seen before)."""
-        get = self.weights.get
-        cache = self._word_cache
         words = words_of(text)
         t0 = t1 = t2 = 0.0
         known = 0
+        cache = self._word_cache
         for word in words:
-            cached = cache.get(word)
-            if cached is None:
-                s0 = s1 = s2 = 0.0
-                n = 0
-                for feature in word_features(word):
-                    weight = get(feature)
-                    if weight is not None:
-                        s0 += weight[0]
-                        s1 += weight[1]
-                        s2 += weight[2]
-                        n += 1
-                if len(cache) >= _WORD_CACHE:
-                    cache.clear()
-                cached = cache[word] = (s0, s1, s2, n)
+            cached = cache.get(word) or self._word_score(word)
             t0 += cached[0]
             t1 += cached[1]
             t2 += cached[2]
             known += cached[3]
-        pairs = [f"b:{left} {right}" for left, right in itertools.pairwise(words)]
-        for feature in (*pairs, *extra):
+        get = self.weights.get
+        for feature in (*self._pairs(words), *extra):
             weight = get(feature)
             if weight is not None:
                 t0 += weight[0]
@@ -108,6 +104,28 @@ class LearnedModel:
                 t2 += weight[2]
                 known += 1
         return self._calibrated((t0, t1, t2), known)[0]
+
+    def _word_score(self, word: str) -> _WordScore:
+        get = self.weights.get
+        s0 = s1 = s2 = 0.0
+        found: list[tuple[str, Sequence[float]]] = []
+        for feature in word_features(word):
+            weight = get(feature)
+            if weight is not None:
+                s0 += weight[0]
+                s1 += weight[1]
+                s2 += weight[2]
+                found.append((feature, weight))
+        cache = self._word_cache
+        if len(cache) >= _WORD_CACHE:
+            cache.clear()
+        score = cache[word] = (s0, s1, s2, len(found), tuple(found))
+        return score
+
+    def _pairs(self, words: Sequence[str]) -> list[str]:
+        """The word-pair features of these words that may be known (the others cannot be)."""
+        starts = self._pair_starts
+        return [f"b:{left} {right}" for left, right in itertools.pairwise(words) if left in starts]
 
     def level_of(self, probs: Sequence[float], outside: bool = False, cascade: bool = True) -> RiskLevel:
         """The highest level whose probability, and every lower level's, clears its threshold; without
@@ -150,19 +168,28 @@ class LearnedModel:
             return best_level, best_probs, []
         k = MODEL_LEVELS.index(best_level)
         best_text = max(scored, key=lambda pair: pair[0][k])[1]
-        return best_level, best_probs, self._evidence(best_level, [*ngram_features(best_text), *from_rules])
+        return best_level, best_probs, self._evidence(best_level, best_text, from_rules)
 
-    def _evidence(self, level: RiskLevel, features: list[str]) -> list[Evidence]:
-        """The n-grams that pushed the score of `level` up the most (weight times count, scaled)."""
+    def _evidence(self, level: RiskLevel, text: str, extra: Sequence[str]) -> list[Evidence]:
+        """The n-grams of a normalised text (and the `extra` features) that pushed the score of `level`
+        up the most (weight times count, scaled), read from the memoised words."""
         k = MODEL_LEVELS.index(level)
-        get = self.weights.get
         counts: dict[str, int] = {}  # the features that push the score up
         total = 0  # every known feature, with repeats (the scaling of the score)
-        for feature in features:
-            weight = get(feature)
-            if weight is not None:
-                total += 1
+        cache = self._word_cache
+        words = words_of(text)
+        for word in words:
+            cached = cache.get(word) or self._word_score(word)
+            total += cached[3]
+            for feature, weight in cached[4]:
                 if weight[k] > 0:
+                    counts[feature] = counts.get(feature, 0) + 1
+        get = self.weights.get
+        for feature in (*self._pairs(words), *extra):
+            known = get(feature)
+            if known is not None:
+                total += 1
+                if known[k] > 0:
                     counts[feature] = counts.get(feature, 0) + 1
         scale = 1.0 / math.sqrt(total) if total else 0.0
         pushed = heapq.nlargest(EVIDENCE_NGRAMS, ((self.weights[f][k] * n * scale, f) for f, n in counts.items()))
