@@ -86,15 +86,23 @@ class LearnedModel:
         """The same probabilities as `probabilities(ngram_features(text) + extra)`, with each word's
         contribution memoised (most words of a message were seen before)."""
         words = words_of(text)
+        return self._word_probabilities(words, self._word_scores(words), extra)
+
+    def _word_scores(self, words: Sequence[str]) -> list[_WordScore]:
+        cache = self._word_cache
+        return [cache.get(word) or self._word_score(word) for word in words]
+
+    def _word_probabilities(
+        self, words: Sequence[str], scores: Sequence[_WordScore], extra: Iterable[str]
+    ) -> list[float]:
+        """`fast_probabilities` of a text whose words and their memoised scores are known."""
         t0 = t1 = t2 = 0.0
         known = 0
-        cache = self._word_cache
-        for word in words:
-            cached = cache.get(word) or self._word_score(word)
-            t0 += cached[0]
-            t1 += cached[1]
-            t2 += cached[2]
-            known += cached[3]
+        for score in scores:
+            t0 += score[0]
+            t1 += score[1]
+            t2 += score[2]
+            known += score[3]
         get = self.weights.get
         for feature in (*self._pairs(words), *extra):
             weight = get(feature)
@@ -163,8 +171,17 @@ class LearnedModel:
         `outside`: the text holds no gate concept, and the outside thresholds apply."""
         from_rules = sorted(rule_features(evidence, concepts))
         parts = chunks(normalized)
-        candidates = [normalized] if len(parts) == 1 else [normalized, *parts]
-        scored = [(self.fast_probabilities(text, from_rules), text) for text in candidates]
+        words = words_of(normalized)
+        scores = self._word_scores(words)
+        scored = [(self._word_probabilities(words, scores, from_rules), normalized)]
+        if len(parts) > 1:
+            # The chunks' words are the text's, in order (sentences are cut only where no word is):
+            # each chunk is scored from its slice of the memoised word scores, not looked up again.
+            start = 0
+            for part in parts:
+                end = start + len(words_of(part))
+                scored.append((self._word_probabilities(words[start:end], scores[start:end], from_rules), part))
+                start = end
         best_probs = [max(probs[k] for probs, _ in scored) for k in range(3)]
         best_level = self.level_of(best_probs, outside, cascade)
         if best_level <= explain_above:
