@@ -173,35 +173,35 @@ class LearnedModel:
         parts = chunks(normalized)
         words = words_of(normalized)
         scores = self._word_scores(words)
-        scored = [(self._word_probabilities(words, scores, from_rules), normalized)]
+        scored = [(self._word_probabilities(words, scores, from_rules), (words, scores))]
         if len(parts) > 1:
             # The chunks' words are the text's, in order (sentences are cut only where no word is):
             # each chunk is scored from its slice of the memoised word scores, not looked up again.
             start = 0
             for part in parts:
                 end = start + len(words_of(part))
-                scored.append((self._word_probabilities(words[start:end], scores[start:end], from_rules), part))
+                piece = (words[start:end], scores[start:end])
+                scored.append((self._word_probabilities(*piece, from_rules), piece))
                 start = end
         best_probs = [max(probs[k] for probs, _ in scored) for k in range(3)]
         best_level = self.level_of(best_probs, outside, cascade)
         if best_level <= explain_above:
             return best_level, best_probs, []
         k = MODEL_LEVELS.index(best_level)
-        best_text = max(scored, key=lambda pair: pair[0][k])[1]
-        return best_level, best_probs, self._evidence(best_level, best_text, from_rules)
+        best_words, best_scores = max(scored, key=lambda pair: pair[0][k])[1]
+        return best_level, best_probs, self._evidence(best_level, best_words, best_scores, from_rules)
 
-    def _evidence(self, level: RiskLevel, text: str, extra: Sequence[str]) -> list[Evidence]:
-        """The n-grams of a normalised text (and the `extra` features) that pushed the score of `level`
-        up the most (weight times count, scaled), read from the memoised words."""
+    def _evidence(
+        self, level: RiskLevel, words: Sequence[str], scores: Sequence[_WordScore], extra: Sequence[str]
+    ) -> list[Evidence]:
+        """The n-grams of a text's words (and the `extra` features) that pushed the score of `level` up
+        the most (weight times count, scaled), read from the words' memoised scores."""
         k = MODEL_LEVELS.index(level)
         pushing: list[str] = []  # the features that push the score up, with repeats
         total = 0  # every known feature, with repeats (the scaling of the score)
-        cache = self._word_cache
-        words = words_of(text)
-        for word in words:
-            cached = cache.get(word) or self._word_score(word)
-            total += cached[3]
-            pushing.extend(cached[4][k])
+        for score in scores:
+            total += score[3]
+            pushing.extend(score[4][k])
         get = self.weights.get
         for feature in (*self._pairs(words), *extra):
             known = get(feature)
