@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,11 @@ class FrameBook:
     # A gate concept found only inside a phrase of one of these (weak signs, not in the gate) does not
     # open the gate: « j'en ai fini avec tout ça » is a soft farewell, not the death word « fini ».
     gate_within: tuple[str, ...] = ()
+    # Per frame, the concepts it needs, as a set (a text without one of them is skipped at once).
+    frame_concepts: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frame_concepts", tuple(frozenset(frame.concepts) for frame in self.frames))
 
     def gate_open(self, present: set[str] | Presence) -> bool:
         """Whether the learned model may raise this text: no gate, or one of its concepts is present
@@ -141,6 +146,11 @@ class Presence:
     @property
     def text(self) -> str:
         return self._text
+
+    def may_hold(self, names: frozenset[str]) -> bool:
+        """Whether every one of these concepts may be in the text (their literals are): False means
+        one of them is certainly absent, without running any concept's expression."""
+        return names <= self._possible
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -356,7 +366,10 @@ def frames_in(
     if present is None:
         present = book.presence(text)
     units: dict[str, list[_Sentence]] = {}
-    for frame in book.frames:
+    lazy = present if isinstance(present, Presence) else None
+    for frame, needed in zip(book.frames, book.frame_concepts, strict=True):
+        if lazy is not None and not lazy.may_hold(needed):
+            continue
         if not all(name in present for name in frame.concepts):
             continue
         if frame.scope not in units:

@@ -146,14 +146,29 @@ def _near_misspellings(word: str) -> set[str]:
 
 
 def normalize(text: str, speller: Speller | None = None) -> NormalizedText:
+    folded, starts, ends = _spelled_out(text)
+    if speller is not None and speller.corrections_in(folded):
+        folded, starts, ends = _apply(folded, starts, ends, speller.edits(folded))
+    return NormalizedText(text, folded, starts, ends)
+
+
+# The last text brought to plain form before spelling, and that form (one tuple, so a thread reads it
+# whole): a message is normalised for each language's speller in turn, and only that last step differs.
+_last: list[tuple[str, str, list[int] | None, list[int] | None]] = []
+
+
+def _spelled_out(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Folded, leetspeak read as letters, repeats squeezed: every step but the speller's."""
+    last = _last[0] if _last else None
+    if last is not None and last[0] == text:
+        return last[1], last[2], last[3]
     folded, starts, ends = _fold_text(text)
     folded = _LEET.sub(lambda match: match.group().translate(_LEET_TABLE), folded)
     edits = [(match.start(), match.end(), match.group()[0]) for match in _SQUEEZE.finditer(folded)]
     if edits:
         folded, starts, ends = _apply(folded, starts, ends, edits)
-    if speller is not None and speller.corrections_in(folded):
-        folded, starts, ends = _apply(folded, starts, ends, speller.edits(folded))
-    return NormalizedText(text, folded, starts, ends)
+    _last[:] = [(text, folded, starts, ends)]
+    return folded, starts, ends
 
 
 def _fold_text(text: str) -> tuple[str, list[int] | None, list[int] | None]:
