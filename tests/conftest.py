@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -140,6 +141,26 @@ def app(database_url: str) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per worker, launched by its first browser test and shared by the rest.
+
+    Each test opens its own context (cookies, storage, window size and language of its own, as a
+    fresh browser profile would have): a context costs milliseconds, where a launch costs seconds.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        # The project installs it (infra/scripts/system-deps.sh): a missing browser is a broken set-up.
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
