@@ -171,6 +171,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _weight(item: pytest.Item) -> int:
+    return 2 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 0
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that shuffles the order (pytest-randomly)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each xdist worker starts with its share of the long tests (browser tests, then those marked
+    slow), then its share of the rest, in the order collected.
+
+    The suite cannot end before its longest test does: a 30 s test started last runs alone on one
+    core while the other idles. `--dist worksteal` (pyproject.toml) gives each of the N workers one
+    of N equal consecutive slices of this list, then lets an idle worker take the end of another's
+    queue: the long tests are dealt in turn to the front of each slice, the short ones fill the
+    slices up and are what gets taken. Every worker sorts the same collection the same way, as xdist
+    requires; without workers, the long tests simply come first.
+    """
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    long = sorted((item for item in items if _weight(item)), key=_weight, reverse=True)  # stable
+    short = [item for item in items if not _weight(item)]
+    sizes, left = [], len(items)
+    for slot in range(workers):  # as xdist's worksteal scheduler cuts the first distribution
+        sizes.append(left // (workers - slot))
+        left -= sizes[-1]
+    slices: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for index, item in enumerate(long):
+        slices[index % workers].append(item)
+    for slot, size in enumerate(sizes):
+        take = max(0, size - len(slices[slot]))
+        slices[slot] += short[:take]
+        short = short[take:]
+    slices[-1] += short
+    items[:] = [item for part in slices for item in part]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Before any setting is read, and inherited by every `tandem` process a test starts: passwords are
     # hashed with argon2's cheapest parameters, which the settings allow only when TANDEM_ENV=test.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support.server import running_server, tandem_json
+
+pytestmark = pytest.mark.slow  # runs `tandem` processes: started first (tests/conftest.py)
 
 
 def test_onboard_activate_refresh_and_log_in_again(database_url: str) -> None:
