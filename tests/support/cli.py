@@ -2,16 +2,15 @@
 prints, refuses and writes, where starting a process is not the subject. A `tandem` process imports
 the service anew (one to four seconds of start-up for each command); the process itself, its entry
 point and its environment are tested where they matter (tests/test_readme_commands.py runs the
-README's commands, tests/test_contract_accounts.py the contract's, tests/summaries/test_batch.py
-the batch on its process pool)."""
+README's commands, tests/summaries/test_batch.py the batch on its process pool,
+tests/security/test_key_rotation.py `tandem keys rewrap` with a new key ring)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from service.config import get_settings
 
