@@ -3,6 +3,7 @@ cloned from a migrated template when TANDEM_TEST_DATABASE_URL points at a server
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -144,12 +145,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium per worker, launched by its first browser test and shared by the rest.
-
-    Each test opens its own context (cookies, storage, window size and language of its own, as a
-    fresh browser profile would have): a context costs milliseconds, where a launch costs seconds.
-    """
+def _chromium_of_this_worker() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop | None]]:
     from playwright.sync_api import sync_playwright
 
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
@@ -159,8 +155,32 @@ def chromium() -> Iterator[Browser]:
         pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Between its calls Playwright's sync API marks its event loop as this thread's running loop;
+        # the tests in between (asyncio.run, anyio.run) must find none: see chromium below.
+        loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            yield launched, loop
+        finally:
+            asyncio.events._set_running_loop(loop)
+            launched.close()
+
+
+@pytest.fixture
+def chromium(_chromium_of_this_worker: tuple[Browser, asyncio.AbstractEventLoop | None]) -> Iterator[Browser]:
+    """One headless Chromium per worker, launched by its first browser test and shared by the rest.
+
+    Each test opens its own context (cookies, storage, window size and language of its own, as a
+    fresh browser profile would have): a context costs milliseconds, where a launch costs seconds.
+    Playwright's event loop is marked running in this thread for the test only, as it would be with
+    a browser of the test's own, and unmarked after it for the tests that run their own loop.
+    """
+    launched, loop = _chromium_of_this_worker
+    asyncio.events._set_running_loop(loop)
+    try:
         yield launched
-        launched.close()
+    finally:
+        asyncio.events._set_running_loop(None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -171,8 +191,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _weight(item: pytest.Item) -> int:
-    return 2 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 0
+def _weight(item: pytest.Item) -> float:
+    """Roughly how many seconds a long test takes on a quiet machine: `slow(seconds=...)`, else 10."""
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 10 if item.get_closest_marker("browser") else 0
+    return float(slow.kwargs.get("seconds", 10))
+
+
+def _unit(item: pytest.Item) -> str:
+    """Long tests that must run on one worker: those of one xdist_group, or of one module when they
+    share a module fixture (made once per worker that runs them: a seeded server, a scored corpus)."""
+    group = item.get_closest_marker("xdist_group")
+    if group:
+        return f"group {group.args[0] if group.args else group.kwargs['name']}"
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions and any(defs[-1].scope == "module" for defs in definitions.name2fixturedefs.values() if defs):
+        return f"module {item.nodeid.split('::')[0]}"
+    return item.nodeid
 
 
 @pytest.hookimpl(trylast=True)  # after any plugin that shuffles the order (pytest-randomly)
@@ -183,21 +219,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     The suite cannot end before its longest test does: a 30 s test started last runs alone on one
     core while the other idles. `--dist worksteal` (pyproject.toml) gives each of the N workers one
     of N equal consecutive slices of this list, then lets an idle worker take the end of another's
-    queue: the long tests are dealt in turn to the front of each slice, the short ones fill the
-    slices up and are what gets taken. Every worker sorts the same collection the same way, as xdist
-    requires; without workers, the long tests simply come first.
+    queue: the long tests are dealt, heaviest first, to the front of the slice with the least long
+    work so far (keeping together those that share a module fixture or an xdist_group), and the
+    short ones fill the slices up and are what gets taken. Every worker sorts the same collection
+    the same way, as xdist requires; without workers, the long tests simply come first.
     """
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    long = sorted((item for item in items if _weight(item)), key=_weight, reverse=True)  # stable
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        if _weight(item):
+            units.setdefault(_unit(item), []).append(item)
     short = [item for item in items if not _weight(item)]
-    sizes, left = [], len(items)
-    for slot in range(workers):  # as xdist's worksteal scheduler cuts the first distribution
-        sizes.append(left // (workers - slot))
-        left -= sizes[-1]
     slices: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    for index, item in enumerate(long):
-        slices[index % workers].append(item)
-    for slot, size in enumerate(sizes):
+    load = [0.0] * workers
+    for unit in sorted(units.values(), key=lambda unit: -sum(map(_weight, unit))):  # stable
+        slot = load.index(min(load))
+        slices[slot] += unit
+        load[slot] += sum(map(_weight, unit))
+    left = len(items)
+    for slot in range(workers):  # as xdist's worksteal scheduler cuts its first distribution
+        size = left // (workers - slot)
+        left -= size
         take = max(0, size - len(slices[slot]))
         slices[slot] += short[:take]
         short = short[take:]

@@ -31,7 +31,11 @@ from tests.portal.live import serving_configured
 from tests.support.server import PROJECT_ROOT
 from tests.support.smtp import Mailbox, smtp_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=4),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 PHONE = {"width": 390, "height": 844}
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"

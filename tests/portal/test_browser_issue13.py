@@ -33,7 +33,11 @@ from tests.portal.test_browser import Tab, _shot, tab  # noqa: F401  (tab is a f
 from tests.summaries.reading import pdf_text
 from tests.support.push_service import push_service
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=25),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 GOODBYE = "I've written my goodbye letters"
 LATER = "sometimes I feel like everyone would be better off without me"

@@ -39,7 +39,11 @@ from tests.factories import create_clinic
 from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems
 from tests.portal.live import serving_configured
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=25),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 SUICIDAL_NOTE = {
     "en": "I have decided to kill myself tonight, I have the pills ready and I wrote the letters",
@@ -91,8 +95,7 @@ class World:
     clinics: dict[str, Clinic] = field(default_factory=dict)  # by language, seeded when first needed
 
     def clinic(self, language: str) -> Clinic:
-        """The demo's clinic in ``language``, seeded by the first test that needs it: the tests of one
-        language run on one worker (tests/conftest.py deals them), which seeds no other clinic."""
+        """The demo's clinic in ``language``, seeded by the first test that needs it."""
         if language not in self.clinics:
             spec = next(spec for spec in demo.CLINICS if spec["locale"] == language)
             with new_session() as session:
@@ -183,9 +186,11 @@ def _sign_in(page: Page, base: str, clinic: Clinic) -> None:
     page.wait_for_url(f"{base}/portal/")
 
 
-# Collected as en-phone, fr-phone, en-desktop, fr-desktop: dealt in turn to two workers, each gets one
-# language (tests/conftest.py) and seeds that clinic alone.
-@pytest.mark.parametrize("language", ["en", "fr"])
+# The tests of one language run on one worker (tests/conftest.py deals them), which seeds that clinic alone.
+@pytest.mark.parametrize(
+    "language",
+    [pytest.param(language, marks=pytest.mark.xdist_group(f"layout-{language}")) for language in ("en", "fr")],
+)
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_every_portal_page_fits_a_phone_and_a_desktop(
     world: World, browser: Browser, language: str, size: dict[str, int]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.cli import tandem
 
-pytestmark = pytest.mark.slow  # the evaluation screens the whole corpus: started first (tests/conftest.py)
+pytestmark = pytest.mark.slow(seconds=5)  # the evaluation screens the whole corpus: started first (tests/conftest.py)
 
 
 def _screen(lines: list[str], *args: str) -> list[dict]:

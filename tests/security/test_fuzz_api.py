@@ -21,7 +21,7 @@ from service.checkins.schemas import CheckinIn
 from service.exercises import assignments, sessions
 from tests.security.conftest import Client
 
-pytestmark = pytest.mark.slow  # thousands of generated requests: started first (tests/conftest.py)
+pytestmark = pytest.mark.slow(seconds=12)  # thousands of generated requests: started first (tests/conftest.py)
 
 EXAMPLES_PER_OPERATION = 10
 CHECKS = [

@@ -17,7 +17,7 @@ from tests.support.cli import tandem
 from tests.support.server import tandem_json
 
 
-@pytest.mark.slow  # the batch on a pool of processes: started first (tests/conftest.py)
+@pytest.mark.slow(seconds=15)  # the batch on a pool of processes: started first (tests/conftest.py)
 def test_the_batch_summarises_every_active_patient_on_two_processes(session: Session, tmp_path: Path) -> None:
     setup = create_clinic(session, slug="batch-clinic", locale="fr", country="FR", timezone="Europe/Paris")
     patients = []
