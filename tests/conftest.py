@@ -3,6 +3,7 @@ cloned from a migrated template when TANDEM_TEST_DATABASE_URL points at a server
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -142,12 +144,107 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def _chromium_of_this_worker() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop | None]]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        # The project installs it (infra/scripts/system-deps.sh): a missing browser is a broken set-up.
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Between its calls Playwright's sync API marks its event loop as this thread's running loop;
+        # the tests in between (asyncio.run, anyio.run) must find none: see chromium below.
+        loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            yield launched, loop
+        finally:
+            asyncio.events._set_running_loop(loop)
+            launched.close()
+
+
+@pytest.fixture
+def chromium(_chromium_of_this_worker: tuple[Browser, asyncio.AbstractEventLoop | None]) -> Iterator[Browser]:
+    """One headless Chromium per worker, launched by its first browser test and shared by the rest.
+
+    Each test opens its own context (cookies, storage, window size and language of its own, as a
+    fresh browser profile would have): a context costs milliseconds, where a launch costs seconds.
+    Playwright's event loop is marked running in this thread for the test only, as it would be with
+    a browser of the test's own, and unmarked after it for the tests that run their own loop.
+    """
+    launched, loop = _chromium_of_this_worker
+    asyncio.events._set_running_loop(loop)
+    try:
+        yield launched
+    finally:
+        asyncio.events._set_running_loop(None)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--require-postgres",
         action="store_true",
         help="fail unless the run uses PostgreSQL (CI's second run)",
     )
+
+
+def _weight(item: pytest.Item) -> float:
+    """Roughly how many seconds a long test takes on a quiet machine: `slow(seconds=...)`, else 10."""
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 10 if item.get_closest_marker("browser") else 0
+    return float(slow.kwargs.get("seconds", 10))
+
+
+def _unit(item: pytest.Item) -> str:
+    """Long tests that must run on one worker: those of one xdist_group, or of one module when they
+    share a module fixture (made once per worker that runs them: a seeded server, a scored corpus)."""
+    group = item.get_closest_marker("xdist_group")
+    if group:
+        return f"group {group.args[0] if group.args else group.kwargs['name']}"
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions and any(defs[-1].scope == "module" for defs in definitions.name2fixturedefs.values() if defs):
+        return f"module {item.nodeid.split('::')[0]}"
+    return item.nodeid
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that shuffles the order (pytest-randomly)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each xdist worker starts with its share of the long tests (browser tests, then those marked
+    slow), then its share of the rest, in the order collected.
+
+    The suite cannot end before its longest test does: a 30 s test started last runs alone on one
+    core while the other idles. `--dist worksteal` (pyproject.toml) gives each of the N workers one
+    of N equal consecutive slices of this list, then lets an idle worker take the end of another's
+    queue: the long tests are dealt, heaviest first, to the front of the slice with the least long
+    work so far (keeping together those that share a module fixture or an xdist_group), and the
+    short ones fill the slices up and are what gets taken. Every worker sorts the same collection
+    the same way, as xdist requires; without workers, the long tests simply come first.
+    """
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        if _weight(item):
+            units.setdefault(_unit(item), []).append(item)
+    short = [item for item in items if not _weight(item)]
+    slices: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for unit in sorted(units.values(), key=lambda unit: -sum(map(_weight, unit))):  # stable
+        slot = load.index(min(load))
+        slices[slot] += unit
+        load[slot] += sum(map(_weight, unit))
+    left = len(items)
+    for slot in range(workers):  # as xdist's worksteal scheduler cuts its first distribution
+        size = left // (workers - slot)
+        left -= size
+        take = max(0, size - len(slices[slot]))
+        slices[slot] += short[:take]
+        short = short[take:]
+    slices[-1] += short
+    items[:] = [item for part in slices for item in part]
 
 
 def pytest_configure(config: pytest.Config) -> None:

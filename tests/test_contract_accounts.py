@@ -1,10 +1,18 @@
-"""The onboarding contract end to end, over HTTP against a real `tandem serve`, as a client app would."""
+"""The onboarding contract end to end, over HTTP against a real `tandem serve`, as a client app would.
+
+The clinic's side (`tandem clinic create`, `staff add`, `patient onboard`) runs in this process
+(tests/support/cli.py): the README's commands run the same ones as processes
+(tests/test_readme_commands.py)."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.support.server import running_server, tandem_json
+from tests.support.cli import tandem, tandem_json
+from tests.support.server import running_server
+
+pytestmark = pytest.mark.slow(seconds=8)  # runs `tandem serve`: started first (tests/conftest.py)
 
 
 def test_onboard_activate_refresh_and_log_in_again(database_url: str) -> None:
@@ -93,16 +101,6 @@ def test_onboard_activate_refresh_and_log_in_again(database_url: str) -> None:
 
 
 def test_cli_reports_bad_input_clearly(database_url: str) -> None:
-    import subprocess
-
-    from tests.support.server import TANDEM, tandem_env
-
-    done = subprocess.run(
-        [TANDEM, "clinic", "create", "--name", "X", "--admin-email", "not-an-email", "--admin-name", "Y", "--json"],
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=60,
-    )
-    assert done.returncode == 2
+    done = tandem("clinic", "create", "--name", "X", "--admin-email", "not-an-email", "--admin-name", "Y", "--json")
+    assert done.exit_code == 2
     assert "not a valid email" in done.stderr and done.stdout == ""

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.server import PROJECT_ROOT, running_server, tandem_env
 
+pytestmark = pytest.mark.slow(seconds=30)  # the README's commands as processes: started first (tests/conftest.py)
+
 INSTALL_LINES = ("bash infra/scripts/system-deps.sh", "python3 -m venv .venv")
 SERVE_LINE = ".venv/bin/tandem serve --host 0.0.0.0 --port 8000"
 

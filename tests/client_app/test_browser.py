@@ -1,5 +1,6 @@
-"""The client web app in Debian's Chromium at phone size (390x844), against one real `tandem serve`
-for the whole module: every step through the accessible names a person (or a screen reader) meets."""
+"""The client web app in Debian's Chromium at phone size (390x844), against one server for the whole
+module (the app `tandem serve` runs, scheduler included, in this process: the subject is the app, not
+the process): every step through the accessible names a person (or a screen reader) meets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session, col, select
 
 from service.caseload import care
@@ -26,21 +27,16 @@ from service.exercises.assignments import create_assignment
 from service.models import CheckIn, Patient
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
 from tests.factories import CLIENT_PASSWORD, active_patient, create_clinic, invite_patient
-from tests.support.server import PROJECT_ROOT, running_server
+from tests.portal.live import serving_configured
+from tests.support.server import PROJECT_ROOT
 from tests.support.smtp import Mailbox, smtp_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=4),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
+
 PHONE = {"width": 390, "height": 844}
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1440, "height": 900}
@@ -83,12 +79,11 @@ def world(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         with new_session() as session:
             seeded = _seed(session)
         env = {
-            "TANDEM_DATABASE_URL": url,
             "TANDEM_SMTP_HOST": "127.0.0.1",
             "TANDEM_SMTP_PORT": str(smtp_port),
             "TANDEM_SCHEDULER_ENABLED": "true",
         }
-        with running_server(env=env) as base:
+        with serving_configured(**env) as base:
             yield World(base=base, mailbox=mailbox, **seeded)
         reset_engine()
         get_settings.cache_clear()
@@ -127,14 +122,10 @@ def _seed(session: Session) -> dict[str, object]:
     return {"invite_code": code, "invited_id": invited.id, "emails": emails}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(chromium: Browser) -> Browser:
+    """The worker's Chromium; each test opens its own context."""
+    return chromium
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
-"""`tandem exercise list` and `tandem exercise assign`, run as the real command, as CONTRACT.md shows them."""
+"""`tandem exercise list` and `tandem exercise assign`, as CONTRACT.md shows them (in this process:
+tests/support/cli.py)."""
 
 from __future__ import annotations
-
-import subprocess
 
 import pytest
 from sqlmodel import Session
 
 from service.models import Assignment
 from tests.exercises.conftest import enrol
-from tests.support.server import TANDEM, tandem_env, tandem_json
+from tests.support.cli import tandem, tandem_json
 
 
 def test_exercise_list_prints_code_and_title_for_every_exercise(database_url: str) -> None:
@@ -42,11 +41,5 @@ def test_exercise_assign_explains_what_is_wrong(
     database_url: str, session: Session, patient: str | None, exercise: str, message: str
 ) -> None:
     patient_id = patient or enrol(session).patient.id
-    done = subprocess.run(
-        [TANDEM, "exercise", "assign", "--patient", patient_id, "--exercise", exercise, "--json"],
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=120,
-    )
-    assert done.returncode == 2 and message in done.stderr and done.stdout == ""
+    done = tandem("exercise", "assign", "--patient", patient_id, "--exercise", exercise, "--json")
+    assert done.exit_code == 2 and message in done.stderr and done.stdout == ""

@@ -1,10 +1,9 @@
-"""`tandem clinic list`, run as the real command, as docs/contract.md shows it."""
+"""`tandem clinic list`, as docs/contract.md shows it (in this process: tests/support/cli.py; the
+README's commands run it as a process, tests/test_readme_commands.py)."""
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.support.server import TANDEM, tandem_env, tandem_json
+from tests.support.cli import tandem, tandem_json
 
 
 def test_clinic_list_prints_every_clinic_with_the_id_other_commands_take(database_url: str) -> None:
@@ -24,6 +23,6 @@ def test_clinic_list_prints_every_clinic_with_the_id_other_commands_take(databas
     added = tandem_json("staff", "add", "--clinic", listed[1]["id"], "--email", "dr@rs.example.org", "--name", "Dr Lee")
     assert added["email"] == "dr@rs.example.org"
 
-    human = subprocess.run([TANDEM, "clinic", "list"], capture_output=True, text=True, env=tandem_env(), timeout=120)
-    assert human.returncode == 0
+    human = tandem("clinic", "list")
+    assert human.exit_code == 0
     assert made["clinic_id"] in human.stdout and "Centre Lyon" in human.stdout and "Riverside" in human.stdout

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlmodel import Session
 
 from service.models.base import utcnow
@@ -22,17 +22,6 @@ from tests.portal.live import serving_configured
 from tests.portal.oidc_provider import User, running_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def serving_portal(**env: str) -> AbstractContextManager[str]:
@@ -49,13 +38,10 @@ class Tab:
 
 
 @pytest.fixture
-def tab() -> Iterator[Tab]:
-    if not Path(CHROMIUM).exists():
-        # The project installs it (infra/scripts/system-deps.sh): a missing browser is a broken set-up.
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+def tab(chromium: Browser) -> Iterator[Tab]:
+    """A fresh context (a new profile: no cookies, no storage) in the worker's Chromium."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    try:
         opened = Tab(context.new_page())
         opened.page.set_default_timeout(15_000)
         problems = opened.problems
@@ -71,7 +57,8 @@ def tab() -> Iterator[Tab]:
             lambda answer: problems.append(f"{answer.url}: {answer.status}") if answer.status >= 400 else None,
         )
         yield opened
-        browser.close()
+    finally:
+        context.close()
 
 
 def _shot(page: Page, tmp_path: Path, name: str) -> Path:

@@ -6,19 +6,17 @@ in English and in French."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from service import notify
 from service.onboarding import password_reset
 from tests.factories import create_clinic
-from tests.portal.conftest import reload
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, Tab, _shot, serving_portal, tab  # noqa: F401
+from tests.portal.test_browser import Tab, _shot, serving_portal, tab  # noqa: F401
 from tests.support.server import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -90,13 +88,9 @@ def test_a_clinician_resets_a_forgotten_password_from_the_emailed_link(
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+def browser(chromium: Browser) -> Browser:
+    """The worker's Chromium; each width below opens its own context."""
+    return chromium
 
 
 def _check(page: Page, name: str, found: list[str]) -> None:
@@ -115,8 +109,9 @@ def _check(page: Page, name: str, found: list[str]) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("width", WIDTHS)  # one test per width, so that two workers share them
 def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_desktop(
-    database_url: str, session: Session, browser: Browser, language: str, mailbox
+    database_url: str, session: Session, browser: Browser, language: str, width: int, mailbox
 ) -> None:  # type: ignore[no-untyped-def]
     if not AXE.exists():
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
@@ -125,52 +120,46 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
     password_reset.request_staff_reset(session, email=setup.clinician.email)
     token = _emailed_link(mailbox).split("token=")[1]
     with serving_portal() as base:
-        for width in WIDTHS:
-            # axe is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
-            context = browser.new_context(
-                viewport={"width": width, "height": 900},
-                locale="fr-FR" if language == "fr" else "en-GB",
-                bypass_csp=True,
-            )
-            context.set_default_timeout(15_000)
-            page = context.new_page()
-            for path in (
-                "/portal/password-reset",
-                "/portal/password-reset?sent=1",
-                "/portal/password-reset/new?token=x",
-            ):
-                page.goto(base + path)
-                expect(page.locator("html")).to_have_attribute("lang", language)
-                _check(page, path, found)
-            page.goto(f"{base}/portal/password-reset/new?token={token}")
-            expect(page.locator("#new_password")).to_be_visible()
-            _check(page, "the emailed link's form", found)
-            _sign_in(page, base, setup.admin.email, setup.admin_password)
-            for path in ("/portal/account", "/portal/clinic/settings", "/portal/staff"):
-                page.goto(base + path)
-                expect(page.locator("html")).to_have_attribute("lang", language)
-                _check(page, path, found)
-            # The settings form given back with errors.
-            page.goto(f"{base}/portal/clinic/settings")
-            page.fill("#deadline_urgent", "1")
-            page.fill("#retention_years", "0")
-            page.locator("form.settings-form button[type=submit]").click()
-            expect(page.locator("[aria-invalid=true]")).to_have_count(2)
-            _check(page, "settings with errors", found)
-            # Setting up an authenticator, then its recovery codes.
-            page.goto(f"{base}/portal/account")
-            page.locator("form[action$='/account/authenticator'] button").click()
-            page.wait_for_url(f"{base}/portal/account/authenticator")
-            _check(page, "/portal/account/authenticator", found)
-            secret = page.inner_text("#totp-secret").strip()
-            page.fill("#totp", pyotp.TOTP(secret).now())
-            page.locator("form[action$='/authenticator/confirm'] button").click()
-            expect(page.locator("#recovery-codes li")).to_have_count(10)
-            _check(page, "recovery codes", found)
-            context.close()
-            # The next width signs in again with the password alone.
-            admin = reload(session, setup.admin)
-            admin.totp_secret, admin.totp_confirmed_at, admin.recovery_codes = None, None, []
-            session.add(admin)
-            session.commit()
+        # axe is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            locale="fr-FR" if language == "fr" else "en-GB",
+            bypass_csp=True,
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        for path in (
+            "/portal/password-reset",
+            "/portal/password-reset?sent=1",
+            "/portal/password-reset/new?token=x",
+        ):
+            page.goto(base + path)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            _check(page, path, found)
+        page.goto(f"{base}/portal/password-reset/new?token={token}")
+        expect(page.locator("#new_password")).to_be_visible()
+        _check(page, "the emailed link's form", found)
+        _sign_in(page, base, setup.admin.email, setup.admin_password)
+        for path in ("/portal/account", "/portal/clinic/settings", "/portal/staff"):
+            page.goto(base + path)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            _check(page, path, found)
+        # The settings form given back with errors.
+        page.goto(f"{base}/portal/clinic/settings")
+        page.fill("#deadline_urgent", "1")
+        page.fill("#retention_years", "0")
+        page.locator("form.settings-form button[type=submit]").click()
+        expect(page.locator("[aria-invalid=true]")).to_have_count(2)
+        _check(page, "settings with errors", found)
+        # Setting up an authenticator, then its recovery codes.
+        page.goto(f"{base}/portal/account")
+        page.locator("form[action$='/account/authenticator'] button").click()
+        page.wait_for_url(f"{base}/portal/account/authenticator")
+        _check(page, "/portal/account/authenticator", found)
+        secret = page.inner_text("#totp-secret").strip()
+        page.fill("#totp", pyotp.TOTP(secret).now())
+        page.locator("form[action$='/authenticator/confirm'] button").click()
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        _check(page, "recovery codes", found)
+        context.close()
     assert found == []

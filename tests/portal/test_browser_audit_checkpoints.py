@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -15,7 +15,7 @@ from service.audit import checkpoints
 from service.config import get_settings
 from tests.audit.conftest import past_the_guards, write_rows
 from tests.factories import create_clinic
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, serving_portal
+from tests.portal.test_browser import _shot, serving_portal
 from tests.support.server import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -25,12 +25,10 @@ AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_the_checkpoints_page_fits_a_phone_and_passes_axe_in_both_languages(
-    database_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Browser
 ) -> None:
     if not AXE.exists():
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
     path = tmp_path / "audit-checkpoints.jsonl"
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_PATH", str(path))  # the server started below reads it too
     monkeypatch.setenv("TANDEM_AUDIT_CHECKPOINT_SINK", "file")
@@ -48,11 +46,10 @@ def test_the_checkpoints_page_fits_a_phone_and_passes_axe_in_both_languages(
     with past_the_guards(session):  # the last row goes: the newest checkpoint no longer matches
         session.execute(text("DELETE FROM audit_event WHERE seq = :seq"), {"seq": head})
     found: list[str] = []
-    with serving_portal(TANDEM_SCHEDULER_ENABLED="false") as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serving_portal(TANDEM_SCHEDULER_ENABLED="false") as base:
         for language, setup in clinics.items():
             # axe is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
-            context = browser.new_context(viewport=PHONE, locale=language, bypass_csp=True)
+            context = chromium.new_context(viewport=PHONE, locale=language, bypass_csp=True)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.goto(f"{base}/portal/login")
@@ -76,5 +73,4 @@ def test_the_checkpoints_page_fits_a_phone_and_passes_axe_in_both_languages(
                 if v["impact"] in ("serious", "critical")
             ]
             context.close()
-        browser.close()
     assert found == []

@@ -1,9 +1,14 @@
-"""Issue 13 done, in a real headless Chromium against a real `tandem serve`: the strongest words
+"""Issue 13 done, in a real headless Chromium against the app `tandem serve` runs, scheduler included,
+behind a real HTTP server: the strongest words
 lead the queue, the assignee hears by Web Push (a loopback RFC 8030 push service; the message
 decrypted per RFC 8291) and by email (loopback SMTP), the rota's on-call clinician is told at the
 deadline and the row reads "overdue … escalated to <name>", the crisis block carries the client's
 safety plan, the PDF quotes the alert's words, and with SMTP stopped the admin banner appears and
-nothing is lost once it comes back."""
+nothing is lost once it comes back.
+
+The server runs in this process (tests/portal/live.py): what is tested is what the browser, the push
+service and the mailbox meet, not the process, whose start-up alone took 10 s of this test's 50
+(`tandem serve` as a process has its own tests: tests/test_contract_accounts.py, tests/portal/test_live_alerts.py)."""
 
 from __future__ import annotations
 
@@ -18,17 +23,21 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from service.alerts import escalation, oncall
-from service.models import Alert, CheckIn
+from service.models import Alert, CheckIn, OutboxMessage, OutboxStatus
 from service.models.base import utcnow
 from service.onboarding.staff import add_staff
 from tests.factories import CLIENT_PASSWORD, SYSTEM, active_patient, create_clinic
 from tests.notify.test_web_push import Browser
+from tests.portal.live import serving_configured
 from tests.portal.test_browser import Tab, _shot, tab  # noqa: F401  (tab is a fixture)
 from tests.summaries.reading import pdf_text
 from tests.support.push_service import push_service
-from tests.support.server import running_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=25),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 GOODBYE = "I've written my goodbye letters"
 LATER = "sometimes I feel like everyone would be better off without me"
@@ -80,8 +89,8 @@ def test_issue_13_done_when(database_url: str, session: Session, tab: Tab, tmp_p
     zoe, _ = active_patient(session, setup, name="Zoé Zimmer", email="zoe@example.org")
     sam, _ = active_patient(session, setup, name="Sam Okafor", email="sam@example.org")
     page = tab.page
-    # A `tandem serve` process: its scheduler delivers the pushes and escalations this test waits for.
-    with push_service() as pushes, running_server(env={"TANDEM_SCHEDULER_ENABLED": "true"}) as base:
+    # The app's scheduler delivers the pushes and escalations this test waits for.
+    with push_service() as pushes, serving_configured(TANDEM_SCHEDULER_ENABLED="true") as base:
         # The assignee turns on push notifications: the portal stores this browser's subscription.
         chris_browser = Browser(f"{pushes.base}/push/chris")
         keys = chris_browser.subscription()["keys"]
@@ -171,6 +180,15 @@ def test_issue_13_done_when(database_url: str, session: Session, tab: Tab, tmp_p
         _shot(page, tmp_path, "issue13-smtp-down-banner")
         before = len(mailbox.messages)
         mailbox.restart()
+        # Its retry comes due now rather than after the first back-off (15 s): how long the outbox waits
+        # between tries is tests/notify/test_outbox.py's subject; here, that the next try delivers it.
+        session.expire_all()
+        waiting = session.exec(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)).all()
+        assert waiting  # the failed email is still there, waiting for its retry
+        for message in waiting:
+            message.next_attempt_at = utcnow()
+            session.add(message)
+        session.commit()
         _wait(lambda: any(m["To"] == setup.clinician.email for m in mailbox.messages[before:]), timeout=60)
         page.goto(f"{base}/portal/alerts")
         _wait(lambda: (page.reload() or True) and banner.count() == 0, timeout=30)

@@ -3,8 +3,10 @@ and in French, against one real `tandem serve` seeded like the demo: nothing wid
 no word broken in the middle, every table column in view at desktop width, the suicidal note on
 the patient's page in view on the phone, and no serious or critical axe-core violation.
 
-One browser for the module; each page is loaded once per size and language. A page added on a
-branch joins ``PAGES`` (a path, with ``{patient}``, ``{alert}`` or ``{session}`` filled in)."""
+One seeded server for the module (the app `tandem serve` runs, in this process: the subject is the
+pages, not the process), the worker's browser, and one test per language and size, each loading
+every page once, so that two workers share the four. A page added on a branch joins ``PAGES`` (a
+path, with ``{patient}``, ``{alert}`` or ``{session}`` filled in)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,13 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, col, select
 
 from service.alerts import lifecycle, oncall
@@ -36,10 +37,13 @@ from service.safety_plan import service as safety_plans
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
 from tests.factories import create_clinic
 from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.server import running_server
+from tests.portal.live import serving_configured
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow(seconds=25),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 SUICIDAL_NOTE = {
     "en": "I have decided to kill myself tonight, I have the pills ready and I wrote the letters",
@@ -88,7 +92,15 @@ class Clinic:
 @dataclass
 class World:
     base: str
-    clinics: dict[str, Clinic]  # by language
+    clinics: dict[str, Clinic] = field(default_factory=dict)  # by language, seeded when first needed
+
+    def clinic(self, language: str) -> Clinic:
+        """The demo's clinic in ``language``, seeded by the first test that needs it."""
+        if language not in self.clinics:
+            spec = next(spec for spec in demo.CLINICS if spec["locale"] == language)
+            with new_session() as session:
+                self.clinics[language] = _seed(session, spec)
+        return self.clinics[language]
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +118,8 @@ def world(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         patch.setenv("TANDEM_DATABASE_URL", url)
         get_settings.cache_clear()
         reset_engine()
-        with new_session() as session:
-            clinics = {spec["locale"]: _seed(session, spec) for spec in demo.CLINICS}
-        # A loaded machine (the browser tests run beside others) may take more than a minute to start it.
-        with running_server(env={"TANDEM_DATABASE_URL": url}, ready_within=180) as base:
-            yield World(base, clinics)
+        with serving_configured() as base:
+            yield World(base)
         reset_engine()
         get_settings.cache_clear()
     if PG_ADMIN_URL:
@@ -161,16 +170,12 @@ def _seed(session: Session, spec: dict) -> Clinic:
     return Clinic(admin_email, admin_password, ids, newcomers)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
+@pytest.fixture
+def browser(chromium: Browser) -> Browser:
+    """The worker's Chromium; each test opens its own context."""
     if not AXE.exists():
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    return chromium
 
 
 def _sign_in(page: Page, base: str, clinic: Clinic) -> None:
@@ -181,50 +186,54 @@ def _sign_in(page: Page, base: str, clinic: Clinic) -> None:
     page.wait_for_url(f"{base}/portal/")
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
-def test_every_portal_page_fits_a_phone_and_a_desktop(world: World, browser: Browser, language: str) -> None:
-    clinic = world.clinics[language]
+# The tests of one language run on one worker (tests/conftest.py deals them), which seeds that clinic alone.
+@pytest.mark.parametrize(
+    "language",
+    [pytest.param(language, marks=pytest.mark.xdist_group(f"layout-{language}")) for language in ("en", "fr")],
+)
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_portal_page_fits_a_phone_and_a_desktop(
+    world: World, browser: Browser, language: str, size: dict[str, int]
+) -> None:
+    clinic = world.clinic(language)
     # axe-core is injected as a script, which the portal's CSP rightly refuses: this context bypasses it.
     context = browser.new_context(
-        viewport=PHONE, locale="fr-FR" if language == "fr" else "en-GB", bypass_csp=True, service_workers="block"
+        viewport=size, locale="fr-FR" if language == "fr" else "en-GB", bypass_csp=True, service_workers="block"
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
     found: list[str] = []
     try:
-        for size in (PHONE, DESKTOP):
-            wide = size is DESKTOP
-            page.set_viewport_size(size)
-            label = f"{language} {size['width']}px"
-            page.context.clear_cookies()
-            page.goto(f"{world.base}/")  # the landing page at the server's address
+        wide = size == DESKTOP
+        label = f"{language} {size['width']}px"
+        page.goto(f"{world.base}/")  # the landing page at the server's address
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        found += page_problems(page, f"{label} landing", wide=wide)
+        page.goto(f"{world.base}/portal/login")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        found += page_problems(page, f"{label} login", wide=wide)
+        _sign_in(page, world.base, clinic)
+        for name, path in PAGES:
+            page.goto(world.base + path.format(**clinic.ids))
             expect(page.locator("html")).to_have_attribute("lang", language)
-            found += page_problems(page, f"{label} landing", wide=wide)
-            page.goto(f"{world.base}/portal/login")
+            found += page_problems(page, f"{label} {name}", wide=wide)
+            if name == "patient":
+                note = page.locator("td.note-text", has_text=SUICIDAL_NOTE[language][:20]).first
+                expect(note).to_be_visible()
+                if hidden_sideways(note):
+                    found.append(f"{label} patient: the suicidal note is cut off")
+            if name == "caseload" and wide:  # on a phone the table scrolls in its box
+                last = page.locator("table.caseload thead th").last
+                if hidden_sideways(last):
+                    found.append(f"{label} caseload: the last column is cut off")
+        found += _pages_after_a_form(page, world.base, label, wide=wide, size=size["width"])
+        page.context.clear_cookies()
+        for name, path in SIGNED_OUT_PAGES:
+            page.goto(world.base + path)
             expect(page.locator("html")).to_have_attribute("lang", language)
-            found += page_problems(page, f"{label} login", wide=wide)
-            _sign_in(page, world.base, clinic)
-            for name, path in PAGES:
-                page.goto(world.base + path.format(**clinic.ids))
-                expect(page.locator("html")).to_have_attribute("lang", language)
-                found += page_problems(page, f"{label} {name}", wide=wide)
-                if name == "patient":
-                    note = page.locator("td.note-text", has_text=SUICIDAL_NOTE[language][:20]).first
-                    expect(note).to_be_visible()
-                    if hidden_sideways(note):
-                        found.append(f"{label} patient: the suicidal note is cut off")
-                if name == "caseload" and wide:  # on a phone the table scrolls in its box
-                    last = page.locator("table.caseload thead th").last
-                    if hidden_sideways(last):
-                        found.append(f"{label} caseload: the last column is cut off")
-            found += _pages_after_a_form(page, world.base, label, wide=wide, size=size["width"])
-            page.context.clear_cookies()
-            for name, path in SIGNED_OUT_PAGES:
-                page.goto(world.base + path)
-                expect(page.locator("html")).to_have_attribute("lang", language)
-                found += page_problems(page, f"{label} {name}", wide=wide)
-            email, password = clinic.newcomers[0 if size is PHONE else 1]
-            found += _first_sign_in_with_an_authenticator(page, world.base, label, email, password, wide=wide)
+            found += page_problems(page, f"{label} {name}", wide=wide)
+        email, password = clinic.newcomers[0 if size == PHONE else 1]
+        found += _first_sign_in_with_an_authenticator(page, world.base, label, email, password, wide=wide)
     finally:
         context.close()
     assert found == [], "\n".join(found)

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 from sqlmodel import Session, select
 
 from service import caseload
 from service.models import Patient
 from tests.factories import active_patient, create_clinic
 from tests.portal.clinical import raise_alert
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, Tab, serving_portal
+from tests.portal.test_browser import Tab, serving_portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -25,13 +25,10 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 
 
 @pytest.fixture
-def tab() -> Iterator[Tab]:
-    """Chromium with the page's CSP bypassed, so that axe-core can be injected."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}; run `make system-deps`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB", bypass_csp=True)
+def tab(chromium: Browser) -> Iterator[Tab]:
+    """A fresh context of the worker's Chromium with the page's CSP bypassed, so that axe-core can be injected."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB", bypass_csp=True)
+    try:
         opened = Tab(context.new_page())
         opened.page.set_default_timeout(20_000)
         opened.page.on("pageerror", lambda error: opened.problems.append(f"{opened.page.url}: {error}"))
@@ -40,7 +37,8 @@ def tab() -> Iterator[Tab]:
             lambda answer: opened.problems.append(f"{answer.url}: {answer.status}") if answer.status >= 400 else None,
         )
         yield opened
-        browser.close()
+    finally:
+        context.close()
 
 
 def _serious_violations(opened: Tab, screen: str) -> list[str]:

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 from sqlmodel import Session
 
 from tests.factories import ClinicSetup
@@ -21,6 +22,9 @@ def test_the_demo_page_is_not_there_outside_the_demo(portal: Portal, clinic: Cli
     assert "Messages sent (demo)" not in portal.get("/portal/alerts").text
 
 
+@pytest.mark.slow(
+    seconds=30
+)  # `tandem demo` seeds weeks of history in its own process: started first (tests/conftest.py)
 def test_tandem_demo_delivers_to_its_smtp_sink_and_lists_what_it_sent(tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     base = f"http://127.0.0.1:{port}"

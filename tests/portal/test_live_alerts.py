@@ -29,7 +29,7 @@ from tests.portal.live import (
 from tests.support.server import TANDEM, free_port, running_server, tandem_env
 
 GOODBYE = "I've written my goodbye letters"
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=5)
 
 
 @pytest.fixture

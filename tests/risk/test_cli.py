@@ -1,23 +1,20 @@
-"""`tandem risk screen` and `tandem risk evaluate`, as the contract describes them."""
+"""`tandem risk screen` and `tandem risk evaluate`, as the contract describes them (in this process:
+tests/support/cli.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 
-from tests.support.server import TANDEM, tandem_env
+import pytest
+
+from tests.support.cli import tandem
+
+pytestmark = pytest.mark.slow(seconds=5)  # the evaluation screens the whole corpus: started first (tests/conftest.py)
 
 
 def _screen(lines: list[str], *args: str) -> list[dict]:
-    done = subprocess.run(
-        [TANDEM, "risk", "screen", *args],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = tandem("risk", "screen", *args, stdin="\n".join(lines) + "\n")
+    assert done.exit_code == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
@@ -40,26 +37,14 @@ def test_evaluation_meets_its_targets_and_prints_them() -> None:
     # The first two batches (written with the rules) keep their in-sample bar; new batches are
     # measured by cross-validation (tests/risk/test_model.py).
     for lang in ("en", "fr"):
-        done = subprocess.run(
-            [TANDEM, "risk", "evaluate", "--json", "--set", f"tests/risk/labelled/{lang}.tsv"],
-            capture_output=True,
-            text=True,
-            env=tandem_env(),
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        done = tandem("risk", "evaluate", "--json", "--set", f"tests/risk/labelled/{lang}.tsv")
+        assert done.exit_code == 0, done.stdout + done.stderr
         scores = json.loads(done.stdout)["languages"][lang]
         assert scores["sensitivity"] >= 0.97 and scores["specificity"] >= 0.95 and scores["high_risk_recall"] >= 0.95
 
 
 def test_evaluation_of_the_corpus_prints_every_kind_of_figure() -> None:
-    done = subprocess.run(
-        [TANDEM, "risk", "evaluate"],
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=120,
-    )
+    done = tandem("risk", "evaluate")
     table = done.stdout
     for heading in ("[en]", "[fr]", "in-sample", "cross-validated by batch", "held out: en-w1-01.tsv",
                     "[conversations en]", "whole exchange", "first sight", "per level"):  # fmt: skip

@@ -2,13 +2,12 @@
 the next message explains do not count, and the evidence names the messages involved."""
 
 import json
-import subprocess
 
 import pytest
 
 from service.errors import Invalid
 from service.risk import RiskLevel, screen_conversation, screen_text
-from tests.support.server import TANDEM, tandem_env
+from tests.support.cli import tandem
 
 # Each message harmless on its own; together a farewell, affairs in order and a plan.
 SPREAD = {
@@ -92,28 +91,14 @@ def test_a_conversation_must_be_a_list_of_texts():
 
 def test_cli_screens_one_conversation_per_line():
     lines = [json.dumps(SPREAD["en"]), json.dumps(EXPLAINED["en"])]
-    done = subprocess.run(
-        [TANDEM, "risk", "screen", "--conversation", "--lang", "en"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = tandem("risk", "screen", "--conversation", "--lang", "en", stdin="\n".join(lines) + "\n")
+    assert done.exit_code == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert [result["level"] for result in results] == ["high", "none"]
     assert {item["message"] for item in results[0]["evidence"]} >= {0, 4}
 
 
 def test_cli_refuses_a_line_that_is_not_a_list_of_texts():
-    done = subprocess.run(
-        [TANDEM, "risk", "screen", "--conversation"],
-        input='{"not": "a list"}\n',
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=60,
-    )
-    assert done.returncode == 2
+    done = tandem("risk", "screen", "--conversation", stdin='{"not": "a list"}\n')
+    assert done.exit_code == 2
     assert "line 1" in done.stderr

@@ -8,6 +8,7 @@ types, headers, response and error schemas). Derandomized (a fixed seed) and bou
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -19,6 +20,8 @@ from service.checkins import service as checkins
 from service.checkins.schemas import CheckinIn
 from service.exercises import assignments, sessions
 from tests.security.conftest import Client
+
+pytestmark = pytest.mark.slow(seconds=12)  # thousands of generated requests: started first (tests/conftest.py)
 
 EXAMPLES_PER_OPERATION = 10
 CHECKS = [

@@ -33,6 +33,8 @@ from tests.factories import SYSTEM, ClinicSetup, active_patient, bearer, create_
 from tests.portal.clinical import raise_alert
 from tests.portal.conftest import Portal, csrf_of
 
+pytestmark = pytest.mark.slow  # every route with an id, for every role: started first (tests/conftest.py)
+
 PATIENT_NAME = "Zephyrine Quillfeather"
 _PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
 

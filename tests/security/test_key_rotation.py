@@ -25,6 +25,8 @@ from service.onboarding.clinic_settings import SECRET_CONTEXT
 from tests.security.test_erasure import ROBIN_NOTE, readable_text, robin_with_a_history
 from tests.support.server import TANDEM, tandem_env, tandem_json
 
+pytestmark = pytest.mark.slow(seconds=5)  # runs `tandem keys rewrap` processes: started first (tests/conftest.py)
+
 NEW_KEY = "k2:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from service.models import AuditEvent, PatientSummary
@@ -13,9 +13,11 @@ from service.summaries.service import stored_pdf
 from tests.factories import active_patient, create_clinic, invite_patient
 from tests.summaries.history import seed_story
 from tests.summaries.reading import pdf_text
-from tests.support.server import TANDEM, tandem_env, tandem_json
+from tests.support.cli import tandem
+from tests.support.server import tandem_json
 
 
+@pytest.mark.slow(seconds=15)  # the batch on a pool of processes: started first (tests/conftest.py)
 def test_the_batch_summarises_every_active_patient_on_two_processes(session: Session, tmp_path: Path) -> None:
     setup = create_clinic(session, slug="batch-clinic", locale="fr", country="FR", timezone="Europe/Paris")
     patients = []
@@ -59,11 +61,5 @@ def test_the_batch_summarises_every_active_patient_on_two_processes(session: Ses
 
 
 def test_an_unknown_clinic_is_an_error(session: Session) -> None:
-    done = subprocess.run(
-        [TANDEM, "summaries", "generate", "--clinic", "no-such-clinic"],
-        capture_output=True,
-        text=True,
-        env=tandem_env(),
-        timeout=120,
-    )
-    assert done.returncode == 2 and "no clinic 'no-such-clinic'" in done.stderr
+    done = tandem("summaries", "generate", "--clinic", "no-such-clinic")  # in this process: tests/support/cli.py
+    assert done.exit_code == 2 and "no clinic 'no-such-clinic'" in done.stderr

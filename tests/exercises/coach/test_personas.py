@@ -16,6 +16,8 @@ from service.exercises.coach import LLMCoach, LLMSettings, ScriptedCoach
 from service.exercises.evaluation import EngineScore, Persona, evaluate, load_personas
 from tests.exercises.coach.llm_server import ChatCompletionServer
 
+pytestmark = pytest.mark.slow(seconds=4)  # every persona through both engines: started first (tests/conftest.py)
+
 PERSONAS = Path(__file__).with_name("personas")
 # Measured on the blind personas (README.md beside them): 78.7 % on main with the learned risk model,
 # 93.4 % once the catalog matched the exercises as described (three breathing rounds; obstacles and a
