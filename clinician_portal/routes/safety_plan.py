@@ -3,6 +3,8 @@ per line, and every earlier version with who wrote it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -26,10 +28,22 @@ def safety_plan_page(
     return _page(request, current, session, patient_id, saved=saved == "1")
 
 
-@router.post("/patients/{patient_id}/safety-plan", name="safety_plan_save", response_class=HTMLResponse)
-async def save_safety_plan(request: Request, patient_id: str, current: CurrentStaff, session: SessionDep) -> Response:
+async def posted_boxes(request: Request) -> dict[str, str]:
+    """One box of text per section, as posted (the form was already read by the CSRF check, so
+    reading it here costs nothing); the route itself stays synchronous, on a worker thread, so its
+    database work never holds up the event loop."""
     form = await request.form()
-    boxes = {code: str(form.get(code) or "") for code in section_codes()}
+    return {code: str(form.get(code) or "") for code in section_codes()}
+
+
+@router.post("/patients/{patient_id}/safety-plan", name="safety_plan_save", response_class=HTMLResponse)
+def save_safety_plan(
+    request: Request,
+    patient_id: str,
+    current: CurrentStaff,
+    session: SessionDep,
+    boxes: Annotated[dict[str, str], Depends(posted_boxes)],
+) -> Response:
     try:
         if any(len(box) > _MAX_BOX for box in boxes.values()):
             raise Invalid("a section holds at most 20 items")
