@@ -18,10 +18,6 @@ Whole phrases miss what a client says in other words. A rule file therefore also
   negation, a hypothetical, a wish, an idiom or someone else does not count (a frame may `ignore`
   some categories: an urge frame listens to no WISH cue); a historical one takes the
   frame's `history_level` (old behaviour) unless a recency cue is in the sentence.
-- `[model]`: `gate`, the concepts one of which a text needs for the learned model to raise it;
-  `gate_within`, weak signs whose phrases hold gate words that do not count; `gate_cleared_by` and
-  `gate_cleared_in`, cue categories and act concepts: a text whose gate words all sit in a negated act
-  ("I'd never kill myself") does not open the gate (`FrameBook.gate_cleared`).
 """
 
 from __future__ import annotations
@@ -103,10 +99,6 @@ class FrameBook:
     # A gate concept found only inside a phrase of one of these (weak signs, not in the gate) does not
     # open the gate: « j'en ai fini avec tout ça » is a soft farewell, not the death word « fini ».
     gate_within: tuple[str, ...] = ()
-    # A gate concept found only in the scope of a cue of these categories (within its clause) does not
-    # open the gate either: « je ne vais pas me faire de mal » (see `gate_cleared`).
-    gate_cleared_by: frozenset[str] = frozenset()
-    gate_cleared_in: tuple[str, ...] = ()  # the concepts (acts) whose negation clears the gate words in them
     # Per frame, the concepts it needs, as a set (a text without one of them is skipped at once).
     frame_concepts: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
 
@@ -122,59 +114,16 @@ class FrameBook:
             return False
         if not isinstance(present, Presence) or not any(name in present for name in self.gate_within):
             return True
-        return bool(self._gate_words(present))
-
-    def gate_cleared(self, present: set[str] | Presence) -> bool:
-        """Whether every gate word of this text (outside the `gate_within` phrases) lies inside a phrase of
-        one of the `gate_cleared_in` concepts (harmful acts) that is itself in the scope of a context cue
-        of the `gate_cleared_by` categories (a negation), read within its clause with the cue's direction,
-        `max_scope`, terminators and look-alikes, as for frames: « Je ne me suiciderais jamais », "I'm
-        not going to hurt myself". Such a text holds no warning sign the context leaves standing: it is
-        read like a text whose risk words the rules cleared, not as one in the gate. A negated word of
-        life or existence ("not being alive", « pu de vivre ») is no act: its negation is the risk."""
-        if not self.gate or not self.gate_cleared_by or not isinstance(present, Presence):
-            return False
-        words = self._gate_words(present)
-        acts = [name for name in self.gate_cleared_in if name in present]
-        if not words or not acts:
-            return False
-        cleared: list[tuple[int, int]] = []
-        for clause in _CLAUSE.finditer(present.text):
-            start = clause.start()
-            unit = _Sentence(self, clause.group(), start, present)
-            spans = [(match.start(), match.end()) for name in acts for match in self.concepts[name].finditer(unit.text)]
-            if not spans:
-                continue
-            cues = unit.cues()
-            terminators = [span for modifier, span in cues if modifier.direction == "TERMINATE"]
-            clearing = [(modifier, span) for modifier, span in cues if modifier.category in self.gate_cleared_by]
-            # A cue of another kind between the negation and the act takes the negation for itself:
-            # « j'ai pas peur de mourir » negates the fear, not the death.
-            others = [span for modifier, span in cues if modifier.category in _DROPPING - self.gate_cleared_by]
-            for a, b in spans:
-                span = unit._span(a, b)
-                hit = _Span(span.start, span.end, span.start)
-                if any(
-                    _in_scope(modifier, cue, hit, terminators)
-                    and not any(cue.end <= other.start and other.end <= hit.start for other in others)
-                    for modifier, cue in clearing
-                ):
-                    cleared.append((start + a, start + b))
-        return all(any(a <= start and end <= b for a, b in cleared) for start, end in words)
-
-    def _gate_words(self, present: Presence) -> list[tuple[int, int]]:
-        """Where the gate concepts' words are in the text, outside the phrases of `gate_within`."""
         text = present.text
         shields = [
             match.span() for name in self.gate_within if name in present for match in self.concepts[name].finditer(text)
         ]
-        return [
-            match.span()
+        return any(
+            not any(start <= match.start() and match.end() <= end for start, end in shields)
             for name in self.gate
             if name in present
             for match in self.concepts[name].finditer(text)
-            if not any(start <= match.start() and match.end() <= end for start, end in shields)
-        ]
+        )
 
     def present(self, text: str) -> set[str]:
         """The concepts found in a normalised text."""
@@ -254,25 +203,7 @@ def load_framebook(path: Path) -> FrameBook:
     unknown = set(gate_within) - set(concepts)
     if unknown:
         raise RuleFileError(f"{where} [model] gate_within: unknown concepts {sorted(unknown)}")
-    cleared_by = frozenset(str(name) for name in data.get("model", {}).get("gate_cleared_by", []))
-    if not cleared_by <= _DROPPING:
-        raise RuleFileError(f"{where} [model] gate_cleared_by: only {sorted(_DROPPING)} can clear a gate word")
-    cleared_in = tuple(str(name) for name in data.get("model", {}).get("gate_cleared_in", []))
-    unknown = set(cleared_in) - set(concepts)
-    if unknown:
-        raise RuleFileError(f"{where} [model] gate_cleared_in: unknown concepts {sorted(unknown)}")
-    return FrameBook(
-        lang,
-        concepts,
-        frames,
-        modifiers,
-        first_person,
-        LiteralIndex(literals),
-        gate,
-        gate_within,
-        cleared_by,
-        cleared_in,
-    )
+    return FrameBook(lang, concepts, frames, modifiers, first_person, LiteralIndex(literals), gate, gate_within)
 
 
 def _frame(entry: Mapping[str, Any], concepts: Mapping[str, re.Pattern[str]], file_name: str) -> Frame:

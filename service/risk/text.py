@@ -169,11 +169,4 @@ def evidence_in(
     for frame in find_frames(book, normalized, present, notes):
         if not any(item.category == frame.category and item.level >= frame.level for item in found):
             found.append(frame)
-    if notes is not None and not found and "cleared" not in notes and isinstance(present, Presence):
-        # Gate words that no rule or frame read, all inside a negation's scope (the rule file's
-        # [model] gate_cleared_by): « Je ne vais pas me faire de mal ». The context clears them as it
-        # clears a rule's words, so the model reads the text as a cleared one, not as one in the gate.
-        framebook = FRAMEBOOKS.get(book.lang)
-        if framebook is not None and framebook.gate_cleared(present):
-            notes.add("cleared")
     return found
