@@ -96,8 +96,8 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
             if not model.reads_outside(normalized.text):
                 return evidence
             outside = True
-        elif model.cleared_thresholds is not None and "cleared" in notes and not evidence:
-            # Risk words the context cleared: a second look, against the strictest thresholds.
+        elif model.cleared_thresholds is not None and context_cleared(evidence, notes):
+            # Risk words the context cleared: a second look, against thresholds of their own.
             cleared = True
         else:
             return evidence
@@ -110,6 +110,12 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     return evidence
 
 
+def context_cleared(evidence: list[Evidence], notes: set[str]) -> bool:
+    """The rules found risk words, their context cleared every one (a negation, someone else, an
+    idiom), and nothing else was found."""
+    return "cleared" in notes and not evidence
+
+
 def model_may_read(
     framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
 ) -> bool:
@@ -118,7 +124,7 @@ def model_may_read(
     enough and against stricter thresholds (`outside_the_gate`). Not when the rules found risk words but their context
     cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
     model cannot read negation or who is speaking, the rules can."""
-    if "cleared" in notes and not evidence:
+    if context_cleared(evidence, notes):
         return False
     return framebook is None or present is None or framebook.gate_open(present)
 
@@ -128,7 +134,7 @@ def outside_the_gate(
 ) -> bool:
     """A text holding none of the gate's concepts, whose risk words (if any) the rules did not clear: the
     model may read it only against its thresholds for texts outside the gate."""
-    if "cleared" in notes and not evidence:
+    if context_cleared(evidence, notes):
         return False
     return framebook is not None and present is not None and not framebook.gate_open(present)
 

@@ -49,7 +49,7 @@ from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
-from service.risk.text import evidence_in, model_may_read, outside_the_gate
+from service.risk.text import context_cleared, evidence_in, model_may_read, outside_the_gate
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -86,7 +86,7 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     evidence = evidence_in(book, normalized, present, notes)
     gated = model_may_read(framebook, present, evidence, notes)
     outside = not gated and outside_the_gate(framebook, present, evidence, notes)
-    cleared = not gated and not outside and "cleared" in notes and not evidence
+    cleared = not gated and not outside and context_cleared(evidence, notes)
     from_rules = sorted(rule_features(evidence))
     pieces = chunks(normalized.text)
     whole = (*ngram_features(normalized.text), *from_rules)

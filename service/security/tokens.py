@@ -26,8 +26,12 @@ class AccessClaims:
     family_id: str  # the refresh-token family it was issued with: revoking the family ends it
 
 
-def _key() -> OctKey:
-    return OctKey.import_key(derive_key("client-access-token"))
+def _key_bytes() -> bytes:
+    return derive_key("client-access-token")
+
+
+def _key(raw: bytes | None = None) -> OctKey:
+    return OctKey.import_key(raw if raw is not None else _key_bytes())
 
 
 def issue_access_token(patient_id: str, family_id: str, *, now: float | None = None) -> tuple[str, int]:
@@ -83,10 +87,10 @@ def verify_access_token(token: str, *, now: float | None = None) -> AccessClaims
 def _signed_claims(token: str) -> dict[str, Any]:
     """The token's claims once its signature is checked under the current key (a copy: callers
     cannot change what is remembered)."""
-    key = derive_key("client-access-token")
+    key = _key_bytes()
     remembered = _verified.get((key, token))
     if remembered is None:
-        remembered = dict(jwt.decode(token, OctKey.import_key(key), algorithms=[ALGORITHM]).claims)
+        remembered = dict(jwt.decode(token, _key(key), algorithms=[ALGORITHM]).claims)
         if len(_verified) >= _VERIFIED_SIGNATURES:
             _verified.clear()
         _verified[(key, token)] = remembered
