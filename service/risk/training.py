@@ -55,6 +55,11 @@ from service.risk.version import LEARNED_DIR, RULES_DIR
 SEED = 0
 C = 4.0
 MIN_DF = 2
+# Per language: n-grams found in more than this share of the messages carry no weight. In English the
+# commonest ones ("the", "i d", "my") pushed ordinary texts up; measured leave-one-batch-out, dropping
+# those above 10 % lifts high-risk recall from 0.753 to 0.779 at the same specificity. In French the
+# same cut changes nothing leave-one-batch-out and raises everyday phrases (tests/risk/labelled/README.md).
+MAX_DF = {"en": 0.10}
 MAX_FALSE_ALARM = (0.09, 0.05, 0.04)
 OUTSIDE_FALSE_ALARM = (0.01, 0.01, 0.01)
 OUTSIDE_MIN_WORDS = 11
@@ -112,18 +117,19 @@ def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
 
 
-def _vocabulary(rows: Sequence[Prepared]) -> dict[str, int]:
+def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
     seen: dict[str, int] = {}
     for row in rows:
         for feature in set(row.whole):
             seen[feature] = seen.get(feature, 0) + 1
-    kept = sorted(f for f, n in seen.items() if n >= MIN_DF or f.startswith(("r:", "k:", "l:")))
+    ceiling = MAX_DF.get(lang, 1.0) * len(rows)
+    kept = sorted(f for f, n in seen.items() if f.startswith(("r:", "k:", "l:")) or MIN_DF <= n <= ceiling)
     return {f: i for i, f in enumerate(kept)}
 
 
 def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
     """Raw (uncalibrated) weights and intercepts of the three level models."""
-    vocabulary = _vocabulary(rows)
+    vocabulary = _vocabulary(rows, lang)
     x = _matrix(rows, vocabulary)
     levels = np.array([int(row.level) for row in rows])
     coefs, intercepts = [], []
@@ -274,6 +280,7 @@ def train_language(
             "folds": folds,
             "c": C,
             "min_df": MIN_DF,
+            "max_df": MAX_DF.get(lang, 1.0),
             "max_false_alarm": list(MAX_FALSE_ALARM),
             "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
             "cleared_false_alarm": list(CLEARED_FALSE_ALARM),

@@ -346,7 +346,8 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter) -> 
 
 def base_exact(train: list[Item], test: list[Item]) -> np.ndarray:
     """The packaged learner itself (training._fit and training.raw_scores)."""
-    weights, intercepts = training._fit([item.row for item in train], "")
+    lang = train[0].row.group.split("-")[0].split(".")[0]  # batches are named <lang>-... or <lang>.tsv
+    weights, intercepts = training._fit([item.row for item in train], lang)
     model = training._raw_model("", weights, intercepts)
     return np.array([training.raw_scores(model, item.row) for item in test])
 
