@@ -45,6 +45,11 @@ err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 CLI_ACTOR = Actor.system("cli")
 WORKER_HEALTHCHECK_SECONDS = 60
+# How long an idle keep-alive connection stays open. Longer than clients and balancers keep theirs
+# (httpx and many mobile stacks 5 s, load balancers about 60 s), so the client side always closes
+# first: with uvicorn's default of 5 s a client reusing its connection at the moment the server
+# dropped it lost the request ("dropped connections" in tests/benchmarks/bench_load.py).
+KEEP_ALIVE_SECONDS = 75
 
 
 def _emit(as_json: bool, data: Any, human: str) -> None:
@@ -93,7 +98,14 @@ def serve(
     if workers == 1:
         from service.app import create_app, freeze_startup_objects
 
-        uvicorn.run(freeze_startup_objects(create_app()), host=host, port=port, access_log=False, log_config=None)
+        uvicorn.run(
+            freeze_startup_objects(create_app()),
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=None,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         return
     # Each worker builds its own app, engine and pool (request threads + spares); the scheduler runs
     # in every worker but only the holder of the PostgreSQL advisory lock executes jobs.
@@ -110,6 +122,7 @@ def serve(
         port=port,
         access_log=False,
         log_config=None,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         **options,
     )
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from typer.testing import CliRunner
 from service.admission import AdmissionMiddleware
 from service.models import CheckIn
 from tests.factories import active_patient, bearer, create_clinic
+from tests.support.server import running_server
 
 URL = "/api/v1/checkins"
 CRISIS = {"mood": 1, "note": "I want to kill myself tonight."}
@@ -159,3 +162,18 @@ def test_a_crisis_request_gets_a_thread_while_every_ordinary_thread_is_busy() ->
         return order
 
     assert anyio.run(scenario) == ["crisis", "ordinary"]
+
+
+@pytest.mark.slow(seconds=10)  # runs `tandem serve` and waits past a client's idle time: started first
+def test_an_idle_connection_outlives_a_clients_keep_alive_so_a_reused_one_is_never_dropped(database_url: str) -> None:
+    # A client (httpx, a phone's HTTP stack) keeps an idle connection about 5 s and then reuses it;
+    # a server that closes it at the same moment loses that request. Ours keeps it open longer.
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with running_server() as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(6.5)
+            sock.sendall(request)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
