@@ -110,7 +110,9 @@ class FrameBook:
         outside the phrases of the `gate_within` concepts."""
         if not self.gate:
             return True
-        if not any(name in present for name in self.gate):
+        # Only the gate concepts whose literals the text holds can be in it (`Presence.possible`).
+        gate = self.gate if not isinstance(present, Presence) else [n for n in self.gate if n in present.possible]
+        if not any(name in present for name in gate):
             return False
         if not isinstance(present, Presence) or not any(name in present for name in self.gate_within):
             return True
@@ -146,6 +148,11 @@ class Presence:
     @property
     def text(self) -> str:
         return self._text
+
+    @property
+    def possible(self) -> frozenset[str] | set[str]:
+        """The concepts whose literals the text holds: every concept in it is among them."""
+        return self._possible
 
     def may_hold(self, names: frozenset[str]) -> bool:
         """Whether every one of these concepts may be in the text (their literals are): False means

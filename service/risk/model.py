@@ -59,12 +59,19 @@ class LearnedModel:
     cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
     # word -> its _WordScore; filled as words are met, cleared when full.
     _word_cache: dict[str, _WordScore] = field(default_factory=dict, compare=False, repr=False)
-    # The words that start a known pair of words: any other word pair cannot be a feature.
+    # The known pairs of words, by first word then second: a pair is looked up without building its
+    # feature name, and a pair whose first word starts no known pair is skipped at once.
+    _pair_weights: dict[str, dict[str, Sequence[float]]] = field(init=False, compare=False, repr=False)
     _pair_starts: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        starts = frozenset(key[2:].split(" ", 1)[0] for key in self.weights if key.startswith("b:"))
-        object.__setattr__(self, "_pair_starts", starts)
+        pairs: dict[str, dict[str, Sequence[float]]] = {}
+        for key, weight in self.weights.items():
+            if key.startswith("b:"):
+                left, _, right = key[2:].partition(" ")
+                pairs.setdefault(left, {})[right] = weight
+        object.__setattr__(self, "_pair_weights", pairs)
+        object.__setattr__(self, "_pair_starts", frozenset(pairs))
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats)."""
@@ -101,15 +108,25 @@ class LearnedModel:
         self, words: Sequence[str], scores: Sequence[_WordScore], extra: Iterable[str]
     ) -> list[float]:
         """`fast_probabilities` of a text whose words and their memoised scores are known."""
-        t0 = t1 = t2 = 0.0
-        known = 0
-        for score in scores:
-            t0 += score[0]
-            t1 += score[1]
-            t2 += score[2]
-            known += score[3]
+        if scores:
+            # The same sums, in the same order, as adding score by score from 0.0: one pass in C per column.
+            s0, s1, s2, counts, _pushing = zip(*scores, strict=True)
+            t0, t1, t2, known = 0.0 + sum(s0), 0.0 + sum(s1), 0.0 + sum(s2), sum(counts)
+        else:
+            t0 = t1 = t2 = 0.0
+            known = 0
+        pairs = self._pair_weights
+        for left, right in itertools.pairwise(words):
+            following = pairs.get(left)
+            if following is not None:
+                weight = following.get(right)
+                if weight is not None:
+                    t0 += weight[0]
+                    t1 += weight[1]
+                    t2 += weight[2]
+                    known += 1
         get = self.weights.get
-        for feature in (*self._pairs(words), *extra):
+        for feature in extra:
             weight = get(feature)
             if weight is not None:
                 t0 += weight[0]
