@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import socket
+import http.client
 import threading
 import time
 
@@ -168,12 +168,18 @@ def test_a_crisis_request_gets_a_thread_while_every_ordinary_thread_is_busy() ->
 def test_an_idle_connection_outlives_a_clients_keep_alive_so_a_reused_one_is_never_dropped(database_url: str) -> None:
     # A client (httpx, a phone's HTTP stack) keeps an idle connection about 5 s and then reuses it;
     # a server that closes it at the same moment loses that request. Ours keeps it open longer.
-    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with running_server() as base:
         host, port = base.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(request)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("GET", "/healthz")
+            first = connection.getresponse()
+            assert first.status == 200 and first.read() == b'{"status":"ok"}'
+            sock = connection.sock
             time.sleep(6.5)
-            sock.sendall(request)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            connection.request("GET", "/healthz")  # on the same connection: the server must not have closed it
+            second = connection.getresponse()
+            assert connection.sock is sock
+            assert second.status == 200 and second.read() == b'{"status":"ok"}'
+        finally:
+            connection.close()

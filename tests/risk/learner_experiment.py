@@ -246,12 +246,13 @@ def docs_charwb(lang: str, sizes: Sequence[int]) -> Callable[[Item], list[tuple[
 # ---------------------------------------------------------------- linear learners
 
 
-def _vocab(docs: Sequence[tuple[str, ...]]) -> dict[str, int]:
+def _vocab(docs: Sequence[tuple[str, ...]], max_df: float = 1.0) -> dict[str, int]:
     seen: dict[str, int] = {}
     for doc in docs:
         for feature in set(doc):
             seen[feature] = seen.get(feature, 0) + 1
-    kept = sorted(f for f, n in seen.items() if n >= training.MIN_DF or f.startswith(("r:", "k:", "l:")))
+    ceiling = max_df * len(docs)
+    kept = sorted(f for f, n in seen.items() if f.startswith(("r:", "k:", "l:")) or training.MIN_DF <= n <= ceiling)
     return {f: i for i, f in enumerate(kept)}
 
 
@@ -319,13 +320,13 @@ def fit_sgd(alpha: float = 1e-5) -> Fitter:
     return fit
 
 
-def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter) -> Callable:
+def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max_df: float = 1.0) -> Callable:
     """fit_score for a linear model over `docs_of` features; a message's score is the highest over
     its whole text and its chunks, as at screening time."""
 
     def fit_score(train: list[Item], test: list[Item]) -> np.ndarray:
         whole = [docs_of(item)[0] for item in train]
-        vocab = _vocab(whole)
+        vocab = _vocab(whole, max_df)
         x = _matrix(whole, vocab)
         levels = np.array([int(item.row.level) for item in train])
         groups = np.array([item.row.group for item in train])
@@ -449,6 +450,10 @@ def variants(lang: str) -> dict[str, Callable[[list[Item]], np.ndarray]]:
         "sgd_modified_huber": per_fold(linear(docs_base, fit_sgd())),
         "sgd_modified_huber_1e-4": per_fold(linear(docs_base, fit_sgd(alpha=1e-4))),
         "stacking_hgb": per_fold(stacking()),
+        # n-grams in more than this share of the training messages dropped (training.MAX_DF).
+        "max_df_05": per_fold(linear(docs_base, fit_logistic(), max_df=0.05)),
+        "max_df_10": per_fold(linear(docs_base, fit_logistic(), max_df=0.10)),
+        "max_df_20": per_fold(linear(docs_base, fit_logistic(), max_df=0.20)),
     }
 
 

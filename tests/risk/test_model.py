@@ -15,7 +15,10 @@ from service.risk.evaluation import (
     rates,
     shortfalls,
 )
+from service.risk.frames import FRAMEBOOKS
 from service.risk.model import load_models
+from service.risk.normalize import normalize
+from service.risk.rulebook import RULEBOOKS
 from service.risk.text import MODELS, screen_rules
 from service.risk.version import LEARNED_DIR, model_fingerprint
 
@@ -141,10 +144,28 @@ def test_the_model_explains_itself_with_the_ngrams_that_pushed_the_score_up():
         # One weak score is not a level: the model finds these far from "at least low", so not high.
         ("fr", "Finir mes e-mails"),
         ("en", "can you write my cover letter for me after this?"),
+        # "plan" inside an everyday plan does not open the gate (the rule file's ordinary_plan).
+        ("en", "Call the bank on Monday morning about a payment plan"),
+        ("en", "I went over my safety plan with my therapist today"),
     ],
 )
 def test_the_model_leaves_ordinary_text_and_cleared_risk_words_alone(lang, text):
     assert screen_text(text, lang).level is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "opens"),
+    [
+        ("Call the bank about a payment plan", False),
+        ("my meal plan for the week", False),
+        ("I have a plan", True),
+        ("a payment plan, and I have a plan for Friday", True),
+    ],
+)
+def test_the_word_plan_opens_the_gate_unless_it_names_an_everyday_plan(text, opens):
+    book = FRAMEBOOKS["en"]
+    present = book.presence(normalize(text, RULEBOOKS["en"].speller).text)
+    assert book.gate_open(present) is opens
 
 
 @pytest.mark.parametrize(
