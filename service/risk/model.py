@@ -62,7 +62,6 @@ class LearnedModel:
     # The known pairs of words, by first word then second: a pair is looked up without building its
     # feature name, and a pair whose first word starts no known pair is skipped at once.
     _pair_weights: dict[str, dict[str, Sequence[float]]] = field(init=False, compare=False, repr=False)
-    _pair_starts: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         pairs: dict[str, dict[str, Sequence[float]]] = {}
@@ -71,7 +70,6 @@ class LearnedModel:
                 left, _, right = key[2:].partition(" ")
                 pairs.setdefault(left, {})[right] = weight
         object.__setattr__(self, "_pair_weights", pairs)
-        object.__setattr__(self, "_pair_starts", frozenset(pairs))
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats)."""
@@ -157,7 +155,7 @@ class LearnedModel:
 
     def _pairs(self, words: Sequence[str]) -> list[str]:
         """The word-pair features of these words that may be known (the others cannot be)."""
-        starts = self._pair_starts
+        starts = self._pair_weights
         return [f"b:{left} {right}" for left, right in itertools.pairwise(words) if left in starts]
 
     def level_of(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,20 @@ def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
 
 
-def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
+def vocabulary_of(docs: Sequence[Iterable[str]], max_df: float = 1.0) -> dict[str, int]:
+    """Feature -> column: the rules' features always; n-grams seen in at least MIN_DF of the documents
+    and in at most `max_df` of them."""
     seen: dict[str, int] = {}
-    for row in rows:
-        for feature in set(row.whole):
+    for doc in docs:
+        for feature in set(doc):
             seen[feature] = seen.get(feature, 0) + 1
-    ceiling = MAX_DF.get(lang, 1.0) * len(rows)
+    ceiling = max_df * len(docs)
     kept = sorted(f for f, n in seen.items() if f.startswith(("r:", "k:", "l:")) or MIN_DF <= n <= ceiling)
     return {f: i for i, f in enumerate(kept)}
+
+
+def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
+    return vocabulary_of([row.whole for row in rows], MAX_DF.get(lang, 1.0))
 
 
 def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:

@@ -246,16 +246,6 @@ def docs_charwb(lang: str, sizes: Sequence[int]) -> Callable[[Item], list[tuple[
 # ---------------------------------------------------------------- linear learners
 
 
-def _vocab(docs: Sequence[tuple[str, ...]], max_df: float = 1.0) -> dict[str, int]:
-    seen: dict[str, int] = {}
-    for doc in docs:
-        for feature in set(doc):
-            seen[feature] = seen.get(feature, 0) + 1
-    ceiling = max_df * len(docs)
-    kept = sorted(f for f, n in seen.items() if f.startswith(("r:", "k:", "l:")) or training.MIN_DF <= n <= ceiling)
-    return {f: i for i, f in enumerate(kept)}
-
-
 def _matrix(docs: Sequence[tuple[str, ...]], vocab: dict[str, int]) -> sparse.csr_matrix:
     rows = [training.Prepared(training.RiskLevel.NONE, "", doc, (), training.RiskLevel.NONE) for doc in docs]
     return training._matrix(rows, vocab)
@@ -326,7 +316,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
 
     def fit_score(train: list[Item], test: list[Item]) -> np.ndarray:
         whole = [docs_of(item)[0] for item in train]
-        vocab = _vocab(whole, max_df)
+        vocab = training.vocabulary_of(whole, max_df)
         x = _matrix(whole, vocab)
         levels = np.array([int(item.row.level) for item in train])
         groups = np.array([item.row.group for item in train])
@@ -345,9 +335,8 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
     return fit_score
 
 
-def base_exact(train: list[Item], test: list[Item]) -> np.ndarray:
+def base_exact(train: list[Item], test: list[Item], lang: str) -> np.ndarray:
     """The packaged learner itself (training._fit and training.raw_scores)."""
-    lang = train[0].row.group.split("-")[0].split(".")[0]  # batches are named <lang>-... or <lang>.tsv
     weights, intercepts = training._fit([item.row for item in train], lang)
     model = training._raw_model("", weights, intercepts)
     return np.array([training.raw_scores(model, item.row) for item in test])
@@ -392,7 +381,7 @@ def _dense(items: Sequence[Item], linear_scores: np.ndarray, names: list[str]) -
     return x
 
 
-def stacking(inner_folds: int = 5, max_iter: int = 100, depth: int = 3) -> Callable:
+def stacking(lang: str, inner_folds: int = 5, max_iter: int = 100, depth: int = 3) -> Callable:
     """A small gradient-boosted model per level over the concepts present, the rules and frames that
     fired, the rules' level, gate, length, and the linear model's out-of-fold scores (inner folds by
     batch inside each outer fold, so no score was made by a model that saw its own message)."""
@@ -402,8 +391,8 @@ def stacking(inner_folds: int = 5, max_iter: int = 100, depth: int = 3) -> Calla
         inner = np.zeros((len(train), 3))
         splitter = GroupKFold(n_splits=min(inner_folds, len(set(groups))))
         for a, b in splitter.split(np.arange(len(train)), groups=groups):
-            inner[b] = base_exact([train[i] for i in a], [train[i] for i in b])
-        outer = base_exact(train, test)
+            inner[b] = base_exact([train[i] for i in a], [train[i] for i in b], lang)
+        outer = base_exact(train, test, lang)
         seen: dict[str, int] = {}
         for item in train:
             for name in (*item.concepts, *item.rules):
@@ -435,7 +424,7 @@ def variants(lang: str) -> dict[str, Callable[[list[Item]], np.ndarray]]:
         return lambda items: lobo(items, fit_score)
 
     return {
-        "base": per_fold(base_exact),
+        "base": per_fold(lambda train, test: base_exact(train, test, lang)),
         "base_generic": per_fold(linear(docs_base, fit_logistic())),
         "nbsvm": per_fold(linear(docs_base, fit_nbsvm())),
         "nbsvm_c1": per_fold(linear(docs_base, fit_nbsvm(c=1.0))),
@@ -449,7 +438,7 @@ def variants(lang: str) -> dict[str, Callable[[list[Item]], np.ndarray]]:
         "weights_by_batch": per_fold(linear(docs_base, fit_logistic(weigh="by_batch"))),
         "sgd_modified_huber": per_fold(linear(docs_base, fit_sgd())),
         "sgd_modified_huber_1e-4": per_fold(linear(docs_base, fit_sgd(alpha=1e-4))),
-        "stacking_hgb": per_fold(stacking()),
+        "stacking_hgb": per_fold(stacking(lang)),
         # n-grams in more than this share of the training messages dropped (training.MAX_DF).
         "max_df_05": per_fold(linear(docs_base, fit_logistic(), max_df=0.05)),
         "max_df_10": per_fold(linear(docs_base, fit_logistic(), max_df=0.10)),
