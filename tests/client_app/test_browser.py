@@ -27,8 +27,8 @@ from service.exercises.assignments import create_assignment
 from service.models import CheckIn, Patient
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
 from tests.factories import CLIENT_PASSWORD, active_patient, create_clinic, invite_patient
+from tests.portal.layout import AXE, DESKTOP, PHONE, axe_violations, preload_axe
 from tests.portal.live import serving_configured
-from tests.support.server import PROJECT_ROOT
 from tests.support.smtp import Mailbox, smtp_server
 
 pytestmark = [
@@ -37,9 +37,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 
-PHONE = {"width": 390, "height": 844}
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-DESKTOP = {"width": 1440, "height": 900}
 # What two clients wrote before their care ended, in their export afterwards.
 AFTER_CARE_NOTES = {
     "en": ["Slept well after the walk", "Lunch with my brother"],
@@ -341,7 +338,7 @@ def test_a_client_whose_care_ended_is_told_so_and_downloads_their_data(
     )
     context.set_default_timeout(15_000)
     try:
-        page = context.new_page()
+        page = preload_axe(context).new_page()
         errors = _errors(page)
         page.goto(f"{world.base}/app/#/signin")
         page.get_by_label(re.compile("^(Email|E-mail)$")).fill(world.emails[f"ended-{language}"])
@@ -378,13 +375,7 @@ def test_a_client_whose_care_ended_is_told_so_and_downloads_their_data(
 
 def _axe(page: Page, screen: str) -> list[str]:
     expect(page.locator('a[href="#/help"]')).to_have_count(1)  # "Get help now" on every screen
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{screen}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    return [f"{screen}: {violation}" for violation in axe_violations(page)]
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -396,7 +387,7 @@ def test_no_screen_has_a_serious_accessibility_violation(world: World, browser: 
         viewport=PHONE, locale="fr-FR" if language == "fr" else "en-US", bypass_csp=True, service_workers="block"
     )
     context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = preload_axe(context).new_page()
     found: list[str] = []
     try:
         page.goto(f"{world.base}/app/#/welcome")

@@ -16,12 +16,11 @@ from sqlmodel import Session
 from service import notify
 from service.onboarding import password_reset
 from tests.factories import create_clinic
+from tests.portal.layout import AXE, axe_violations, preload_axe
 from tests.portal.test_browser import Tab, _shot, serving_portal, tab  # noqa: F401
-from tests.support.server import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 NEW_PASSWORD = "copper-lagoon-thistle-91"
 LINK = re.compile(r"(http\S+/portal/password-reset/new\?token=\S+)")
 WIDTHS = (390, 1440)
@@ -99,13 +98,7 @@ def _check(page: Page, name: str, found: list[str]) -> None:
     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if scroll > inner:
         found.append(f"{name} @ {width}px: scrollWidth {scroll} > innerWidth {inner}")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    found += [
-        f"{name} @ {width}px: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    found += [f"{name} @ {width}px: {violation}" for violation in axe_violations(page)]
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -127,7 +120,7 @@ def test_account_settings_and_reset_pages_are_accessible_and_fit_a_phone_and_a_d
             bypass_csp=True,
         )
         context.set_default_timeout(15_000)
-        page = context.new_page()
+        page = preload_axe(context).new_page()
         for path in (
             "/portal/password-reset",
             "/portal/password-reset?sent=1",

@@ -15,13 +15,10 @@ from service.audit import checkpoints
 from service.config import get_settings
 from tests.audit.conftest import past_the_guards, write_rows
 from tests.factories import create_clinic
+from tests.portal.layout import AXE, PHONE, axe_violations
 from tests.portal.test_browser import _shot, serving_portal
-from tests.support.server import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-PHONE = {"width": 390, "height": 844}
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_the_checkpoints_page_fits_a_phone_and_passes_axe_in_both_languages(
@@ -65,12 +62,6 @@ def test_the_checkpoints_page_fits_a_phone_and_passes_axe_in_both_languages(
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{language}: the page is {width} px wide on a 390 px screen"
             _shot(page, tmp_path, f"audit-checkpoints-{language}")
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            found += [
-                f"{language}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-                for v in result["violations"]
-                if v["impact"] in ("serious", "critical")
-            ]
+            found += [f"{language}: {violation}" for violation in axe_violations(page)]
             context.close()
     assert found == []

@@ -36,7 +36,7 @@ from service.models.base import utcnow
 from service.safety_plan import service as safety_plans
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo, _sqlalchemy_url
 from tests.factories import create_clinic
-from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems
+from tests.portal.layout import AXE, DESKTOP, PHONE, hidden_sideways, page_problems, preload_axe
 from tests.portal.live import serving_configured
 
 pytestmark = [
@@ -201,7 +201,7 @@ def test_every_portal_page_fits_a_phone_and_a_desktop(
         viewport=size, locale="fr-FR" if language == "fr" else "en-GB", bypass_csp=True, service_workers="block"
     )
     context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = preload_axe(context).new_page()
     found: list[str] = []
     try:
         wide = size == DESKTOP

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
@@ -17,11 +16,10 @@ from service import caseload
 from service.models import Patient
 from tests.factories import active_patient, create_clinic
 from tests.portal.clinical import raise_alert
+from tests.portal.layout import AXE, axe_violations
 from tests.portal.test_browser import Tab, serving_portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
@@ -44,13 +42,7 @@ def tab(chromium: Browser) -> Iterator[Tab]:
 def _serious_violations(opened: Tab, screen: str) -> list[str]:
     if not AXE.exists():
         pytest.fail("axe-core is missing; run `npm ci` (make test does)")
-    opened.page.add_script_tag(path=str(AXE))
-    result = opened.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{screen}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    return [f"{screen}: {violation}" for violation in axe_violations(opened.page)]
 
 
 def _patients_named(session: Session, name: str) -> list[Patient]:

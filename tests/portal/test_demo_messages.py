@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tests.factories import ClinicSetup
 from tests.portal.conftest import Portal, csrf_of
-from tests.support.server import TANDEM, free_port, tandem_env
+from tests.support.server import TANDEM, free_port, tandem_env, wait_ready
 
 
 def test_the_demo_page_is_not_there_outside_the_demo(portal: Portal, clinic: ClinicSetup, session: Session) -> None:
@@ -52,14 +52,7 @@ def test_tandem_demo_delivers_to_its_smtp_sink_and_lists_what_it_sent(tmp_path) 
         clinician = re.search(r"clinician\s+(\S+@\S+)\s+(\S+)\s*$", output, re.M)
         client = re.search(r"^\s+\S.*?\s(\S+@\S+)\s+(\S+)\s*$", output.split("Client logins")[1], re.M)
         assert clinician and client, output
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        wait_ready(base, within=deadline - time.monotonic())
         deadline = time.monotonic() + 90  # the scheduler delivers the outbox every few seconds
         token = httpx.post(
             f"{base}/api/v1/auth/token", json={"email": client.group(1), "password": client.group(2)}, timeout=10

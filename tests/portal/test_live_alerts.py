@@ -26,7 +26,7 @@ from tests.portal.live import (
     serving_in_process,
     signed_in_browser,
 )
-from tests.support.server import TANDEM, free_port, running_server, tandem_env
+from tests.support.server import TANDEM, free_port, running_server, tandem_env, wait_ready
 
 GOODBYE = "I've written my goodbye letters"
 pytestmark = pytest.mark.slow(seconds=5)
@@ -182,13 +182,7 @@ def test_a_server_with_open_feeds_still_stops_promptly(database_url: str, sessio
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_ready(base, process)
         browser = signed_in_browser(base, setup.clinician.email, setup.clinician_password)
         with browser.stream("GET", "/portal/alerts/stream") as feed:
             EventReader(feed).wait_connected()

@@ -44,6 +44,25 @@ def tandem_json(*args: str, stdin: str | None = None) -> Any:
     return json.loads(done.stdout)
 
 
+def wait_ready(base: str, process: subprocess.Popen[Any] | None = None, *, within: float = 60) -> None:
+    """Poll ``base``/readyz until it answers 200. One client for the whole wait: each new httpx
+    client loads the certificate bundle again (tens of milliseconds), for a plain-HTTP address."""
+    deadline = time.monotonic() + within
+    with httpx.Client(timeout=1) as http:
+        while True:
+            if process is not None and process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise RuntimeError(f"the server exited early:\n{output}")
+            try:
+                if http.get(f"{base}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{base} did not become ready within {within:.0f} s")
+            time.sleep(0.1)
+
+
 @contextmanager
 def running_server(*args: str, env: dict[str, str] | None = None, ready_within: float = 60) -> Iterator[str]:
     """`tandem serve` on a free port; yields its base URL and stops it afterwards."""
@@ -57,19 +76,7 @@ def running_server(*args: str, env: dict[str, str] | None = None, ready_within: 
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + ready_within
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"tandem serve exited early:\n{output}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("tandem serve did not become ready")
-            time.sleep(0.2)
+        wait_ready(base, process, within=ready_within)
         yield base
     finally:
         process.terminate()
