@@ -32,7 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,13 +354,22 @@ def source_fingerprint(labelled: Path, lang: str) -> str:
 def train_models(
     cases: Sequence[Any], progress: Callable[[str], None] | None = None, labelled: Path | None = None
 ) -> dict[str, dict[str, Any]]:
-    artifacts = {}
-    for lang, rows in sorted(prepare_cases(cases).items()):
+    """One model per language, the languages side by side in processes of their own (each fit runs
+    on one core; the results do not depend on how they were run)."""
+    grouped = sorted(prepare_cases(cases).items())
+    jobs = []
+    for lang, rows in grouped:
         if progress:
             progress(f"{lang}: training on {len(rows)} messages")
         info = {"source": source_fingerprint(labelled, lang)} if labelled is not None and labelled.is_dir() else {}
-        artifacts[lang] = train_language(rows, lang, info)
-    return artifacts
+        jobs.append((rows, lang, info))
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2:
+        return {lang: train_language(rows, lang, info) for rows, lang, info in jobs}
+    # Spawned, not forked: the caller may hold threads (a server, a test runner) that a fork would copy.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = [pool.submit(train_language, rows, lang, info) for rows, lang, info in jobs]
+        return {lang: future.result() for (_, lang, _), future in zip(jobs, done, strict=True)}
 
 
 def write_models(artifacts: dict[str, dict[str, Any]], directory: Path = LEARNED_DIR) -> list[Path]:
