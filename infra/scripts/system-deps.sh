@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages Tandem needs beyond Python: WeasyPrint's Pango, fonts, poppler-utils (PDF
-# checks), Chromium (portal and client-app browser tests), npm (axe-core for the accessibility
-# checks) and the PostgreSQL server (the CI's PostgreSQL run).
+# checks), Chromium's headless shell (portal and client-app browser tests), npm (axe-core for the
+# accessibility checks) and the PostgreSQL server (the CI's PostgreSQL run).
 # Installs only what is missing; needs root or sudo the first time.
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation
-          poppler-utils chromium postgresql)
+          poppler-utils chromium-headless-shell postgresql)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
