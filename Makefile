@@ -32,8 +32,10 @@ serve: $(STAMP)
 
 ## make test: lint and architecture rules, then the whole test suite (PostgreSQL when
 ## TANDEM_TEST_DATABASE_URL is set, SQLite otherwise)
+## (PYTHONDONTWRITEBYTECODE, set on some machines, is lifted for the run: each worker and each `tandem`
+## subprocess would compile every module again, about 4 s apiece)
 test: $(STAMP) system-deps $(NODE_STAMP) lint
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -134,7 +134,13 @@ def scheduler() -> None:
     from service.scheduler import Leadership, create_scheduler
 
     configure_logging()
-    create_scheduler(Leadership(get_settings().database_url), blocking=True).start()
+    settings = get_settings()
+    if not settings.is_sqlite:
+        # Hears the other processes' commits, so a queued message is delivered at once (DeliverySoon).
+        from service.notify.events import PostgresListener
+
+        PostgresListener(settings.database_url).start()
+    create_scheduler(Leadership(settings.database_url), blocking=True).start()
 
 
 @app.command()

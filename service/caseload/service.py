@@ -193,13 +193,17 @@ def enrol_patient(
     """
     if not staff.active:
         raise Forbidden("this account is deactivated")
-    if enrolment_key:
-        earlier = enrolled_with_key(session, clinic_id=staff.clinic_id, enrolment_key=enrolment_key)
-        if earlier is not None:
-            raise _enrolled_again(session, staff, earlier)
+    earlier = _enrolled_by_this_form(session, staff, enrolment_key)
+    if earlier is not None:
+        raise _enrolled_again(session, staff, earlier)
     if contact is not None and not confirmed_not_duplicate:
         matches = contacts.possible_duplicates(session, staff=staff, display_name=display_name, details=contact)
         if matches:
+            # The other submission of this very form may have committed since its key was looked up:
+            # the "duplicate" is then the patient it enrolled, not another person.
+            earlier = _enrolled_by_this_form(session, staff, enrolment_key)
+            if earlier is not None:
+                raise _enrolled_again(session, staff, earlier)
             raise PossibleDuplicates(matches)
     if staff.role == Role.ADMIN:
         if not clinician_id:
@@ -224,15 +228,17 @@ def enrol_patient(
         )
     except IntegrityError:
         # The same form, submitted twice at once: the other submission enrolled the patient.
-        earlier = (
-            enrolled_with_key(session, clinic_id=staff.clinic_id, enrolment_key=enrolment_key)
-            if enrolment_key
-            else None
-        )
+        earlier = _enrolled_by_this_form(session, staff, enrolment_key)
         if earlier is None:
             raise
         raise _enrolled_again(session, staff, earlier) from None
     return IssuedInvitation(made.patient, made.invitation, made.invite_code, clinician.name)
+
+
+def _enrolled_by_this_form(session: Session, staff: Staff, enrolment_key: str | None) -> Patient | None:
+    if not enrolment_key:
+        return None
+    return enrolled_with_key(session, clinic_id=staff.clinic_id, enrolment_key=enrolment_key)
 
 
 def _enrolled_again(session: Session, staff: Staff, patient: Patient) -> AlreadyEnrolled:

@@ -3,6 +3,7 @@
 
 from service.notify.events import broker, publish
 from service.notify.outbox import (
+    QUEUED,
     DeliveryReport,
     deliver_due,
     enqueue_email,
@@ -14,6 +15,7 @@ from service.notify.outbox import (
 )
 
 __all__ = [
+    "QUEUED",
     "DeliveryReport",
     "broker",
     "deliver_due",

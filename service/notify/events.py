@@ -3,7 +3,8 @@
 On PostgreSQL an event is a ``NOTIFY`` issued inside the writing transaction: PostgreSQL delivers it
 only if that transaction commits, to every replica LISTENing. On SQLite (one process) the event is
 handed to the in-process broker after the commit. Either way a rolled-back change announces nothing.
-Events carry ids and facts for one clinic, never client text.
+Events carry ids and facts for one clinic, never client text; a few carry no clinic and reach only
+the process's observers (the outbox's "a message is queued", which wakes its delivery).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import select
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,8 @@ import psycopg
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -34,12 +38,26 @@ class Subscription:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
 
+Observer = Callable[[list[dict[str, Any]]], None]
+
+
 class Broker:
-    """Fans events out to the subscriptions of this process."""
+    """Fans events out to the subscriptions of this process, and to its observers (every event of
+    every clinic, in the thread that dispatches them: they must return at once)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
+        self._observers: list[Observer] = []
+
+    def observe(self, observer: Observer) -> None:
+        with self._lock:
+            self._observers.append(observer)
+
+    def unobserve(self, observer: Observer) -> None:
+        with self._lock:
+            if observer in self._observers:
+                self._observers.remove(observer)
 
     def subscribe(self, clinic_id: str) -> Subscription:
         subscription = Subscription(clinic_id, asyncio.get_running_loop())
@@ -59,6 +77,12 @@ class Broker:
         loop), so a feed that wakes on the first finds the rest already queued and waits no longer."""
         with self._lock:
             subscriptions = list(self._subscriptions)
+            observers = list(self._observers)
+        for observer in observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("a live-event observer failed")
         for subscription in subscriptions:
             own = [e for e in events if e.get("clinic_id") == subscription.clinic_id]
             if not own:
@@ -81,22 +105,25 @@ broker = Broker()
 
 def publish(session: Session, *, clinic_id: str, kind: str, data: dict[str, Any]) -> None:
     """Announce ``kind`` to the clinic's open pages once the caller's transaction commits."""
-    event = {"clinic_id": clinic_id, "kind": kind, "data": data}
-    pending: list[dict[str, Any]] = session.info.setdefault("live_events", [])
-    if not pending:
-        if session.get_bind().dialect.name == "postgresql":
-            # NOTIFY inside the transaction (delivered only if it commits), all events in one statement.
-            sa_event.listen(session, "before_commit", _notify_pending, once=True)
-        else:
-            sa_event.listen(session, "after_commit", _dispatch_pending, once=True)
-        sa_event.listen(session, "after_rollback", _drop_pending, once=True)
-    pending.append(event)
+    session.connection()  # in a transaction, even before any write: the events commit or roll back with it
+    session.info.setdefault("live_events", []).append({"clinic_id": clinic_id, "kind": kind, "data": data})
 
 
-def _notify_pending(session: Session) -> None:
-    events = session.info.pop("live_events", [])
-    if not events:
+def announce_once(session: Session, kind: str) -> None:
+    """Announce ``kind``, with no clinic and no data, to this process's and every replica's observers
+    once the caller's transaction commits; once per transaction however often it is called."""
+    if not any(event["kind"] == kind for event in session.info.get("live_events", ())):
+        publish(session, clinic_id="", kind=kind, data={})
+
+
+# Every session's transactions, each time (a listener added to one session "once" would fire for its
+# first commit only: the events of its later transactions would never leave).
+@sa_event.listens_for(OrmSession, "before_commit")
+def _notify_pending(session: OrmSession) -> None:
+    """On PostgreSQL: NOTIFY inside the transaction (delivered only if it commits), in one statement."""
+    if not session.info.get("live_events") or session.get_bind().dialect.name != "postgresql":
         return
+    events = session.info.pop("live_events")
     # The transaction's events travel together (a JSON list per NOTIFY, under PostgreSQL's 8000-byte
     # payload limit), so each replica hands them to its pages in one go; all in one statement.
     payloads = _payloads(events)
@@ -128,14 +155,19 @@ def _received(payload: str) -> list[dict[str, Any]]:
     return [e for e in (data if isinstance(data, list) else [data]) if isinstance(e, dict)]
 
 
-def _dispatch_pending(session: Session) -> None:
-    events = session.info.pop("live_events", [])
+@sa_event.listens_for(OrmSession, "after_commit")
+def _dispatch_pending(session: OrmSession) -> None:
+    """On SQLite (one process): to this process's broker once committed. PostgreSQL's are sent already."""
+    events = session.info.pop("live_events", None)
     if events:
         broker.dispatch_all(events)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop("live_events", None)
+@sa_event.listens_for(OrmSession, "after_soft_rollback")
+def _drop_pending(session: OrmSession, previous_transaction: SessionTransaction) -> None:
+    """The whole transaction rolled back (even one that never reached the database): nothing to tell."""
+    if previous_transaction.parent is None:
+        session.info.pop("live_events", None)
 
 
 class PostgresListener:

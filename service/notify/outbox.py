@@ -15,9 +15,11 @@ from service.crypto import blind_index
 from service.db import new_session
 from service.models import OutboxMessage, OutboxStatus, PushSubscription, StaffPushSubscription, WebhookEndpoint
 from service.models.base import utcnow
-from service.notify import email, push, sms, webhooks
+from service.notify import email, events, push, sms, webhooks
 
 log = logging.getLogger(__name__)
+# Announced (to observers, no clinic, no data) by a transaction that queued a message, once it commits.
+QUEUED = "outbox.queued"
 MAX_ATTEMPTS = 10
 BASE_DELAY = timedelta(seconds=15)
 MAX_DELAY = timedelta(hours=1)
@@ -205,6 +207,7 @@ def _enqueue(
             return None  # already queued (or sent): a notification goes out once per recipient
     message = OutboxMessage(**values, recipient_index=recipient_index(values["recipient"]))
     session.add(message)
+    events.announce_once(session, QUEUED)  # the scheduler delivers it once this transaction commits
     return message
 
 

@@ -19,6 +19,10 @@ from service.summaries import scheduled
 log = logging.getLogger(__name__)
 
 
+# Also run as soon as a message is queued (runtime.DeliverySoon); the tick retries and catches up.
+DELIVERY_JOB = "deliver_outbox"
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -108,7 +112,7 @@ JOBS: list[Job] = [
     Job("escalate_alerts", escalate_alerts, every_seconds=30),
     Job("page_admins_for_undelivered", page_admins_for_undelivered, every_seconds=60),
     Job("send_routine_digests", send_routine_digests, every_seconds=900),
-    Job("deliver_outbox", deliver_outbox, every_seconds=5),
+    Job(DELIVERY_JOB, deliver_outbox, every_seconds=5),
     Job("prepare_summaries", prepare_summaries, every_seconds=300),
     Job("seal_audit", seal_audit, every_seconds=5),
     Job("purge_rate_limits", purge_rate_limits, every_seconds=3600),

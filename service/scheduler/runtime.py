@@ -4,12 +4,15 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 import psycopg
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
-from service.scheduler.jobs import JOBS
+from service import notify
+from service.scheduler.jobs import DELIVERY_JOB, JOBS
 
 log = logging.getLogger(__name__)
 # Any constant shared by every replica: who holds it runs the jobs.
@@ -70,16 +73,74 @@ def _led(leadership: Leadership, func: Callable[[], object], job_id: str) -> Cal
     return run
 
 
+def _one_at_a_time(func: Callable[[], None]) -> Callable[[], None]:
+    lock = threading.Lock()
+
+    @wraps(func)
+    def run() -> None:
+        with lock:
+            func()
+
+    return run
+
+
+class DeliverySoon:
+    """Runs the outbox's delivery as soon as a transaction that queued a message has committed, not at
+    the next tick: an urgent alert's email, push and text leave in a moment, as a reset link does.
+
+    It observes the live events (notify.QUEUED): on SQLite they come from this process's own commits;
+    on PostgreSQL from every replica's, through the LISTEN connection, so the replica that leads the
+    scheduler hears of the messages queued by the others. The tick still runs (retries, and any wake
+    missed while the listener reconnects); the two never deliver at the same time in one process.
+    """
+
+    def __init__(self, deliver: Callable[[], None]) -> None:
+        self._deliver = deliver
+        self._due = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tandem-deliver-soon", daemon=True)
+
+    def __call__(self, events: list[dict[str, Any]]) -> None:
+        if any(event.get("kind") == notify.QUEUED for event in events):
+            self._due.set()
+
+    def start(self) -> None:
+        notify.broker.observe(self)
+        self._thread.start()
+
+    def stop(self) -> None:
+        notify.broker.unobserve(self)
+        self._stopping.set()
+        self._due.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            if self._stopping.is_set():
+                return
+            self._due.clear()  # what is queued from now on wakes a next round
+            self._deliver()
+
+
 def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> BackgroundScheduler:
+    """The jobs, each on its interval, run only by the leading replica; the outbox's delivery also
+    runs as soon as a message is queued (DeliverySoon, started and stopped with the scheduler)."""
     if blocking:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         scheduler: BackgroundScheduler = BlockingScheduler(timezone="UTC")  # type: ignore[assignment]
     else:
         scheduler = BackgroundScheduler(timezone="UTC")
+    soon: DeliverySoon | None = None
     for job in JOBS:
+        run = _led(leadership, job.func, job.id)
+        if job.id == DELIVERY_JOB:
+            run = _one_at_a_time(run)
+            soon = DeliverySoon(run)
         scheduler.add_job(
-            _led(leadership, job.func, job.id),
+            run,
             "interval",
             seconds=job.every_seconds,
             id=job.id,
@@ -87,4 +148,14 @@ def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> Backg
             max_instances=1,
             misfire_grace_time=job.every_seconds * 4,
         )
+    if soon is not None:
+        waker = soon
+
+        def follow(event: SchedulerEvent) -> None:
+            if event.code == EVENT_SCHEDULER_STARTED:
+                waker.start()
+            elif event.code == EVENT_SCHEDULER_SHUTDOWN:
+                waker.stop()
+
+        scheduler.add_listener(follow, EVENT_SCHEDULER_STARTED | EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -13,7 +13,10 @@ from service.notify.events import PostgresListener
 from service.scheduler import Leadership
 
 
-def _collect(session: Session, *, commit: bool) -> list[dict]:
+def _collect(session: Session, *commits: bool) -> list[dict]:
+    """The events clinic-1's page receives from one transaction per item of ``commits`` (True: it
+    commits, False: it rolls back), all on one session; alert ids "A" (then "A2", "A3"...)."""
+
     async def run() -> list[dict]:
         subscription = broker.subscribe("clinic-1")
         listener = None
@@ -22,14 +25,16 @@ def _collect(session: Session, *, commit: bool) -> list[dict]:
             listener.start()
             await asyncio.to_thread(listener.ready.wait, 10)
         try:
-            try:
-                with unit_of_work(session):
-                    publish(session, clinic_id="clinic-1", kind="alert.created", data={"alert_id": "A"})
-                    publish(session, clinic_id="clinic-2", kind="alert.created", data={"alert_id": "B"})
-                    if not commit:
-                        raise RuntimeError("rolled back")
-            except RuntimeError:
-                pass
+            for n, commit in enumerate(commits, start=1):
+                suffix = str(n) if n > 1 else ""
+                try:
+                    with unit_of_work(session):
+                        publish(session, clinic_id="clinic-1", kind="alert.created", data={"alert_id": "A" + suffix})
+                        publish(session, clinic_id="clinic-2", kind="alert.created", data={"alert_id": "B" + suffix})
+                        if not commit:
+                            raise RuntimeError("rolled back")
+                except RuntimeError:
+                    pass
             got = []
             try:
                 while True:
@@ -45,12 +50,18 @@ def _collect(session: Session, *, commit: bool) -> list[dict]:
 
 
 def test_committed_events_reach_only_the_clinics_pages(session: Session) -> None:
-    events = _collect(session, commit=True)
+    events = _collect(session, True)
     assert [e["data"]["alert_id"] for e in events] == ["A"]
 
 
 def test_rolled_back_changes_announce_nothing(session: Session) -> None:
-    assert _collect(session, commit=False) == []
+    assert _collect(session, False) == []
+
+
+def test_every_transaction_of_a_session_announces_its_own_events(session: Session) -> None:
+    # A job that commits alert after alert on one session: each commit reaches the page, not the first only.
+    events = _collect(session, True, False, True, True)
+    assert [e["data"]["alert_id"] for e in events] == ["A", "A3", "A4"]
 
 
 def test_only_one_replica_leads_the_scheduler(database_url: str) -> None:
