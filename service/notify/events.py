@@ -3,8 +3,9 @@
 On PostgreSQL an event is a ``NOTIFY`` issued inside the writing transaction: PostgreSQL delivers it
 only if that transaction commits, to every replica LISTENing. On SQLite (one process) the event is
 handed to the in-process broker after the commit. Either way a rolled-back change announces nothing.
-Events carry ids and facts for one clinic, never client text; a few carry no clinic and reach only
-the process's observers (the outbox's "a message is queued", which wakes its delivery).
+Events carry ids and facts for one clinic, never client text; a few carry no clinic: no page gets
+them, only the observers of every replica (the outbox's "a message is queued", which wakes its
+delivery).
 """
 
 from __future__ import annotations
@@ -117,11 +118,14 @@ def announce_once(session: Session, kind: str) -> None:
 
 
 # Every session's transactions, each time (a listener added to one session "once" would fire for its
-# first commit only: the events of its later transactions would never leave).
+# first commit only: the events of its later transactions would never leave). A savepoint's release
+# also fires the commit events: only the outermost transaction's commit sends.
 @sa_event.listens_for(OrmSession, "before_commit")
 def _notify_pending(session: OrmSession) -> None:
     """On PostgreSQL: NOTIFY inside the transaction (delivered only if it commits), in one statement."""
-    if not session.info.get("live_events") or session.get_bind().dialect.name != "postgresql":
+    if not session.info.get("live_events") or session.in_nested_transaction():
+        return
+    if session.get_bind().dialect.name != "postgresql":
         return
     events = session.info.pop("live_events")
     # The transaction's events travel together (a JSON list per NOTIFY, under PostgreSQL's 8000-byte
@@ -158,16 +162,40 @@ def _received(payload: str) -> list[dict[str, Any]]:
 @sa_event.listens_for(OrmSession, "after_commit")
 def _dispatch_pending(session: OrmSession) -> None:
     """On SQLite (one process): to this process's broker once committed. PostgreSQL's are sent already."""
+    if session.in_nested_transaction():
+        return
     events = session.info.pop("live_events", None)
     if events:
         broker.dispatch_all(events)
 
 
+@sa_event.listens_for(OrmSession, "after_transaction_create")
+def _mark_savepoint(session: OrmSession, transaction: SessionTransaction) -> None:
+    """A savepoint remembers how many events were pending when it began, to forget its own if it rolls back."""
+    if transaction.nested:
+        session.info.setdefault("live_marks", {})[transaction] = len(session.info.get("live_events", ()))
+
+
 @sa_event.listens_for(OrmSession, "after_soft_rollback")
 def _drop_pending(session: OrmSession, previous_transaction: SessionTransaction) -> None:
-    """The whole transaction rolled back (even one that never reached the database): nothing to tell."""
+    """A rolled-back transaction (even one that never reached the database) announces nothing; a
+    rolled-back savepoint, nothing of what it published."""
     if previous_transaction.parent is None:
         session.info.pop("live_events", None)
+    elif previous_transaction.nested:
+        mark = session.info.get("live_marks", {}).get(previous_transaction)
+        if mark is not None and "live_events" in session.info:
+            del session.info["live_events"][mark:]
+
+
+@sa_event.listens_for(OrmSession, "after_transaction_end")
+def _forget_pending(session: OrmSession, transaction: SessionTransaction) -> None:
+    """Whatever ends the outermost transaction without a commit (a close, an ended read) leaves no
+    event for the session's next transaction to send. Savepoints' marks go with it (a savepoint ends
+    before its soft rollback is told, which still needs the mark)."""
+    if transaction.parent is None:
+        session.info.pop("live_events", None)
+        session.info.pop("live_marks", None)
 
 
 class PostgresListener:

@@ -7,7 +7,6 @@ from functools import wraps
 from typing import Any
 
 import psycopg
-from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
@@ -53,6 +52,13 @@ class Leadership:
                 self._conn = None
                 return False
 
+    def holds(self) -> bool:
+        """Whether this process leads, as far as it knows, without asking the database."""
+        if not self._postgres:
+            return True
+        with self._lock:
+            return self._conn is not None and not self._conn.closed
+
     def release(self) -> None:
         with self._lock:
             if self._conn is not None and not self._conn.closed:
@@ -90,38 +96,72 @@ class DeliverySoon:
 
     It observes the live events (notify.QUEUED): on SQLite they come from this process's own commits;
     on PostgreSQL from every replica's, through the LISTEN connection, so the replica that leads the
-    scheduler hears of the messages queued by the others. The tick still runs (retries, and any wake
-    missed while the listener reconnects); the two never deliver at the same time in one process.
+    scheduler hears of the messages queued by the others (the others, not leading, do nothing and ask
+    the database nothing). The tick still runs (retries, and any wake missed while the listener
+    reconnects); the two never deliver at the same time in one process.
     """
 
-    def __init__(self, deliver: Callable[[], None]) -> None:
+    def __init__(self, deliver: Callable[[], None], may_run: Callable[[], bool]) -> None:
         self._deliver = deliver
+        self._may_run = may_run
         self._due = threading.Event()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tandem-deliver-soon", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
         if any(event.get("kind") == notify.QUEUED for event in events):
             self._due.set()
 
     def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="tandem-deliver-soon", daemon=True)
         notify.broker.observe(self)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """No new round starts; with ``wait``, the one under way finishes first (as the scheduler's
+        own jobs do on shutdown), so nothing is sent after the process gives up its leadership."""
         notify.broker.unobserve(self)
         self._stopping.set()
         self._due.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
 
     def _run(self) -> None:
+        # A first round at once: what was queued while no process delivered goes now, and this process
+        # takes the leadership if nobody holds it (the wakes then find it held, without asking).
+        first = True
         while True:
-            self._due.wait()
+            if not first:
+                self._due.wait()
             if self._stopping.is_set():
                 return
             self._due.clear()  # what is queued from now on wakes a next round
-            self._deliver()
+            if first or self._may_run():
+                self._deliver()
+            first = False
+
+
+class _DeliveringSoon:
+    """A scheduler whose outbox delivery also runs as soon as a message is queued (DeliverySoon): started
+    before the scheduler (a blocking one returns from start() only when it stops) and stopped before it,
+    so no delivery begins while its jobs wind down."""
+
+    soon: DeliverySoon
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        self.soon.start()
+        super().start(*args, **kwargs)  # type: ignore[misc]
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.soon.stop(wait=wait)
+        super().shutdown(wait)  # type: ignore[misc]
+
+
+class _Background(_DeliveringSoon, BackgroundScheduler):
+    pass
 
 
 def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> BackgroundScheduler:
@@ -130,15 +170,17 @@ def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> Backg
     if blocking:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        scheduler: BackgroundScheduler = BlockingScheduler(timezone="UTC")  # type: ignore[assignment]
+        class _Blocking(_DeliveringSoon, BlockingScheduler):
+            pass
+
+        scheduler: BackgroundScheduler = _Blocking(timezone="UTC")  # type: ignore[assignment]
     else:
-        scheduler = BackgroundScheduler(timezone="UTC")
-    soon: DeliverySoon | None = None
+        scheduler = _Background(timezone="UTC")
     for job in JOBS:
         run = _led(leadership, job.func, job.id)
         if job.id == DELIVERY_JOB:
             run = _one_at_a_time(run)
-            soon = DeliverySoon(run)
+            scheduler.soon = DeliverySoon(run, leadership.holds)  # type: ignore[attr-defined]
         scheduler.add_job(
             run,
             "interval",
@@ -148,14 +190,4 @@ def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> Backg
             max_instances=1,
             misfire_grace_time=job.every_seconds * 4,
         )
-    if soon is not None:
-        waker = soon
-
-        def follow(event: SchedulerEvent) -> None:
-            if event.code == EVENT_SCHEDULER_STARTED:
-                waker.start()
-            elif event.code == EVENT_SCHEDULER_SHUTDOWN:
-                waker.stop()
-
-        scheduler.add_listener(follow, EVENT_SCHEDULER_STARTED | EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

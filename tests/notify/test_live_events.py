@@ -64,6 +64,69 @@ def test_every_transaction_of_a_session_announces_its_own_events(session: Sessio
     assert [e["data"]["alert_id"] for e in events] == ["A", "A3", "A4"]
 
 
+def _announced(session: Session, scenario) -> list[str]:  # type: ignore[no-untyped-def]
+    """The alert ids this process's observers hear from ``scenario(session)``, then from a last
+    committed "end" (every earlier commit's events arrive before it, on PostgreSQL by LISTEN too)."""
+    import threading
+
+    heard: list[str] = []
+    ended = threading.Event()
+
+    def observe(events: list[dict]) -> None:
+        for event in events:
+            heard.append(event["data"]["alert_id"])
+            if event["data"]["alert_id"] == "end":
+                ended.set()
+
+    listener = None
+    if not get_settings().is_sqlite:
+        listener = PostgresListener(get_settings().database_url)
+        listener.start()
+        assert listener.ready.wait(10)
+    broker.observe(observe)
+    try:
+        scenario(session)
+        with unit_of_work(session):
+            publish(session, clinic_id="clinic-1", kind="alert.created", data={"alert_id": "end"})
+        assert ended.wait(10)
+    finally:
+        broker.unobserve(observe)
+        if listener is not None:
+            listener.stop()
+    return heard[:-1]
+
+
+def _event(session: Session, alert_id: str) -> None:
+    publish(session, clinic_id="clinic-1", kind="alert.created", data={"alert_id": alert_id})
+
+
+def test_a_savepoint_announces_nothing_before_the_outer_commit_nor_what_it_rolled_back(session: Session) -> None:
+    def scenario(session: Session) -> None:
+        # Released savepoint, then the whole transaction rolls back: nothing was announced.
+        with pytest.raises(RuntimeError), unit_of_work(session):
+            _event(session, "outer-rolled-back")
+            with session.begin_nested():
+                _event(session, "inner-released")
+            raise RuntimeError("rolled back")
+        # A savepoint rolled back inside a transaction that commits: its event only is forgotten.
+        with unit_of_work(session):
+            _event(session, "before")
+            savepoint = session.begin_nested()
+            _event(session, "inside-rolled-back")
+            savepoint.rollback()
+            _event(session, "after")
+
+    assert _announced(session, scenario) == ["before", "after"]
+
+
+def test_a_transaction_closed_without_a_commit_leaves_nothing_for_the_next(session: Session) -> None:
+    def scenario(session: Session) -> None:
+        _event(session, "abandoned")
+        session.close()
+
+    assert _announced(session, scenario) == []
+
+
 def test_only_one_replica_leads_the_scheduler(database_url: str) -> None:
     first, second = Leadership(database_url), Leadership(database_url)
     try:
