@@ -31,7 +31,7 @@ def portal_path(request: Request, name: str, **params: Any) -> str:
 def _route_path(app: Any, name: str, params: tuple[tuple[str, Any], ...]) -> str:
     """A route's path, worked out once for each name and parameters: the routes never change once the
     app is built, and finding one walks them all (up to 50 us; 2 us from here), for each of the
-    dozen or more links and forms of every page (the menu alone has eight)."""
+    dozen or more links and forms of every page (an administrator's menu alone has ten)."""
     return str(app.url_path_for(name, **dict(params)))
 
 
