@@ -9,10 +9,13 @@ tried on a message that contains one of them, which is most of what keeps screen
 from __future__ import annotations
 
 import importlib
+import operator
 import re
 import threading
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
+
+import ahocorasick
 
 # The regex parser is private but stable; if it ever moves, rules are simply always tried.
 try:
@@ -240,26 +243,24 @@ class LiteralIndex(Generic[Key]):
         return found
 
 
-# Literals are found by their first characters (a trie of them, one regular expression), then checked
-# whole: a trie of the first 10 compiles in about 0.15 s (of whole literals: over 1 s) and leaves about
-# 10 literals to check per message (of the first 5: over 100).
-_PREFIX = 10
+_LITERAL = operator.itemgetter(1)  # of the automaton's (end, literal) pairs
 
 
 class _LiteralScanner:
     """Which of the literals of every LiteralIndex a text contains, found in one pass.
 
-    The literals' first `_PREFIX` characters are written as one trie-shaped regular expression inside
-    a lookahead, so that at each position of the text it gives the longest such start found there.
-    A literal present in the text is then among those whose start is a prefix of one found, and is
-    confirmed with `in`: the result is exactly the set of literals the text contains.
+    An Aho-Corasick automaton of every literal (pyahocorasick, in C) reads the text once and gives
+    each literal it holds: the result is exactly the set of literals the text contains. (A trie of
+    their first characters as one regular expression, tried at every position and then confirmed
+    with `in`, took 22 us a message against 4.6 us; the automaton builds in milliseconds where that
+    expression took 0.15 s to compile.)
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._literals: set[str] = set()
-        # The compiled scan and, per start it can give, the literals to confirm; None: to be built.
-        self._state: tuple[re.Pattern[str], dict[str, tuple[str, ...]]] | None = None
+        # The automaton of the literals (None: to be built; built once complete, then only read).
+        self._automaton: ahocorasick.Automaton | None = None
         # The last text scanned and its literals (one tuple, so a thread reads it whole).
         self._last: tuple[object, str, frozenset[str]] | None = None
 
@@ -267,53 +268,29 @@ class _LiteralScanner:
         with self._lock:
             if not self._literals.issuperset(literals):
                 self._literals.update(literals)
-                self._state = None
+                self._automaton = None
 
     def find(self, text: str) -> frozenset[str]:
-        state = self._state or self._build()
+        automaton = self._automaton or self._build()
         last = self._last
-        if last is not None and last[0] is state and last[1] == text:
+        if last is not None and last[0] is automaton and last[1] == text:
             return last[2]
-        pattern, candidates = state
-        found = frozenset(
-            literal for start in set(pattern.findall(text)) for literal in candidates[start] if literal in text
-        )
-        self._last = (state, text, found)
+        found = frozenset(map(_LITERAL, automaton.iter(text))) if self._literals else frozenset()
+        self._last = (automaton, text, found)
         return found
 
-    def _build(self) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    def _build(self) -> ahocorasick.Automaton:
         with self._lock:
-            state = self._state
-            if state is not None:
-                return state
-            by_start: dict[str, list[str]] = {}
+            automaton = self._automaton
+            if automaton is not None:
+                return automaton
+            automaton = ahocorasick.Automaton()
             for literal in sorted(self._literals):
-                by_start.setdefault(literal[:_PREFIX], []).append(literal)
-            candidates = {
-                start: tuple(literal for size in range(1, len(start) + 1) for literal in by_start.get(start[:size], ()))
-                for start in by_start
-            }
-            pattern = re.compile("(?=(" + _trie_pattern(by_start) + "))") if by_start else re.compile("(?!)")
-            state = self._state = (pattern, candidates)
-            return state
-
-
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regular expression matching any of `words`, the longest one first, written as a trie."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def written(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + written(child) for char, child in sorted(node.items()) if char]
-        if "" in node:
-            return "(?:" + "|".join(branches) + "|)" if branches else ""
-        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-
-    return written(root)
+                automaton.add_word(literal, literal)
+            if self._literals:
+                automaton.make_automaton()
+            self._automaton = automaton
+            return automaton
 
 
 _SCANNER = _LiteralScanner()
