@@ -125,9 +125,9 @@ def freeze_startup_objects(app: FastAPI) -> FastAPI:
     older generations, whose passes then come seldom (a third of the collector's time on the
     caseload page, no full pass over a dozen 10,000-patient pages).
 
-    The risk screen builds its literal scanner (one regular expression over every rule file's
-    literals, about 0.15 s) on its first message: it is built here, before the worker takes a
-    request, so the first clients (a crisis among them) do not wait for it, and it is frozen too."""
+    The risk screen builds its literal scanner (an automaton of every rule file's literals) and
+    loads its models on its first message: that is done here, before the worker takes a request, so
+    the first clients (a crisis among them) do not wait for it, and it is frozen too."""
     for lang in ("en", "fr"):
         screen_text("Bonjour, ready for today.", lang)
     gc.collect()

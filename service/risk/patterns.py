@@ -271,11 +271,15 @@ class _LiteralScanner:
                 self._automaton = None
 
     def find(self, text: str) -> frozenset[str]:
-        automaton = self._automaton or self._build()
+        automaton = self._automaton
+        if automaton is None:
+            automaton = self._build()
         last = self._last
         if last is not None and last[0] is automaton and last[1] == text:
             return last[2]
-        found = frozenset(map(_LITERAL, automaton.iter(text))) if self._literals else frozenset()
+        # An automaton of no literal is never made one (make_automaton): it finds nothing.
+        ready = automaton.kind == ahocorasick.AHOCORASICK
+        found = frozenset(map(_LITERAL, automaton.iter(text))) if ready else frozenset()
         self._last = (automaton, text, found)
         return found
 

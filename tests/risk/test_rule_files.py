@@ -156,3 +156,16 @@ def test_a_misspelt_key_is_refused_rather_than_silently_ignored(tmp_path):
         load_rulebook(_replace_in(_rule_file(tmp_path), "negators = [", "negatros = ["))
     with pytest.raises(RuleFileError, match="unknown keys"):
         load_rulebook(_replace_in(_rule_file(tmp_path), "level = ", "negatable = false\nlevl = "))
+
+
+def test_the_literal_scanner_finds_exactly_the_literals_a_text_holds_even_as_more_are_added():
+    from service.risk.patterns import _LiteralScanner
+
+    scanner = _LiteralScanner()
+    assert scanner.find("anything at all") == frozenset()  # no literal yet: nothing, no error
+    scanner.add({"rope", "pills", "kill myself", "myself"})
+    assert scanner.find("i bought a rope and some pills") == {"rope", "pills"}
+    assert scanner.find("i want to kill myself") == {"kill myself", "myself"}  # overlapping ones too
+    scanner.add({"tonight"})  # a later rule file: the scanner is rebuilt with it
+    assert scanner.find("tonight, myself") == {"tonight", "myself"}
+    assert scanner.find("") == frozenset() and scanner.find("ropes") == {"rope"}
