@@ -149,7 +149,9 @@ class _DeliveringSoon:
     before the scheduler (a blocking one returns from start() only when it stops) and stopped before it,
     so no delivery begins while its jobs wind down."""
 
-    soon: DeliverySoon
+    def __init__(self, soon: DeliverySoon, **options: Any) -> None:
+        self.soon = soon
+        super().__init__(**options)
 
     def start(self, *args: Any, **kwargs: Any) -> None:
         self.soon.start()
@@ -161,28 +163,27 @@ class _DeliveringSoon:
 
 
 class _Background(_DeliveringSoon, BackgroundScheduler):
-    pass
+    """The scheduler of `tandem serve`: its jobs run on threads beside the web app."""
 
 
 def create_scheduler(leadership: Leadership, *, blocking: bool = False) -> BackgroundScheduler:
     """The jobs, each on its interval, run only by the leading replica; the outbox's delivery also
     runs as soon as a message is queued (DeliverySoon, started and stopped with the scheduler)."""
+    runs = {job.id: _led(leadership, job.func, job.id) for job in JOBS}
+    runs[DELIVERY_JOB] = _one_at_a_time(runs[DELIVERY_JOB])  # the tick and the wake, never both at once
+    soon = DeliverySoon(runs[DELIVERY_JOB], leadership.holds)
     if blocking:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         class _Blocking(_DeliveringSoon, BlockingScheduler):
-            pass
+            """The scheduler of `tandem scheduler`: its start() runs the jobs until the process stops."""
 
-        scheduler: BackgroundScheduler = _Blocking(timezone="UTC")  # type: ignore[assignment]
+        scheduler: BackgroundScheduler = _Blocking(soon, timezone="UTC")  # type: ignore[assignment]
     else:
-        scheduler = _Background(timezone="UTC")
+        scheduler = _Background(soon, timezone="UTC")
     for job in JOBS:
-        run = _led(leadership, job.func, job.id)
-        if job.id == DELIVERY_JOB:
-            run = _one_at_a_time(run)
-            scheduler.soon = DeliverySoon(run, leadership.holds)  # type: ignore[attr-defined]
         scheduler.add_job(
-            run,
+            runs[job.id],
             "interval",
             seconds=job.every_seconds,
             id=job.id,
