@@ -12,7 +12,12 @@ every level below it clear their thresholds (a text the model does not find at l
 
 A text that holds no warning-sign concept (outside the rule file's [model] gate), and whose words no
 rule cleared, is read only when it has at least `outside_min_words` words: short ordinary answers
-("Thanks!", "Tomorrow at 6") are left alone. Every text the model reads is held to the same thresholds.
+("Thanks!", "Tomorrow at 6 pm, after work") are left alone; from that length it is held to the same
+thresholds as the texts inside the gate. A text whose risk words the rules' context cleared (a
+negation, someone else, an idiom), and in which the rules found nothing else, is read against
+thresholds of its own (`cleared_thresholds`), chosen on those texts alone for a budget of 2 % false
+alarms: a second look where the context cleared the words but the text says more ("je pense au
+suicide, pas plus, pas de plan").
 
 The model only ever raises a level (the final level is the higher of the rules' and the model's). Its
 evidence is the n-grams that pushed the score of the level it gave up the most, with their weights.
@@ -54,6 +59,7 @@ class LearnedModel:
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
     info: Mapping[str, Any]
     outside_min_words: int = 0  # texts outside the gate are read from this many words
+    cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
     # word -> its _WordScore; filled as words are met, cleared when full.
     _word_cache: dict[str, _WordScore] = field(default_factory=dict, compare=False, repr=False)
     # The known pairs of words, by first word then second: a pair is looked up without building its
@@ -156,12 +162,16 @@ class LearnedModel:
         starts = self._pair_weights
         return [f"b:{left} {right}" for left, right in itertools.pairwise(words) if left in starts]
 
-    def level_of(self, probs: Sequence[float], cascade: bool = True) -> RiskLevel:
+    def level_of(self, probs: Sequence[float], cascade: bool = True, cleared: bool = False) -> RiskLevel:
         """The highest level whose probability, and every lower level's, clears its threshold; without
-        `cascade` (a sign among others in a conversation), the highest level whose own probability does."""
+        `cascade` (a sign among others in a conversation), the highest level whose own probability does.
+        `cleared`: a text whose risk words the rules cleared, held to its own thresholds."""
+        thresholds = self.cleared_thresholds if cleared else self.thresholds
         level = RiskLevel.NONE
+        if thresholds is None:
+            return level
         for k in range(3):
-            if probs[k] >= self.thresholds[k]:
+            if probs[k] >= thresholds[k]:
                 level = MODEL_LEVELS[k]
             elif cascade:
                 break
@@ -178,14 +188,16 @@ class LearnedModel:
         concepts: Iterable[str] = (),
         explain_above: RiskLevel = RiskLevel.NONE,
         cascade: bool = True,
+        cleared: bool = False,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
         """The model's level for a normalised text, its probabilities, and its evidence (worked out only
-        when the model's level is above `explain_above`: the level the rules already gave)."""
+        when the model's level is above `explain_above`: the level the rules already gave). `cleared`:
+        the rules cleared its risk words, and the thresholds for such texts apply."""
         from_rules = sorted(rule_features(evidence, concepts))
         words = words_of(normalized)
         scores = self._word_scores(words)
         probs = self._word_probabilities(words, scores, from_rules)
-        level = self.level_of(probs, cascade)
+        level = self.level_of(probs, cascade, cleared)
         if level <= explain_above:
             return level, probs, []
         return level, probs, self._evidence(level, words, scores, from_rules)
@@ -255,6 +267,9 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         thresholds=tuple(float(x) for x in data["thresholds"]),
         info=dict(data.get("info", {})),
         outside_min_words=int(data["outside_min_words"]),
+        cleared_thresholds=(
+            tuple(float(x) for x in data["cleared_thresholds"]) if data.get("cleared_thresholds") is not None else None
+        ),
     )
 
 

@@ -89,11 +89,21 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     evidence = evidence_in(book, normalized, present, notes)
     if model is None:
         return evidence
-    # Short texts with no warning-sign concept, whose words no rule cleared, are left alone ("Thanks!").
-    if gate and outside_the_gate(framebook, present, evidence, notes) and not model.reads_outside(normalized.text):
-        return evidence
+    cleared = False
+    if gate:
+        if outside_the_gate(framebook, present, evidence, notes):
+            # Short texts with no warning-sign concept are left alone ("Thanks!").
+            if not model.reads_outside(normalized.text):
+                return evidence
+        elif context_cleared(evidence, notes):
+            # Risk words the context cleared: a second look, against thresholds of their own.
+            if model.cleared_thresholds is None:
+                return evidence
+            cleared = True
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, cascade=gate)
+    level, _probs, learned = model.screen(
+        normalized.text, evidence, explain_above=ruled, cascade=gate, cleared=cleared
+    )
     if level > ruled:
         evidence.extend(learned)
     return evidence
