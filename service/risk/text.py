@@ -101,9 +101,7 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
                 return evidence
             cleared = True
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(
-        normalized.text, evidence, explain_above=ruled, cascade=gate, cleared=cleared
-    )
+    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, cascade=gate, cleared=cleared)
     if level > ruled:
         evidence.extend(learned)
     return evidence
