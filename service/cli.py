@@ -387,10 +387,11 @@ def risk_train(
     for path in write_models(artifacts, out or LEARNED_DIR):
         info = artifacts[path.stem]["info"]
         thresholds = artifacts[path.stem]["thresholds"]
+        outside = artifacts[path.stem].get("outside_thresholds")
+        cleared = artifacts[path.stem].get("cleared_thresholds")
         sys.stdout.write(
             f"{path}: {info['messages']} messages, {len(info['batches'])} batches, {info['features']} features, "
-            f"thresholds low/moderate/high {thresholds}, texts outside the gate read from "
-            f"{artifacts[path.stem]['outside_min_words']} words\n"
+            f"thresholds low/moderate/high {thresholds}, outside the gate {outside}, cleared words {cleared}\n"
         )
 
 

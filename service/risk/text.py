@@ -89,19 +89,22 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     evidence = evidence_in(book, normalized, present, notes)
     if model is None:
         return evidence
-    cleared = False
-    if gate:
+    outside = cleared = False
+    if gate and not model_may_read(framebook, present, evidence, notes):
         if outside_the_gate(framebook, present, evidence, notes):
-            # Short texts with no warning-sign concept are left alone ("Thanks!").
+            # Outside the gate the model reads only texts long enough, against its own, stricter thresholds.
             if not model.reads_outside(normalized.text):
                 return evidence
-        elif context_cleared(evidence, notes):
+            outside = True
+        elif model.cleared_thresholds is not None and context_cleared(evidence, notes):
             # Risk words the context cleared: a second look, against thresholds of their own.
-            if model.cleared_thresholds is None:
-                return evidence
             cleared = True
+        else:
+            return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
-    level, _probs, learned = model.screen(normalized.text, evidence, explain_above=ruled, cascade=gate, cleared=cleared)
+    level, _probs, learned = model.screen(
+        normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
+    )
     if level > ruled:
         evidence.extend(learned)
     return evidence
@@ -113,11 +116,24 @@ def context_cleared(evidence: list[Evidence], notes: set[str]) -> bool:
     return "cleared" in notes and not evidence
 
 
+def model_may_read(
+    framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
+) -> bool:
+    """Whether the learned model may raise this text against its thresholds inside the gate. Not when it
+    holds no warning-sign concept (the rule file's [model] gate): ordinary notes, read only when long
+    enough and against stricter thresholds (`outside_the_gate`). Not when the rules found risk words but their context
+    cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
+    model cannot read negation or who is speaking, the rules can."""
+    if context_cleared(evidence, notes):
+        return False
+    return framebook is None or present is None or framebook.gate_open(present)
+
+
 def outside_the_gate(
     framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
 ) -> bool:
-    """A text holding none of the gate's concepts (the rule file's [model] gate), whose risk words (if
-    any) the rules did not clear: the model reads it only when it is long enough."""
+    """A text holding none of the gate's concepts, whose risk words (if any) the rules did not clear: the
+    model may read it only against its thresholds for texts outside the gate."""
     if context_cleared(evidence, notes):
         return False
     return framebook is not None and present is not None and not framebook.gate_open(present)

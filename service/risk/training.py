@@ -2,18 +2,11 @@
 
 Per language, from the labelled batches of tests/risk/labelled:
 1. features of every message: word and character n-grams plus the rules and frames that fired
-   (service/risk/features.py), kept when seen in at least two messages; each occurrence valued at the
-   feature's smoothed inverse document frequency (idf = ln((1 + messages) / (1 + messages with it)) + 1),
-   the text scaled to unit length by the square root of its occurrences' idf squared (measured leave-one-
-   batch-out on the English batches, model alone: ranking AUC 0.961 → 0.965, sensitivity at 0.90
-   specificity 0.893 → 0.912, against plain counts);
+   (service/risk/features.py), kept when seen in at least two messages, binary, scaled to unit length;
 2. one logistic regression per level (at least low, at least moderate, high), class-balanced,
    liblinear solver (deterministic, seed 0);
 3. cross-validated scores (by batch when there are 3 batches or more, else 5 stratified folds),
-   scored exactly as at screening time, on the whole text (scoring a long note chunk by chunk as
-   well, the highest counting, was measured leave-one-batch-out and lost: en 0.878 / 0.866 / 0.795 →
-   0.884 / 0.867 / 0.819 whole, fr 0.897 / 0.856 / 0.813 → 0.915 / 0.856 / 0.846, sensitivity /
-   specificity / high-risk recall; the idf already lets one rare alarming phrase weigh in a long note);
+   scored exactly as at screening time (whole text and chunks, highest counts);
 4. calibration: a Platt sigmoid per level fitted on those cross-validated scores;
 5. thresholds, per level, on the same cross-validated probabilities: the lowest threshold at which
    the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 9 % of the
@@ -22,19 +15,14 @@ Per language, from the labelled batches of tests/risk/labelled:
    a level is given only when every lower level's threshold is cleared too, so each threshold is
    chosen among the messages the lower ones already raise (a text the model does not find at least
    low is never high: "Finir mes e-mails" is not raised high on one weak score).
-   The model reads texts holding a warning-sign concept (the rule file's [model] gate) and, from
-   OUTSIDE_MIN_WORDS words, texts holding none, against the same thresholds, chosen over both at
-   once ("Thanks!", "Tomorrow at 6 pm, after work" are left alone). Texts whose risk words the rules'
-   context cleared (a negation, someone else, an idiom), with nothing else found, have thresholds of
-   their own, chosen on those texts alone (CLEARED_FALSE_ALARM: 2 % of them below each level): the
-   model takes a second look at the whole text, held to a stricter bar than the rules' context.
-   Measured leave-one-batch-out (sensitivity / specificity / high-risk recall): giving the texts
-   outside the gate thresholds of their own (1 % of them) instead gave en 0.884 / 0.867 / 0.819 and
-   fr 0.915 / 0.856 / 0.846; this gives en 0.897 / 0.871 / 0.827 and fr 0.923 / 0.862 / 0.865.
-   Reading every text against one set of thresholds would give more (en 0.930 / 0.872 / 0.856, fr
-   0.941 / 0.863 / 0.884) but raises short everyday notes ("Samedi matin, depuis la cuisine"),
-   reassurances ("I don't want to die, I want to feel better") and idioms ("cutting myself some
-   slack today") that the corpus has too few of to weigh;
+   Texts without any warning-sign concept (the rule file's [model] gate) have thresholds of their
+   own, chosen the same way on those texts alone, with a separate budget (OUTSIDE_FALSE_ALARM: 1 % of
+   them below each level), and are read only from OUTSIDE_MIN_WORDS words: short ordinary answers
+   ("Tomorrow at 6 pm, after work") are left alone, and reading them never moves the thresholds
+   inside the gate (chosen first, as if the model did not read outside it). Texts whose risk words
+   the rules' context cleared, with nothing else found, have thresholds of their own again, chosen on
+   those texts alone (CLEARED_FALSE_ALARM: 5 % of them below each level): the context rules clear
+   words, the model takes a second look at the whole text;
 6. the final models, fitted on every message, written to learned/<lang>.json with the thresholds.
 This module may import scikit-learn, numpy and scipy; no other module of service/risk does.
 """
@@ -57,14 +45,14 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from service.risk.features import ngram_features, rule_features, words_of
+from service.risk.features import chunks, ngram_features, rule_features, words_of
 from service.risk.frames import FRAMEBOOKS
 from service.risk.levels import RiskLevel
 from service.risk.locales import primary_language
-from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict, weighted
+from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
-from service.risk.text import context_cleared, evidence_in, outside_the_gate
+from service.risk.text import context_cleared, evidence_in, model_may_read, outside_the_gate
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -76,8 +64,9 @@ MIN_DF = 2
 # same cut changes nothing leave-one-batch-out and raises everyday phrases (tests/risk/labelled/README.md).
 MAX_DF = {"en": 0.10}
 MAX_FALSE_ALARM = (0.09, 0.05, 0.04)
+OUTSIDE_FALSE_ALARM = (0.01, 0.01, 0.01)
 OUTSIDE_MIN_WORDS = 11
-CLEARED_FALSE_ALARM = (0.02, 0.02, 0.02)
+CLEARED_FALSE_ALARM = (0.05, 0.05, 0.05)
 DIGITS = 4
 
 
@@ -88,15 +77,12 @@ class Prepared:
     level: RiskLevel
     group: str  # the batch it came from
     whole: tuple[str, ...]  # features of the whole text, with repeats (and the rule features)
+    parts: tuple[tuple[str, ...], ...]  # features of each chunk when there are several, else empty
     rules_level: RiskLevel
-    outside: bool = False  # no gate concept, nothing cleared: read only from OUTSIDE_MIN_WORDS words
-    cleared: bool = False  # the rules cleared its risk words and found nothing else: its own thresholds
+    gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
+    outside: bool = False  # no gate concept, nothing cleared: read with the thresholds outside the gate
+    cleared: bool = False  # the rules cleared its risk words and found nothing else: read with its own thresholds
     words: int = 0  # words of the normalised text
-
-    @property
-    def readable(self) -> bool:
-        """Whether the model reads it against its main thresholds at screening time."""
-        return not self.cleared and (not self.outside or self.words >= OUTSIDE_MIN_WORDS)
 
 
 def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
@@ -106,16 +92,19 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     present = framebook.presence(normalized.text) if framebook is not None else None
     notes: set[str] = set()
     evidence = evidence_in(book, normalized, present, notes)
-    outside = outside_the_gate(framebook, present, evidence, notes)
-    cleared = context_cleared(evidence, notes)
-    whole = (*ngram_features(normalized.text), *sorted(rule_features(evidence)))
+    gated = model_may_read(framebook, present, evidence, notes)
+    outside = not gated and outside_the_gate(framebook, present, evidence, notes)
+    cleared = not gated and not outside and context_cleared(evidence, notes)
+    from_rules = sorted(rule_features(evidence))
+    pieces = chunks(normalized.text)
+    whole = (*ngram_features(normalized.text), *from_rules)
+    parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
-    return Prepared(level, group, whole, rules_level, outside, cleared, len(words_of(normalized.text)))
+    words = len(words_of(normalized.text))
+    return Prepared(level, group, whole, parts, rules_level, gated, outside, cleared, words)
 
 
-def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int], idf: Sequence[float]) -> sparse.csr_matrix:
-    """Each feature's occurrences times its idf, the row scaled by the square root of its occurrences'
-    idf squared: exactly what `LearnedModel.probabilities` computes at screening time."""
+def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
     indptr, indices, values = [0], [], []
     for row in rows:
         counts: dict[int, int] = {}
@@ -123,24 +112,12 @@ def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int], idf: Sequence[
             index = vocabulary.get(feature)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
-        length = sum(n * idf[index] * idf[index] for index, n in counts.items())
-        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
+        scale = 1.0 / math.sqrt(sum(counts.values())) if counts else 0.0
         for index in sorted(counts):
             indices.append(index)
-            values.append(counts[index] * idf[index] * scale)
+            values.append(counts[index] * scale)
         indptr.append(len(indices))
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
-
-
-def idf_of(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> list[float]:
-    """Per column, the smoothed inverse document frequency over these messages, rounded as stored."""
-    seen = [0] * len(vocabulary)
-    for row in rows:
-        for feature in set(row.whole):
-            index = vocabulary.get(feature)
-            if index is not None:
-                seen[index] += 1
-    return [round(math.log((1 + len(rows)) / (1 + n)) + 1.0, DIGITS) for n in seen]
 
 
 def vocabulary_of(docs: Sequence[Iterable[str]], max_df: float = 1.0) -> dict[str, int]:
@@ -159,19 +136,10 @@ def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
     return vocabulary_of([row.whole for row in rows], MAX_DF.get(lang, 1.0))
 
 
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """Raw (uncalibrated) weights and intercepts of the three level models, and each feature's idf."""
-
-    weights: dict[str, list[float]]
-    intercepts: list[float]
-    idf: dict[str, float]
-
-
-def _fit(rows: Sequence[Prepared], lang: str) -> Fitted:
+def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
+    """Raw (uncalibrated) weights and intercepts of the three level models."""
     vocabulary = _vocabulary(rows, lang)
-    idf = idf_of(rows, vocabulary)
-    x = _matrix(rows, vocabulary, idf)
+    x = _matrix(rows, vocabulary)
     levels = np.array([int(row.level) for row in rows])
     coefs, intercepts = [], []
     for level in MODEL_LEVELS:
@@ -190,17 +158,20 @@ def _fit(rows: Sequence[Prepared], lang: str) -> Fitted:
     names = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=object)
     # Every feature of the vocabulary is kept (even at weight 0): the scaling counts known features.
     weights = dict(zip(names.tolist(), stacked.tolist(), strict=True))
-    return Fitted(weights, intercepts, dict(zip(names.tolist(), idf, strict=True)))
+    return weights, intercepts
 
 
-def _raw_model(lang: str, fitted: Fitted) -> LearnedModel:
-    table = weighted(fitted.weights, fitted.idf)
-    return LearnedModel(lang, table, tuple(fitted.intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
+def _raw_model(lang: str, weights: dict[str, list[float]], intercepts: Sequence[float]) -> LearnedModel:
+    return LearnedModel(lang, weights, tuple(intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
 
 
 def raw_scores(model: LearnedModel, row: Prepared) -> list[float]:
-    """The raw score per level of the whole text, as at screening time."""
-    return model.probabilities(row.whole)[1]
+    """The highest raw score per level over the whole text and its chunks, as at screening time."""
+    best = [-math.inf] * 3
+    for features in (row.whole, *row.parts):
+        _probs, raw, _known = model.probabilities(features)
+        best = [max(a, b) for a, b in zip(best, raw, strict=True)]
+    return best
 
 
 def _folds(rows: Sequence[Prepared], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -268,11 +239,14 @@ def train_language(
     """
     levels = np.array([int(row.level) for row in rows])
     ruled = np.array([int(row.rules_level) for row in rows])
-    readable = np.array([row.readable for row in rows])
+    gated = np.array([row.gated for row in rows])
+    outside = np.array([row.outside for row in rows])
     cleared = np.array([row.cleared for row in rows])
+    long_enough = np.array([row.words >= OUTSIDE_MIN_WORDS for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
-        fold_model = _raw_model(lang, _fit([rows[i] for i in train_index], lang))
+        weights, intercepts = _fit([rows[i] for i in train_index], lang)
+        fold_model = _raw_model(lang, weights, intercepts)
         for i in test_index:
             oof[i] = raw_scores(fold_model, rows[i])
     calibration = []
@@ -281,23 +255,31 @@ def train_language(
         slope, offset = _platt(oof[:, k], levels >= int(level))
         probs[:, k] = 1.0 / (1.0 + np.exp(-(slope * oof[:, k] + offset)))
         calibration.append([round(slope, 6), round(offset, 6)])
-    # The texts the model does not read against these count as negatives it never raises.
-    thresholds, given = _cascade(probs, levels, ruled, readable, MAX_FALSE_ALARM)
+    # Inside the gate: chosen as if the model read nothing else (the other messages count as negatives
+    # it never raises), so reading texts outside the gate cannot move these thresholds.
+    thresholds, inside_levels = _cascade(probs, levels, ruled, gated, MAX_FALSE_ALARM)
+    # Outside the gate: chosen on those texts alone, with their own budget.
+    among = outside
+    outside_thresholds, outside_levels = _cascade(
+        probs[among], levels[among], ruled[among], long_enough[among], OUTSIDE_FALSE_ALARM
+    )
     # Texts whose risk words the rules cleared: chosen on those texts alone, with their own budget.
     cleared_thresholds, cleared_levels = _cascade(
         probs[cleared], levels[cleared], ruled[cleared], np.ones(int(cleared.sum()), dtype=bool), CLEARED_FALSE_ALARM
     )
-    screened = np.maximum(ruled, given)
+    screened = np.maximum(ruled, np.where(gated, inside_levels, 0))
+    screened[among] = np.maximum(screened[among], outside_levels)
     screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
-    fitted = _fit(rows, lang)
+    weights, intercepts = _fit(rows, lang)
     return {
         "format": ARTIFACT_FORMAT,
         "lang": lang,
         "levels": [level.label for level in MODEL_LEVELS],
-        "intercepts": [round(value, 6) for value in fitted.intercepts],
+        "intercepts": [round(value, 6) for value in intercepts],
         "calibration": calibration,
         "thresholds": thresholds,
+        "outside_thresholds": outside_thresholds,
         "outside_min_words": OUTSIDE_MIN_WORDS,
         "cleared_thresholds": cleared_thresholds,
         "info": {
@@ -309,13 +291,13 @@ def train_language(
             "min_df": MIN_DF,
             "max_df": MAX_DF.get(lang, 1.0),
             "max_false_alarm": list(MAX_FALSE_ALARM),
+            "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
             "cleared_false_alarm": list(CLEARED_FALSE_ALARM),
-            "features": len(fitted.weights),
+            "features": len(weights),
             "cross_validated": cross_validated,
             **(info or {}),
         },
-        "weights": fitted.weights,
-        "idf": fitted.idf,
+        "weights": weights,
     }
 
 
@@ -406,7 +388,18 @@ def model_from_rows(rows: Sequence[Prepared], lang: str) -> LearnedModel:
 
 def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
     """The final level of a prepared message: the rules' level, raised by the model if it says more."""
-    if row.outside and row.words < model.outside_min_words:
-        return row.rules_level
-    probs, _raw, _known = model.probabilities(row.whole)
-    return max(row.rules_level, model.level_of(probs, cleared=row.cleared))
+    level = row.rules_level
+    cleared = False
+    if row.gated:
+        outside = False
+    elif row.cleared and model.cleared_thresholds is not None:
+        outside, cleared = False, True
+    elif row.outside and model.outside_thresholds is not None and row.words >= model.outside_min_words:
+        outside = True
+    else:
+        return level
+    best = [0.0, 0.0, 0.0]
+    for features in (row.whole, *row.parts):
+        probs, _raw, _known = model.probabilities(features)
+        best = [max(a, b) for a, b in zip(best, probs, strict=True)]
+    return max(level, model.level_of(best, outside, cleared=cleared))

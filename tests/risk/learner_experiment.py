@@ -9,8 +9,8 @@ tests/risk/labelled/README.md ("Learner families, leave-one-batch-out").
 Every variant changes only how the out-of-fold raw scores (one per level: at least low, at least
 moderate, high) are made, leaving one batch out at a time exactly as `tandem risk train` does. The
 scores then go through the same tail as training.train_language: Platt calibration on the pooled
-out-of-fold scores, cascade thresholds (9/5/4 %) over the texts the model reads (all but short ones
-outside the gate), the rules' level raised by the model. Printed per language: pooled sensitivity /
+out-of-fold scores, cascade thresholds inside the gate (9/5/4 %) and outside it (1 %, from 11
+words), the rules' level raised by the model. Printed per language: pooled sensitivity /
 specificity / high-risk recall (the model's info.cross_validated) and the pooled out-of-fold ranking
 AUC per level (all messages, level or above against below). `base` must reproduce the figures of
 the packaged model's info.cross_validated.
@@ -101,13 +101,19 @@ def figures(items: Sequence[Item], oof: np.ndarray) -> dict[str, float]:
     rows = [item.row for item in items]
     levels = np.array([int(row.level) for row in rows])
     ruled = np.array([int(row.rules_level) for row in rows])
-    readable = np.array([row.readable for row in rows])
+    gated = np.array([row.gated for row in rows])
+    outside = np.array([row.outside for row in rows])
+    long_enough = np.array([row.words >= training.OUTSIDE_MIN_WORDS for row in rows])
     probs = np.zeros_like(oof)
     for k, level in enumerate(MODEL_LEVELS):
         slope, offset = training._platt(oof[:, k], levels >= int(level))
         probs[:, k] = 1.0 / (1.0 + np.exp(-(slope * oof[:, k] + offset)))
-    _t, given = training._cascade(probs, levels, ruled, readable, training.MAX_FALSE_ALARM)
-    screened = np.maximum(ruled, given)
+    _t, inside_levels = training._cascade(probs, levels, ruled, gated, training.MAX_FALSE_ALARM)
+    _o, outside_levels = training._cascade(
+        probs[outside], levels[outside], ruled[outside], long_enough[outside], training.OUTSIDE_FALSE_ALARM
+    )
+    screened = np.maximum(ruled, np.where(gated, inside_levels, 0))
+    screened[outside] = np.maximum(screened[outside], outside_levels)
     pooled = training._figures(rows, levels, screened)["pooled"]
     result = {
         "sens": pooled["sensitivity"],
@@ -131,7 +137,7 @@ def lobo(items: Sequence[Item], fit_score: Callable[[list[Item], list[Item]], np
 
 
 def docs_base(item: Item) -> list[tuple[str, ...]]:
-    return [item.row.whole]
+    return [item.row.whole, *item.row.parts]
 
 
 def _keep(prefixes: tuple[str, ...]) -> Callable[[Item], list[tuple[str, ...]]]:
@@ -240,12 +246,9 @@ def docs_charwb(lang: str, sizes: Sequence[int]) -> Callable[[Item], list[tuple[
 # ---------------------------------------------------------------- linear learners
 
 
-def _rows(docs: Sequence[tuple[str, ...]]) -> list[training.Prepared]:
-    return [training.Prepared(training.RiskLevel.NONE, "", doc, training.RiskLevel.NONE) for doc in docs]
-
-
-def _matrix(docs: Sequence[tuple[str, ...]], vocab: dict[str, int], idf: Sequence[float]) -> sparse.csr_matrix:
-    return training._matrix(_rows(docs), vocab, idf)
+def _matrix(docs: Sequence[tuple[str, ...]], vocab: dict[str, int]) -> sparse.csr_matrix:
+    rows = [training.Prepared(training.RiskLevel.NONE, "", doc, (), training.RiskLevel.NONE) for doc in docs]
+    return training._matrix(rows, vocab)
 
 
 def _logistic(c: float = training.C, class_weight: str | None = "balanced") -> LogisticRegression:
@@ -314,8 +317,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
     def fit_score(train: list[Item], test: list[Item]) -> np.ndarray:
         whole = [docs_of(item)[0] for item in train]
         vocab = training.vocabulary_of(whole, max_df)
-        idf = training.idf_of(_rows(whole), vocab)
-        x = _matrix(whole, vocab, idf)
+        x = _matrix(whole, vocab)
         levels = np.array([int(item.row.level) for item in train])
         groups = np.array([item.row.group for item in train])
         scorers = [fitter(x, levels, groups, k) for k in range(3)]
@@ -324,7 +326,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
             for doc in docs_of(item):
                 owner.append(i)
                 test_docs.append(doc)
-        z = _matrix(test_docs, vocab, idf)
+        z = _matrix(test_docs, vocab)
         scores = np.column_stack([np.asarray(s(z)).ravel() for s in scorers])
         best = np.full((len(test), 3), -np.inf)
         np.maximum.at(best, np.array(owner), scores)
@@ -335,7 +337,8 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
 
 def base_exact(train: list[Item], test: list[Item], lang: str) -> np.ndarray:
     """The packaged learner itself (training._fit and training.raw_scores)."""
-    model = training._raw_model("", training._fit([item.row for item in train], lang))
+    weights, intercepts = training._fit([item.row for item in train], lang)
+    model = training._raw_model("", weights, intercepts)
     return np.array([training.raw_scores(model, item.row) for item in test])
 
 
@@ -371,7 +374,7 @@ def _dense(items: Sequence[Item], linear_scores: np.ndarray, names: list[str]) -
     base = len(names)
     x[:, base : base + 3] = linear_scores
     x[:, base + 3] = [int(item.row.rules_level) for item in items]
-    x[:, base + 4] = [item.row.readable for item in items]
+    x[:, base + 4] = [item.row.gated for item in items]
     x[:, base + 5] = [item.row.outside for item in items]
     x[:, base + 6] = [math.log1p(item.row.words) for item in items]
     x[:, base + 7] = [len(item.pieces) for item in items]
