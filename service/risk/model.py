@@ -2,9 +2,11 @@
 
 `tandem risk train` (service/risk/training.py) fits one logistic regression per level and language
 with scikit-learn and exports its weights to `learned/<lang>.json` beside this file. Screening needs
-no scikit-learn: the score of a text is its intercept plus the weights of the n-grams it contains
-(binary features, scaled to unit length as in training), turned into a probability by the calibration
-fitted on cross-validated scores, and compared with the level's threshold chosen by cross-validation.
+no scikit-learn: the score of a text is its intercept plus the weights of the n-grams it contains,
+each occurrence valued at the n-gram's inverse document frequency (idf: rare n-grams say more than
+common ones) and the whole scaled to unit length by the square root of the occurrences' idf squared,
+as in training; the score is turned into a probability by the calibration fitted on cross-validated
+scores, and compared with the level's threshold chosen by cross-validation.
 The levels are read as a cascade: the model gives a level only when its scores of that level and of
 every level below it clear their thresholds (a text the model does not find at least low is not high).
 
@@ -38,18 +40,20 @@ from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
-ARTIFACT_FORMAT = 2
+ARTIFACT_FORMAT = 3  # 3: weights with each feature's idf
 EVIDENCE_NGRAMS = 5
 _WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
-# A word's memoised score: sums of its known features' weights per level, their number, and per level
-# the features among them whose weight is positive (the evidence).
-_WordScore = tuple[float, float, float, int, tuple[tuple[str, ...], ...]]
+# A word's memoised score: sums of its known features' weights per level, the sum of their idf squared
+# (their share of the text's length), and per level the features among them whose weight is positive
+# (the evidence).
+_WordScore = tuple[float, float, float, float, tuple[tuple[str, ...], ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class LearnedModel:
     lang: str
-    weights: Mapping[str, Sequence[float]]  # feature -> one weight per level (low, moderate, high)
+    # feature -> one weight per level (low, moderate, high), each times the feature's idf, then its idf squared
+    weights: Mapping[str, Sequence[float]]
     intercepts: Sequence[float]
     calibration: Sequence[Sequence[float]]  # per level: (slope, offset) of the Platt sigmoid
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
@@ -75,6 +79,7 @@ class LearnedModel:
         """Calibrated probability per level, raw scores, and the known features (with repeats)."""
         get = self.weights.get
         totals = [0.0, 0.0, 0.0]
+        length = 0.0
         known: list[str] = []
         for feature in features:
             weight = get(feature)
@@ -83,11 +88,13 @@ class LearnedModel:
                 totals[0] += weight[0]
                 totals[1] += weight[1]
                 totals[2] += weight[2]
-        probs, raw = self._calibrated(totals, len(known))
+                length += weight[3]
+        probs, raw = self._calibrated(totals, length)
         return probs, raw, known
 
-    def _calibrated(self, totals: Sequence[float], known: int) -> tuple[list[float], list[float]]:
-        scale = 1.0 / math.sqrt(known) if known else 0.0
+    def _calibrated(self, totals: Sequence[float], length: float) -> tuple[list[float], list[float]]:
+        """`length`: the sum of the known occurrences' idf squared (the text's squared length)."""
+        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
         raw = [self.intercepts[k] + totals[k] * scale for k in range(3)]
         probs = [_sigmoid(slope * value + offset) for value, (slope, offset) in zip(raw, self.calibration, strict=True)]
         return probs, raw
@@ -108,11 +115,10 @@ class LearnedModel:
         """`fast_probabilities` of a text whose words and their memoised scores are known."""
         if scores:
             # The same sums, in the same order, as adding score by score from 0.0: one pass in C per column.
-            s0, s1, s2, counts, _pushing = zip(*scores, strict=True)
-            t0, t1, t2, known = 0.0 + sum(s0), 0.0 + sum(s1), 0.0 + sum(s2), sum(counts)
+            s0, s1, s2, lengths, _pushing = zip(*scores, strict=True)
+            t0, t1, t2, length = 0.0 + sum(s0), 0.0 + sum(s1), 0.0 + sum(s2), 0.0 + sum(lengths)
         else:
-            t0 = t1 = t2 = 0.0
-            known = 0
+            t0 = t1 = t2 = length = 0.0
         pairs = self._pair_weights
         for left, right in itertools.pairwise(words):
             following = pairs.get(left)
@@ -122,7 +128,7 @@ class LearnedModel:
                     t0 += weight[0]
                     t1 += weight[1]
                     t2 += weight[2]
-                    known += 1
+                    length += weight[3]
         get = self.weights.get
         for feature in extra:
             weight = get(feature)
@@ -130,13 +136,12 @@ class LearnedModel:
                 t0 += weight[0]
                 t1 += weight[1]
                 t2 += weight[2]
-                known += 1
-        return self._calibrated((t0, t1, t2), known)[0]
+                length += weight[3]
+        return self._calibrated((t0, t1, t2), length)[0]
 
     def _word_score(self, word: str) -> _WordScore:
         get = self.weights.get
-        s0 = s1 = s2 = 0.0
-        n = 0
+        s0 = s1 = s2 = length = 0.0
         found: list[tuple[str, Sequence[float]]] = []
         for feature in word_features(word):
             weight = get(feature)
@@ -144,13 +149,13 @@ class LearnedModel:
                 s0 += weight[0]
                 s1 += weight[1]
                 s2 += weight[2]
-                n += 1
+                length += weight[3]
                 found.append((feature, weight))
         pushing = tuple(tuple(feature for feature, weight in found if weight[k] > 0) for k in range(3))
         cache = self._word_cache
         if len(cache) >= _WORD_CACHE:
             cache.clear()
-        score = cache[word] = (s0, s1, s2, n, pushing)
+        score = cache[word] = (s0, s1, s2, length, pushing)
         return score
 
     def _pairs(self, words: Sequence[str]) -> list[str]:
@@ -223,19 +228,19 @@ class LearnedModel:
         the most (weight times count, scaled), read from the words' memoised scores."""
         k = MODEL_LEVELS.index(level)
         pushing: list[str] = []  # the features that push the score up, with repeats
-        total = 0  # every known feature, with repeats (the scaling of the score)
+        length = 0.0  # every known occurrence's idf squared (the scaling of the score)
         for score in scores:
-            total += score[3]
+            length += score[3]
             pushing.extend(score[4][k])
         get = self.weights.get
         for feature in (*self._pairs(words), *extra):
             known = get(feature)
             if known is not None:
-                total += 1
+                length += known[3]
                 if known[k] > 0:
                     pushing.append(feature)
         counts = collections.Counter(pushing)
-        scale = 1.0 / math.sqrt(total) if total else 0.0
+        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
         weights = self.weights
         # The highest (value, feature) pairs (the same as heapq.nlargest, faster on a few hundred).
         pushed = sorted([(weights[f][k] * n * scale, f) for f, n in counts.items()], reverse=True)[:EVIDENCE_NGRAMS]
@@ -260,12 +265,24 @@ def _sigmoid(value: float) -> float:
     return exp / (1.0 + exp)
 
 
+def weighted(weights: Mapping[str, Sequence[float]], idf: Mapping[str, float]) -> dict[str, tuple[float, ...]]:
+    """The weights as screening reads them: each level's weight times the feature's idf, then the idf
+    squared."""
+    table: dict[str, tuple[float, ...]] = {}
+    for key, value in weights.items():
+        factor = float(idf[key])
+        table[str(key)] = (*(float(x) * factor for x in value), factor * factor)
+    return table
+
+
 def from_dict(data: Mapping[str, Any]) -> LearnedModel:
-    if data.get("format") not in (1, ARTIFACT_FORMAT):  # format 1: no thresholds outside the gate
+    # Format 2 valued every feature at 1 (plain counts): the same as format 3 with an idf of 1 for each.
+    if data.get("format") not in (2, ARTIFACT_FORMAT):
         raise ValueError(f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}")
+    idf = data["idf"] if data["format"] == ARTIFACT_FORMAT else dict.fromkeys(data["weights"], 1.0)
     return LearnedModel(
         lang=str(data["lang"]),
-        weights={str(key): tuple(float(x) for x in value) for key, value in data["weights"].items()},
+        weights=weighted(data["weights"], idf),
         intercepts=tuple(float(x) for x in data["intercepts"]),
         calibration=tuple((float(a), float(b)) for a, b in data["calibration"]),
         thresholds=tuple(float(x) for x in data["thresholds"]),

@@ -2,7 +2,11 @@
 
 Per language, from the labelled batches of tests/risk/labelled:
 1. features of every message: word and character n-grams plus the rules and frames that fired
-   (service/risk/features.py), kept when seen in at least two messages, binary, scaled to unit length;
+   (service/risk/features.py), kept when seen in at least two messages; each occurrence valued at the
+   feature's smoothed inverse document frequency (idf = ln((1 + messages) / (1 + messages with it)) + 1),
+   the text scaled to unit length by the square root of its occurrences' idf squared (leave-one-batch-
+   out, against counting every n-gram alike: en 0.871 / 0.866 / 0.779 → 0.878 / 0.866 / 0.795, fr
+   0.888 / 0.856 / 0.798 → 0.897 / 0.856 / 0.813, sensitivity / specificity / high-risk recall);
 2. one logistic regression per level (at least low, at least moderate, high), class-balanced,
    liblinear solver (deterministic, seed 0);
 3. cross-validated scores (by batch when there are 3 batches or more, else 5 stratified folds),
@@ -49,7 +53,7 @@ from service.risk.features import chunks, ngram_features, rule_features, words_o
 from service.risk.frames import FRAMEBOOKS
 from service.risk.levels import RiskLevel
 from service.risk.locales import primary_language
-from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict
+from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict, weighted
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
 from service.risk.text import context_cleared, evidence_in, model_may_read, outside_the_gate
@@ -104,7 +108,9 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     return Prepared(level, group, whole, parts, rules_level, gated, outside, cleared, words)
 
 
-def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int], idf: Sequence[float]) -> sparse.csr_matrix:
+    """Each feature's occurrences times its idf, the row scaled by the square root of its occurrences'
+    idf squared: exactly what `LearnedModel.probabilities` computes at screening time."""
     indptr, indices, values = [0], [], []
     for row in rows:
         counts: dict[int, int] = {}
@@ -112,12 +118,24 @@ def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> sparse.csr_
             index = vocabulary.get(feature)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
-        scale = 1.0 / math.sqrt(sum(counts.values())) if counts else 0.0
+        length = sum(n * idf[index] * idf[index] for index, n in counts.items())
+        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
         for index in sorted(counts):
             indices.append(index)
-            values.append(counts[index] * scale)
+            values.append(counts[index] * idf[index] * scale)
         indptr.append(len(indices))
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
+
+
+def idf_of(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> list[float]:
+    """Per column, the smoothed inverse document frequency over these messages, rounded as stored."""
+    seen = [0] * len(vocabulary)
+    for row in rows:
+        for feature in set(row.whole):
+            index = vocabulary.get(feature)
+            if index is not None:
+                seen[index] += 1
+    return [round(math.log((1 + len(rows)) / (1 + n)) + 1.0, DIGITS) for n in seen]
 
 
 def vocabulary_of(docs: Sequence[Iterable[str]], max_df: float = 1.0) -> dict[str, int]:
@@ -136,10 +154,19 @@ def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
     return vocabulary_of([row.whole for row in rows], MAX_DF.get(lang, 1.0))
 
 
-def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
-    """Raw (uncalibrated) weights and intercepts of the three level models."""
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """Raw (uncalibrated) weights and intercepts of the three level models, and each feature's idf."""
+
+    weights: dict[str, list[float]]
+    intercepts: list[float]
+    idf: dict[str, float]
+
+
+def _fit(rows: Sequence[Prepared], lang: str) -> Fitted:
     vocabulary = _vocabulary(rows, lang)
-    x = _matrix(rows, vocabulary)
+    idf = idf_of(rows, vocabulary)
+    x = _matrix(rows, vocabulary, idf)
     levels = np.array([int(row.level) for row in rows])
     coefs, intercepts = [], []
     for level in MODEL_LEVELS:
@@ -158,11 +185,12 @@ def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], l
     names = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=object)
     # Every feature of the vocabulary is kept (even at weight 0): the scaling counts known features.
     weights = dict(zip(names.tolist(), stacked.tolist(), strict=True))
-    return weights, intercepts
+    return Fitted(weights, intercepts, dict(zip(names.tolist(), idf, strict=True)))
 
 
-def _raw_model(lang: str, weights: dict[str, list[float]], intercepts: Sequence[float]) -> LearnedModel:
-    return LearnedModel(lang, weights, tuple(intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
+def _raw_model(lang: str, fitted: Fitted) -> LearnedModel:
+    table = weighted(fitted.weights, fitted.idf)
+    return LearnedModel(lang, table, tuple(fitted.intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
 
 
 def raw_scores(model: LearnedModel, row: Prepared) -> list[float]:
@@ -245,8 +273,7 @@ def train_language(
     long_enough = np.array([row.words >= OUTSIDE_MIN_WORDS for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
-        weights, intercepts = _fit([rows[i] for i in train_index], lang)
-        fold_model = _raw_model(lang, weights, intercepts)
+        fold_model = _raw_model(lang, _fit([rows[i] for i in train_index], lang))
         for i in test_index:
             oof[i] = raw_scores(fold_model, rows[i])
     calibration = []
@@ -271,12 +298,12 @@ def train_language(
     screened[among] = np.maximum(screened[among], outside_levels)
     screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
-    weights, intercepts = _fit(rows, lang)
+    fitted = _fit(rows, lang)
     return {
         "format": ARTIFACT_FORMAT,
         "lang": lang,
         "levels": [level.label for level in MODEL_LEVELS],
-        "intercepts": [round(value, 6) for value in intercepts],
+        "intercepts": [round(value, 6) for value in fitted.intercepts],
         "calibration": calibration,
         "thresholds": thresholds,
         "outside_thresholds": outside_thresholds,
@@ -293,11 +320,12 @@ def train_language(
             "max_false_alarm": list(MAX_FALSE_ALARM),
             "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
             "cleared_false_alarm": list(CLEARED_FALSE_ALARM),
-            "features": len(weights),
+            "features": len(fitted.weights),
             "cross_validated": cross_validated,
             **(info or {}),
         },
-        "weights": weights,
+        "weights": fitted.weights,
+        "idf": fitted.idf,
     }
 
 

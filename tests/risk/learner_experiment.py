@@ -246,9 +246,12 @@ def docs_charwb(lang: str, sizes: Sequence[int]) -> Callable[[Item], list[tuple[
 # ---------------------------------------------------------------- linear learners
 
 
-def _matrix(docs: Sequence[tuple[str, ...]], vocab: dict[str, int]) -> sparse.csr_matrix:
-    rows = [training.Prepared(training.RiskLevel.NONE, "", doc, (), training.RiskLevel.NONE) for doc in docs]
-    return training._matrix(rows, vocab)
+def _rows(docs: Sequence[tuple[str, ...]]) -> list[training.Prepared]:
+    return [training.Prepared(training.RiskLevel.NONE, "", doc, (), training.RiskLevel.NONE) for doc in docs]
+
+
+def _matrix(docs: Sequence[tuple[str, ...]], vocab: dict[str, int], idf: Sequence[float]) -> sparse.csr_matrix:
+    return training._matrix(_rows(docs), vocab, idf)
 
 
 def _logistic(c: float = training.C, class_weight: str | None = "balanced") -> LogisticRegression:
@@ -317,7 +320,8 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
     def fit_score(train: list[Item], test: list[Item]) -> np.ndarray:
         whole = [docs_of(item)[0] for item in train]
         vocab = training.vocabulary_of(whole, max_df)
-        x = _matrix(whole, vocab)
+        idf = training.idf_of(_rows(whole), vocab)
+        x = _matrix(whole, vocab, idf)
         levels = np.array([int(item.row.level) for item in train])
         groups = np.array([item.row.group for item in train])
         scorers = [fitter(x, levels, groups, k) for k in range(3)]
@@ -326,7 +330,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
             for doc in docs_of(item):
                 owner.append(i)
                 test_docs.append(doc)
-        z = _matrix(test_docs, vocab)
+        z = _matrix(test_docs, vocab, idf)
         scores = np.column_stack([np.asarray(s(z)).ravel() for s in scorers])
         best = np.full((len(test), 3), -np.inf)
         np.maximum.at(best, np.array(owner), scores)
@@ -337,8 +341,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
 
 def base_exact(train: list[Item], test: list[Item], lang: str) -> np.ndarray:
     """The packaged learner itself (training._fit and training.raw_scores)."""
-    weights, intercepts = training._fit([item.row for item in train], lang)
-    model = training._raw_model("", weights, intercepts)
+    model = training._raw_model("", training._fit([item.row for item in train], lang))
     return np.array([training.raw_scores(model, item.row) for item in test])
 
 

@@ -48,11 +48,11 @@ def test_training_is_deterministic():
     assert first["info"]["seed"] == 0
 
 
-# The issue-10 targets are not met yet by leave-one-batch-out (2026-12-01, 17 batches per language:
-# en 0.861 / 0.866 / 0.753, fr 0.888 / 0.856 / 0.798 for sensitivity / specificity / high-risk
-# recall), nor by the French conversations (0.898; English: 0.905, met). These tests stay as the
-# target: strict, so the day the screen meets one it passes and its marker must go. The floors below
-# catch any regression meanwhile.
+# The issue-10 targets are not met yet by leave-one-batch-out (2026-12-02, 17 batches per language:
+# en 0.878 / 0.866 / 0.795, fr 0.897 / 0.856 / 0.813 for sensitivity / specificity / high-risk
+# recall). Whole conversations meet theirs (high-risk recall en 0.912, fr 0.912 since 2026-12-02).
+# These tests stay as the target: strict, so the day the screen meets one it passes and its marker
+# must go. The floors below catch any regression meanwhile.
 TARGETS_NOT_MET = pytest.mark.xfail(
     strict=True, reason="issue 10 targets not met yet; see tests/risk/labelled/README.md"
 )
@@ -60,10 +60,10 @@ TARGETS_NOT_MET = pytest.mark.xfail(
 # What leave-one-batch-out measured, rounded down: a change that makes the screen worse on the
 # corpus fails here. Floors only go up.
 CV_FLOORS = {
-    "en": {"sensitivity": 0.86, "specificity": 0.86, "high_risk_recall": 0.75},
-    "fr": {"sensitivity": 0.88, "specificity": 0.85, "high_risk_recall": 0.79},
+    "en": {"sensitivity": 0.87, "specificity": 0.86, "high_risk_recall": 0.79},
+    "fr": {"sensitivity": 0.89, "specificity": 0.85, "high_risk_recall": 0.81},
 }
-CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.90}, "fr": {"high_risk_recall": 0.89}}
+CONVERSATION_FLOORS = {"en": {"high_risk_recall": 0.91}, "fr": {"high_risk_recall": 0.91}}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -93,7 +93,7 @@ def test_cross_validated_by_batch_the_screen_meets_the_targets(lang):
     assert shortfalls(pooled, CV_TARGETS) == [], (lang, pooled)
 
 
-@pytest.mark.parametrize("lang", ["en", pytest.param("fr", marks=TARGETS_NOT_MET)])
+@pytest.mark.parametrize("lang", ["en", "fr"])
 def test_whole_conversations_meet_the_high_risk_recall_target(lang):
     from service.risk.conversation import screen_conversation
 
@@ -196,6 +196,6 @@ def test_models_are_small_enough_in_memory():
 
     for model in MODELS.values():
         size = sys.getsizeof(model.weights) + sum(
-            sys.getsizeof(key) + sys.getsizeof(value) + 3 * 24 for key, value in model.weights.items()
+            sys.getsizeof(key) + sys.getsizeof(value) + 24 * len(value) for key, value in model.weights.items()
         )
         assert size < 50_000_000
