@@ -199,3 +199,26 @@ def test_models_are_small_enough_in_memory():
             sys.getsizeof(key) + sys.getsizeof(value) + 24 * len(value) for key, value in model.weights.items()
         )
         assert size < 50_000_000
+
+
+def test_a_model_stored_before_idf_weighting_loads_as_counting_every_ngram_alike():
+    """Format 2 (every n-gram counted alike) is format 3 with an idf of 1 for each n-gram."""
+    from service.risk.model import from_dict
+
+    base = {
+        "lang": "en",
+        "weights": {"w:rope": [2.0, 1.0, 0.5], "w:the": [0.1, 0.0, 0.0]},
+        "intercepts": [-1.0, -2.0, -3.0],
+        "calibration": [[1.0, 0.0]] * 3,
+        "thresholds": [0.5, 0.5, 0.5],
+        "outside_min_words": 11,
+    }
+    old = from_dict({**base, "format": 2})
+    same = from_dict({**base, "format": 3, "idf": {"w:rope": 1.0, "w:the": 1.0}})
+    rarer = from_dict({**base, "format": 3, "idf": {"w:rope": 3.0, "w:the": 1.0}})
+    features = ["w:rope", "w:the"]
+    assert old.probabilities(features)[0] == same.probabilities(features)[0]
+    # The rare word weighs more once valued at its idf: the score of the text rises.
+    assert rarer.probabilities(features)[0][0] > old.probabilities(features)[0][0]
+    with pytest.raises(ValueError, match="format"):
+        from_dict({**base, "format": 1})
