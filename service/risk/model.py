@@ -40,7 +40,7 @@ from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
-ARTIFACT_FORMAT = 3  # 3: weights with each feature's idf
+ARTIFACT_FORMAT = 3  # 3: each feature's weights followed by its idf
 EVIDENCE_NGRAMS = 5
 _WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
 # A word's memoised score: sums of its known features' weights per level, the sum of their idf squared
@@ -265,13 +265,13 @@ def _sigmoid(value: float) -> float:
     return exp / (1.0 + exp)
 
 
-def weighted(weights: Mapping[str, Sequence[float]], idf: Mapping[str, float]) -> dict[str, tuple[float, ...]]:
-    """The weights as screening reads them: each level's weight times the feature's idf, then the idf
-    squared."""
+def weighted(weights: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, ...]]:
+    """The stored weights (per feature: one per level, then its idf) as screening reads them: each
+    level's weight times the idf, then the idf squared."""
     table: dict[str, tuple[float, ...]] = {}
-    for key, value in weights.items():
-        factor = float(idf[key])
-        table[str(key)] = (*(float(x) * factor for x in value), factor * factor)
+    for key, (low, moderate, high, idf) in weights.items():
+        factor = float(idf)
+        table[str(key)] = (float(low) * factor, float(moderate) * factor, float(high) * factor, factor * factor)
     return table
 
 
@@ -279,10 +279,12 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
     # Format 2 valued every feature at 1 (plain counts): the same as format 3 with an idf of 1 for each.
     if data.get("format") not in (2, ARTIFACT_FORMAT):
         raise ValueError(f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}")
-    idf = data["idf"] if data["format"] == ARTIFACT_FORMAT else dict.fromkeys(data["weights"], 1.0)
+    stored = data["weights"]
+    if data["format"] == 2:
+        stored = {key: (*value, 1.0) for key, value in stored.items()}
     return LearnedModel(
         lang=str(data["lang"]),
-        weights=weighted(data["weights"], idf),
+        weights=weighted(stored),
         intercepts=tuple(float(x) for x in data["intercepts"]),
         calibration=tuple((float(a), float(b)) for a, b in data["calibration"]),
         thresholds=tuple(float(x) for x in data["thresholds"]),

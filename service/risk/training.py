@@ -154,16 +154,9 @@ def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
     return vocabulary_of([row.whole for row in rows], MAX_DF.get(lang, 1.0))
 
 
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """Raw (uncalibrated) weights and intercepts of the three level models, and each feature's idf."""
-
-    weights: dict[str, list[float]]
-    intercepts: list[float]
-    idf: dict[str, float]
-
-
-def _fit(rows: Sequence[Prepared], lang: str) -> Fitted:
+def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
+    """Raw (uncalibrated) weights of the three level models, each feature's followed by its idf, and
+    their intercepts."""
     vocabulary = _vocabulary(rows, lang)
     idf = idf_of(rows, vocabulary)
     x = _matrix(rows, vocabulary, idf)
@@ -181,16 +174,15 @@ def _fit(rows: Sequence[Prepared], lang: str) -> Fitted:
         model.fit(x, y)
         coefs.append(model.coef_[0])
         intercepts.append(float(model.intercept_[0]))
-    stacked = np.round(np.vstack(coefs).T, DIGITS)
+    stacked = np.column_stack([np.round(np.vstack(coefs).T, DIGITS), idf])
     names = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=object)
     # Every feature of the vocabulary is kept (even at weight 0): the scaling counts known features.
     weights = dict(zip(names.tolist(), stacked.tolist(), strict=True))
-    return Fitted(weights, intercepts, dict(zip(names.tolist(), idf, strict=True)))
+    return weights, intercepts
 
 
-def _raw_model(lang: str, fitted: Fitted) -> LearnedModel:
-    table = weighted(fitted.weights, fitted.idf)
-    return LearnedModel(lang, table, tuple(fitted.intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
+def _raw_model(lang: str, weights: dict[str, list[float]], intercepts: Sequence[float]) -> LearnedModel:
+    return LearnedModel(lang, weighted(weights), tuple(intercepts), ((1.0, 0.0),) * 3, (0.5, 0.5, 0.5), {})
 
 
 def raw_scores(model: LearnedModel, row: Prepared) -> list[float]:
@@ -273,7 +265,7 @@ def train_language(
     long_enough = np.array([row.words >= OUTSIDE_MIN_WORDS for row in rows])
     oof = np.zeros((len(rows), 3))
     for train_index, test_index in _folds(rows, folds):
-        fold_model = _raw_model(lang, _fit([rows[i] for i in train_index], lang))
+        fold_model = _raw_model(lang, *_fit([rows[i] for i in train_index], lang))
         for i in test_index:
             oof[i] = raw_scores(fold_model, rows[i])
     calibration = []
@@ -298,12 +290,12 @@ def train_language(
     screened[among] = np.maximum(screened[among], outside_levels)
     screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
-    fitted = _fit(rows, lang)
+    weights, intercepts = _fit(rows, lang)
     return {
         "format": ARTIFACT_FORMAT,
         "lang": lang,
         "levels": [level.label for level in MODEL_LEVELS],
-        "intercepts": [round(value, 6) for value in fitted.intercepts],
+        "intercepts": [round(value, 6) for value in intercepts],
         "calibration": calibration,
         "thresholds": thresholds,
         "outside_thresholds": outside_thresholds,
@@ -320,12 +312,11 @@ def train_language(
             "max_false_alarm": list(MAX_FALSE_ALARM),
             "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
             "cleared_false_alarm": list(CLEARED_FALSE_ALARM),
-            "features": len(fitted.weights),
+            "features": len(weights),
             "cross_validated": cross_validated,
             **(info or {}),
         },
-        "weights": fitted.weights,
-        "idf": fitted.idf,
+        "weights": weights,
     }
 
 

@@ -341,7 +341,7 @@ def linear(docs_of: Callable[[Item], list[tuple[str, ...]]], fitter: Fitter, max
 
 def base_exact(train: list[Item], test: list[Item], lang: str) -> np.ndarray:
     """The packaged learner itself (training._fit and training.raw_scores)."""
-    model = training._raw_model("", training._fit([item.row for item in train], lang))
+    model = training._raw_model("", *training._fit([item.row for item in train], lang))
     return np.array([training.raw_scores(model, item.row) for item in test])
 
 

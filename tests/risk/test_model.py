@@ -214,8 +214,8 @@ def test_a_model_stored_before_idf_weighting_loads_as_counting_every_ngram_alike
         "outside_min_words": 11,
     }
     old = from_dict({**base, "format": 2})
-    same = from_dict({**base, "format": 3, "idf": {"w:rope": 1.0, "w:the": 1.0}})
-    rarer = from_dict({**base, "format": 3, "idf": {"w:rope": 3.0, "w:the": 1.0}})
+    same = from_dict({**base, "format": 3, "weights": {"w:rope": [2.0, 1.0, 0.5, 1.0], "w:the": [0.1, 0.0, 0.0, 1.0]}})
+    rarer = from_dict({**base, "format": 3, "weights": {"w:rope": [2.0, 1.0, 0.5, 3.0], "w:the": [0.1, 0.0, 0.0, 1.0]}})
     features = ["w:rope", "w:the"]
     assert old.probabilities(features)[0] == same.probabilities(features)[0]
     # The rare word weighs more once valued at its idf: the score of the text rises.
