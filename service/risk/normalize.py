@@ -59,12 +59,19 @@ def _build_fold_table() -> tuple[dict[int, str], str]:
 
 
 _FOLD_TABLE, _UNEVEN_CHARS = _build_fold_table()
+# The same table with every other character of the folded blocks mapped to itself: `str.translate`
+# then finds each character it meets (a character missing from the table costs a caught KeyError),
+# which folds a text with accents about three times faster, to the same result.
+_TRANSLATION: dict[int, str | int] = {code: _FOLD_TABLE.get(code, code) for block in _FOLDED_BLOCKS for code in block}
 # Characters whose folded form is not exactly one character (accents written as combining marks,
 # ligatures): only then does folding shift positions.
 _UNEVEN = re.compile("[" + re.escape(_UNEVEN_CHARS) + "]")
 _LEET = re.compile(r"(?<=[a-z])[013457@$!]+(?=[a-z])")
 _LEET_TABLE = str.maketrans("013457@$!", "oieastasi")
 _SQUEEZE = re.compile(r" {2,}|([a-z])\1{2,}")
+# Whether there is anything to squeeze: a search that stops at the first one, about twice as fast as
+# looking for every one (few messages have any).
+_SQUEEZABLE = re.compile(r"([a-z])\1\1|  ")
 _WORD = re.compile(r"[a-z]+")
 _WORD_OR_MASKED = re.compile(r"[a-z*]*[a-z][a-z*]*")
 
@@ -108,8 +115,9 @@ class Speller:
         self._keys = frozenset(corrections)
         self._fuzzy = tuple(fuzzy_words)
 
-    def corrections_in(self, text: str) -> bool:
-        return "*" in text or not self._keys.isdisjoint(_WORD.findall(text))
+    def corrections_in(self, text: str, words: Iterable[str] | None = None) -> bool:
+        """Whether the speller may change `text` (`words`: its words, when already found)."""
+        return "*" in text or not self._keys.isdisjoint(_WORD.findall(text) if words is None else words)
 
     def edits(self, text: str) -> list[tuple[int, int, str]]:
         found = []
@@ -146,34 +154,36 @@ def _near_misspellings(word: str) -> set[str]:
 
 
 def normalize(text: str, speller: Speller | None = None) -> NormalizedText:
-    folded, starts, ends = _spelled_out(text)
-    if speller is not None and speller.corrections_in(folded):
+    folded, starts, ends, words = _spelled_out(text)
+    if speller is not None and speller.corrections_in(folded, words):
         folded, starts, ends = _apply(folded, starts, ends, speller.edits(folded))
     return NormalizedText(text, folded, starts, ends)
 
 
-# The last text brought to plain form before spelling, and that form (one tuple, so a thread reads it
-# whole): a message is normalised for each language's speller in turn, and only that last step differs.
-_last: list[tuple[str, str, list[int] | None, list[int] | None]] = []
+# The last text brought to plain form before spelling, that form and its words (one tuple, so a thread
+# reads it whole): a message is normalised for each language's speller in turn, and only that last
+# step differs; each speller looks for its corrections among the same words.
+_last: list[tuple[str, str, list[int] | None, list[int] | None, frozenset[str]]] = []
 
 
-def _spelled_out(text: str) -> tuple[str, list[int] | None, list[int] | None]:
-    """Folded, leetspeak read as letters, repeats squeezed: every step but the speller's."""
+def _spelled_out(text: str) -> tuple[str, list[int] | None, list[int] | None, frozenset[str]]:
+    """Folded, leetspeak read as letters, repeats squeezed: every step but the speller's; and the words."""
     last = _last[0] if _last else None
     if last is not None and last[0] == text:
-        return last[1], last[2], last[3]
+        return last[1], last[2], last[3], last[4]
     folded, starts, ends = _fold_text(text)
     folded = _LEET.sub(lambda match: match.group().translate(_LEET_TABLE), folded)
-    edits = [(match.start(), match.end(), match.group()[0]) for match in _SQUEEZE.finditer(folded)]
-    if edits:
+    if _SQUEEZABLE.search(folded) is not None:
+        edits = [(match.start(), match.end(), match.group()[0]) for match in _SQUEEZE.finditer(folded)]
         folded, starts, ends = _apply(folded, starts, ends, edits)
-    _last[:] = [(text, folded, starts, ends)]
-    return folded, starts, ends
+    words = frozenset(_WORD.findall(folded))
+    _last[:] = [(text, folded, starts, ends, words)]
+    return folded, starts, ends, words
 
 
 def _fold_text(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     if text.isascii() or _UNEVEN.search(text) is None:
-        return text.translate(_FOLD_TABLE), None, None
+        return text.translate(_TRANSLATION), None, None
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

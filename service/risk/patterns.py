@@ -8,6 +8,7 @@ tried on a message that contains one of them, which is most of what keeps screen
 
 from __future__ import annotations
 
+import collections
 import importlib
 import operator
 import re
@@ -97,13 +98,39 @@ def required_literals(phrases: Iterable[str]) -> frozenset[str] | None:
 
 
 def _phrase_literals(phrase: str) -> frozenset[str] | None:
+    factors = _phrase_factors(phrase)
+    return None if factors is None else _best(list(factors))
+
+
+# Per phrase, the sets of literals every match of it contains a member of (see `literal_factors`).
+Factors = tuple[tuple[frozenset[str], ...], ...]
+
+
+def literal_factors(phrases: Iterable[str]) -> Factors | None:
+    """Per phrase, every set of literals one of which any match of it must contain (each set long
+    enough to be indexed); None if some phrase has none (as `required_literals`).
+
+    `required_literals` keeps one set per phrase, enough to say that a text may hold a match; a text
+    that lacks any other set of every phrase holds none, and its rule need not be tried at all (most
+    rules whose literal is in a message do not match it: "envie ", " pour ", "encore").
+    """
+    found: list[tuple[frozenset[str], ...]] = []
+    for phrase in phrases:
+        factors = _phrase_factors(phrase)
+        if not factors:
+            return None
+        found.append(factors)
+    return tuple(found)
+
+
+def _phrase_factors(phrase: str) -> tuple[frozenset[str], ...] | None:
     if sre_parse is None:  # pragma: no cover
         return None
     try:
         parsed = sre_parse.parse(phrase)
     except Exception:  # a phrase the parser rejects is reported by compile_checked
         return None
-    return _best(_factors(list(parsed)))
+    return tuple(option for option in _factors(list(parsed)) if min(map(len, option)) >= _MIN_LITERAL)
 
 
 _MAX_EXACT = 64  # beyond this many spellings, a piece of a phrase is not expanded
@@ -214,32 +241,65 @@ def _best(options: list[frozenset[str]]) -> frozenset[str] | None:
     return max(usable, key=lambda option: (min(*map(len, option), _SELECTIVE), -len(option)), default=None)
 
 
+def _others(factors: tuple[frozenset[str], ...]) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+    """A phrase's most selective set of literals (the one `required_literals` keeps), and the rest."""
+    best = _best(list(factors))
+    assert best is not None
+    return best, tuple(option for option in factors if option is not best)
+
+
 class LiteralIndex(Generic[Key]):
     """Which keys (rules, idiom lists) have one of their required literals in a text.
 
     The literals of every index are looked for together, in one pass over the text (see
     `_LiteralScanner`); a message is looked up in the rules' and the concepts' index of each
     language one after the other, and the scan of its text is reused. A key without literals is
-    always found.
+    always found. A key given with its phrases' `literal_factors` is found only when one of its
+    phrases has a literal of every one of its sets in the text (a phrase is looked at only when the
+    text holds a literal of its most selective set, the one `required_literals` keeps).
     """
 
-    def __init__(self, literals_by_key: Mapping[Key, frozenset[str] | None]) -> None:
+    def __init__(
+        self,
+        literals_by_key: Mapping[Key, frozenset[str] | None],
+        factors_by_key: Mapping[Key, Factors | None] | None = None,
+    ) -> None:
+        factors_by_key = factors_by_key or {}
         self._always = frozenset(key for key, literals in literals_by_key.items() if not literals)
         keys_by_literal: dict[str, list[Key]] = {}
+        # literal -> the phrases whose most selective set holds it: their key and their other sets.
+        phrases_by_literal: dict[str, list[tuple[Key, tuple[frozenset[str], ...]]]] = {}
         for key, literals in literals_by_key.items():
+            factors = factors_by_key.get(key)
+            if literals and factors:
+                for phrase in factors:
+                    best, others = _others(phrase)
+                    for literal in best:
+                        phrases_by_literal.setdefault(literal, []).append((key, others))
+                continue
             for literal in literals or ():
                 keys_by_literal.setdefault(literal, []).append(key)
         self._keys_by_literal: dict[str, tuple[Key, ...]] = {
             literal: tuple(keys) for literal, keys in keys_by_literal.items()
         }
+        self._phrases_by_literal = {literal: tuple(phrases) for literal, phrases in phrases_by_literal.items()}
         self._literals = frozenset(keys_by_literal)
-        _SCANNER.add(self._literals)
+        self._phrase_literals = frozenset(phrases_by_literal)
+        every = {
+            literal for factors in factors_by_key.values() for phrase in factors or () for f in phrase for literal in f
+        }
+        _SCANNER.add(self._literals | every)
 
     def find(self, text: str) -> set[Key]:
         found = set(self._always)
+        present = _SCANNER.find(text)
         keys_by_literal = self._keys_by_literal
-        for literal in _SCANNER.find(text) & self._literals:
+        for literal in present & self._literals:
             found.update(keys_by_literal[literal])
+        for literal in present & self._phrase_literals:
+            for key, others in self._phrases_by_literal[literal]:
+                if key not in found and all(not option.isdisjoint(present) for option in others):
+                    found.add(key)
         return found
 
 
@@ -298,3 +358,23 @@ class _LiteralScanner:
 
 
 _SCANNER = _LiteralScanner()
+
+
+class Occurrences:
+    """How many times each of a fixed set of strings occurs in a text, overlaps included, found in one
+    pass of an Aho-Corasick automaton (pyahocorasick, in C). The learned model's n-grams are read this
+    way: a text's tens of thousands of candidate n-grams are never built one by one."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for index, string in enumerate(strings):
+            self._automaton.add_word(string, index)
+        self._ready = len(self._automaton) > 0
+        if self._ready:
+            self._automaton.make_automaton()
+
+    def count(self, text: str) -> Mapping[int, int]:
+        """Index of each string found (in the order given) -> its occurrences in `text`."""
+        if not self._ready:
+            return {}
+        return collections.Counter(map(_LITERAL, self._automaton.iter(text)))

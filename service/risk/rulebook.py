@@ -16,11 +16,13 @@ from typing import Any
 from service.risk.levels import RiskLevel
 from service.risk.normalize import Speller
 from service.risk.patterns import (
+    Factors,
     LiteralIndex,
     RuleFileError,
     compile_checked,
     compile_phrases,
     expand_terms,
+    literal_factors,
     required_literals,
     whole_words,
 )
@@ -46,6 +48,7 @@ class Rule:
     description: str
     regex: re.Pattern[str]
     literals: frozenset[str] | None  # a message must contain one of these for the rule to be tried
+    factors: Factors | None  # and, for one of its patterns, one of each of these (see patterns.literal_factors)
     negatable: bool
     check_subject: bool
     realis: bool
@@ -109,6 +112,7 @@ def load_rulebook(path: Path) -> RuleBook:
     _check_unique(rules, where)
     context = _context(data.get("context", {}), terms, where)
     literals: dict[int, frozenset[str] | None] = {index: rule.literals for index, rule in enumerate(rules)}
+    factors: dict[int, Factors | None] = {index: rule.factors for index, rule in enumerate(rules)}
     if context.ignored is not None:
         literals[_IDIOMS] = context.ignored_literals
     return RuleBook(
@@ -116,7 +120,7 @@ def load_rulebook(path: Path) -> RuleBook:
         speller=_speller(data.get("spelling", {})),
         context=context,
         rules=rules,
-        index=LiteralIndex(literals),
+        index=LiteralIndex(literals, factors),
     )
 
 
@@ -143,6 +147,7 @@ def _rule(entry: Mapping[str, Any], terms: Mapping[str, str], file_name: str, in
         description=_text(entry, "description", where),
         regex=regex,
         literals=required_literals(expanded),
+        factors=literal_factors(expanded),
         negatable=_flag(entry, "negatable", True, where),
         check_subject=_flag(entry, "check_subject", True, where),
         realis=_flag(entry, "realis", False, where),

@@ -169,3 +169,19 @@ def test_the_literal_scanner_finds_exactly_the_literals_a_text_holds_even_as_mor
     scanner.add({"tonight"})  # a later rule file: the scanner is rebuilt with it
     assert scanner.find("tonight, myself") == {"tonight", "myself"}
     assert scanner.find("") == frozenset() and scanner.find("ropes") == {"rope"}
+
+
+def test_a_rule_is_tried_only_when_one_of_its_patterns_has_a_literal_of_each_of_its_parts():
+    from service.risk.patterns import LiteralIndex, literal_factors, required_literals
+
+    phrases = [r"bought (?:[a-z]+ ){0,3}rope", r"noose"]
+    assert literal_factors(phrases) == (
+        (frozenset({"bought "}), frozenset({"rope"})),
+        (frozenset({"noose"}),),
+    )
+    index = LiteralIndex({"means": required_literals(phrases)}, {"means": literal_factors(phrases)})
+    assert index.find("i bought some rope today") == {"means"}
+    assert index.find("tied a noose") == {"means"}
+    # "bought " alone once made the rule a candidate; the rope is needed as well.
+    assert index.find("i bought bread today") == set()
+    assert LiteralIndex({"means": required_literals(phrases)}).find("i bought bread today") == {"means"}
