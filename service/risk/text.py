@@ -13,7 +13,6 @@ from contextvars import ContextVar
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
-from service.risk.features import rule_features
 from service.risk.frames import FRAMEBOOKS, FrameBook, Presence, find_frames
 from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
@@ -104,7 +103,7 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
             return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
     level, _probs, learned = model.screen(
-        normalized.text, rule_features(evidence), explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
+        normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
     )
     if level > ruled:
         evidence.extend(learned)

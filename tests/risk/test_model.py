@@ -201,51 +201,24 @@ def test_models_are_small_enough_in_memory():
         assert size < 50_000_000
 
 
-def test_a_model_stored_in_an_earlier_format_is_refused_with_what_to_do():
-    """Formats before 4 read other features (single words' characters, word pairs): their weights mean
-    nothing to this code, so loading one says to train again rather than screening with it."""
-    from service.risk.model import from_dict
-
-    old = {**packaged("en"), "format": 3}
-    with pytest.raises(ValueError, match="train it again"):
-        from_dict(old)
-
-
-@pytest.mark.parametrize("lang", ["en", "fr"])
-def test_screening_reads_a_text_exactly_as_training_counts_its_features(lang):
-    """The automaton's one pass over the text finds the same n-grams, as often, as the feature list
-    training counts: the probabilities agree to the last bit, repeats and long notes included."""
-    from service.risk.features import ngram_features, rule_features
-    from service.risk.text import evidence_in
-
-    model = MODELS[lang]
-    book = RULEBOOKS[lang]
-    cases = [case for case in load_labelled(LABELLED) if case.lang == lang][::40]
-    texts = [case.text for case in cases] + ["", "😀😀", "non non non non non " * 50, "x" * 10_000]
-    for text in texts:
-        normalized = normalize(text, book.speller)
-        found = sorted(rule_features(evidence_in(book, normalized)))
-        by_features = model.probabilities([*ngram_features(normalized.text), *found])[0]
-        assert model.text_probabilities(normalized.text, found) == by_features, text
-
-
-def test_a_rarer_ngram_weighs_more_and_repeats_count_less_than_their_number():
+def test_a_model_stored_before_idf_weighting_loads_as_counting_every_ngram_alike():
+    """Format 2 (every n-gram counted alike) is format 3 with an idf of 1 for each n-gram."""
     from service.risk.model import from_dict
 
     base = {
-        "format": 4,
         "lang": "en",
-        "weights": {"w:rope": [2.0, 1.0, 0.5, 1.0], "w:the": [0.1, 0.0, 0.0, 1.0], "c:ope": [0.0, 0.0, 0.0, 1.0]},
+        "weights": {"w:rope": [2.0, 1.0, 0.5], "w:the": [0.1, 0.0, 0.0]},
         "intercepts": [-1.0, -2.0, -3.0],
         "calibration": [[1.0, 0.0]] * 3,
         "thresholds": [0.5, 0.5, 0.5],
         "outside_min_words": 11,
     }
-    plain = from_dict(base)
-    rarer = from_dict({**base, "weights": {**base["weights"], "w:rope": [2.0, 1.0, 0.5, 3.0]}})
-    assert rarer.text_probabilities("the rope")[0] > plain.text_probabilities("the rope")[0]
-    # Repeating a word does not repeat its weight: counts are taken as 1 + ln(n), then scaled.
-    once, thrice = plain.text_probabilities("rope the"), plain.text_probabilities("rope rope rope the")
-    assert once[0] < thrice[0] < 1.0
+    old = from_dict({**base, "format": 2})
+    same = from_dict({**base, "format": 3, "weights": {"w:rope": [2.0, 1.0, 0.5, 1.0], "w:the": [0.1, 0.0, 0.0, 1.0]}})
+    rarer = from_dict({**base, "format": 3, "weights": {"w:rope": [2.0, 1.0, 0.5, 3.0], "w:the": [0.1, 0.0, 0.0, 1.0]}})
+    features = ["w:rope", "w:the"]
+    assert old.probabilities(features)[0] == same.probabilities(features)[0]
+    # The rare word weighs more once valued at its idf: the score of the text rises.
+    assert rarer.probabilities(features)[0][0] > old.probabilities(features)[0][0]
     with pytest.raises(ValueError, match="format"):
         from_dict({**base, "format": 1})
