@@ -1,59 +1,79 @@
-"""The features the learned second stage reads: word and character n-grams plus what the rules found.
+"""The features the learned second stage reads: word and character n-grams of the normalised text.
 
 The same function feeds training (service/risk/training.py, with scikit-learn) and screening
-(service/risk/model.py, plain dictionary lookups), so the two can never disagree on what a feature is.
-Features are strings with a short prefix telling their kind:
+(service/risk/model.py, which finds them all in one pass of an Aho-Corasick automaton), so the two can
+never disagree on what a feature is. The model reads a text as its words joined by single spaces, with
+a space at each end (`model_text`: " i want to go "); its features are strings with a prefix telling
+their kind:
 
-- `w:word` and `b:word word`: words and pairs of neighbouring words of the normalised text;
-- `c:` + 3 to 5 characters of one word, padded with a space at each end (`c: kil`, `c:ill `), which
-  survives typos, missing accents and endings ("pilules", "pillules");
-- `r:rule-id`, `k:category`, `l:level`: the rules and frames that fired, so the model can weigh them.
-  (Concept presence alone was tried as a feature: it did not improve cross-validation and cost time.)
+- `w:` + one to three neighbouring words (`w:kill`, `w:want to`, `w:i want to`);
+- `c:` + 2 to 6 characters of that text, across word boundaries (`c:e to`, `c: kil`, `c:ll my`),
+  which survive typos, missing accents and endings ("pilules", "pillules") and read short phrases.
+- `r:rule-id`, `k:category`, `l:level`: the rules and frames that fired, so the model weighs what the
+  first stage found (without them, the model raised "I want to kill myself" past what it says).
+
+Each kind is its own block: a text's counts are taken as 1 + ln(count), valued at the feature's
+inverse document frequency, and scaled to unit length within the block (training.py). Measured leave
+one batch out against the earlier features (words, word pairs, 4- and 5-character pieces of single
+words and the rules that fired, one block): tests/risk/labelled/README.md, "Words and characters
+across words".
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
 from collections.abc import Iterable
 
 from service.risk.levels import Evidence
 
 _WORD = re.compile(r"[a-z0-9]+")
-# Sentences end on these; a chunk for the model is a run of whole sentences of at most this many words.
-_SENTENCE = re.compile(r"[^.!?;\n]+")
-CHUNK_WORDS = 40
-CHAR_SIZES = (4, 5)
+WORD_SIZES = (1, 2, 3)
+CHAR_SIZES = (2, 3, 4, 5, 6)
+# The kinds of feature, each scaled to unit length on its own: words, characters, what the rules found.
+BLOCKS = ("w", "c", "r")
 
 
 def words_of(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-@functools.lru_cache(maxsize=65536)
-def word_features(word: str) -> tuple[str, ...]:
-    """The features one word brings: itself and its character n-grams (each once)."""
-    padded = f" {word} "
-    size = len(padded)
-    found = {"w:" + word}
-    for n in CHAR_SIZES:
-        found.update("c:" + padded[i : i + n] for i in range(size - n + 1))
-    return tuple(sorted(found))
+def model_text(text: str) -> str:
+    """What the model reads of an already normalised text: its words joined by single spaces, with a
+    space at each end (so a word's first and last characters are read as such)."""
+    return " " + " ".join(_WORD.findall(text)) + " "
 
 
 def ngram_features(text: str) -> list[str]:
-    """Word, word-pair and character n-gram features of an already normalised text, with repeats.
-
-    A feature counts once per word that brings it (a word's own n-grams are counted once), so the
-    score of a text is the sum of its words' scores plus its word pairs': the model memoises words.
-    """
+    """Every feature of an already normalised text, with repeats (a feature counts once per place it
+    occurs): its words and runs of two and three words, then every run of 2 to 6 characters of
+    `model_text(text)`."""
     words = _WORD.findall(text)
     found: list[str] = []
-    for word in words:
-        found.extend(word_features(word))
-    found.extend(f"b:{left} {right}" for left, right in itertools.pairwise(words))
+    for n in WORD_SIZES:
+        found.extend("w:" + " ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    padded = " " + " ".join(words) + " "
+    size = len(padded)
+    for n in CHAR_SIZES:
+        found.extend("c:" + padded[i : i + n] for i in range(size - n + 1))
     return found
+
+
+def pattern_of(feature: str) -> str:
+    """The string whose occurrences in `model_text` are exactly the occurrences of `feature`: a run
+    of words with a space on each side, or the characters themselves."""
+    kind, _, body = feature.partition(":")
+    return f" {body} " if kind == "w" else body
+
+
+def block_of(feature: str) -> int:
+    """0 for runs of words, 1 for runs of characters, 2 for what the rules found (`r:`, `k:`, `l:`)."""
+    kind = feature.partition(":")[0]
+    return BLOCKS.index(kind) if kind in BLOCKS[:2] else 2
+
+
+def in_text(feature: str) -> bool:
+    """Whether the feature is read from the text itself (the others come from the rules' evidence)."""
+    return feature.startswith(("w:", "c:"))
 
 
 def rule_features(evidence: Iterable[Evidence], concepts: Iterable[str] = ()) -> set[str]:
@@ -64,25 +84,3 @@ def rule_features(evidence: Iterable[Evidence], concepts: Iterable[str] = ()) ->
         found.add("k:" + item.category)
         found.add("l:" + item.level.label)
     return found
-
-
-def chunks(text: str) -> list[str]:
-    """The text cut into runs of whole sentences of at most CHUNK_WORDS words (one chunk if short).
-
-    A long note is scored chunk by chunk as well as whole, so one alarming sentence among many
-    ordinary ones is not drowned out.
-    """
-    pieces = [match.group() for match in _SENTENCE.finditer(text)]
-    result: list[str] = []
-    current: list[str] = []
-    count = 0
-    for piece in pieces:
-        size = len(_WORD.findall(piece))
-        if current and count + size > CHUNK_WORDS:
-            result.append(". ".join(current))
-            current, count = [], 0
-        current.append(piece)
-        count += size
-    if current:
-        result.append(". ".join(current))
-    return result or [text]

@@ -2,11 +2,13 @@
 
 `tandem risk train` (service/risk/training.py) fits one logistic regression per level and language
 with scikit-learn and exports its weights to `learned/<lang>.json` beside this file. Screening needs
-no scikit-learn: the score of a text is its intercept plus the weights of the n-grams it contains,
-each occurrence valued at the n-gram's inverse document frequency (idf: rare n-grams say more than
-common ones) and the whole scaled to unit length by the square root of the occurrences' idf squared,
-as in training; the score is turned into a probability by the calibration fitted on cross-validated
-scores, and compared with the level's threshold chosen by cross-validation.
+no scikit-learn. The model reads a text as its words joined by single spaces (service/risk/features.py):
+its runs of one to three words and of 2 to 6 characters, across word boundaries. Every kept n-gram of
+a text is found in one pass of an Aho-Corasick automaton; each is counted as 1 + ln(occurrences),
+valued at its inverse document frequency (idf: rare n-grams say more than common ones), and the words
+and the characters are each scaled to unit length, as in training. The score of a level is its
+intercept plus the weighted sum; it is turned into a probability by the calibration fitted on
+cross-validated scores and compared with the level's threshold chosen by cross-validation.
 The levels are read as a cascade: the model gives a level only when its scores of that level and of
 every level below it clear their thresholds (a text the model does not find at least low is not high).
 
@@ -21,39 +23,40 @@ plus, pas de plan").
 
 The model only ever raises a level (the final level is the higher of the rules' and the model's). Its
 evidence is the n-grams that pushed the score of the level it gave up the most, with their weights.
-A long text is scored whole and chunk by chunk (runs of sentences), and the highest score counts.
+A long text is scored whole: with these features, scoring runs of sentences as well and keeping the
+highest did worse leave one batch out (tests/risk/labelled/README.md, "Words and characters across
+words"), long notes included.
 """
 
 from __future__ import annotations
 
-import collections
-import itertools
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.risk.features import chunks, rule_features, word_features, words_of
+from service.risk.features import BLOCKS, block_of, in_text, model_text, pattern_of, words_of
 from service.risk.levels import Evidence, RiskLevel
+from service.risk.patterns import Occurrences
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
-ARTIFACT_FORMAT = 3  # 3: each feature's weights followed by its idf
+# 4: runs of words and of characters across words, each kind scaled on its own, counts taken as 1 + ln(n).
+# Earlier formats read other features: a model stored in one cannot be read by this code (train again).
+ARTIFACT_FORMAT = 4
 EVIDENCE_NGRAMS = 5
-_WORD_CACHE = 50_000  # words whose contribution is remembered (per language); cleared when full
-# A word's memoised score: sums of its known features' weights per level, the sum of their idf squared
-# (their share of the text's length), and per level the features among them whose weight is positive
-# (the evidence).
-_WordScore = tuple[float, float, float, float, tuple[tuple[str, ...], ...]]
+# A feature at screening time: its weight per level times its idf, its idf, and its block (words or characters).
+_Feature = tuple[float, float, float, float, int]
 
 
 @dataclass(frozen=True, slots=True)
 class LearnedModel:
     lang: str
-    # feature -> one weight per level (low, moderate, high), each times the feature's idf, then its idf squared
-    weights: Mapping[str, Sequence[float]]
+    # feature -> one weight per level (low, moderate, high), each times the feature's idf, its idf, its block
+    weights: Mapping[str, _Feature]
     intercepts: Sequence[float]
     calibration: Sequence[Sequence[float]]  # per level: (slope, offset) of the Platt sigmoid
     thresholds: Sequence[float]  # per level: the calibrated probability from which the level is given
@@ -61,107 +64,83 @@ class LearnedModel:
     outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
     outside_min_words: int = 0  # texts outside the gate are read from this many words
     cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
-    # word -> its _WordScore; filled as words are met, cleared when full.
-    _word_cache: dict[str, _WordScore] = field(default_factory=dict, compare=False, repr=False)
-    # The known pairs of words, by first word then second: a pair is looked up without building its
-    # feature name, and a pair whose first word starts no known pair is skipped at once.
-    _pair_weights: dict[str, dict[str, Sequence[float]]] = field(init=False, compare=False, repr=False)
+    # The features in order, their rows, and per string of the automaton the features it stands for (a
+    # word with a space on each side is also a run of characters: " kill " is both `w:kill` and `c: kill `).
+    _names: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    _table: tuple[_Feature, ...] = field(init=False, compare=False, repr=False)
+    _index: dict[str, int] = field(init=False, compare=False, repr=False)
+    _by_string: tuple[tuple[int, ...], ...] = field(init=False, compare=False, repr=False)
+    _occurrences: Occurrences = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        pairs: dict[str, dict[str, Sequence[float]]] = {}
-        for key, weight in self.weights.items():
-            if key.startswith("b:"):
-                left, _, right = key[2:].partition(" ")
-                pairs.setdefault(left, {})[right] = weight
-        object.__setattr__(self, "_pair_weights", pairs)
+        names = tuple(self.weights)
+        strings: dict[str, list[int]] = {}
+        for index, name in enumerate(names):
+            if in_text(name):
+                strings.setdefault(pattern_of(name), []).append(index)
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_table", tuple(self.weights[name] for name in names))
+        object.__setattr__(self, "_index", {name: index for index, name in enumerate(names)})
+        object.__setattr__(self, "_by_string", tuple(tuple(indexes) for indexes in strings.values()))
+        object.__setattr__(self, "_occurrences", Occurrences(strings))
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
-        """Calibrated probability per level, raw scores, and the known features (with repeats)."""
-        get = self.weights.get
-        totals = [0.0, 0.0, 0.0]
-        length = 0.0
+        """Calibrated probability per level, raw scores, and the known features (with repeats), of a
+        text given as its features (service.risk.features.ngram_features): training scores this way."""
+        index = self._index
+        counts: Counter[int] = Counter()
         known: list[str] = []
         for feature in features:
-            weight = get(feature)
-            if weight is not None:
+            position = index.get(feature)
+            if position is not None:
+                counts[position] += 1
                 known.append(feature)
-                totals[0] += weight[0]
-                totals[1] += weight[1]
-                totals[2] += weight[2]
-                length += weight[3]
-        probs, raw = self._calibrated(totals, length)
+        probs, raw = self._calibrated(self._raw(counts))
         return probs, raw, known
 
-    def _calibrated(self, totals: Sequence[float], length: float) -> tuple[list[float], list[float]]:
-        """`length`: the sum of the known occurrences' idf squared (the text's squared length)."""
-        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
-        raw = [self.intercepts[k] + totals[k] * scale for k in range(3)]
+    def text_probabilities(self, normalized: str, found: Iterable[str] = ()) -> list[float]:
+        """The same probabilities as `probabilities([*ngram_features(normalized), *found])`, the n-grams
+        found in one pass (`found`: service.risk.features.rule_features of the rules' evidence)."""
+        return self._calibrated(self._raw(self._counts(normalized, found)))[0]
+
+    def _counts(self, normalized: str, found: Iterable[str] = ()) -> dict[int, int]:
+        """Feature -> its occurrences in a normalised text, and once each, the rules' features `found`."""
+        counts: dict[int, int] = {}
+        by_string = self._by_string
+        for string, n in self._occurrences.count(model_text(normalized)).items():
+            for position in by_string[string]:
+                counts[position] = n
+        index = self._index
+        for feature in found:
+            known = index.get(feature)
+            if known is not None:
+                counts[known] = 1
+        return counts
+
+    def _raw(self, counts: Mapping[int, int]) -> list[float]:
+        """Raw score per level: each feature counted as 1 + ln(n), valued at its idf, each block scaled
+        to unit length (summed in the features' order, so both ways of scoring agree to the last bit)."""
+        table = self._table
+        sums = [[0.0, 0.0, 0.0] for _ in BLOCKS]
+        squares = [0.0 for _ in BLOCKS]
+        for position in sorted(counts):
+            low, moderate, high, idf, block = table[position]
+            n = counts[position]
+            tf = 1.0 if n == 1 else 1.0 + math.log(n)
+            squares[block] += (tf * idf) ** 2
+            total = sums[block]
+            total[0] += tf * low
+            total[1] += tf * moderate
+            total[2] += tf * high
+        scales = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares]
+        return [
+            self.intercepts[k] + sum(total[k] * scale for total, scale in zip(sums, scales, strict=True))
+            for k in range(len(MODEL_LEVELS))
+        ]
+
+    def _calibrated(self, raw: Sequence[float]) -> tuple[list[float], list[float]]:
         probs = [_sigmoid(slope * value + offset) for value, (slope, offset) in zip(raw, self.calibration, strict=True)]
-        return probs, raw
-
-    def fast_probabilities(self, text: str, extra: Iterable[str]) -> list[float]:
-        """The same probabilities as `probabilities(ngram_features(text) + extra)`, with each word's
-        contribution memoised (most words of a message were seen before)."""
-        words = words_of(text)
-        return self._word_probabilities(words, self._word_scores(words), extra)
-
-    def _word_scores(self, words: Sequence[str]) -> list[_WordScore]:
-        cache = self._word_cache
-        return [cache.get(word) or self._word_score(word) for word in words]
-
-    def _word_probabilities(
-        self, words: Sequence[str], scores: Sequence[_WordScore], extra: Iterable[str]
-    ) -> list[float]:
-        """`fast_probabilities` of a text whose words and their memoised scores are known."""
-        if scores:
-            # The same sums, in the same order, as adding score by score from 0.0: one pass in C per column.
-            s0, s1, s2, lengths, _pushing = zip(*scores, strict=True)
-            t0, t1, t2, length = 0.0 + sum(s0), 0.0 + sum(s1), 0.0 + sum(s2), 0.0 + sum(lengths)
-        else:
-            t0 = t1 = t2 = length = 0.0
-        pairs = self._pair_weights
-        for left, right in itertools.pairwise(words):
-            following = pairs.get(left)
-            if following is not None:
-                weight = following.get(right)
-                if weight is not None:
-                    t0 += weight[0]
-                    t1 += weight[1]
-                    t2 += weight[2]
-                    length += weight[3]
-        get = self.weights.get
-        for feature in extra:
-            weight = get(feature)
-            if weight is not None:
-                t0 += weight[0]
-                t1 += weight[1]
-                t2 += weight[2]
-                length += weight[3]
-        return self._calibrated((t0, t1, t2), length)[0]
-
-    def _word_score(self, word: str) -> _WordScore:
-        get = self.weights.get
-        s0 = s1 = s2 = length = 0.0
-        found: list[tuple[str, Sequence[float]]] = []
-        for feature in word_features(word):
-            weight = get(feature)
-            if weight is not None:
-                s0 += weight[0]
-                s1 += weight[1]
-                s2 += weight[2]
-                length += weight[3]
-                found.append((feature, weight))
-        pushing = tuple(tuple(feature for feature, weight in found if weight[k] > 0) for k in range(3))
-        cache = self._word_cache
-        if len(cache) >= _WORD_CACHE:
-            cache.clear()
-        score = cache[word] = (s0, s1, s2, length, pushing)
-        return score
-
-    def _pairs(self, words: Sequence[str]) -> list[str]:
-        """The word-pair features of these words that may be known (the others cannot be)."""
-        starts = self._pair_weights
-        return [f"b:{left} {right}" for left, right in itertools.pairwise(words) if left in starts]
+        return probs, list(raw)
 
     def level_of(
         self, probs: Sequence[float], outside: bool = False, cascade: bool = True, cleared: bool = False
@@ -187,75 +166,63 @@ class LearnedModel:
     def screen(
         self,
         normalized: str,
-        evidence: Sequence[Evidence],
-        concepts: Iterable[str] = (),
+        found: Iterable[str] = (),
         explain_above: RiskLevel = RiskLevel.NONE,
         outside: bool = False,
         cascade: bool = True,
         cleared: bool = False,
     ) -> tuple[RiskLevel, list[float], list[Evidence]]:
-        """The model's level for a normalised text, its best probabilities, and its evidence (worked
-        out only when the model's level is above `explain_above`: the level the rules already gave).
-        Each level's probability is the highest over the whole text and its chunks, as in training;
+        """The model's level for a normalised text (`found`: the rules' features of their evidence), its
+        probabilities, and its evidence (worked out only when the model's level is above `explain_above`:
+        the level the rules already gave).
         `outside`: the text holds no gate concept, and the outside thresholds apply; `cleared`: the rules
         cleared its risk words, and the thresholds for such texts apply."""
-        from_rules = sorted(rule_features(evidence, concepts))
-        parts = chunks(normalized)
-        words = words_of(normalized)
-        scores = self._word_scores(words)
-        scored = [(self._word_probabilities(words, scores, from_rules), (words, scores))]
-        if len(parts) > 1:
-            # The chunks' words are the text's, in order (sentences are cut only where no word is):
-            # each chunk is scored from its slice of the memoised word scores, not looked up again.
-            start = 0
-            for part in parts:
-                end = start + len(words_of(part))
-                piece = (words[start:end], scores[start:end])
-                scored.append((self._word_probabilities(*piece, from_rules), piece))
-                start = end
-        best_probs = [max(probs[k] for probs, _ in scored) for k in range(3)]
-        best_level = self.level_of(best_probs, outside, cascade, cleared)
-        if best_level <= explain_above:
-            return best_level, best_probs, []
-        k = MODEL_LEVELS.index(best_level)
-        best_words, best_scores = max(scored, key=lambda pair: pair[0][k])[1]
-        return best_level, best_probs, self._evidence(best_level, best_words, best_scores, from_rules)
+        counts = self._counts(normalized, found)
+        probs = self._calibrated(self._raw(counts))[0]
+        level = self.level_of(probs, outside, cascade, cleared)
+        if level <= explain_above:
+            return level, probs, []
+        return level, probs, self._evidence(level, counts, normalized)
 
-    def _evidence(
-        self, level: RiskLevel, words: Sequence[str], scores: Sequence[_WordScore], extra: Sequence[str]
-    ) -> list[Evidence]:
-        """The n-grams of a text's words (and the `extra` features) that pushed the score of `level` up
-        the most (weight times count, scaled), read from the words' memoised scores."""
+    def _evidence(self, level: RiskLevel, counts: Mapping[int, int], normalized: str) -> list[Evidence]:
+        """The words of a text whose n-grams pushed the score of `level` up the most, with how much
+        (weight times count, scaled as in the score). A run of characters is shown as the whole words
+        it lies in ("l my" in "kill myself" as "kill myself"), and what pushed the same words is added
+        up; the rules' own features are not repeated (the rules' evidence already names them)."""
         k = MODEL_LEVELS.index(level)
-        pushing: list[str] = []  # the features that push the score up, with repeats
-        length = 0.0  # every known occurrence's idf squared (the scaling of the score)
-        for score in scores:
-            length += score[3]
-            pushing.extend(score[4][k])
-        get = self.weights.get
-        for feature in (*self._pairs(words), *extra):
-            known = get(feature)
-            if known is not None:
-                length += known[3]
-                if known[k] > 0:
-                    pushing.append(feature)
-        counts = collections.Counter(pushing)
-        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
-        weights = self.weights
-        # The highest (value, feature) pairs (the same as heapq.nlargest, faster on a few hundred).
-        pushed = sorted([(weights[f][k] * n * scale, f) for f, n in counts.items()], reverse=True)[:EVIDENCE_NGRAMS]
-        top = [(value, feature) for value, feature in pushed if value > 0]
+        table = self._table
+        squares = [0.0 for _ in BLOCKS]
+        terms: list[tuple[float, int, int]] = []  # (1 + ln n times the weight, feature, block)
+        for position, n in counts.items():
+            row = table[position]
+            tf = 1.0 if n == 1 else 1.0 + math.log(n)
+            squares[row[4]] += (tf * row[3]) ** 2
+            if row[k] > 0 and in_text(self._names[position]):
+                terms.append((tf * row[k], position, row[4]))
+        scales = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares]
+        text = model_text(normalized)
+        pushed: dict[str, float] = {}
+        for value, position, block in terms:
+            words = _words_around(self._names[position], text)
+            pushed[words] = pushed.get(words, 0.0) + value * scales[block]
+        top = sorted(((value, words) for words, value in pushed.items()), reverse=True)[:EVIDENCE_NGRAMS]
         return [
-            Evidence(f"model.{self.lang}", "model", f"{_display(feature)} (+{value:.2f})", level)
-            for value, feature in top
+            Evidence(f"model.{self.lang}", "model", f"{words} (+{value:.2f})", level)
+            for value, words in top
+            if value > 0
         ]
 
 
-def _display(feature: str) -> str:
-    kind, _, body = feature.partition(":")
-    if kind == "c":
-        return f"…{body.strip()}…" if body.strip() == body else body.strip()
-    return body
+def _words_around(feature: str, text: str) -> str:
+    """The whole words of `text` (a model text: words between single spaces) holding the feature's
+    first occurrence."""
+    string = pattern_of(feature)
+    start = text.find(string)
+    if start < 0:  # not in this text (cannot happen for a feature counted in it)
+        return string.strip()
+    left = text.rfind(" ", 0, start + 1) if text[start] != " " else start
+    right = text.find(" ", start + len(string) - 1) if string[-1] != " " else start + len(string) - 1
+    return text[left + 1 : right if right >= 0 else len(text)].strip()
 
 
 def _sigmoid(value: float) -> float:
@@ -265,26 +232,26 @@ def _sigmoid(value: float) -> float:
     return exp / (1.0 + exp)
 
 
-def weighted(weights: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, ...]]:
+def weighted(weights: Mapping[str, Sequence[float]]) -> dict[str, _Feature]:
     """The stored weights (per feature: one per level, then its idf) as screening reads them: each
-    level's weight times the idf, then the idf squared."""
-    table: dict[str, tuple[float, ...]] = {}
+    level's weight times the idf, then the idf and the feature's block."""
+    table: dict[str, _Feature] = {}
     for key, (low, moderate, high, idf) in weights.items():
         factor = float(idf)
-        table[str(key)] = (float(low) * factor, float(moderate) * factor, float(high) * factor, factor * factor)
+        name = str(key)
+        table[name] = (float(low) * factor, float(moderate) * factor, float(high) * factor, factor, block_of(name))
     return table
 
 
 def from_dict(data: Mapping[str, Any]) -> LearnedModel:
-    # Format 2 valued every feature at 1 (plain counts): the same as format 3 with an idf of 1 for each.
-    if data.get("format") not in (2, ARTIFACT_FORMAT):
-        raise ValueError(f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}")
-    stored = data["weights"]
-    if data["format"] == 2:
-        stored = {key: (*value, 1.0) for key, value in stored.items()}
+    if data.get("format") != ARTIFACT_FORMAT:
+        raise ValueError(
+            f"learned model format {data.get('format')!r} is not {ARTIFACT_FORMAT}: it reads other features; "
+            "train it again (tandem risk train)"
+        )
     return LearnedModel(
         lang=str(data["lang"]),
-        weights=weighted(stored),
+        weights=weighted(data["weights"]),
         intercepts=tuple(float(x) for x in data["intercepts"]),
         calibration=tuple((float(a), float(b)) for a, b in data["calibration"]),
         thresholds=tuple(float(x) for x in data["thresholds"]),

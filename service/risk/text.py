@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 from service.errors import Invalid
 from service.risk.context import MessageContext
+from service.risk.features import rule_features
 from service.risk.frames import FRAMEBOOKS, FrameBook, Presence, find_frames
 from service.risk.levels import Evidence, RiskLevel, RiskResult
 from service.risk.locales import primary_language
@@ -90,20 +91,21 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     if model is None:
         return evidence
     outside = cleared = False
-    if gate and not model_may_read(framebook, present, evidence, notes):
+    if not model_may_read(framebook, present, evidence, notes):
         if outside_the_gate(framebook, present, evidence, notes):
-            # Outside the gate the model reads only texts long enough, against its own, stricter thresholds.
-            if not model.reads_outside(normalized.text):
+            # Outside the gate the model reads only texts long enough, against its own, stricter
+            # thresholds; without the gate (a message among others), against the same thresholds.
+            if gate and not model.reads_outside(normalized.text):
                 return evidence
             outside = True
         elif model.cleared_thresholds is not None and context_cleared(evidence, notes):
             # Risk words the context cleared: a second look, against thresholds of their own.
             cleared = True
-        else:
+        elif gate:
             return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
     level, _probs, learned = model.screen(
-        normalized.text, evidence, explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
+        normalized.text, rule_features(evidence), explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
     )
     if level > ruled:
         evidence.extend(learned)

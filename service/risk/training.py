@@ -1,21 +1,24 @@
 """Training the learned second stage (`tandem risk train`): scikit-learn here, never at screening time.
 
 Per language, from the labelled batches of tests/risk/labelled:
-1. features of every message: word and character n-grams plus the rules and frames that fired
-   (service/risk/features.py), kept when seen in at least two messages; each occurrence valued at the
-   feature's smoothed inverse document frequency (idf = ln((1 + messages) / (1 + messages with it)) + 1),
-   the text scaled to unit length by the square root of its occurrences' idf squared (leave-one-batch-
-   out, against counting every n-gram alike: en 0.871 / 0.866 / 0.779 → 0.878 / 0.866 / 0.795, fr
-   0.888 / 0.856 / 0.798 → 0.897 / 0.856 / 0.813, sensitivity / specificity / high-risk recall);
+1. features of every message: runs of one to three words and of 2 to 6 characters across words, and
+   the rules and frames that fired (service/risk/features.py), kept when seen in at least two
+   messages; each counted as 1 + ln(count), valued at its smoothed inverse document frequency
+   (idf = ln((1 + messages) / (1 + messages with it)) + 1), the words, the characters and the rules'
+   features each scaled to unit length;
 2. one logistic regression per level (at least low, at least moderate, high), class-balanced,
-   liblinear solver (deterministic, seed 0);
+   liblinear solver (deterministic, seed 0); then only the KEPT_FEATURES features weighing most at any
+   level are kept and the three are fitted again on them (the model stays small in memory and fast to
+   read; measured leave-one-batch-out, it loses little: tests/risk/labelled/README.md);
 3. cross-validated scores (by batch when there are 3 batches or more, else 5 stratified folds),
-   scored exactly as at screening time (whole text and chunks, highest counts);
+   scored exactly as at screening time (the whole text);
 4. calibration: a Platt sigmoid per level fitted on those cross-validated scores;
 5. thresholds, per level, on the same cross-validated probabilities: the lowest threshold at which
-   the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 9 % of the
-   messages below low raised to low or above, 5 % below moderate raised to moderate or above, 4 %
-   below high raised to high) — as many true cases found as that budget allows. Levels are a cascade:
+   the model adds at most a budget of false alarms to the rules' own (MAX_FALSE_ALARM: 6 % of the
+   messages below low raised to low or above, 4 % below moderate raised to moderate or above, 3 %
+   below high raised to high) — as many true cases found as that budget allows (the model read with
+   the earlier features had 9, 5 and 4 %; with these, 6, 4 and 3 % find more at every level and raise
+   fewer: tests/risk/labelled/README.md). Levels are a cascade:
    a level is given only when every lower level's threshold is cleared too, so each threshold is
    chosen among the messages the lower ones already raise (a text the model does not find at least
    low is never high: "Finir mes e-mails" is not raised high on one weak score).
@@ -35,10 +38,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from service.risk.features import chunks, ngram_features, rule_features, words_of
+from service.risk.features import BLOCKS, block_of, ngram_features, rule_features, words_of
 from service.risk.frames import FRAMEBOOKS
 from service.risk.levels import RiskLevel
 from service.risk.locales import primary_language
@@ -60,14 +62,10 @@ from service.risk.text import context_cleared, evidence_in, model_may_read, outs
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
-C = 4.0
+C = 8.0
 MIN_DF = 2
-# Per language: n-grams found in more than this share of the messages carry no weight. In English the
-# commonest ones ("the", "i d", "my") pushed ordinary texts up; measured leave-one-batch-out, dropping
-# those above 10 % lifts high-risk recall from 0.753 to 0.779 at the same specificity. In French the
-# same cut changes nothing leave-one-batch-out and raises everyday phrases (tests/risk/labelled/README.md).
-MAX_DF = {"en": 0.10}
-MAX_FALSE_ALARM = (0.09, 0.05, 0.04)
+KEPT_FEATURES = 50_000
+MAX_FALSE_ALARM = (0.06, 0.03, 0.03)
 OUTSIDE_FALSE_ALARM = (0.01, 0.01, 0.01)
 OUTSIDE_MIN_WORDS = 11
 CLEARED_FALSE_ALARM = (0.05, 0.05, 0.05)
@@ -80,8 +78,7 @@ class Prepared:
 
     level: RiskLevel
     group: str  # the batch it came from
-    whole: tuple[str, ...]  # features of the whole text, with repeats (and the rule features)
-    parts: tuple[tuple[str, ...], ...]  # features of each chunk when there are several, else empty
+    whole: tuple[str, ...]  # features of the whole text, with repeats
     rules_level: RiskLevel
     gated: bool = True  # the model may raise it (one of the rule file's [model] gate concepts is in it)
     outside: bool = False  # no gate concept, nothing cleared: read with the thresholds outside the gate
@@ -99,73 +96,62 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     gated = model_may_read(framebook, present, evidence, notes)
     outside = not gated and outside_the_gate(framebook, present, evidence, notes)
     cleared = not gated and not outside and context_cleared(evidence, notes)
-    from_rules = sorted(rule_features(evidence))
-    pieces = chunks(normalized.text)
-    whole = (*ngram_features(normalized.text), *from_rules)
-    parts = tuple((*ngram_features(piece), *from_rules) for piece in pieces) if len(pieces) > 1 else ()
+    whole = (*ngram_features(normalized.text), *sorted(rule_features(evidence)))
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
     words = len(words_of(normalized.text))
-    return Prepared(level, group, whole, parts, rules_level, gated, outside, cleared, words)
+    return Prepared(level, group, whole, rules_level, gated, outside, cleared, words)
 
 
-def _matrix(rows: Sequence[Prepared], vocabulary: dict[str, int], idf: Sequence[float]) -> sparse.csr_matrix:
-    """Each feature's occurrences times its idf, the row scaled by the square root of its occurrences'
-    idf squared: exactly what `LearnedModel.probabilities` computes at screening time."""
+@dataclass(frozen=True)
+class Counted:
+    """The messages' feature counts, every feature of every message (columns in name order), built once:
+    each fold keeps its own columns and weighs them with sparse arithmetic, not message by message."""
+
+    names: list[str]
+    counts: sparse.csr_matrix  # message x feature: occurrences in the whole text
+    blocks: np.ndarray  # per column, the block of the feature (service.risk.features.BLOCKS)
+
+
+def count_features(rows: Sequence[Prepared]) -> Counted:
+    names = sorted({feature for row in rows for feature in row.whole})
+    column = {name: i for i, name in enumerate(names)}
     indptr, indices, values = [0], [], []
     for row in rows:
         counts: dict[int, int] = {}
         for feature in row.whole:
-            index = vocabulary.get(feature)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-        length = sum(n * idf[index] * idf[index] for index, n in counts.items())
-        scale = 1.0 / math.sqrt(length) if length > 0 else 0.0
+            index = column[feature]
+            counts[index] = counts.get(index, 0) + 1
         for index in sorted(counts):
             indices.append(index)
-            values.append(counts[index] * idf[index] * scale)
+            values.append(counts[index])
         indptr.append(len(indices))
-    return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), len(vocabulary)))
+    matrix = sparse.csr_matrix(
+        (np.array(values, dtype=float), np.array(indices), np.array(indptr)), shape=(len(rows), len(names))
+    )
+    return Counted(names, matrix, np.array([block_of(name) for name in names]))
 
 
-def idf_of(rows: Sequence[Prepared], vocabulary: dict[str, int]) -> list[float]:
-    """Per column, the smoothed inverse document frequency over these messages, rounded as stored."""
-    seen = [0] * len(vocabulary)
-    for row in rows:
-        for feature in set(row.whole):
-            index = vocabulary.get(feature)
-            if index is not None:
-                seen[index] += 1
-    return [round(math.log((1 + len(rows)) / (1 + n)) + 1.0, DIGITS) for n in seen]
+def _valued(counts: sparse.csr_matrix, idf: np.ndarray, blocks: np.ndarray) -> sparse.csr_matrix:
+    """Each count taken as 1 + ln(count), times its column's idf; each block of a row scaled to unit
+    length: exactly what `LearnedModel` computes at screening time."""
+    x = counts.tocsr(copy=True)
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    squares = np.zeros((x.shape[0], len(BLOCKS)))
+    np.add.at(squares, (rows, blocks[x.indices]), x.data**2)
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    x.data = x.data / norms[rows, blocks[x.indices]]
+    return x
 
 
-def vocabulary_of(docs: Sequence[Iterable[str]], max_df: float = 1.0) -> dict[str, int]:
-    """Feature -> column: the rules' features always; n-grams seen in at least MIN_DF of the documents
-    and in at most `max_df` of them."""
-    seen: dict[str, int] = {}
-    for doc in docs:
-        for feature in set(doc):
-            seen[feature] = seen.get(feature, 0) + 1
-    ceiling = max_df * len(docs)
-    kept = sorted(f for f, n in seen.items() if f.startswith(("r:", "k:", "l:")) or MIN_DF <= n <= ceiling)
-    return {f: i for i, f in enumerate(kept)}
-
-
-def _vocabulary(rows: Sequence[Prepared], lang: str) -> dict[str, int]:
-    return vocabulary_of([row.whole for row in rows], MAX_DF.get(lang, 1.0))
-
-
-def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], list[float]]:
-    """Raw (uncalibrated) weights of the three level models, each feature's followed by its idf, and
-    their intercepts."""
-    vocabulary = _vocabulary(rows, lang)
-    idf = idf_of(rows, vocabulary)
-    x = _matrix(rows, vocabulary, idf)
-    levels = np.array([int(row.level) for row in rows])
+def _levels_fit(x: sparse.csr_matrix, levels: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """One class-balanced logistic regression per level: coefficients (features x levels), intercepts."""
     coefs, intercepts = [], []
     for level in MODEL_LEVELS:
         y = levels >= int(level)
         if y.all() or not y.any():
-            coefs.append(np.zeros(len(vocabulary)))
+            coefs.append(np.zeros(x.shape[1]))
             intercepts.append(10.0 if y.all() else -10.0)
             continue
         model = LogisticRegression(
@@ -174,10 +160,37 @@ def _fit(rows: Sequence[Prepared], lang: str) -> tuple[dict[str, list[float]], l
         model.fit(x, y)
         coefs.append(model.coef_[0])
         intercepts.append(float(model.intercept_[0]))
-    stacked = np.column_stack([np.round(np.vstack(coefs).T, DIGITS), idf])
-    names = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=object)
-    # Every feature of the vocabulary is kept (even at weight 0): the scaling counts known features.
-    weights = dict(zip(names.tolist(), stacked.tolist(), strict=True))
+    return np.vstack(coefs).T, intercepts
+
+
+def _fit(
+    rows: Sequence[Prepared], lang: str, counted: Counted | None = None, among: np.ndarray | None = None
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Raw (uncalibrated) weights of the three level models, each feature's followed by its idf, and
+    their intercepts: fitted on the features seen in at least MIN_DF messages, then again on the
+    KEPT_FEATURES weighing most. `counted` and `among`: the rows' counts already built, and which of
+    them to fit on (a fold)."""
+    if counted is None:
+        counted = count_features(rows)
+        among = np.arange(len(rows))
+    assert among is not None
+    counts = counted.counts[among]
+    levels = np.array([int(rows[i].level) for i in among])
+    seen = np.asarray((counts > 0).sum(axis=0)).ravel()
+    columns = np.flatnonzero(seen >= MIN_DF)
+    # Smoothed inverse document frequency over these messages, rounded as stored.
+    idf = np.round(np.log((1 + len(among)) / (1 + seen[columns])) + 1.0, DIGITS)
+    coefs, intercepts = _levels_fit(_valued(counts[:, columns], idf, counted.blocks[columns]), levels)
+    if len(columns) > KEPT_FEATURES:
+        strongest = np.abs(coefs).max(axis=1)
+        # The heaviest first, ties broken by the feature's name: deterministic.
+        kept = np.sort(np.lexsort((np.arange(len(strongest)), -strongest))[:KEPT_FEATURES])
+        columns, idf = columns[kept], idf[kept]
+        coefs, intercepts = _levels_fit(_valued(counts[:, columns], idf, counted.blocks[columns]), levels)
+    stacked = np.column_stack([np.round(coefs, DIGITS), idf])
+    names = [counted.names[i] for i in columns]
+    # Every kept feature stays (even at weight 0): the scaling counts every known feature.
+    weights = dict(zip(names, stacked.tolist(), strict=True))
     return weights, intercepts
 
 
@@ -186,12 +199,8 @@ def _raw_model(lang: str, weights: dict[str, list[float]], intercepts: Sequence[
 
 
 def raw_scores(model: LearnedModel, row: Prepared) -> list[float]:
-    """The highest raw score per level over the whole text and its chunks, as at screening time."""
-    best = [-math.inf] * 3
-    for features in (row.whole, *row.parts):
-        _probs, raw, _known = model.probabilities(features)
-        best = [max(a, b) for a, b in zip(best, raw, strict=True)]
-    return best
+    """The raw score per level of the whole text, as at screening time."""
+    return model.probabilities(row.whole)[1]
 
 
 def _folds(rows: Sequence[Prepared], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -264,8 +273,9 @@ def train_language(
     cleared = np.array([row.cleared for row in rows])
     long_enough = np.array([row.words >= OUTSIDE_MIN_WORDS for row in rows])
     oof = np.zeros((len(rows), 3))
+    counted = count_features(rows)
     for train_index, test_index in _folds(rows, folds):
-        fold_model = _raw_model(lang, *_fit([rows[i] for i in train_index], lang))
+        fold_model = _raw_model(lang, *_fit(rows, lang, counted, train_index))
         for i in test_index:
             oof[i] = raw_scores(fold_model, rows[i])
     calibration = []
@@ -290,7 +300,7 @@ def train_language(
     screened[among] = np.maximum(screened[among], outside_levels)
     screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
-    weights, intercepts = _fit(rows, lang)
+    weights, intercepts = _fit(rows, lang, counted, np.arange(len(rows)))
     return {
         "format": ARTIFACT_FORMAT,
         "lang": lang,
@@ -308,7 +318,7 @@ def train_language(
             "folds": folds,
             "c": C,
             "min_df": MIN_DF,
-            "max_df": MAX_DF.get(lang, 1.0),
+            "kept_features": KEPT_FEATURES,
             "max_false_alarm": list(MAX_FALSE_ALARM),
             "outside_false_alarm": list(OUTSIDE_FALSE_ALARM),
             "cleared_false_alarm": list(CLEARED_FALSE_ALARM),
@@ -417,8 +427,5 @@ def screened_level(model: LearnedModel, row: Prepared) -> RiskLevel:
         outside = True
     else:
         return level
-    best = [0.0, 0.0, 0.0]
-    for features in (row.whole, *row.parts):
-        probs, _raw, _known = model.probabilities(features)
-        best = [max(a, b) for a, b in zip(best, probs, strict=True)]
-    return max(level, model.level_of(best, outside, cleared=cleared))
+    probs, _raw, _known = model.probabilities(row.whole)
+    return max(level, model.level_of(probs, outside, cleared=cleared))
