@@ -71,11 +71,6 @@ def block_of(feature: str) -> int:
     return BLOCKS.index(kind) if kind in BLOCKS[:2] else 2
 
 
-def in_text(feature: str) -> bool:
-    """Whether the feature is read from the text itself (the others come from the rules' evidence)."""
-    return feature.startswith(("w:", "c:"))
-
-
 def rule_features(evidence: Iterable[Evidence], concepts: Iterable[str] = ()) -> set[str]:
     """Features from what the first stage found: rules and frames that fired, concepts present."""
     found: set[str] = {"n:" + name for name in concepts}

@@ -30,15 +30,15 @@ words"), long notes included.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.risk.features import BLOCKS, block_of, in_text, model_text, pattern_of, words_of
+from service.risk.features import BLOCKS, block_of, model_text, pattern_of, words_of
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.patterns import Occurrences
 from service.risk.version import LEARNED_DIR
@@ -48,6 +48,10 @@ MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
 # Earlier formats read other features: a model stored in one cannot be read by this code (train again).
 ARTIFACT_FORMAT = 4
 EVIDENCE_NGRAMS = 5
+# 1 + ln(n): how a feature found n times counts (the first few worked out once).
+_TF = [0.0, *(1.0 + math.log(n) for n in range(1, 256))]
+# The strongest n-grams of a text read for its evidence (then shown as the words they lie in).
+_EVIDENCE_CANDIDATES = 40
 # A feature at screening time: its weight per level times its idf, its idf, and its block (words or characters).
 _Feature = tuple[float, float, float, float, int]
 
@@ -64,36 +68,42 @@ class LearnedModel:
     outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
     outside_min_words: int = 0  # texts outside the gate are read from this many words
     cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
-    # The features in order, their rows, and per string of the automaton the features it stands for (a
-    # word with a space on each side is also a run of characters: " kill " is both `w:kill` and `c: kill `).
+    # The features in order, their index by name, per feature its weight per level times its idf and
+    # its idf squared (one list each: summed in C with map), its block, and one automaton per kind of
+    # n-gram read from the text (a word with a space on each side is also a run of characters: " kill "
+    # is both `w:kill` and `c: kill `, found by each automaton).
     _names: tuple[str, ...] = field(init=False, compare=False, repr=False)
-    _table: tuple[_Feature, ...] = field(init=False, compare=False, repr=False)
     _index: dict[str, int] = field(init=False, compare=False, repr=False)
-    _by_string: tuple[tuple[int, ...], ...] = field(init=False, compare=False, repr=False)
-    _occurrences: Occurrences = field(init=False, compare=False, repr=False)
+    _columns: tuple[list[float], ...] = field(init=False, compare=False, repr=False)
+    _blocks: list[int] = field(init=False, compare=False, repr=False)
+    _readers: tuple[Occurrences, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names = tuple(self.weights)
-        strings: dict[str, list[int]] = {}
-        for index, name in enumerate(names):
-            if in_text(name):
-                strings.setdefault(pattern_of(name), []).append(index)
+        rows = [self.weights[name] for name in names]
+        blocks = [row[4] for row in rows]
+        columns = (*([row[k] for row in rows] for k in range(len(MODEL_LEVELS))), [row[3] * row[3] for row in rows])
+        readers = tuple(
+            Occurrences({pattern_of(name): index for index, name in enumerate(names) if blocks[index] == block})
+            for block in range(2)
+        )
         object.__setattr__(self, "_names", names)
-        object.__setattr__(self, "_table", tuple(self.weights[name] for name in names))
         object.__setattr__(self, "_index", {name: index for index, name in enumerate(names)})
-        object.__setattr__(self, "_by_string", tuple(tuple(indexes) for indexes in strings.values()))
-        object.__setattr__(self, "_occurrences", Occurrences(strings))
+        object.__setattr__(self, "_columns", columns)
+        object.__setattr__(self, "_blocks", blocks)
+        object.__setattr__(self, "_readers", readers)
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats), of a
         text given as its features (service.risk.features.ngram_features): training scores this way."""
-        index = self._index
-        counts: Counter[int] = Counter()
+        index, blocks = self._index, self._blocks
+        counts: tuple[dict[int, int], ...] = tuple({} for _ in BLOCKS)
         known: list[str] = []
         for feature in features:
             position = index.get(feature)
             if position is not None:
-                counts[position] += 1
+                block = counts[blocks[position]]
+                block[position] = block.get(position, 0) + 1
                 known.append(feature)
         probs, raw = self._calibrated(self._raw(counts))
         return probs, raw, known
@@ -103,40 +113,41 @@ class LearnedModel:
         found in one pass (`found`: service.risk.features.rule_features of the rules' evidence)."""
         return self._calibrated(self._raw(self._counts(normalized, found)))[0]
 
-    def _counts(self, normalized: str, found: Iterable[str] = ()) -> dict[int, int]:
-        """Feature -> its occurrences in a normalised text, and once each, the rules' features `found`."""
-        counts: dict[int, int] = {}
-        by_string = self._by_string
-        for string, n in self._occurrences.count(model_text(normalized)).items():
-            for position in by_string[string]:
-                counts[position] = n
-        index = self._index
+    def _counts(self, normalized: str, found: Iterable[str] = ()) -> tuple[Mapping[int, int], ...]:
+        """Per block, feature -> its occurrences in a normalised text; the rules' features `found` once each."""
+        text = model_text(normalized)
+        index, blocks = self._index, self._blocks
+        rules: dict[int, int] = {}
         for feature in found:
-            known = index.get(feature)
-            if known is not None:
-                counts[known] = 1
-        return counts
+            position = index.get(feature)
+            if position is not None and blocks[position] == 2:
+                rules[position] = 1
+        return (*(reader.count(text) for reader in self._readers), rules)
 
-    def _raw(self, counts: Mapping[int, int]) -> list[float]:
-        """Raw score per level: each feature counted as 1 + ln(n), valued at its idf, each block scaled
-        to unit length (summed in the features' order, so both ways of scoring agree to the last bit)."""
-        table = self._table
-        sums = [[0.0, 0.0, 0.0] for _ in BLOCKS]
-        squares = [0.0 for _ in BLOCKS]
-        for position in sorted(counts):
-            low, moderate, high, idf, block = table[position]
-            n = counts[position]
-            tf = 1.0 if n == 1 else 1.0 + math.log(n)
-            squares[block] += (tf * idf) ** 2
-            total = sums[block]
-            total[0] += tf * low
-            total[1] += tf * moderate
-            total[2] += tf * high
-        scales = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares]
-        return [
-            self.intercepts[k] + sum(total[k] * scale for total, scale in zip(sums, scales, strict=True))
-            for k in range(len(MODEL_LEVELS))
-        ]
+    def _block(self, counts: Mapping[int, int]) -> tuple[list[float], float]:
+        """One block's sums per level and its squared length: each feature counted as 1 + ln(n) and
+        valued at its idf, summed in the features' order (both ways of scoring agree to the last bit)."""
+        positions = sorted(counts)
+        *levels, squares = self._columns
+        sums = [sum(map(column.__getitem__, positions)) for column in levels]
+        square = sum(map(squares.__getitem__, positions))
+        # Most n-grams occur once: only repeats need their count's logarithm, added after, in order.
+        for position in [position for position in positions if counts[position] > 1]:
+            tf = _TF[counts[position]] if counts[position] < len(_TF) else 1.0 + math.log(counts[position])
+            square += (tf * tf - 1.0) * squares[position]
+            for k, column in enumerate(levels):
+                sums[k] += (tf - 1.0) * column[position]
+        return sums, square
+
+    def _raw(self, counts: Sequence[Mapping[int, int]]) -> list[float]:
+        """Raw score per level: the intercept plus each block's sums scaled to the block's unit length."""
+        added = [0.0] * len(MODEL_LEVELS)
+        for block in counts:
+            if block:
+                sums, square = self._block(block)
+                scale = 1.0 / math.sqrt(square) if square > 0 else 0.0
+                added = [value + total * scale for value, total in zip(added, sums, strict=True)]
+        return [intercept + value for intercept, value in zip(self.intercepts, added, strict=True)]
 
     def _calibrated(self, raw: Sequence[float]) -> tuple[list[float], list[float]]:
         probs = [_sigmoid(slope * value + offset) for value, (slope, offset) in zip(raw, self.calibration, strict=True)]
@@ -184,33 +195,32 @@ class LearnedModel:
             return level, probs, []
         return level, probs, self._evidence(level, counts, normalized)
 
-    def _evidence(self, level: RiskLevel, counts: Mapping[int, int], normalized: str) -> list[Evidence]:
+    def _evidence(self, level: RiskLevel, counts: Sequence[Mapping[int, int]], normalized: str) -> list[Evidence]:
         """The words of a text whose n-grams pushed the score of `level` up the most, with how much
         (weight times count, scaled as in the score). A run of characters is shown as the whole words
-        it lies in ("l my" in "kill myself" as "kill myself"), and what pushed the same words is added
-        up; the rules' own features are not repeated (the rules' evidence already names them)."""
+        it lies in ("l my" in "kill myself" as "kill myself"), and what pushed the same words among
+        the strongest n-grams is added up; the rules' own features are not repeated (the rules'
+        evidence already names them)."""
         k = MODEL_LEVELS.index(level)
-        table = self._table
-        squares = [0.0 for _ in BLOCKS]
-        terms: list[tuple[float, int, int]] = []  # (1 + ln n times the weight, feature, block)
-        for position, n in counts.items():
-            row = table[position]
-            tf = 1.0 if n == 1 else 1.0 + math.log(n)
-            squares[row[4]] += (tf * row[3]) ** 2
-            if row[k] > 0 and in_text(self._names[position]):
-                terms.append((tf * row[k], position, row[4]))
-        scales = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares]
+        column = self._columns[k]
+        pushing: list[tuple[float, int]] = []
+        for block in counts[:2]:  # words and characters: read from the text
+            if not block:
+                continue
+            _sums, square = self._block(block)
+            scale = 1.0 / math.sqrt(square) if square > 0 else 0.0
+            for position, n in block.items():
+                weight = column[position]
+                if weight > 0:
+                    pushing.append(((1.0 if n == 1 else 1.0 + math.log(n)) * weight * scale, position))
         text = model_text(normalized)
         pushed: dict[str, float] = {}
-        for value, position, block in terms:
+        for value, position in heapq.nlargest(_EVIDENCE_CANDIDATES, pushing):
             words = _words_around(self._names[position], text)
-            pushed[words] = pushed.get(words, 0.0) + value * scales[block]
+            pushed[words] = pushed.get(words, 0.0) + value
         top = sorted(((value, words) for words, value in pushed.items()), reverse=True)[:EVIDENCE_NGRAMS]
-        return [
-            Evidence(f"model.{self.lang}", "model", f"{words} (+{value:.2f})", level)
-            for value, words in top
-            if value > 0
-        ]
+        name = f"model.{self.lang}"
+        return [Evidence(name, "model", f"{words} (+{value:.2f})", level) for value, words in top if value > 0]
 
 
 def _words_around(feature: str, text: str) -> str:

@@ -363,18 +363,19 @@ _SCANNER = _LiteralScanner()
 class Occurrences:
     """How many times each of a fixed set of strings occurs in a text, overlaps included, found in one
     pass of an Aho-Corasick automaton (pyahocorasick, in C). The learned model's n-grams are read this
-    way: a text's tens of thousands of candidate n-grams are never built one by one."""
+    way: a text's hundreds of candidate n-grams are never built one by one."""
 
-    def __init__(self, strings: Iterable[str]) -> None:
+    def __init__(self, strings: Mapping[str, int]) -> None:
+        """`strings`: each string and the number it is known by."""
         self._automaton = ahocorasick.Automaton()
-        for index, string in enumerate(strings):
-            self._automaton.add_word(string, index)
+        for string, value in strings.items():
+            self._automaton.add_word(string, value)
         self._ready = len(self._automaton) > 0
         if self._ready:
             self._automaton.make_automaton()
 
     def count(self, text: str) -> Mapping[int, int]:
-        """Index of each string found (in the order given) -> its occurrences in `text`."""
+        """The number of each string found -> its occurrences in `text`."""
         if not self._ready:
             return {}
         return collections.Counter(map(_LITERAL, self._automaton.iter(text)))

@@ -104,6 +104,8 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
         elif gate:
             return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
+    if ruled is RiskLevel.HIGH:  # the model can only raise a level: nothing left to read
+        return evidence
     level, _probs, learned = model.screen(
         normalized.text, rule_features(evidence), explain_above=ruled, outside=outside, cascade=gate, cleared=cleared
     )
