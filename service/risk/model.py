@@ -52,7 +52,7 @@ EVIDENCE_NGRAMS = 5
 _TF = [0.0, *(1.0 + math.log(n) for n in range(1, 256))]
 # The strongest n-grams of a text read for its evidence (then shown as the words they lie in).
 _EVIDENCE_CANDIDATES = 40
-# A feature at screening time: its weight per level times its idf, its idf, and its block (words or characters).
+# A feature at screening time: its weight per level times its idf, its idf, and its block (BLOCKS).
 _Feature = tuple[float, float, float, float, int]
 
 
