@@ -164,30 +164,28 @@ def _levels_fit(x: sparse.csr_matrix, levels: np.ndarray) -> tuple[np.ndarray, l
     return np.vstack(coefs).T, intercepts
 
 
-def _fit(
-    rows: Sequence[Prepared], lang: str, counted: Counted | None = None, among: np.ndarray | None = None
-) -> tuple[dict[str, list[float]], list[float]]:
+def _fit(rows: Sequence[Prepared], counted: Counted, among: np.ndarray) -> tuple[dict[str, list[float]], list[float]]:
     """Raw (uncalibrated) weights of the three level models, each feature's followed by its idf, and
-    their intercepts: fitted on the features seen in at least MIN_DF messages, then again on the
-    KEPT_FEATURES weighing most. `counted` and `among`: the rows' counts already built, and which of
-    them to fit on (a fold)."""
-    if counted is None:
-        counted = count_features(rows)
-        among = np.arange(len(rows))
-    assert among is not None
+    their intercepts, fitted on the rows `among` (a fold, or all of them; `counted`: every row's
+    counts): first on the features seen in at least MIN_DF of those messages, then again on the
+    KEPT_FEATURES weighing most."""
     counts = counted.counts[among]
     levels = np.array([int(rows[i].level) for i in among])
     seen = np.asarray((counts > 0).sum(axis=0)).ravel()
     columns = np.flatnonzero(seen >= MIN_DF)
     # Smoothed inverse document frequency over these messages, rounded as stored.
     idf = np.round(np.log((1 + len(among)) / (1 + seen[columns])) + 1.0, DIGITS)
-    coefs, intercepts = _levels_fit(_valued(counts[:, columns], idf, counted.blocks[columns]), levels)
+
+    def fitted(columns: np.ndarray, idf: np.ndarray) -> tuple[np.ndarray, list[float]]:
+        return _levels_fit(_valued(counts[:, columns], idf, counted.blocks[columns]), levels)
+
+    coefs, intercepts = fitted(columns, idf)
     if len(columns) > KEPT_FEATURES:
         strongest = np.abs(coefs).max(axis=1)
         # The heaviest first, ties broken by the feature's name: deterministic.
         kept = np.sort(np.lexsort((np.arange(len(strongest)), -strongest))[:KEPT_FEATURES])
         columns, idf = columns[kept], idf[kept]
-        coefs, intercepts = _levels_fit(_valued(counts[:, columns], idf, counted.blocks[columns]), levels)
+        coefs, intercepts = fitted(columns, idf)
     stacked = np.column_stack([np.round(coefs, DIGITS), idf])
     names = [counted.names[i] for i in columns]
     # Every kept feature stays (even at weight 0): the scaling counts every known feature.
@@ -276,7 +274,7 @@ def train_language(
     oof = np.zeros((len(rows), 3))
     counted = count_features(rows)
     for train_index, test_index in _folds(rows, folds):
-        fold_model = _raw_model(lang, *_fit(rows, lang, counted, train_index))
+        fold_model = _raw_model(lang, *_fit(rows, counted, train_index))
         for i in test_index:
             oof[i] = raw_scores(fold_model, rows[i])
     calibration = []
@@ -301,7 +299,7 @@ def train_language(
     screened[among] = np.maximum(screened[among], outside_levels)
     screened[cleared] = np.maximum(screened[cleared], cleared_levels)
     cross_validated = _figures(rows, levels, screened)
-    weights, intercepts = _fit(rows, lang, counted, np.arange(len(rows)))
+    weights, intercepts = _fit(rows, counted, np.arange(len(rows)))
     return {
         "format": ARTIFACT_FORMAT,
         "lang": lang,
