@@ -1,7 +1,7 @@
 """The features the learned second stage reads: word and character n-grams of the normalised text.
 
 The same function feeds training (service/risk/training.py, with scikit-learn) and screening
-(service/risk/model.py, which finds them all in one pass of an Aho-Corasick automaton), so the two can
+(service/risk/model.py, which looks them all up at once as arrays: `char_runs`), so the two can
 never disagree on what a feature is. The model reads a text as its words joined by single spaces, with
 a space at each end (`model_text`: " i want to go "); its features are strings with a prefix telling
 their kind:
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+import numpy as np
 
 from service.risk.levels import Evidence
 
@@ -58,11 +60,36 @@ def ngram_features(text: str) -> list[str]:
     return found
 
 
-def pattern_of(feature: str) -> str:
-    """The string whose occurrences in `model_text` are exactly the occurrences of `feature`: a run
-    of words with a space on each side, or the characters themselves."""
-    kind, _, body = feature.partition(":")
-    return f" {body} " if kind == "w" else body
+# A model text holds only these characters (`model_text`); each is numbered from 1 in 6 bits, so a run
+# of up to 10 of them is one integer, different for every run (its length included): every run of
+# characters of a text is then worked out at once (`char_runs`) and looked up among the model's by
+# binary search, instead of cutting and hashing hundreds of little strings.
+_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789"
+_SYMBOL = np.zeros(128, dtype=np.int64)
+_SYMBOL[[ord(char) for char in _ALPHABET]] = np.arange(1, len(_ALPHABET) + 1)
+_BITS = 6
+assert len(_ALPHABET) < 2**_BITS and max(CHAR_SIZES) * _BITS < 63
+
+
+def char_code(run: str) -> int:
+    """The number of a run of characters of a model text (`c:` features without their prefix)."""
+    code = 0
+    for char in run:
+        code = code << _BITS | int(_SYMBOL[ord(char)])
+    return code
+
+
+def char_runs(text: str) -> np.ndarray:
+    """The codes (`char_code`) of every run of CHAR_SIZES characters of a model text, with repeats."""
+    symbols = _SYMBOL[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    runs: list[np.ndarray] = []
+    code = symbols
+    for size in range(1, max(CHAR_SIZES) + 1):
+        if size > 1:
+            code = (code[:-1] << _BITS) | symbols[size - 1 :]
+        if size in CHAR_SIZES:
+            runs.append(code)
+    return np.concatenate(runs)
 
 
 def block_of(feature: str) -> int:

@@ -2,9 +2,11 @@
 
 `tandem risk train` (service/risk/training.py) fits one logistic regression per level and language
 with scikit-learn and exports its weights to `learned/<lang>.json` beside this file. Screening needs
-no scikit-learn. The model reads a text as its words joined by single spaces (service/risk/features.py):
-its runs of one to three words and of 2 to 6 characters, across word boundaries. Every kept n-gram of
-a text is found in one pass of an Aho-Corasick automaton; each is counted as 1 + ln(occurrences),
+no scikit-learn, only numpy's arithmetic. The model reads a text as its words joined by single spaces
+(service/risk/features.py): its runs of one to three words and of 2 to 6 characters, across word
+boundaries. Runs of words are looked up by name; every run of characters of the text is worked out
+as one integer at once and the model's are found among them by binary search (numpy), then all are
+counted and weighed as arrays, not one by one in Python. Each is counted as 1 + ln(occurrences),
 valued at its inverse document frequency (idf: rare n-grams say more than common ones), and the words
 and the characters are each scaled to unit length, as in training. The score of a level is its
 intercept plus the weighted sum; it is turned into a probability by the calibration fitted on
@@ -30,17 +32,25 @@ words"), long notes included.
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from service.risk.features import BLOCKS, block_of, model_text, pattern_of, words_of
+import numpy as np
+
+from service.risk.features import (
+    CHAR_SIZES,
+    block_of,
+    char_code,
+    char_runs,
+    model_text,
+    words_of,
+)
 from service.risk.levels import Evidence, RiskLevel
-from service.risk.patterns import Occurrences
 from service.risk.version import LEARNED_DIR
 
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
@@ -48,12 +58,42 @@ MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
 # Earlier formats read other features: a model stored in one cannot be read by this code (train again).
 ARTIFACT_FORMAT = 4
 EVIDENCE_NGRAMS = 5
-# 1 + ln(n): how a feature found n times counts (the first few worked out once).
-_TF = [0.0, *(1.0 + math.log(n) for n in range(1, 256))]
 # The strongest n-grams of a text read for its evidence (then shown as the words they lie in).
 _EVIDENCE_CANDIDATES = 40
 # A feature at screening time: its weight per level times its idf, its idf, and its block (BLOCKS).
 _Feature = tuple[float, float, float, float, int]
+# Runs of words are numbered from here up, above every run of characters (service.risk.features.char_code).
+WORD_CODES = 1 << (6 * max(CHAR_SIZES) + 1)
+# How a feature found n times counts, per level's weight and for its squared length: 1 + ln(n), (1 + ln(n))².
+_TF_ROWS = np.array([(tf, tf, tf, tf * tf) for tf in (1.0 + np.log(np.arange(1, 4097)))], dtype=np.float64)
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct numbers of `values`, in increasing order, and how many times each occurs."""
+    values = np.sort(values)
+    if not values.size:
+        return values, np.zeros(0, dtype=np.int64)
+    first = np.empty(values.size, dtype=bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return values[starts], np.diff(starts, append=values.size)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """The features of one text: their indexes and how many times each occurs, runs of characters,
+    then runs of words, then the rules' findings, each kind in increasing order; `sizes` says how
+    many of each kind (the blocks, each scaled to unit length on its own)."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    sizes: tuple[int, int, int]
+
+    @property
+    def from_text(self) -> int:
+        """How many features were read from the text itself (runs of characters and of words)."""
+        return self.sizes[0] + self.sizes[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,85 +108,128 @@ class LearnedModel:
     outside_thresholds: Sequence[float] | None = None  # the same for texts outside the gate (None: not read)
     outside_min_words: int = 0  # texts outside the gate are read from this many words
     cleared_thresholds: Sequence[float] | None = None  # texts whose risk words the rules cleared (None: not read)
-    # The features in order, their index by name, per feature its weight per level times its idf and
-    # its idf squared (one list each: summed in C with map), its block, and one automaton per kind of
-    # n-gram read from the text (a word with a space on each side is also a run of characters: " kill "
-    # is both `w:kill` and `c: kill `, found by each automaton).
+    # Every feature read from the text has a number: a run of characters its `char_code`, a run of
+    # words one made of its words' places in `_vocabulary` (`_word_codes`), above every run of
+    # characters. The features are kept in the order of their numbers (`_codes`, then one number above
+    # all, so that every search lands on one), then the rules' findings: the feature at index
+    # i < `_rule_start` has the number `_codes[i]`, and the first `_char_count` are runs of characters.
+    # Per feature (a row of `_table`): its weight per level times its idf, then its idf squared.
     _names: tuple[str, ...] = field(init=False, compare=False, repr=False)
     _index: dict[str, int] = field(init=False, compare=False, repr=False)
-    _columns: tuple[list[float], ...] = field(init=False, compare=False, repr=False)
-    _blocks: list[int] = field(init=False, compare=False, repr=False)
-    _readers: tuple[Occurrences, ...] = field(init=False, compare=False, repr=False)
+    _table: np.ndarray = field(init=False, compare=False, repr=False)
+    _vocabulary: dict[str, int] = field(init=False, compare=False, repr=False)
+    _codes: np.ndarray = field(init=False, compare=False, repr=False)
+    _char_count: int = field(init=False, compare=False, repr=False)
+    _rule_start: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        names = tuple(self.weights)
-        rows = [self.weights[name] for name in names]
-        blocks = [row[4] for row in rows]
-        columns = (*([row[k] for row in rows] for k in range(len(MODEL_LEVELS))), [row[3] * row[3] for row in rows])
-        readers = tuple(
-            Occurrences({pattern_of(name): index for index, name in enumerate(names) if blocks[index] == block})
-            for block in range(2)
-        )
+        read = [name for name, row in self.weights.items() if row[4] < 2]
+        vocabulary: dict[str, int] = {}
+        for name in read:
+            if name.startswith("w:"):
+                for word in name[2:].split(" "):
+                    vocabulary.setdefault(word, len(vocabulary))
+        object.__setattr__(self, "_vocabulary", vocabulary)
+        coded = sorted((self._code(name), name) for name in read)
+        names = (*(name for _, name in coded), *(name for name, row in self.weights.items() if row[4] == 2))
+        table = np.array([self.weights[name][:4] for name in names], dtype=np.float64).reshape(len(names), 4)
+        table[:, 3] *= table[:, 3]
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_index", {name: index for index, name in enumerate(names)})
-        object.__setattr__(self, "_columns", columns)
-        object.__setattr__(self, "_blocks", blocks)
-        object.__setattr__(self, "_readers", readers)
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_codes", np.array([*(code for code, _ in coded), np.iinfo(np.int64).max]))
+        object.__setattr__(self, "_char_count", sum(1 for name in read if name.startswith("c:")))
+        object.__setattr__(self, "_rule_start", len(read))
+
+    def _code(self, name: str) -> int:
+        """The number of a feature read from the text (a run of characters or of words)."""
+        if name.startswith("c:"):
+            return char_code(name[2:])
+        places = np.array([self._vocabulary[word] for word in name[2:].split(" ")], dtype=np.int64)
+        return int(self._word_codes(places)[-1])
+
+    def _word_codes(self, places: np.ndarray) -> np.ndarray:
+        """The numbers of every run of one, two and three words of a text given as its words' places in
+        the vocabulary (a word no feature holds has the place after the last, so that no run holding it
+        has a feature's number), runs of three words last."""
+        base = len(self._vocabulary) + 1
+        pairs = places[:-1] * base + places[1:]
+        triples = pairs[:-1] * base + places[2:]
+        # Runs of one, two and three words take base, base² and base³ numbers, one range after the other.
+        return np.concatenate(
+            (places + WORD_CODES, pairs + (WORD_CODES + base), triples + (WORD_CODES + base + base**2))
+        )
 
     def probabilities(self, features: Iterable[str]) -> tuple[list[float], list[float], list[str]]:
         """Calibrated probability per level, raw scores, and the known features (with repeats), of a
         text given as its features (service.risk.features.ngram_features): training scores this way."""
-        index, blocks = self._index, self._blocks
-        counts: tuple[dict[int, int], ...] = tuple({} for _ in BLOCKS)
+        index = self._index
+        positions: list[int] = []
         known: list[str] = []
         for feature in features:
             position = index.get(feature)
             if position is not None:
-                block = counts[blocks[position]]
-                block[position] = block.get(position, 0) + 1
+                positions.append(position)
                 known.append(feature)
-        probs, raw = self._calibrated(self._raw(counts))
+        ids, counts = _distinct(np.array(positions, dtype=np.int64))
+        chars, rules = (int(np.searchsorted(ids, bound)) for bound in (self._char_count, self._rule_start))
+        probs, raw = self._calibrated(self._raw(_Read(ids, counts, (chars, rules - chars, ids.size - rules))))
         return probs, raw, known
 
     def text_probabilities(self, normalized: str, found: Iterable[str] = ()) -> list[float]:
-        """The same probabilities as `probabilities([*ngram_features(normalized), *found])`, the n-grams
-        found in one pass (`found`: service.risk.features.rule_features of the rules' evidence)."""
-        return self._calibrated(self._raw(self._counts(normalized, found)))[0]
+        """The same probabilities as `probabilities([*ngram_features(normalized), *found])`, every
+        n-gram of the text looked up at once (`found`: service.risk.features.rule_features of the rules'
+        evidence)."""
+        return self._calibrated(self._raw(self._read(normalized, found)))[0]
 
-    def _counts(self, normalized: str, found: Iterable[str] = ()) -> tuple[Mapping[int, int], ...]:
-        """Per block, feature -> its occurrences in a normalised text; the rules' features `found` once each."""
-        text = model_text(normalized)
-        index, blocks = self._index, self._blocks
-        rules: dict[int, int] = {}
-        for feature in found:
-            position = index.get(feature)
-            if position is not None and blocks[position] == 2:
-                rules[position] = 1
-        return (*(reader.count(text) for reader in self._readers), rules)
+    def _read(self, normalized: str, found: Iterable[str] = ()) -> _Read:
+        """The features of a normalised text (service.risk.features: runs of characters and of words)
+        and their occurrences; the rules' features `found` once each."""
+        words = words_of(normalized)
+        vocabulary = self._vocabulary
+        places = np.fromiter(map(vocabulary.get, words, repeat(len(vocabulary))), dtype=np.int64, count=len(words))
+        codes = np.concatenate((char_runs(" " + " ".join(words) + " "), self._word_codes(places)))
+        # Every run of the text once, with its count, in increasing order (as the model's numbers).
+        values, repeats = _distinct(codes)
+        at = np.searchsorted(self._codes, values)
+        hit = self._codes[at] == values
+        ids, counts = at[hit], repeats[hit]
+        chars = int(np.searchsorted(ids, self._char_count))
+        read = ids.size
+        index, start = self._index, self._rule_start
+        rules = sorted({position for feature in found if (position := index.get(feature, -1)) >= start})
+        if rules:
+            ids = np.concatenate((ids, rules))
+            counts = np.concatenate((counts, np.ones(len(rules), dtype=np.int64)))
+        return _Read(ids, counts, (chars, read - chars, len(rules)))
 
-    def _block(self, counts: Mapping[int, int]) -> tuple[list[float], float]:
-        """One block's sums per level and its squared length: each feature counted as 1 + ln(n) and
-        valued at its idf, summed in the features' order (both ways of scoring agree to the last bit)."""
-        positions = sorted(counts)
-        *levels, squares = self._columns
-        sums = [sum(map(column.__getitem__, positions)) for column in levels]
-        square = sum(map(squares.__getitem__, positions))
-        # Most n-grams occur once: only repeats need their count's logarithm, added after, in order.
-        for position in [position for position in positions if counts[position] > 1]:
-            tf = _TF[counts[position]] if counts[position] < len(_TF) else 1.0 + math.log(counts[position])
-            square += (tf * tf - 1.0) * squares[position]
-            for k, column in enumerate(levels):
-                sums[k] += (tf - 1.0) * column[position]
-        return sums, square
+    def _valued(self, read: _Read, upto: int) -> np.ndarray:
+        """Per feature among the first `upto`: its weight per level times its idf times 1 + ln(count),
+        then its idf times 1 + ln(count), squared."""
+        counts = read.counts[:upto]
+        if counts.size and counts.max() > len(_TF_ROWS):  # a run repeated thousands of times
+            tf = 1.0 + np.log(counts)
+            factors = np.column_stack((tf, tf, tf, tf * tf))
+        else:
+            factors = _TF_ROWS[counts - 1]
+        return self._table[read.ids[:upto]] * factors
 
-    def _raw(self, counts: Sequence[Mapping[int, int]]) -> list[float]:
+    @staticmethod
+    def _sums(rows: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, list[int]]:
+        """Each non-empty block's sums (per level, and its squared length), added up in the features'
+        order (so both ways of scoring agree to the last bit), and those blocks' sizes."""
+        kept = [size for size in sizes if size]
+        starts = [0]
+        for size in kept[:-1]:
+            starts.append(starts[-1] + size)
+        return np.add.reduceat(rows, starts, axis=0), kept
+
+    def _raw(self, read: _Read) -> list[float]:
         """Raw score per level: the intercept plus each block's sums scaled to the block's unit length."""
-        added = [0.0] * len(MODEL_LEVELS)
-        for block in counts:
-            if block:
-                sums, square = self._block(block)
-                scale = 1.0 / math.sqrt(square) if square > 0 else 0.0
-                added = [value + total * scale for value, total in zip(added, sums, strict=True)]
+        if not read.ids.size:
+            return [float(value) for value in self.intercepts]
+        sums, _kept = self._sums(self._valued(read, read.ids.size), read.sizes)
+        added = (sums[:, :3] / np.sqrt(sums[:, 3:])).sum(axis=0).tolist()
         return [intercept + value for intercept, value in zip(self.intercepts, added, strict=True)]
 
     def _calibrated(self, raw: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -188,51 +271,41 @@ class LearnedModel:
         the level the rules already gave).
         `outside`: the text holds no gate concept, and the outside thresholds apply; `cleared`: the rules
         cleared its risk words, and the thresholds for such texts apply."""
-        counts = self._counts(normalized, found)
-        probs = self._calibrated(self._raw(counts))[0]
+        read = self._read(normalized, found)
+        probs = self._calibrated(self._raw(read))[0]
         level = self.level_of(probs, outside, cascade, cleared)
         if level <= explain_above:
             return level, probs, []
-        return level, probs, self._evidence(level, counts, normalized)
+        return level, probs, self._evidence(level, read, normalized)
 
-    def _evidence(self, level: RiskLevel, counts: Sequence[Mapping[int, int]], normalized: str) -> list[Evidence]:
+    def _evidence(self, level: RiskLevel, read: _Read, normalized: str) -> list[Evidence]:
         """The words of a text whose n-grams pushed the score of `level` up the most, with how much
         (weight times count, scaled as in the score). A run of characters is shown as the whole words
         it lies in ("l my" in "kill myself" as "kill myself"), and what pushed the same words among
         the strongest n-grams is added up; the rules' own features are not repeated (the rules'
         evidence already names them)."""
+        if not read.from_text:
+            return []
         k = MODEL_LEVELS.index(level)
-        column = self._columns[k]
-        pushing: list[tuple[float, int]] = []
-        for block in counts[:2]:  # words and characters: read from the text
-            if not block:
-                continue
-            _sums, square = self._block(block)
-            scale = 1.0 / math.sqrt(square) if square > 0 else 0.0
-            for position, n in block.items():
-                weight = column[position]
-                if weight > 0:
-                    pushing.append(((1.0 if n == 1 else 1.0 + math.log(n)) * weight * scale, position))
+        rows = self._valued(read, read.from_text)
+        sums, kept = self._sums(rows, read.sizes[:2])
+        values = rows[:, k] * np.repeat(1.0 / np.sqrt(sums[:, 3]), kept)
+        strongest = np.argsort(-values, kind="stable")[:_EVIDENCE_CANDIDATES]
+        strongest = strongest[values[strongest] > 0]
         text = model_text(normalized)
+        find, before, names = text.find, text.rfind, self._names
         pushed: dict[str, float] = {}
-        for value, position in heapq.nlargest(_EVIDENCE_CANDIDATES, pushing):
-            words = _words_around(self._names[position], text)
+        for value, position in zip(values[strongest].tolist(), read.ids[strongest].tolist(), strict=True):
+            # The whole words holding the n-gram's first occurrence: from the space at or before its
+            # start to the space at or after its end (a model text is words between single spaces).
+            name = names[position]
+            string = f" {name[2:]} " if name[0] == "w" else name[2:]
+            start = find(string)
+            words = text[before(" ", 0, start + 1) + 1 : find(" ", start + len(string) - 1)]
             pushed[words] = pushed.get(words, 0.0) + value
         top = sorted(((value, words) for words, value in pushed.items()), reverse=True)[:EVIDENCE_NGRAMS]
         name = f"model.{self.lang}"
         return [Evidence(name, "model", f"{words} (+{value:.2f})", level) for value, words in top if value > 0]
-
-
-def _words_around(feature: str, text: str) -> str:
-    """The whole words of `text` (a model text: words between single spaces) holding the feature's
-    first occurrence."""
-    string = pattern_of(feature)
-    start = text.find(string)
-    if start < 0:  # not in this text (cannot happen for a feature counted in it)
-        return string.strip()
-    left = text.rfind(" ", 0, start + 1) if text[start] != " " else start
-    right = text.find(" ", start + len(string) - 1) if string[-1] != " " else start + len(string) - 1
-    return text[left + 1 : right if right >= 0 else len(text)].strip()
 
 
 def _sigmoid(value: float) -> float:

@@ -8,7 +8,6 @@ tried on a message that contains one of them, which is most of what keeps screen
 
 from __future__ import annotations
 
-import collections
 import importlib
 import operator
 import re
@@ -358,24 +357,3 @@ class _LiteralScanner:
 
 
 _SCANNER = _LiteralScanner()
-
-
-class Occurrences:
-    """How many times each of a fixed set of strings occurs in a text, overlaps included, found in one
-    pass of an Aho-Corasick automaton (pyahocorasick, in C). The learned model's n-grams are read this
-    way: a text's hundreds of candidate n-grams are never built one by one."""
-
-    def __init__(self, strings: Mapping[str, int]) -> None:
-        """`strings`: each string and the number it is known by."""
-        self._automaton = ahocorasick.Automaton()
-        for string, value in strings.items():
-            self._automaton.add_word(string, value)
-        self._ready = len(self._automaton) > 0
-        if self._ready:
-            self._automaton.make_automaton()
-
-    def count(self, text: str) -> Mapping[int, int]:
-        """The number of each string found -> its occurrences in `text`."""
-        if not self._ready:
-            return {}
-        return collections.Counter(map(_LITERAL, self._automaton.iter(text)))
