@@ -38,6 +38,18 @@ NEGATIONS = [
     ("fr", "je n'ai jamais essayé de me tuer"),
     ("fr", "je veux pas mourir"),
     ("fr", "pensées suicidaires : aucune"),
+    *(
+        pytest.param(
+            lang,
+            text,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the learned model raises it to low on the negators themselves (« ne », « pas », "
+                '"dont"): tests/risk/labelled/README.md, "Words a negation reaches"',
+            ),
+        )
+        for lang, text in [("fr", "Je ne veux pas mourir"), ("fr", "je veux pas me tuer"), ("en", "I dont wanna die")]
+    ),
 ]
 
 OTHER_PEOPLE = [
