@@ -129,6 +129,9 @@ class LearnedModel:
             if name.startswith("w:"):
                 for word in name[2:].split(" "):
                     vocabulary.setdefault(word, len(vocabulary))
+        base = len(vocabulary) + 1
+        if WORD_CODES + base + base**2 + base**3 >= 2**63:
+            raise ValueError(f"learned model {self.lang}: {len(vocabulary)} words are too many to number runs of three")
         object.__setattr__(self, "_vocabulary", vocabulary)
         coded = sorted((self._code(name), name) for name in read)
         names = (*(name for _, name in coded), *(name for name, row in self.weights.items() if row[4] == 2))
