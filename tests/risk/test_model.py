@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.risk import ENGINE_VERSION, RiskLevel, screen_text
 from service.risk.evaluation import (
@@ -213,8 +215,8 @@ def test_a_model_stored_in_an_earlier_format_is_refused_with_what_to_do():
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_screening_reads_a_text_exactly_as_training_counts_its_features(lang):
-    """The automaton's one pass over the text finds the same n-grams, as often, as the feature list
-    training counts: the probabilities agree to the last bit, repeats and long notes included."""
+    """Looking every run of the text up at once by its number finds the same n-grams, as often, as the
+    feature list training counts: the probabilities agree to the last bit, repeats and long notes included."""
     from service.risk.features import ngram_features, rule_features
     from service.risk.text import evidence_in
 
@@ -227,6 +229,25 @@ def test_screening_reads_a_text_exactly_as_training_counts_its_features(lang):
         found = sorted(rule_features(evidence_in(book, normalized)))
         by_features = model.probabilities([*ngram_features(normalized.text), *found])[0]
         assert model.text_probabilities(normalized.text, found) == by_features, text
+
+
+_POOL = sorted({word for case in load_labelled(LABELLED)[::25] for word in case.text.split()})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lang=st.sampled_from(["en", "fr"]),
+    words=st.lists(st.one_of(st.sampled_from(_POOL), st.text(alphabet="abcz019éç'-!? ", max_size=8)), max_size=60),
+)
+def test_any_text_is_read_by_the_numbers_of_its_runs_as_training_lists_them(lang, words):
+    """Whatever the text (corpus words in any order, repeated, with made-up ones, digits, accents and
+    punctuation), screening's reading by numbers and training's list of features give the same
+    probabilities to the last bit."""
+    from service.risk.features import ngram_features
+
+    model = MODELS[lang]
+    normalized = normalize(" ".join(words), RULEBOOKS[lang].speller).text
+    assert model.text_probabilities(normalized) == model.probabilities(ngram_features(normalized))[0]
 
 
 def test_a_rarer_ngram_weighs_more_and_repeats_count_less_than_their_number():
