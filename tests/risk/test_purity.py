@@ -27,7 +27,7 @@ def imported_modules(path):
 TRAINING_ONLY = {"training.py": {"sklearn", "numpy", "scipy"}}
 # Beside the standard library: an in-memory string matcher (C, no I/O) for the rules' literals, and
 # array arithmetic (C, no I/O) for the learned model's n-grams, looked up and weighed all at once.
-MATCHER_ONLY = {"patterns.py": {"ahocorasick"}, "features.py": {"numpy"}, "model.py": {"numpy"}}
+IN_MEMORY_ONLY = {"patterns.py": {"ahocorasick"}, "features.py": {"numpy"}, "model.py": {"numpy"}}
 
 
 def test_risk_modules_import_only_the_standard_library_errors_and_themselves():
@@ -38,7 +38,7 @@ def test_risk_modules_import_only_the_standard_library_errors_and_themselves():
             if root == "service":
                 assert module == "service.errors" or module.startswith("service.risk"), (path.name, module)
             else:
-                allowed = TRAINING_ONLY.get(path.name, set()) | MATCHER_ONLY.get(path.name, set())
+                allowed = TRAINING_ONLY.get(path.name, set()) | IN_MEMORY_ONLY.get(path.name, set())
                 assert root in sys.stdlib_module_names or root == "__future__" or root in allowed, (path.name, module)
 
 
