@@ -49,11 +49,11 @@ def ngram_features(text: str) -> list[str]:
     """Every feature of an already normalised text, with repeats (a feature counts once per place it
     occurs): its words and runs of two and three words, then every run of 2 to 6 characters of
     `model_text(text)`."""
-    words = _WORD.findall(text)
+    padded = model_text(text)
+    words = padded.split()
     found: list[str] = []
     for n in WORD_SIZES:
         found.extend("w:" + " ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-    padded = " " + " ".join(words) + " "
     size = len(padded)
     for n in CHAR_SIZES:
         found.extend("c:" + padded[i : i + n] for i in range(size - n + 1))

@@ -188,10 +188,11 @@ class LearnedModel:
     def _read(self, normalized: str, found: Iterable[str] = ()) -> _Read:
         """The features of a normalised text (service.risk.features: runs of characters and of words)
         and their occurrences; the rules' features `found` once each."""
-        words = words_of(normalized)
+        text = model_text(normalized)
+        words = text.split()
         vocabulary = self._vocabulary
         places = np.fromiter(map(vocabulary.get, words, repeat(len(vocabulary))), dtype=np.int64, count=len(words))
-        codes = np.concatenate((char_runs(" " + " ".join(words) + " "), self._word_codes(places)))
+        codes = np.concatenate((char_runs(text), self._word_codes(places)))
         # Every run of the text once, with its count, in increasing order (as the model's numbers).
         values, repeats = _distinct(codes)
         at = np.searchsorted(self._codes, values)
