@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint serve system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml service/risk/_runs.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

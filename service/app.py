@@ -24,6 +24,7 @@ from service.http import RequestContextMiddleware
 from service.logs import configure_logging
 from service.notify.events import PostgresListener
 from service.risk import screen_text
+from service.risk.model import COMPILED as RISK_READER_COMPILED
 from service.scheduler import Leadership, create_scheduler
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Sync routes and dependencies run on this many threads (plus a few kept for crisis requests);
     # the pool has a connection for each.
     install_thread_limiter(settings.request_threads)
+    if not RISK_READER_COMPILED:
+        log.warning("risk screening reads with numpy: service/risk/_runs.c was not built (no C compiler at install)")
     scheduler = leadership = listener = None
     if settings.scheduler_enabled:
         leadership = Leadership(settings.database_url)

@@ -53,6 +53,14 @@ from service.risk.features import (
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
+try:  # the compiled reader and scorer (service/risk/_runs.c), built when the package is installed
+    from service.risk import _runs
+except ImportError:  # installed where no C compiler was found: numpy reads the same, more slowly
+    _runs = None  # type: ignore[assignment]
+
+# Whether texts are read and scored by the compiled reader (service/risk/_runs.c) or by numpy alone.
+COMPILED = _runs is not None
+
 MODEL_LEVELS = (RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH)
 # 4: runs of words and of characters across words, each kind scaled on its own, counts taken as 1 + ln(n).
 # Earlier formats read other features: a model stored in one cannot be read by this code (train again).
@@ -66,6 +74,7 @@ _Feature = tuple[float, float, float, float, int]
 WORD_CODES = 1 << (6 * max(CHAR_SIZES) + 1)
 # How a feature found n times counts, per level's weight and for its squared length: 1 + ln(n), (1 + ln(n))².
 _TF_ROWS = np.array([(tf, tf, tf, tf * tf) for tf in (1.0 + np.log(np.arange(1, 4097)))], dtype=np.float64)
+_TF = np.ascontiguousarray(_TF_ROWS[:, 0])
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +128,7 @@ class LearnedModel:
     _table: np.ndarray = field(init=False, compare=False, repr=False)
     _vocabulary: dict[str, int] = field(init=False, compare=False, repr=False)
     _codes: np.ndarray = field(init=False, compare=False, repr=False)
+    _hashed: bytes = field(init=False, compare=False, repr=False)  # `_codes` as the compiled reader's table
     _char_count: int = field(init=False, compare=False, repr=False)
     _rule_start: int = field(init=False, compare=False, repr=False)
 
@@ -141,6 +151,7 @@ class LearnedModel:
         object.__setattr__(self, "_index", {name: index for index, name in enumerate(names)})
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_codes", np.array([*(code for code, _ in coded), np.iinfo(np.int64).max]))
+        object.__setattr__(self, "_hashed", _runs.table(self._codes[:-1]) if _runs is not None else b"")
         object.__setattr__(self, "_char_count", sum(1 for name in read if name.startswith("c:")))
         object.__setattr__(self, "_rule_start", len(read))
 
@@ -189,15 +200,11 @@ class LearnedModel:
         """The features of a normalised text (service.risk.features: runs of characters and of words)
         and their occurrences; the rules' features `found` once each."""
         text = model_text(normalized)
-        words = text.split()
-        vocabulary = self._vocabulary
-        places = np.fromiter(map(vocabulary.get, words, repeat(len(vocabulary))), dtype=np.int64, count=len(words))
-        codes = np.concatenate((char_runs(text), self._word_codes(places)))
-        # Every run of the text once, with its count, in increasing order (as the model's numbers).
-        values, repeats = _distinct(codes)
-        at = np.searchsorted(self._codes, values)
-        hit = self._codes[at] == values
-        ids, counts = at[hit], repeats[hit]
+        if _runs is not None:
+            numbers = _runs.read(text, self._vocabulary, self._hashed, WORD_CODES)
+            ids, counts = (np.frombuffer(part, dtype=np.int64) for part in numbers)
+        else:
+            ids, counts = self._runs_of(text)
         chars = int(np.searchsorted(ids, self._char_count))
         read = ids.size
         index, start = self._index, self._rule_start
@@ -206,6 +213,20 @@ class LearnedModel:
             ids = np.concatenate((ids, rules))
             counts = np.concatenate((counts, np.ones(len(rules), dtype=np.int64)))
         return _Read(ids, counts, (chars, read - chars, len(rules)))
+
+    def _runs_of(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The indexes of the model's runs of characters and of words that a model text holds, in
+        increasing order, and how many times each: numpy's reading, which the compiled reader
+        (service/risk/_runs.c) reproduces in one pass (tests/risk/test_model.py compares them)."""
+        words = text.split()
+        vocabulary = self._vocabulary
+        places = np.fromiter(map(vocabulary.get, words, repeat(len(vocabulary))), dtype=np.int64, count=len(words))
+        codes = np.concatenate((char_runs(text), self._word_codes(places)))
+        # Every run of the text once, with its count, in increasing order (as the model's numbers).
+        values, repeats = _distinct(codes)
+        at = np.searchsorted(self._codes, values)
+        hit = self._codes[at] == values
+        return at[hit], repeats[hit]
 
     def _valued(self, read: _Read, upto: int) -> np.ndarray:
         """Per feature among the first `upto`: its weight per level times its idf times 1 + ln(count),
@@ -232,8 +253,11 @@ class LearnedModel:
         """Raw score per level: the intercept plus each block's sums scaled to the block's unit length."""
         if not read.ids.size:
             return [float(value) for value in self.intercepts]
-        sums, _kept = self._sums(self._valued(read, read.ids.size), read.sizes)
-        added = (sums[:, :3] / np.sqrt(sums[:, 3:])).sum(axis=0).tolist()
+        if _runs is not None:  # the same arithmetic, compiled; training scores this way too
+            added = _runs.score(read.ids, read.counts, read.sizes, self._table, _TF)
+        else:
+            sums, _kept = self._sums(self._valued(read, read.ids.size), read.sizes)
+            added = (sums[:, :3] / np.sqrt(sums[:, 3:])).sum(axis=0).tolist()
         return [intercept + value for intercept, value in zip(self.intercepts, added, strict=True)]
 
     def _calibrated(self, raw: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -291,15 +315,10 @@ class LearnedModel:
         if not read.from_text:
             return []
         k = MODEL_LEVELS.index(level)
-        rows = self._valued(read, read.from_text)
-        sums, kept = self._sums(rows, read.sizes[:2])
-        values = rows[:, k] * np.repeat(1.0 / np.sqrt(sums[:, 3]), kept)
-        strongest = np.argsort(-values, kind="stable")[:_EVIDENCE_CANDIDATES]
-        strongest = strongest[values[strongest] > 0]
         text = model_text(normalized)
         find, before, names = text.find, text.rfind, self._names
         pushed: dict[str, float] = {}
-        for value, position in zip(values[strongest].tolist(), read.ids[strongest].tolist(), strict=True):
+        for value, position in self._strongest(read, k):
             # The whole words holding the n-gram's first occurrence: from the space at or before its
             # start to the space at or after its end (a model text is words between single spaces).
             name = names[position]
@@ -310,6 +329,19 @@ class LearnedModel:
         top = sorted(((value, words) for words, value in pushed.items()), reverse=True)[:EVIDENCE_NGRAMS]
         name = f"model.{self.lang}"
         return [Evidence(name, "model", f"{words} (+{value:.2f})", level) for value, words in top if value > 0]
+
+    def _strongest(self, read: _Read, k: int) -> list[tuple[float, int]]:
+        """The n-grams of the text (not the rules' features) that pushed the score of level `k` up the
+        most (at most _EVIDENCE_CANDIDATES, strongest first): how much, and which feature."""
+        if _runs is not None:
+            found = _runs.strongest(read.ids, read.counts, read.sizes, self._table, _TF, k, _EVIDENCE_CANDIDATES)
+            return [(value, int(read.ids[at])) for value, at in found]
+        rows = self._valued(read, read.from_text)
+        sums, kept = self._sums(rows, read.sizes[:2])
+        values = rows[:, k] * np.repeat(1.0 / np.sqrt(sums[:, 3]), kept)
+        strongest = np.argsort(-values, kind="stable")[:_EVIDENCE_CANDIDATES]
+        strongest = strongest[values[strongest] > 0]
+        return list(zip(values[strongest].tolist(), read.ids[strongest].tolist(), strict=True))
 
 
 def _sigmoid(value: float) -> float:

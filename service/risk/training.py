@@ -371,7 +371,8 @@ def source_fingerprint(labelled: Path, lang: str) -> str:
     here = Path(__file__).parent
     files = sorted(path for path in labelled.glob("*.tsv") if primary_language(path.stem) == lang)
     files += sorted(RULES_DIR.glob("*.toml"))
-    files += [here / name for name in ("features.py", "training.py", "model.py", "frames.py", "normalize.py")]
+    code = ("features.py", "training.py", "model.py", "_runs.c", "frames.py", "normalize.py")
+    files += [here / name for name in code]
     for path in files:
         digest.update(path.name.encode())
         digest.update(b"\0")

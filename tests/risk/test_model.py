@@ -250,6 +250,63 @@ def test_any_text_is_read_by_the_numbers_of_its_runs_as_training_lists_them(lang
     assert model.text_probabilities(normalized) == model.probabilities(ngram_features(normalized))[0]
 
 
+def test_the_compiled_reader_is_built_where_the_project_is_installed():
+    """`make test` installs the package with a C compiler at hand: screening must run on the compiled
+    reader there (service/risk/_runs.c), not silently on the slower numpy one."""
+    from service.risk import model
+
+    assert model.COMPILED, "service/risk/_runs.c was not built: reinstall with a C compiler (make test does)"
+
+
+def _read_without_compiling(model, normalized, found=()):
+    """The numpy reader and scorer: what model.py does where the compiled reader was not built."""
+    from unittest import mock
+
+    from service.risk import model as module
+
+    with mock.patch.object(module, "_runs", None):
+        read = model._read(normalized, found)
+        return read, model._raw(read), [model._strongest(read, k) for k in range(3)]
+
+
+def _assert_compiled_reads_as_numpy(model, normalized, found=()):
+    import numpy as np
+
+    read = model._read(normalized, found)
+    expected, raw, strongest = _read_without_compiling(model, normalized, found)
+    assert read.sizes == expected.sizes
+    assert np.array_equal(read.ids, expected.ids) and np.array_equal(read.counts, expected.counts)
+    assert model._raw(read) == pytest.approx(raw, rel=0, abs=1e-12)
+    for k in range(3):
+        compiled = model._strongest(read, k)
+        assert [at for _, at in compiled] == [at for _, at in strongest[k]]
+        assert [value for value, _ in compiled] == pytest.approx([value for value, _ in strongest[k]], abs=1e-12)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_compiled_reader_reads_the_corpus_and_odd_texts_as_numpy_does(lang):
+    """The compiled reader finds the same n-grams, as often, and scores them as numpy does: the corpus,
+    an empty text, emoji, a run repeated past the table of counts, a 10,000-character note."""
+    from service.risk.features import rule_features
+    from service.risk.text import evidence_in
+
+    model, book = MODELS[lang], RULEBOOKS[lang]
+    texts = [case.text for case in load_labelled(LABELLED) if case.lang == lang][::15]
+    texts += ["", "😀😀", "a", "non " * 5000, "x" * 10_000, "je veux mourir " * 300]
+    for text in texts:
+        normalized = normalize(text, book.speller)
+        _assert_compiled_reads_as_numpy(model, normalized.text, sorted(rule_features(evidence_in(book, normalized))))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lang=st.sampled_from(["en", "fr"]),
+    words=st.lists(st.one_of(st.sampled_from(_POOL), st.text(alphabet="abcz019éç'-!? ", max_size=8)), max_size=60),
+)
+def test_any_text_is_read_by_the_compiled_reader_as_numpy_reads_it(lang, words):
+    _assert_compiled_reads_as_numpy(MODELS[lang], normalize(" ".join(words), RULEBOOKS[lang].speller).text)
+
+
 def test_a_rarer_ngram_weighs_more_and_repeats_count_less_than_their_number():
     from service.risk.model import from_dict
 

@@ -1,0 +1,17 @@
+"""The compiled reader and scorer of the learned model (service/risk/_runs.c; model.py says what the
+numbers are). Buffers are numpy arrays or bytes of int64 (ids, counts, codes) and float64 (weights, tf)."""
+
+from typing import Any
+
+import numpy as np
+
+Buffer = bytes | np.ndarray[Any, Any]
+
+def table(codes: Buffer) -> bytes: ...
+def read(text: str, vocabulary: dict[str, int], table: bytes, word_codes: int) -> tuple[bytes, bytes]: ...
+def score(
+    ids: Buffer, counts: Buffer, sizes: tuple[int, int, int], weights: Buffer, tf: Buffer
+) -> tuple[float, float, float]: ...
+def strongest(
+    ids: Buffer, counts: Buffer, sizes: tuple[int, int, int], weights: Buffer, tf: Buffer, level: int, limit: int
+) -> list[tuple[float, int]]: ...
