@@ -1,13 +1,14 @@
-/* The learned model's reading of a text, compiled: which of the model's n-grams a text holds, and
- * how many times each (service/risk/model.py, LearnedModel._read, which says what the numbers are).
+/* The learned model at screening time, compiled: which of the model's n-grams a text holds and how
+ * many times each, the model's scores, and the words that pushed a score up (its evidence).
+ * service/risk/model.py says what the numbers are and keeps a numpy reader and scorer that give the
+ * same results; property tests (tests/risk/test_model.py) compare the two on any text.
  *
- * It does exactly what the numpy reader in model.py does, in one pass without the ~20 array calls and
- * their temporary arrays: every run of 2 to 6 characters of the model text and every run of one to
- * three words gets its number, each number is looked up among the model's sorted numbers by binary
- * search, and the features found are counted. The numpy reader stays the reference: a property test
- * (tests/risk/test_model.py) checks that both give the same features and counts for any text.
+ * Every run of 2 to 6 characters of the model text and every run of one to three words gets its number
+ * (features.char_code, model.LearnedModel._word_codes); each is looked up in a hash table of the model's
+ * numbers, and the features found are sorted (a radix sort) and counted. Measured against numpy's
+ * arrays (sort, binary search, ~20 array calls a text): tests/benchmarks/bench_risk.py.
  *
- * Pure computation on the arguments: no I/O, no global state, the GIL held throughout.
+ * Pure computation on its arguments: no I/O, no global state, the GIL held throughout.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,20 +22,23 @@
 #define MAX_CHARS 6
 /* How many runs ahead the table's slot is fetched from memory. */
 #define AHEAD 8
+/* An empty slot of the hash table. */
+#define EMPTY (-1)
+/* A feature and the place of its first occurrence are packed in one number: the place in the low bits. */
+#define PLACE_BITS 32
+#define PLACE_MASK ((INT64_C(1) << PLACE_BITS) - 1)
 
 /* The numbers of the model text's characters (features.py: _ALPHABET, numbered from 1; 0 for any
  * other character, which a model text never holds). */
-static int64_t symbol_of(unsigned char c) {
+static inline int64_t symbol_of(unsigned char c) {
     if (c == ' ') return 1;
     if (c >= 'a' && c <= 'z') return 2 + (c - 'a');
     if (c >= '0' && c <= '9') return 28 + (c - '0');
     return 0;
 }
 
-/* The model's numbers are kept in a hash table (open addressing, linear probing): `slots` (a power of
- * two) pairs of int64, a number and its index among the model's sorted numbers, EMPTY where none is. */
-#define EMPTY (-1)
-
+/* The hash table of the model's numbers (open addressing, linear probing): `slots` (a power of two)
+ * pairs of int64, a number and its index among the model's sorted numbers, EMPTY where none is. */
 static inline uint64_t slot_of(int64_t value, int shift) {
     return ((uint64_t)value * UINT64_C(0x9E3779B97F4A7C15)) >> shift; /* Fibonacci hashing: the top bits */
 }
@@ -89,15 +93,17 @@ done:
     return result;
 }
 
-/* Sorts `size` non-negative numbers below `bound` in increasing order (a radix sort, a byte at a time,
- * least significant first: a text's few hundred features, faster than comparing), using `spare`
- * (room for `size` numbers); returns where the sorted numbers are (`values` or `spare`). */
+/* Sorts `size` numbers by their bits from PLACE_BITS up (non-negative, below `bound` once shifted), in
+ * increasing order and keeping the order of equal ones: a radix sort, a byte at a time, least
+ * significant first (a text's few hundred features, faster than comparing). `spare` has room for
+ * `size` numbers; returns where the sorted numbers are (`values` or `spare`). */
 static int64_t *sorted_in(int64_t *values, int64_t *spare, Py_ssize_t size, int64_t bound) {
-    for (int shift = 0; shift < 63 && (bound - 1) >> shift > 0; shift += 8) {
+    for (int shift = 0; shift < 63 - PLACE_BITS && (bound - 1) >> shift > 0; shift += 8) {
         Py_ssize_t starts[257] = {0};
-        for (Py_ssize_t i = 0; i < size; i++) starts[((values[i] >> shift) & 0xFF) + 1]++;
-        for (int digit = 0; digit < 256; digit++) starts[digit + 1] += starts[digit];
-        for (Py_ssize_t i = 0; i < size; i++) spare[starts[(values[i] >> shift) & 0xFF]++] = values[i];
+        const int at = PLACE_BITS + shift;
+        for (Py_ssize_t i = 0; i < size; i++) starts[((values[i] >> at) & 0xFF) + 1]++;
+        for (int byte = 0; byte < 256; byte++) starts[byte + 1] += starts[byte];
+        for (Py_ssize_t i = 0; i < size; i++) spare[starts[(values[i] >> at) & 0xFF]++] = values[i];
         int64_t *swap = values;
         values = spare;
         spare = swap;
@@ -105,25 +111,19 @@ static int64_t *sorted_in(int64_t *values, int64_t *spare, Py_ssize_t size, int6
     return values;
 }
 
-/* Adds the index of `value` to `hits` when the model has it. */
-#define LOOK_UP(value)                                          \
-    do {                                                        \
-        int64_t at_ = find(table, mask, shift, (value));        \
-        if (at_ >= 0) hits[found++] = at_;                      \
-    } while (0)
-
-/* read(text, vocabulary, codes, word_codes) -> (ids, counts): `text` a model text (" i want to go "),
- * `vocabulary` its words' places (dict str -> int; a word not in it has the place len(vocabulary)),
- * `codes` the model's numbers (a buffer of sorted int64, the last one above all), `word_codes` the
- * number of the first run of words (model.WORD_CODES). `ids` and `counts` are int64 buffers (bytes):
- * the indexes in `codes` of the runs the text holds, in increasing order, and how many times each. */
+/* read(text, vocabulary, table, word_codes) -> (ids, counts, firsts): `text` a model text
+ * (" i want to go "), `vocabulary` the model's words and their places (dict str -> int; a word not in it
+ * has the place len(vocabulary)), `table` the hash table of the model's numbers (`table()`),
+ * `word_codes` the number of the first run of words (model.WORD_CODES). The three are int64 buffers
+ * (bytes): the indexes among the model's numbers of the runs the text holds, in increasing order, how
+ * many times each, and where each first occurs (the offset of its first character in `text`). */
 static PyObject *read_runs(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *text, *vocabulary, *result = NULL;
     Py_buffer view;
     long long word_codes_arg;
     if (!PyArg_ParseTuple(args, "UO!y*L", &text, &PyDict_Type, &vocabulary, &view, &word_codes_arg)) return NULL;
 
-    (void)self;
     const int64_t *table = view.buf;
     const uint64_t slots = (uint64_t)view.len / (2 * sizeof(int64_t));
     const uint64_t mask = slots - 1;
@@ -132,32 +132,42 @@ static PyObject *read_runs(PyObject *self, PyObject *args) {
     const int64_t base = (int64_t)PyDict_GET_SIZE(vocabulary) + 1;
     Py_ssize_t length;
     const char *chars = PyUnicode_AsUTF8AndSize(text, &length);
-    int64_t *places = NULL, *runs = NULL, *counts = NULL;
+    int64_t *places = NULL, *starts = NULL, *runs = NULL, *at = NULL, *counts = NULL;
     Py_ssize_t found = 0, words = 0;
     if (chars == NULL) goto done;
     if (slots < 2 || (slots & mask) != 0 || view.len != (Py_ssize_t)(slots * 2 * sizeof(int64_t))) {
         PyErr_SetString(PyExc_ValueError, "the table must be one made by table()");
         goto done;
     }
-    /* At most: runs of each size of characters starting at each character, and three runs of words
+    if (length >= PLACE_MASK) {
+        PyErr_SetString(PyExc_ValueError, "a text of 4 GB or more cannot be read");
+        goto done;
+    }
+    /* At most: a run of each size of characters starting at each character, and three runs of words
      * starting at each word (a word is at least one character). */
+    const size_t most = (size_t)length * (MAX_CHARS - MIN_CHARS + 1 + 3) + 1;
     places = PyMem_Malloc(sizeof(int64_t) * (size_t)(length + 1));
-    runs = PyMem_Malloc(sizeof(int64_t) * (size_t)(length * (MAX_CHARS - MIN_CHARS + 1 + 3) + 1));
-    if (places == NULL || runs == NULL) {
+    starts = PyMem_Malloc(sizeof(int64_t) * (size_t)(length + 1));
+    runs = PyMem_Malloc(sizeof(int64_t) * most);
+    at = PyMem_Malloc(sizeof(int64_t) * most);
+    if (places == NULL || starts == NULL || runs == NULL || at == NULL) {
         PyErr_NoMemory();
         goto done;
     }
 
-    /* Runs of characters, across words. */
+    /* Runs of characters, across words, in the order of where they start. */
     for (Py_ssize_t start = 0; start + MIN_CHARS <= length; start++) {
         int64_t code = 0;
         for (Py_ssize_t n = 1; n <= MAX_CHARS && start + n <= length; n++) {
             code = code << BITS | symbol_of((unsigned char)chars[start + n - 1]);
-            if (n >= MIN_CHARS) runs[found++] = code;
+            if (n >= MIN_CHARS) {
+                runs[found] = code;
+                at[found++] = start;
+            }
         }
     }
 
-    /* Words: their places in the vocabulary, then runs of one, two and three of them. */
+    /* Words: their places in the vocabulary, then runs of one, two and three of them, in order. */
     for (Py_ssize_t start = 0; start < length;) {
         while (start < length && chars[start] == ' ') start++;
         Py_ssize_t end = start;
@@ -170,58 +180,104 @@ static PyObject *read_runs(PyObject *self, PyObject *args) {
         if (place == NULL && PyErr_Occurred()) goto done;
         places[words] = place == NULL ? base - 1 : (int64_t)PyLong_AsLongLong(place);
         if (places[words] == -1 && PyErr_Occurred()) goto done;
-        words++;
+        starts[words++] = start;
         start = end;
     }
-    for (Py_ssize_t i = 0; i < words; i++) runs[found++] = word_codes + places[i];
-    for (Py_ssize_t i = 0; i + 1 < words; i++) runs[found++] = word_codes + base + places[i] * base + places[i + 1];
-    for (Py_ssize_t i = 0; i + 2 < words; i++)
-        runs[found++] = word_codes + base + base * base + (places[i] * base + places[i + 1]) * base + places[i + 2];
+    for (Py_ssize_t i = 0; i < words; i++) {
+        runs[found] = word_codes + places[i];
+        at[found++] = starts[i];
+    }
+    for (Py_ssize_t i = 0; i + 1 < words; i++) {
+        runs[found] = word_codes + base + places[i] * base + places[i + 1];
+        at[found++] = starts[i];
+    }
+    for (Py_ssize_t i = 0; i + 2 < words; i++) {
+        runs[found] = word_codes + base + base * base + (places[i] * base + places[i + 1]) * base + places[i + 2];
+        at[found++] = starts[i];
+    }
 
     /* Each run looked up in the table, the slot of a run a few places ahead fetched meanwhile (the
-     * lookups wait on memory, not on the processor); the indexes found are written over the runs. */
+     * lookups wait on memory, not on the processor). A run the model has is kept as its feature's
+     * index and its place, packed, written over the runs. */
     Py_ssize_t kept = 0;
     int64_t top = 0;
     for (Py_ssize_t i = 0; i < found; i++) {
         if (i + AHEAD < found) __builtin_prefetch(table + 2 * slot_of(runs[i + AHEAD], shift));
-        int64_t at = find(table, mask, shift, runs[i]);
-        if (at >= 0) {
-            runs[kept++] = at;
-            if (at > top) top = at;
+        int64_t id = find(table, mask, shift, runs[i]);
+        if (id >= 0) {
+            runs[kept++] = id << PLACE_BITS | at[i];
+            if (id > top) top = id;
         }
     }
-    found = kept;
 
-    /* The features found, once each in increasing order, with their counts: the sorted indexes are in
-     * `runs` or in `counts`; either way, each is read before anything is written at its place or
-     * after (the distinct ones so far are never more than the ones read). */
-    counts = PyMem_Malloc(sizeof(int64_t) * (size_t)(found + 1));
+    /* The features found, once each in increasing order, with their counts and first places (the sort
+     * keeps the order of equal features, and each feature's runs were listed from the first place on).
+     * The sorted numbers are in `runs` or in `at`; either way, each is read before anything is written
+     * at its place or after it (there are never more distinct features so far than numbers read). */
+    const int64_t *sorted = sorted_in(runs, at, kept, top + 1);
+    counts = PyMem_Malloc(sizeof(int64_t) * (size_t)(kept + 1));
     if (counts == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    const int64_t *hits = sorted_in(runs, counts, found, top + 1);
+    int64_t *ids = sorted == runs ? at : runs, *firsts = places;
+    if ((size_t)kept > (size_t)length + 1) {
+        PyMem_Free(places);
+        places = firsts = PyMem_Malloc(sizeof(int64_t) * (size_t)(kept + 1));
+        if (places == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
     Py_ssize_t distinct = 0;
-    for (Py_ssize_t i = 0; i < found; i++) {
-        const int64_t id = hits[i];
-        if (distinct > 0 && runs[distinct - 1] == id) {
+    for (Py_ssize_t i = 0; i < kept; i++) {
+        const int64_t id = sorted[i] >> PLACE_BITS;
+        if (distinct > 0 && ids[distinct - 1] == id) {
             counts[distinct - 1]++;
         } else {
-            runs[distinct] = id;
+            ids[distinct] = id;
             counts[distinct] = 1;
+            firsts[distinct] = sorted[i] & PLACE_MASK;
             distinct++;
         }
     }
-    result = Py_BuildValue(
-        "(y#y#)", (const char *)runs, distinct * (Py_ssize_t)sizeof(int64_t), (const char *)counts,
-        distinct * (Py_ssize_t)sizeof(int64_t));
+    const Py_ssize_t bytes = distinct * (Py_ssize_t)sizeof(int64_t);
+    result = Py_BuildValue("(y#y#y#)", (const char *)ids, bytes, (const char *)counts, bytes, (const char *)firsts,
+                           bytes);
 
 done:
     PyMem_Free(counts);
-    PyMem_Free(places);
+    PyMem_Free(at);
     PyMem_Free(runs);
+    PyMem_Free(starts);
+    PyMem_Free(places);
     PyBuffer_Release(&view);
     return result;
+}
+
+/* 1 + ln(count), from the table `tf` (1 + ln(n) for n from 1) as far as it goes. */
+static inline double factor_of(int64_t count, const double *tf, int64_t tf_size) {
+    return count <= tf_size ? tf[count - 1] : 1.0 + log((double)count);
+}
+
+/* Checks the arguments shared by `score` and `evidence`: blocks that add up to the features, indexes
+ * among the model's features, counts from 1. Returns 0, or -1 with an exception set. */
+static int check_features(const Py_buffer *ids_view, const Py_buffer *counts_view, const Py_ssize_t sizes[3],
+                          int64_t features) {
+    const int64_t *ids = ids_view->buf, *counts = counts_view->buf;
+    const Py_ssize_t size = ids_view->len / (Py_ssize_t)sizeof(int64_t);
+    if (sizes[0] < 0 || sizes[1] < 0 || sizes[2] < 0 || sizes[0] + sizes[1] + sizes[2] != size ||
+        counts_view->len != ids_view->len || ids_view->len % (Py_ssize_t)sizeof(int64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "ids and counts must hold as many int64 as the blocks' sizes");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (ids[i] < 0 || ids[i] >= features || counts[i] < 1) {
+            PyErr_SetString(PyExc_ValueError, "a feature index or count out of range");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* score(ids, counts, sizes, weights, tf) -> (low, moderate, high): the model's weighted sums of a
@@ -242,26 +298,17 @@ static PyObject *score(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     const int64_t *ids = ids_view.buf, *counts = counts_view.buf;
     const double *weights = weights_view.buf, *tf = tf_view.buf;
-    const Py_ssize_t size = ids_view.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t features = weights_view.len / (Py_ssize_t)(4 * sizeof(double));
     const int64_t tf_size = tf_view.len / (Py_ssize_t)sizeof(double);
-    if (sizes[0] < 0 || sizes[1] < 0 || sizes[2] < 0 || sizes[0] + sizes[1] + sizes[2] != size ||
-        counts_view.len != ids_view.len) {
-        PyErr_SetString(PyExc_ValueError, "ids and counts must hold as many int64 as the blocks' sizes");
-        goto done;
-    }
+    if (check_features(&ids_view, &counts_view, sizes, features) < 0) goto done;
     double total[3] = {0.0, 0.0, 0.0};
     Py_ssize_t at = 0;
     for (int block = 0; block < 3; block++) {
         if (sizes[block] == 0) continue;
         double sums[4] = {0.0, 0.0, 0.0, 0.0};
         for (Py_ssize_t end = at + sizes[block]; at < end; at++) {
-            if (ids[at] < 0 || ids[at] >= features || counts[at] < 1) {
-                PyErr_SetString(PyExc_ValueError, "a feature index or count out of range");
-                goto done;
-            }
             const double *row = weights + 4 * ids[at];
-            const double factor = counts[at] <= tf_size ? tf[counts[at] - 1] : 1.0 + log((double)counts[at]);
+            const double factor = factor_of(counts[at], tf, tf_size);
             sums[0] += row[0] * factor;
             sums[1] += row[1] * factor;
             sums[2] += row[2] * factor;
@@ -281,70 +328,118 @@ done:
 
 typedef struct {
     double value;
-    Py_ssize_t at;
+    Py_ssize_t at;  /* a candidate: its place among the text's features; a span: its start in the text */
+    Py_ssize_t end; /* a span: its end in the text */
 } Pushed;
 
-/* Larger values first; equal values in the order of the features. */
-static int by_push(const void *a, const void *b) {
-    const Pushed *x = a, *y = b;
-    if (x->value != y->value) return x->value < y->value ? 1 : -1;
-    return (x->at > y->at) - (x->at < y->at);
+/* The stronger first; equally strong ones in the order of the features. */
+static int stronger(const Pushed *x, const Pushed *y) {
+    return x->value > y->value || (x->value == y->value && x->at < y->at);
 }
 
-/* strongest(ids, counts, sizes, weights, tf, level, limit) -> [(value, at), ...]: the features read
- * from the text itself (the first two blocks) that pushed the score of `level` (0, 1, 2) up the most,
- * at most `limit` of them, strongest first: how much (the feature's share of the score, as `score`
- * counts it) and its place in `ids`. The model's evidence (model.py, _evidence). */
-static PyObject *strongest(PyObject *self, PyObject *args) {
+/* The spans shown first: the larger value, then (as Python's sorted(..., reverse=True) of (value,
+ * words)) the words that come last. */
+static int shown_before(const Pushed *x, const Pushed *y, const char *text) {
+    if (x->value != y->value) return x->value > y->value;
+    Py_ssize_t a = x->end - x->at, b = y->end - y->at;
+    int order = memcmp(text + x->at, text + y->at, (size_t)(a < b ? a : b));
+    return order != 0 ? order > 0 : a > b;
+}
+
+/* evidence(text, ids, counts, firsts, sizes, weights, tf, lengths, level, candidates, shown)
+ * -> [(start, end, value), ...]: the model's evidence for `level` (0, 1, 2) in a model text. Among the
+ * features read from the text itself (the first two blocks; `firsts`: where each first occurs,
+ * `lengths`: each feature's length in characters), the `candidates` that pushed the score of `level`
+ * up the most (their share of the score, as `score` counts it), strongest first; each shown as the
+ * whole words it lies in (from the space at or before its start to the space at or after its end);
+ * what pushed the same words (the same text) added up, in that order; the `shown` strongest spans of words, strongest
+ * first: where they are in `text`, and how much they pushed (above 0). model.py, _evidence. */
+static PyObject *evidence(PyObject *self, PyObject *args) {
     (void)self;
-    Py_buffer ids_view, counts_view, weights_view, tf_view;
-    Py_ssize_t sizes[3], limit;
+    PyObject *text, *result = NULL;
+    Py_buffer ids_view, counts_view, firsts_view, weights_view, tf_view, lengths_view;
+    Py_ssize_t sizes[3], candidates, shown;
     int level;
-    if (!PyArg_ParseTuple(args, "y*y*(nnn)y*y*in", &ids_view, &counts_view, &sizes[0], &sizes[1], &sizes[2],
-                          &weights_view, &tf_view, &level, &limit))
+    if (!PyArg_ParseTuple(args, "Uy*y*y*(nnn)y*y*y*inn", &text, &ids_view, &counts_view, &firsts_view, &sizes[0],
+                          &sizes[1], &sizes[2], &weights_view, &tf_view, &lengths_view, &level, &candidates, &shown))
         return NULL;
-    PyObject *result = NULL;
-    Pushed *pushed = NULL;
-    const int64_t *ids = ids_view.buf, *counts = counts_view.buf;
+    Pushed *pushed = NULL, *spans = NULL;
+    const int64_t *ids = ids_view.buf, *counts = counts_view.buf, *firsts = firsts_view.buf;
+    const int64_t *lengths = lengths_view.buf;
     const double *weights = weights_view.buf, *tf = tf_view.buf;
-    const Py_ssize_t size = ids_view.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t features = weights_view.len / (Py_ssize_t)(4 * sizeof(double));
     const int64_t tf_size = tf_view.len / (Py_ssize_t)sizeof(double);
-    if (sizes[0] < 0 || sizes[1] < 0 || sizes[2] < 0 || sizes[0] + sizes[1] + sizes[2] != size ||
-        counts_view.len != ids_view.len || level < 0 || level > 2 || limit < 0) {
-        PyErr_SetString(PyExc_ValueError, "ids and counts must hold as many int64 as the blocks' sizes");
+    const Py_ssize_t read = sizes[0] + sizes[1];
+    Py_ssize_t length;
+    const char *chars = PyUnicode_AsUTF8AndSize(text, &length);
+    if (chars == NULL || check_features(&ids_view, &counts_view, sizes, features) < 0) goto done;
+    if (level < 0 || level > 2 || candidates < 0 || shown < 0 || firsts_view.len < read * (Py_ssize_t)sizeof(int64_t) ||
+        lengths_view.len != features * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "evidence: arguments out of range");
         goto done;
     }
-    pushed = PyMem_Malloc(sizeof(Pushed) * (size_t)(sizes[0] + sizes[1] + 1));
-    if (pushed == NULL) {
+    pushed = PyMem_Malloc(sizeof(Pushed) * (size_t)(candidates + 1));
+    spans = PyMem_Malloc(sizeof(Pushed) * (size_t)(candidates + 1));
+    if (pushed == NULL || spans == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t positive = 0, at = 0;
+    /* The strongest candidates, kept in order by insertion (a few dozen among a few hundred). */
+    Py_ssize_t kept = 0, at = 0;
     for (int block = 0; block < 2; block++) {
         const Py_ssize_t first = at, end = at + sizes[block];
-        double length = 0.0;
+        double squares = 0.0;
         for (; at < end; at++) {
-            if (ids[at] < 0 || ids[at] >= features || counts[at] < 1) {
-                PyErr_SetString(PyExc_ValueError, "a feature index or count out of range");
-                goto done;
-            }
-            const double factor = counts[at] <= tf_size ? tf[counts[at] - 1] : 1.0 + log((double)counts[at]);
-            length += weights[4 * ids[at] + 3] * (factor * factor);
+            const double factor = factor_of(counts[at], tf, tf_size);
+            squares += weights[4 * ids[at] + 3] * (factor * factor);
         }
-        const double scale = 1.0 / sqrt(length);
+        const double scale = 1.0 / sqrt(squares);
         for (at = first; at < end; at++) {
-            const double factor = counts[at] <= tf_size ? tf[counts[at] - 1] : 1.0 + log((double)counts[at]);
-            const double value = weights[4 * ids[at] + level] * factor * scale;
-            if (value > 0) pushed[positive++] = (Pushed){value, at};
+            const Pushed item = {weights[4 * ids[at] + level] * factor_of(counts[at], tf, tf_size) * scale, at, 0};
+            if (!(item.value > 0) || (kept == candidates && !stronger(&item, &pushed[kept - 1]))) continue;
+            Py_ssize_t place = kept < candidates ? kept++ : kept - 1;
+            while (place > 0 && stronger(&item, &pushed[place - 1])) {
+                pushed[place] = pushed[place - 1];
+                place--;
+            }
+            pushed[place] = item;
         }
     }
-    qsort(pushed, (size_t)positive, sizeof(Pushed), by_push);
-    if (positive > limit) positive = limit;
-    result = PyList_New(positive);
+    /* Each candidate as the words it lies in; the same words added up. */
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < kept; i++) {
+        const Py_ssize_t start = (Py_ssize_t)firsts[pushed[i].at], size = (Py_ssize_t)lengths[ids[pushed[i].at]];
+        if (start < 0 || size < 1 || start + size > length) {
+            PyErr_SetString(PyExc_ValueError, "evidence: a feature outside the text");
+            goto done;
+        }
+        Py_ssize_t from = start, to = start + size - 1;
+        while (from > 0 && chars[from] != ' ') from--;
+        if (chars[from] == ' ') from++;
+        while (to < length && chars[to] != ' ') to++;
+        Py_ssize_t same = 0;
+        while (same < count && !(spans[same].end - spans[same].at == to - from &&
+                                 memcmp(chars + spans[same].at, chars + from, (size_t)(to - from)) == 0))
+            same++;
+        if (same == count) spans[count++] = (Pushed){0.0, from, to};
+        spans[same].value += pushed[i].value;
+    }
+    /* The spans shown, strongest first. */
+    for (Py_ssize_t i = 1; i < count; i++) {
+        const Pushed item = spans[i];
+        Py_ssize_t place = i;
+        while (place > 0 && shown_before(&item, &spans[place - 1], chars)) {
+            spans[place] = spans[place - 1];
+            place--;
+        }
+        spans[place] = item;
+    }
+    if (count > shown) count = shown;
+    while (count > 0 && !(spans[count - 1].value > 0)) count--;
+    result = PyList_New(count);
     if (result == NULL) goto done;
-    for (Py_ssize_t i = 0; i < positive; i++) {
-        PyObject *item = Py_BuildValue("(dn)", pushed[i].value, pushed[i].at);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = Py_BuildValue("(nnd)", spans[i].at, spans[i].end, spans[i].value);
         if (item == NULL) {
             Py_CLEAR(result);
             goto done;
@@ -353,22 +448,29 @@ static PyObject *strongest(PyObject *self, PyObject *args) {
     }
 done:
     PyMem_Free(pushed);
+    PyMem_Free(spans);
     PyBuffer_Release(&ids_view);
     PyBuffer_Release(&counts_view);
+    PyBuffer_Release(&firsts_view);
     PyBuffer_Release(&weights_view);
     PyBuffer_Release(&tf_view);
+    PyBuffer_Release(&lengths_view);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"table", build_table, METH_VARARGS, "table(codes) -> bytes: the hash table of the model's numbers."},
-    {"score", score, METH_VARARGS, "score(ids, counts, sizes, weights, tf) -> (low, moderate, high)."},
-    {"strongest", strongest, METH_VARARGS, "strongest(ids, counts, sizes, weights, tf, level, limit) -> [(value, at)]."},
     {"read", read_runs, METH_VARARGS,
-     "read(text, vocabulary, codes, word_codes) -> (ids, counts): the model's runs a model text holds."},
+     "read(text, vocabulary, table, word_codes) -> (ids, counts, firsts): the model's runs a model text holds."},
+    {"score", score, METH_VARARGS, "score(ids, counts, sizes, weights, tf) -> (low, moderate, high)."},
+    {"evidence", evidence, METH_VARARGS,
+     "evidence(text, ids, counts, firsts, sizes, weights, tf, lengths, level, candidates, shown) -> [(start, end, "
+     "value)]."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_runs", "The learned model's reading, compiled.", -1, methods, NULL, NULL, NULL, NULL};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_runs", "The learned risk model's reader and scorer, compiled.", -1, methods, NULL, NULL,
+    NULL, NULL};
 
 PyMODINIT_FUNC PyInit__runs(void) { return PyModule_Create(&module); }

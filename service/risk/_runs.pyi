@@ -8,10 +8,20 @@ import numpy as np
 Buffer = bytes | np.ndarray[Any, Any]
 
 def table(codes: Buffer) -> bytes: ...
-def read(text: str, vocabulary: dict[str, int], table: bytes, word_codes: int) -> tuple[bytes, bytes]: ...
+def read(text: str, vocabulary: dict[str, int], table: bytes, word_codes: int) -> tuple[bytes, bytes, bytes]: ...
 def score(
     ids: Buffer, counts: Buffer, sizes: tuple[int, int, int], weights: Buffer, tf: Buffer
 ) -> tuple[float, float, float]: ...
-def strongest(
-    ids: Buffer, counts: Buffer, sizes: tuple[int, int, int], weights: Buffer, tf: Buffer, level: int, limit: int
-) -> list[tuple[float, int]]: ...
+def evidence(
+    text: str,
+    ids: Buffer,
+    counts: Buffer,
+    firsts: Buffer,
+    sizes: tuple[int, int, int],
+    weights: Buffer,
+    tf: Buffer,
+    lengths: Buffer,
+    level: int,
+    candidates: int,
+    shown: int,
+) -> list[tuple[int, int, float]]: ...

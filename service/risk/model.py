@@ -98,6 +98,8 @@ class _Read:
     ids: np.ndarray
     counts: np.ndarray
     sizes: tuple[int, int, int]
+    # Where each feature read from the text first occurs in the model text, when the compiled reader read it.
+    firsts: bytes | None = None
 
     @property
     def from_text(self) -> int:
@@ -129,6 +131,7 @@ class LearnedModel:
     _vocabulary: dict[str, int] = field(init=False, compare=False, repr=False)
     _codes: np.ndarray = field(init=False, compare=False, repr=False)
     _hashed: bytes = field(init=False, compare=False, repr=False)  # `_codes` as the compiled reader's table
+    _lengths: np.ndarray = field(init=False, compare=False, repr=False)  # each feature's length in characters
     _char_count: int = field(init=False, compare=False, repr=False)
     _rule_start: int = field(init=False, compare=False, repr=False)
 
@@ -149,6 +152,7 @@ class LearnedModel:
         table[:, 3] *= table[:, 3]
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_index", {name: index for index, name in enumerate(names)})
+        object.__setattr__(self, "_lengths", np.array([max(len(name) - 2, 1) for name in names], dtype=np.int64))
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_codes", np.array([*(code for code, _ in coded), np.iinfo(np.int64).max]))
         object.__setattr__(self, "_hashed", _runs.table(self._codes[:-1]) if _runs is not None else b"")
@@ -200,9 +204,10 @@ class LearnedModel:
         """The features of a normalised text (service.risk.features: runs of characters and of words)
         and their occurrences; the rules' features `found` once each."""
         text = model_text(normalized)
+        firsts = None
         if _runs is not None:
-            numbers = _runs.read(text, self._vocabulary, self._hashed, WORD_CODES)
-            ids, counts = (np.frombuffer(part, dtype=np.int64) for part in numbers)
+            found_ids, found_counts, firsts = _runs.read(text, self._vocabulary, self._hashed, WORD_CODES)
+            ids, counts = np.frombuffer(found_ids, dtype=np.int64), np.frombuffer(found_counts, dtype=np.int64)
         else:
             ids, counts = self._runs_of(text)
         chars = int(np.searchsorted(ids, self._char_count))
@@ -212,7 +217,7 @@ class LearnedModel:
         if rules:
             ids = np.concatenate((ids, rules))
             counts = np.concatenate((counts, np.ones(len(rules), dtype=np.int64)))
-        return _Read(ids, counts, (chars, read - chars, len(rules)))
+        return _Read(ids, counts, (chars, read - chars, len(rules)), firsts)
 
     def _runs_of(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The indexes of the model's runs of characters and of words that a model text holds, in
@@ -316,26 +321,29 @@ class LearnedModel:
             return []
         k = MODEL_LEVELS.index(level)
         text = model_text(normalized)
+        name = f"model.{self.lang}"
+        if _runs is not None and read.firsts is not None:  # the same words and sums, compiled
+            spans = _runs.evidence(
+                text, read.ids, read.counts, read.firsts, read.sizes, self._table, _TF, self._lengths,
+                k, _EVIDENCE_CANDIDATES, EVIDENCE_NGRAMS,
+            )  # fmt: skip
+            return [Evidence(name, "model", f"{text[start:end]} (+{value:.2f})", level) for start, end, value in spans]
         find, before, names = text.find, text.rfind, self._names
         pushed: dict[str, float] = {}
         for value, position in self._strongest(read, k):
             # The whole words holding the n-gram's first occurrence: from the space at or before its
             # start to the space at or after its end (a model text is words between single spaces).
-            name = names[position]
-            string = f" {name[2:]} " if name[0] == "w" else name[2:]
+            feature = names[position]
+            string = f" {feature[2:]} " if feature[0] == "w" else feature[2:]
             start = find(string)
             words = text[before(" ", 0, start + 1) + 1 : find(" ", start + len(string) - 1)]
             pushed[words] = pushed.get(words, 0.0) + value
         top = sorted(((value, words) for words, value in pushed.items()), reverse=True)[:EVIDENCE_NGRAMS]
-        name = f"model.{self.lang}"
         return [Evidence(name, "model", f"{words} (+{value:.2f})", level) for value, words in top if value > 0]
 
     def _strongest(self, read: _Read, k: int) -> list[tuple[float, int]]:
         """The n-grams of the text (not the rules' features) that pushed the score of level `k` up the
-        most (at most _EVIDENCE_CANDIDATES, strongest first): how much, and which feature."""
-        if _runs is not None:
-            found = _runs.strongest(read.ids, read.counts, read.sizes, self._table, _TF, k, _EVIDENCE_CANDIDATES)
-            return [(value, int(read.ids[at])) for value, at in found]
+        most (at most _EVIDENCE_CANDIDATES, strongest first): how much, and which feature (numpy)."""
         rows = self._valued(read, read.from_text)
         sums, kept = self._sums(rows, read.sizes[:2])
         values = rows[:, k] * np.repeat(1.0 / np.sqrt(sums[:, 3]), kept)

@@ -18,7 +18,7 @@ from service.risk.evaluation import (
     shortfalls,
 )
 from service.risk.frames import FRAMEBOOKS
-from service.risk.model import load_models
+from service.risk.model import MODEL_LEVELS, load_models
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
 from service.risk.text import MODELS, screen_rules
@@ -266,21 +266,19 @@ def _read_without_compiling(model, normalized, found=()):
 
     with mock.patch.object(module, "_runs", None):
         read = model._read(normalized, found)
-        return read, model._raw(read), [model._strongest(read, k) for k in range(3)]
+        return read, model._raw(read), [model._evidence(level, read, normalized) for level in MODEL_LEVELS]
 
 
 def _assert_compiled_reads_as_numpy(model, normalized, found=()):
     import numpy as np
 
     read = model._read(normalized, found)
-    expected, raw, strongest = _read_without_compiling(model, normalized, found)
+    expected, raw, evidence = _read_without_compiling(model, normalized, found)
     assert read.sizes == expected.sizes
     assert np.array_equal(read.ids, expected.ids) and np.array_equal(read.counts, expected.counts)
     assert model._raw(read) == pytest.approx(raw, rel=0, abs=1e-12)
-    for k in range(3):
-        compiled = model._strongest(read, k)
-        assert [at for _, at in compiled] == [at for _, at in strongest[k]]
-        assert [value for value, _ in compiled] == pytest.approx([value for value, _ in strongest[k]], abs=1e-12)
+    # The same words, pushing as much, in the same order, for every level.
+    assert [model._evidence(level, read, normalized) for level in MODEL_LEVELS] == evidence
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
