@@ -93,6 +93,36 @@ done:
     return result;
 }
 
+/* The model text of a normalised text (features.model_text): its words (runs of a-z and 0-9) joined
+ * by single spaces, with a space at each end; two spaces for a text without a word. Its size in `size`;
+ * to be freed with PyMem_Free. NULL with an exception set on failure. */
+static char *model_text_of(PyObject *normalized, Py_ssize_t *size) {
+    Py_ssize_t length;
+    const char *text = PyUnicode_AsUTF8AndSize(normalized, &length);
+    if (text == NULL) return NULL;
+    char *out = PyMem_Malloc((size_t)length + 3);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    Py_ssize_t at = 0;
+    int in_word = 0;
+    out[at++] = ' ';
+    for (Py_ssize_t i = 0; i < length; i++) {
+        const char c = text[i];
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[at++] = c;
+            in_word = 1;
+        } else if (in_word) {
+            out[at++] = ' ';
+            in_word = 0;
+        }
+    }
+    if (in_word || at == 1) out[at++] = ' ';
+    *size = at;
+    return out;
+}
+
 /* Sorts `size` numbers by their bits from PLACE_BITS up (non-negative, below `bound` once shifted), in
  * increasing order and keeping the order of equal ones: a radix sort, a byte at a time, least
  * significant first (a text's few hundred features, faster than comparing). `spare` has room for
@@ -111,12 +141,12 @@ static int64_t *sorted_in(int64_t *values, int64_t *spare, Py_ssize_t size, int6
     return values;
 }
 
-/* read(text, vocabulary, table, word_codes) -> (ids, counts, firsts): `text` a model text
- * (" i want to go "), `vocabulary` the model's words and their places (dict str -> int; a word not in it
+/* read(text, vocabulary, table, word_codes) -> (ids, counts, firsts): `text` a normalised text, read
+ * as its model text (" i want to go "), `vocabulary` the model's words and their places (dict str -> int; a word not in it
  * has the place len(vocabulary)), `table` the hash table of the model's numbers (`table()`),
  * `word_codes` the number of the first run of words (model.WORD_CODES). The three are int64 buffers
  * (bytes): the indexes among the model's numbers of the runs the text holds, in increasing order, how
- * many times each, and where each first occurs (the offset of its first character in `text`). */
+ * many times each, and where each first occurs (the offset of its first character in the model text). */
 static PyObject *read_runs(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *text, *vocabulary, *result = NULL;
@@ -130,8 +160,8 @@ static PyObject *read_runs(PyObject *self, PyObject *args) {
     const int shift = shift_for(slots);
     const int64_t word_codes = (int64_t)word_codes_arg;
     const int64_t base = (int64_t)PyDict_GET_SIZE(vocabulary) + 1;
-    Py_ssize_t length;
-    const char *chars = PyUnicode_AsUTF8AndSize(text, &length);
+    Py_ssize_t length = 0;
+    char *chars = model_text_of(text, &length);
     int64_t *places = NULL, *starts = NULL, *runs = NULL, *at = NULL, *counts = NULL;
     Py_ssize_t found = 0, words = 0;
     if (chars == NULL) goto done;
@@ -246,6 +276,7 @@ static PyObject *read_runs(PyObject *self, PyObject *args) {
                            bytes);
 
 done:
+    PyMem_Free(chars);
     PyMem_Free(counts);
     PyMem_Free(at);
     PyMem_Free(runs);
@@ -347,13 +378,13 @@ static int shown_before(const Pushed *x, const Pushed *y, const char *text) {
 }
 
 /* evidence(text, ids, counts, firsts, sizes, weights, tf, lengths, level, candidates, shown)
- * -> [(start, end, value), ...]: the model's evidence for `level` (0, 1, 2) in a model text. Among the
+ * -> [(words, value), ...]: the model's evidence for `level` (0, 1, 2) in a normalised text. Among the
  * features read from the text itself (the first two blocks; `firsts`: where each first occurs,
  * `lengths`: each feature's length in characters), the `candidates` that pushed the score of `level`
  * up the most (their share of the score, as `score` counts it), strongest first; each shown as the
  * whole words it lies in (from the space at or before its start to the space at or after its end);
  * what pushed the same words (the same text) added up, in that order; the `shown` strongest spans of words, strongest
- * first: where they are in `text`, and how much they pushed (above 0). model.py, _evidence. */
+ * first: their words, and how much they pushed (above 0). model.py, _evidence. */
 static PyObject *evidence(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *text, *result = NULL;
@@ -370,8 +401,8 @@ static PyObject *evidence(PyObject *self, PyObject *args) {
     const int64_t features = weights_view.len / (Py_ssize_t)(4 * sizeof(double));
     const int64_t tf_size = tf_view.len / (Py_ssize_t)sizeof(double);
     const Py_ssize_t read = sizes[0] + sizes[1];
-    Py_ssize_t length;
-    const char *chars = PyUnicode_AsUTF8AndSize(text, &length);
+    Py_ssize_t length = 0;
+    char *chars = model_text_of(text, &length);
     if (chars == NULL || check_features(&ids_view, &counts_view, sizes, features) < 0) goto done;
     if (level < 0 || level > 2 || candidates < 0 || shown < 0 || firsts_view.len < read * (Py_ssize_t)sizeof(int64_t) ||
         lengths_view.len != features * (Py_ssize_t)sizeof(int64_t)) {
@@ -439,7 +470,7 @@ static PyObject *evidence(PyObject *self, PyObject *args) {
     result = PyList_New(count);
     if (result == NULL) goto done;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *item = Py_BuildValue("(nnd)", spans[i].at, spans[i].end, spans[i].value);
+        PyObject *item = Py_BuildValue("(s#d)", chars + spans[i].at, spans[i].end - spans[i].at, spans[i].value);
         if (item == NULL) {
             Py_CLEAR(result);
             goto done;
@@ -447,6 +478,7 @@ static PyObject *evidence(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(result, i, item);
     }
 done:
+    PyMem_Free(chars);
     PyMem_Free(pushed);
     PyMem_Free(spans);
     PyBuffer_Release(&ids_view);
@@ -464,7 +496,7 @@ static PyMethodDef methods[] = {
      "read(text, vocabulary, table, word_codes) -> (ids, counts, firsts): the model's runs a model text holds."},
     {"score", score, METH_VARARGS, "score(ids, counts, sizes, weights, tf) -> (low, moderate, high)."},
     {"evidence", evidence, METH_VARARGS,
-     "evidence(text, ids, counts, firsts, sizes, weights, tf, lengths, level, candidates, shown) -> [(start, end, "
+     "evidence(text, ids, counts, firsts, sizes, weights, tf, lengths, level, candidates, shown) -> [(words, "
      "value)]."},
     {NULL, NULL, 0, NULL},
 };

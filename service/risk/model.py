@@ -203,13 +203,12 @@ class LearnedModel:
     def _read(self, normalized: str, found: Iterable[str] = ()) -> _Read:
         """The features of a normalised text (service.risk.features: runs of characters and of words)
         and their occurrences; the rules' features `found` once each."""
-        text = model_text(normalized)
         firsts = None
-        if _runs is not None:
-            found_ids, found_counts, firsts = _runs.read(text, self._vocabulary, self._hashed, WORD_CODES)
+        if _runs is not None:  # the compiled reader reads the model text of `normalized` as model_text does
+            found_ids, found_counts, firsts = _runs.read(normalized, self._vocabulary, self._hashed, WORD_CODES)
             ids, counts = np.frombuffer(found_ids, dtype=np.int64), np.frombuffer(found_counts, dtype=np.int64)
         else:
-            ids, counts = self._runs_of(text)
+            ids, counts = self._runs_of(model_text(normalized))
         chars = int(np.searchsorted(ids, self._char_count))
         read = ids.size
         index, start = self._index, self._rule_start
@@ -320,14 +319,14 @@ class LearnedModel:
         if not read.from_text:
             return []
         k = MODEL_LEVELS.index(level)
-        text = model_text(normalized)
         name = f"model.{self.lang}"
         if _runs is not None and read.firsts is not None:  # the same words and sums, compiled
             spans = _runs.evidence(
-                text, read.ids, read.counts, read.firsts, read.sizes, self._table, _TF, self._lengths,
+                normalized, read.ids, read.counts, read.firsts, read.sizes, self._table, _TF, self._lengths,
                 k, _EVIDENCE_CANDIDATES, EVIDENCE_NGRAMS,
             )  # fmt: skip
-            return [Evidence(name, "model", f"{text[start:end]} (+{value:.2f})", level) for start, end, value in spans]
+            return [Evidence(name, "model", f"{words} (+{value:.2f})", level) for words, value in spans]
+        text = model_text(normalized)
         find, before, names = text.find, text.rfind, self._names
         pushed: dict[str, float] = {}
         for value, position in self._strongest(read, k):

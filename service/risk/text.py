@@ -90,19 +90,21 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     evidence = evidence_in(book, normalized, present, notes)
     if model is None:
         return evidence
+    # As `model_may_read` and `outside_the_gate` (which training uses) say, the gate looked at once.
+    cleared_words = context_cleared(evidence, notes)
+    closed = not cleared_words and framebook is not None and present is not None and not framebook.gate_open(present)
     outside = cleared = False
-    if not model_may_read(framebook, present, evidence, notes):
-        if outside_the_gate(framebook, present, evidence, notes):
-            # Outside the gate the model reads only texts long enough, against its own, stricter
-            # thresholds; without the gate (a message among others), against the same thresholds.
-            if gate and not model.reads_outside(normalized.text):
-                return evidence
-            outside = True
-        elif model.cleared_thresholds is not None and context_cleared(evidence, notes):
-            # Risk words the context cleared: a second look, against thresholds of their own.
-            cleared = True
-        elif gate:
+    if closed:
+        # Outside the gate the model reads only texts long enough, against its own, stricter
+        # thresholds; without the gate (a message among others), against the same thresholds.
+        if gate and not model.reads_outside(normalized.text):
             return evidence
+        outside = True
+    elif cleared_words and model.cleared_thresholds is not None:
+        # Risk words the context cleared: a second look, against thresholds of their own.
+        cleared = True
+    elif cleared_words and gate:
+        return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
     if ruled is RiskLevel.HIGH:  # the model can only raise a level: nothing left to read
         return evidence

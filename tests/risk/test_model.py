@@ -290,7 +290,7 @@ def test_the_compiled_reader_reads_the_corpus_and_odd_texts_as_numpy_does(lang):
 
     model, book = MODELS[lang], RULEBOOKS[lang]
     texts = [case.text for case in load_labelled(LABELLED) if case.lang == lang][::15]
-    texts += ["", "😀😀", "a", "non " * 5000, "x" * 10_000, "je veux mourir " * 300]
+    texts += ["", "😀😀", "a", "non " * 5000, "x" * 10_000, "je veux mourir " * 300, "ＡＢＣ １２３ ٣ ß ﬁn KILL 9mm"]
     for text in texts:
         normalized = normalize(text, book.speller)
         _assert_compiled_reads_as_numpy(model, normalized.text, sorted(rule_features(evidence_in(book, normalized))))
