@@ -97,9 +97,14 @@ done:
  * by single spaces, with a space at each end; two spaces for a text without a word. Its size in `size`;
  * to be freed with PyMem_Free. NULL with an exception set on failure. */
 static char *model_text_of(PyObject *normalized, Py_ssize_t *size) {
-    Py_ssize_t length;
-    const char *text = PyUnicode_AsUTF8AndSize(normalized, &length);
-    if (text == NULL) return NULL;
+    /* Read character by character, never encoded: a text may hold anything a str can, lone surrogates
+     * included, and only a-z and 0-9 are kept. */
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(normalized) < 0) return NULL;
+#endif
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(normalized);
+    const int kind = PyUnicode_KIND(normalized);
+    const void *data = PyUnicode_DATA(normalized);
     char *out = PyMem_Malloc((size_t)length + 3);
     if (out == NULL) {
         PyErr_NoMemory();
@@ -109,9 +114,9 @@ static char *model_text_of(PyObject *normalized, Py_ssize_t *size) {
     int in_word = 0;
     out[at++] = ' ';
     for (Py_ssize_t i = 0; i < length; i++) {
-        const char c = text[i];
+        const Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            out[at++] = c;
+            out[at++] = (char)c;
             in_word = 1;
         } else if (in_word) {
             out[at++] = ' ';

@@ -21,6 +21,9 @@ ORDINARY = "Went to work, had lunch with a colleague, walked home in the rain an
         "😭" * 5_000,
         "é" * 3_000 + "\u0301" * 3_000,
         "\ud800 lone surrogate",
+        # Read by the learned model too (warning-sign words): its reader must take any str.
+        "I have been saving my pills \ud800 and wrote letters to everyone \udfff",
+        "je veux mourir \ud800 ce soir, j'ai tout préparé",
         "je suis tired of everything, vraiment",
     ],
 )
