@@ -9,7 +9,8 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint serve system-deps clean
 
-$(STAMP): pyproject.toml service/risk/_runs.c
+# system-deps first (order only): the C compiler the install needs for service/risk/_runs.c
+$(STAMP): pyproject.toml service/risk/_runs.c | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

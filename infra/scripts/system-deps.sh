@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages Tandem needs beyond Python: WeasyPrint's Pango, fonts, poppler-utils (PDF
 # checks), Chromium's headless shell (portal and client-app browser tests), npm (axe-core for the
-# accessibility checks) and the PostgreSQL server (the CI's PostgreSQL run).
+# accessibility checks), the PostgreSQL server (the CI's PostgreSQL run), and a C compiler.
 # Installs only what is missing; needs root or sudo the first time.
 set -euo pipefail
 
@@ -13,6 +13,10 @@ for pkg in "${packages[@]}"; do
 done
 # npm may come with a Node.js installed another way; Debian's package only when there is none.
 command -v npm >/dev/null || missing+=(npm)
+# A C compiler and Python's headers build the risk screen's model reader (service/risk/_runs.c).
+command -v gcc >/dev/null || missing+=(gcc)
+py_include=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
+[ -f "$py_include/Python.h" ] || missing+=(python3-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing Debian packages: ${missing[*]}"

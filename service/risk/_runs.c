@@ -510,4 +510,12 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_runs", "The learned risk model's reader and scorer, compiled.", -1, methods, NULL, NULL,
     NULL, NULL};
 
-PyMODINIT_FUNC PyInit__runs(void) { return PyModule_Create(&module); }
+/* What model.py expects of this module: raise it whenever a function's arguments or results change,
+ * so that a module built from an older copy of this file is not used (model.py then reads with numpy). */
+#define READER_VERSION 1
+
+PyMODINIT_FUNC PyInit__runs(void) {
+    PyObject *created = PyModule_Create(&module);
+    if (created != NULL && PyModule_AddIntConstant(created, "READER_VERSION", READER_VERSION) < 0) Py_CLEAR(created);
+    return created;
+}

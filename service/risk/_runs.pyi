@@ -7,6 +7,8 @@ import numpy as np
 
 Buffer = bytes | np.ndarray[Any, Any]
 
+READER_VERSION: int
+
 def table(codes: Buffer) -> bytes: ...
 def read(text: str, vocabulary: dict[str, int], table: bytes, word_codes: int) -> tuple[bytes, bytes, bytes]: ...
 def score(

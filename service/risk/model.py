@@ -53,9 +53,15 @@ from service.risk.features import (
 from service.risk.levels import Evidence, RiskLevel
 from service.risk.version import LEARNED_DIR
 
-try:  # the compiled reader and scorer (service/risk/_runs.c), built when the package is installed
+# The compiled reader and scorer (service/risk/_runs.c), built when the package is installed. Where no
+# C compiler was found, or the module was built from an older copy of _runs.c (install again), numpy
+# reads the same, more slowly.
+_READER_VERSION = 1  # _runs.c's READER_VERSION: what this file expects of it
+try:
     from service.risk import _runs
-except ImportError:  # installed where no C compiler was found: numpy reads the same, more slowly
+except ImportError:
+    _runs = None  # type: ignore[assignment]
+if _runs is not None and getattr(_runs, "READER_VERSION", None) != _READER_VERSION:
     _runs = None  # type: ignore[assignment]
 
 # Whether texts are read and scored by the compiled reader (service/risk/_runs.c) or by numpy alone.

@@ -3,7 +3,8 @@ per-message latency on one core, and the memory the loaded models take.
 
 Screens the labelled set (tests/risk/labelled: short texts, check-in notes and long journal notes),
 repeated to about 50,000 messages, in one thread.
-Run from the repository root: `python tests/benchmarks/bench_risk.py [--messages N]`.
+Run from the repository root: `python -m tests.benchmarks.bench_risk [--messages N] [--numpy]`
+(`--numpy`: the reader used where the compiled one was not built).
 """
 
 from __future__ import annotations
@@ -98,9 +99,17 @@ def model_memory_mb() -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50_000, help="how many messages to screen")
+    parser.add_argument(
+        "--numpy", action="store_true", help="read with numpy alone, as where service/risk/_runs.c was not built"
+    )
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from service.risk import model
+
+    if args.numpy:
+        model._runs = None  # the fallback model.py takes when the compiled reader is missing
+    print(f"reader: {'numpy' if model._runs is None else 'compiled (service/risk/_runs.c)'}")
     messages = load_messages(args.messages)
     run(messages[:1000])  # warm up caches before measuring
     result = run(messages)

@@ -258,6 +258,26 @@ def test_the_compiled_reader_is_built_where_the_project_is_installed():
     assert model.COMPILED, "service/risk/_runs.c was not built: reinstall with a C compiler (make test does)"
 
 
+def test_a_compiled_reader_built_from_an_older_source_is_not_used():
+    """A module left from an earlier _runs.c (pulled without installing again) may take other arguments:
+    screening reads with numpy instead, and still finds risk, rather than failing on every message."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, types\n"
+        "old = types.ModuleType('service.risk._runs')\n"
+        "old.READER_VERSION = 0\n"
+        "sys.modules['service.risk._runs'] = old\n"
+        "from service.risk import model, screen_text\n"
+        "assert not model.COMPILED\n"
+        "print(screen_text('I have been saving my pills and wrote goodbye letters', 'en').level.label)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in {"moderate", "high"}
+
+
 def _read_without_compiling(model, normalized, found=()):
     """The numpy reader and scorer: what model.py does where the compiled reader was not built."""
     from unittest import mock
