@@ -90,20 +90,18 @@ def screen_with(book: RuleBook, text: str, model: LearnedModel | None, gate: boo
     evidence = evidence_in(book, normalized, present, notes)
     if model is None:
         return evidence
-    # As `model_may_read` and `outside_the_gate` (which training uses) say, the gate looked at once.
-    cleared_words = context_cleared(evidence, notes)
-    closed = not cleared_words and framebook is not None and present is not None and not framebook.gate_open(present)
+    reading = how_read(framebook, present, evidence, notes)
     outside = cleared = False
-    if closed:
+    if reading == "outside":
         # Outside the gate the model reads only texts long enough, against its own, stricter
         # thresholds; without the gate (a message among others), against the same thresholds.
         if gate and not model.reads_outside(normalized.text):
             return evidence
         outside = True
-    elif cleared_words and model.cleared_thresholds is not None:
+    elif reading == "cleared" and model.cleared_thresholds is not None:
         # Risk words the context cleared: a second look, against thresholds of their own.
         cleared = True
-    elif cleared_words and gate:
+    elif reading == "cleared" and gate:
         return evidence
     ruled = max((item.level for item in evidence), default=RiskLevel.NONE)
     if ruled is RiskLevel.HIGH:  # the model can only raise a level: nothing left to read
@@ -122,27 +120,21 @@ def context_cleared(evidence: list[Evidence], notes: set[str]) -> bool:
     return "cleared" in notes and not evidence
 
 
-def model_may_read(
+def how_read(
     framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
-) -> bool:
-    """Whether the learned model may raise this text against its thresholds inside the gate. Not when it
-    holds no warning-sign concept (the rule file's [model] gate): ordinary notes, read only when long
-    enough and against stricter thresholds (`outside_the_gate`). Not when the rules found risk words but their context
-    cleared them and nothing else was found ("I don't want to die", "my friend cuts herself"): the
-    model cannot read negation or who is speaking, the rules can."""
+) -> str:
+    """How the learned model may read a text (screening and training ask this, the gate looked at once):
+    - "cleared": the rules found risk words, their context cleared them all and nothing else was found
+      ("I don't want to die", "my friend cuts herself"): the model cannot read negation or who is
+      speaking, the rules can; it may only take a second look, against thresholds of its own;
+    - "outside": the text holds no warning-sign concept (the rule file's [model] gate): an ordinary
+      note, read only when long enough and against stricter thresholds;
+    - "inside": the model may raise it against its thresholds."""
     if context_cleared(evidence, notes):
-        return False
-    return framebook is None or present is None or framebook.gate_open(present)
-
-
-def outside_the_gate(
-    framebook: FrameBook | None, present: set[str] | Presence | None, evidence: list[Evidence], notes: set[str]
-) -> bool:
-    """A text holding none of the gate's concepts, whose risk words (if any) the rules did not clear: the
-    model may read it only against its thresholds for texts outside the gate."""
-    if context_cleared(evidence, notes):
-        return False
-    return framebook is not None and present is not None and not framebook.gate_open(present)
+        return "cleared"
+    if framebook is not None and present is not None and not framebook.gate_open(present):
+        return "outside"
+    return "inside"
 
 
 def rulebooks_for(lang: str | None) -> list[RuleBook]:

@@ -59,7 +59,7 @@ from service.risk.locales import primary_language
 from service.risk.model import ARTIFACT_FORMAT, MODEL_LEVELS, LearnedModel, from_dict, weighted
 from service.risk.normalize import normalize
 from service.risk.rulebook import RULEBOOKS
-from service.risk.text import context_cleared, evidence_in, model_may_read, outside_the_gate
+from service.risk.text import evidence_in, how_read
 from service.risk.version import LEARNED_DIR, RULES_DIR
 
 SEED = 0
@@ -94,9 +94,8 @@ def prepare(text: str, lang: str, level: RiskLevel, group: str) -> Prepared:
     present = framebook.presence(normalized.text) if framebook is not None else None
     notes: set[str] = set()
     evidence = evidence_in(book, normalized, present, notes)
-    gated = model_may_read(framebook, present, evidence, notes)
-    outside = not gated and outside_the_gate(framebook, present, evidence, notes)
-    cleared = not gated and not outside and context_cleared(evidence, notes)
+    reading = how_read(framebook, present, evidence, notes)
+    gated, outside, cleared = reading == "inside", reading == "outside", reading == "cleared"
     whole = (*ngram_features(normalized.text), *sorted(rule_features(evidence)))
     rules_level = max((item.level for item in evidence), default=RiskLevel.NONE)
     words = len(words_of(normalized.text))
